@@ -1,0 +1,290 @@
+//! Account service: registration, authentication, password and email changes.
+
+use std::sync::Arc;
+
+use tracing::{info, warn};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::fields::FieldErrors;
+use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
+use crate::secret::Secret;
+use crate::store::{NewUser, Store, StoreError, UserWithRoles};
+use crate::tokens::now;
+
+pub const MAX_USERNAME_CHARS: usize = 150;
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+const USERNAME_TAKEN: &str = "A user with that username already exists.";
+const USERNAME_INVALID: &str =
+    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+const EMAIL_INVALID: &str = "Enter a valid email address.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("wrong credentials")]
+    WrongCredentials,
+    #[error("wrong old password")]
+    WrongOldPassword,
+    #[error("registration is closed")]
+    RegistrationClosed,
+    #[error("user not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// Django's `AbstractBaseUser.normalize_username`: Unicode NFKC.
+pub fn normalize_username(raw: &str) -> String {
+    raw.nfkc().collect()
+}
+
+/// The case-insensitive identity of a (normalized) username: `Alice` and `alice` collide.
+pub fn username_key(normalized: &str) -> String {
+    normalized.to_lowercase()
+}
+
+/// Django's `UnicodeUsernameValidator` (`^[\w.@+-]+\Z`) and `max_length=150`.
+fn username_errors(username: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    {
+        errors.push(USERNAME_INVALID.to_string());
+    }
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        errors.push(format!(
+            "Ensure this field has no more than {MAX_USERNAME_CHARS} characters."
+        ));
+    }
+    errors
+}
+
+/// A pragmatic form of Django's `EmailValidator`: one `@`, a dotted domain, no spaces.
+pub fn email_is_valid(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !local.contains('@')
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
+pub struct Registration {
+    pub username: String,
+    pub email: String,
+    pub password: Secret,
+    pub is_superuser: bool,
+}
+
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    hasher: Hasher,
+    registration_open: bool,
+}
+
+impl Accounts {
+    pub fn new(store: Arc<dyn Store>, hasher: Hasher, registration_open: bool) -> Self {
+        Self {
+            store,
+            hasher,
+            registration_open,
+        }
+    }
+
+    /// `/register/`: honours the registration switch.
+    pub async fn register(&self, r: Registration) -> Result<UserWithRoles, AccountError> {
+        if !self.registration_open {
+            return Err(AccountError::RegistrationClosed);
+        }
+        self.create_user(r).await
+    }
+
+    /// Creates a user after every check registration makes (also used by the CLI).
+    pub async fn create_user(&self, r: Registration) -> Result<UserWithRoles, AccountError> {
+        let username = normalize_username(&r.username);
+        let key = username_key(&username);
+        let mut errors = FieldErrors::default();
+        errors.extend("username", username_errors(&username));
+        if !r.email.is_empty() && !email_is_valid(&r.email) {
+            errors.add("email", EMAIL_INVALID);
+        }
+        let attrs = UserAttributes {
+            username: &username,
+            email: &r.email,
+        };
+        errors.extend("password", validate_password(r.password.expose(), &attrs));
+        if !errors.has("username") && self.store.user_by_username_key(&key).await?.is_some() {
+            errors.add("username", USERNAME_TAKEN);
+        }
+        errors.into_result().map_err(AccountError::Invalid)?;
+
+        let password_hash = self.hasher.hash(&r.password).await?;
+        let new = NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            username_key: key,
+            email: r.email,
+            password_hash,
+            is_superuser: r.is_superuser,
+            now: now(),
+        };
+        let user = match self.store.create_user(new).await {
+            Ok(user) => user,
+            // Two registrations raced for one name: the unique index decided.
+            Err(StoreError::Conflict { .. }) => {
+                return Err(AccountError::Invalid(FieldErrors::one(
+                    "username",
+                    USERNAME_TAKEN,
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        info!(user_id = %user.id, "user registered");
+        Ok(UserWithRoles {
+            user,
+            roles: vec![],
+            permissions: vec![],
+        })
+    }
+
+    /// Checks a username and password. Unknown user, wrong password and inactive user
+    /// fail alike and take the same time (a dummy hash is verified for unknown users).
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &Secret,
+    ) -> Result<UserWithRoles, AccountError> {
+        let key = username_key(&normalize_username(username.trim()));
+        let user = self.store.user_by_username_key(&key).await?;
+        let ok = self
+            .hasher
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+        let user = match user {
+            Some(u) if ok && u.is_active => u,
+            _ => return Err(AccountError::WrongCredentials),
+        };
+        if self.hasher.needs_rehash(&user.password_hash) {
+            self.upgrade_hash(&user.id, &user.password_hash, password).await;
+        }
+        self.store
+            .user_by_id(&user.id)
+            .await?
+            .ok_or(AccountError::WrongCredentials)
+    }
+
+    /// Re-hashes with the configured parameters; a failure only delays the upgrade.
+    async fn upgrade_hash(&self, id: &str, old_hash: &str, password: &Secret) {
+        match self.hasher.hash(password).await {
+            Ok(new_hash) => {
+                if let Err(e) = self.store.upgrade_password_hash(id, old_hash, &new_hash).await {
+                    warn!(user_id = %id, error = %e, "could not upgrade password hash");
+                }
+            }
+            Err(e) => warn!(user_id = %id, error = %e, "could not upgrade password hash"),
+        }
+    }
+
+    pub async fn user(&self, id: &str) -> Result<UserWithRoles, AccountError> {
+        self.store.user_by_id(id).await?.ok_or(AccountError::NotFound)
+    }
+
+    /// Changes the password after checking the old one; every other session is revoked.
+    pub async fn change_password(
+        &self,
+        id: &str,
+        keep_session: &str,
+        old_password: &Secret,
+        new_password: &Secret,
+    ) -> Result<(), AccountError> {
+        let user = self.user(id).await?.user;
+        if !self
+            .hasher
+            .verify(old_password, Some(&user.password_hash))
+            .await?
+        {
+            return Err(AccountError::WrongOldPassword);
+        }
+        let attrs = UserAttributes {
+            username: &user.username,
+            email: &user.email,
+        };
+        let problems = validate_password(new_password.expose(), &attrs);
+        if !problems.is_empty() {
+            let mut errors = FieldErrors::default();
+            errors.extend("new_password", problems);
+            return Err(AccountError::Invalid(errors));
+        }
+        let hash = self.hasher.hash(new_password).await?;
+        self.store
+            .set_password(id, &hash, Some(keep_session), now())
+            .await?;
+        info!(user_id = %id, "password changed; other sessions revoked");
+        Ok(())
+    }
+
+    pub async fn set_email(&self, id: &str, email: &str) -> Result<UserWithRoles, AccountError> {
+        if !email.is_empty() && !email_is_valid(email) {
+            return Err(AccountError::Invalid(FieldErrors::one("email", EMAIL_INVALID)));
+        }
+        self.store
+            .set_email(id, email)
+            .await?
+            .ok_or(AccountError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_django() {
+        assert!(username_errors("alice.b+c-d_e@x").is_empty());
+        assert!(username_errors("Zoë").is_empty());
+        assert_eq!(username_errors("has space"), vec![USERNAME_INVALID]);
+        assert_eq!(username_errors("semi;colon"), vec![USERNAME_INVALID]);
+        assert_eq!(username_errors(&"a".repeat(151)).len(), 1);
+        assert!(username_errors(&"a".repeat(150)).is_empty());
+    }
+
+    #[test]
+    fn nfkc_and_case_make_one_identity() {
+        // Fullwidth letters and the "ﬁ" ligature fold under NFKC.
+        assert_eq!(username_key(&normalize_username("ＡＬＩＣＥ")), "alice");
+        assert_eq!(username_key(&normalize_username("ﬁona")), "fiona");
+        assert_eq!(username_key(&normalize_username("Alice")), username_key("alice"));
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@example.com", "first.last+tag@sub.example.org"] {
+            assert!(email_is_valid(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@-x.com",
+            "a@x..com",
+            "a@@x.com",
+        ] {
+            assert!(!email_is_valid(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! Typed configuration, merged from defaults, an optional TOML file and `AUTHENTICON_*`
+//! environment variables (the environment wins). Nothing else reads the environment:
+//! tests build a `Config` in code.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// Prefix of every environment variable the service reads.
+pub const ENV_PREFIX: &str = "AUTHENTICON_";
+
+/// One bad setting: names the variable and what it expects, in one line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{ENV_PREFIX}{key}: expected {expected}, got {got:?}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub expected: &'static str,
+    pub got: String,
+}
+
+/// Errors reading the `--config` file, before any value is looked at.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error(transparent)]
+    Value(#[from] ConfigError),
+}
+
+/// HMAC algorithms the service signs with. Asymmetric ones come with key management.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    HS256,
+    HS384,
+    HS512,
+}
+
+impl JwtAlgorithm {
+    pub fn as_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Self::HS256 => jsonwebtoken::Algorithm::HS256,
+            Self::HS384 => jsonwebtoken::Algorithm::HS384,
+            Self::HS512 => jsonwebtoken::Algorithm::HS512,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Argon2id cost. Defaults are OWASP's minimum (m=19 MiB, t=2, p=1); lower values are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Cost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Cost {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    /// `None` means: generate one beside the SQLite database (see `secret::resolve`).
+    pub secret_key: Option<Secret>,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    pub jwt_algorithm: JwtAlgorithm,
+    pub jwt_leeway: Duration,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// How long a spent refresh token may be presented again without counting as reuse.
+    pub refresh_reuse_interval: Duration,
+    pub max_body_bytes: usize,
+    pub registration_open: bool,
+    pub argon2: Argon2Cost,
+    /// Concurrent password hashes; each holds `argon2.memory_kib` of memory.
+    pub hash_concurrency: usize,
+    pub db_pool_size: u32,
+    pub db_acquire_timeout: Duration,
+    pub request_timeout: Duration,
+    pub log_format: LogFormat,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("secret_key", &self.secret_key)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password in `scheme://user:password@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:[redacted]{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            database_url: "sqlite://authenticon.db".into(),
+            secret_key: None,
+            access_token_lifetime: Duration::from_secs(300),
+            refresh_token_lifetime: Duration::from_secs(86_400),
+            jwt_algorithm: JwtAlgorithm::HS256,
+            jwt_leeway: Duration::ZERO,
+            jwt_issuer: None,
+            jwt_audience: None,
+            refresh_reuse_interval: Duration::ZERO,
+            max_body_bytes: 64 * 1024,
+            registration_open: true,
+            argon2: Argon2Cost::default(),
+            hash_concurrency: cores,
+            db_pool_size: 10,
+            db_acquire_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, LoadError> {
+        let mut values = match file {
+            Some(path) => read_toml(path)?,
+            None => BTreeMap::new(),
+        };
+        for (key, value) in std::env::vars() {
+            if let Some(name) = key.strip_prefix(ENV_PREFIX) {
+                values.insert(name.to_string(), value);
+            }
+        }
+        Ok(Self::from_values(&values)?)
+    }
+
+    /// Builds a config from `NAME -> value` pairs (names without the prefix).
+    pub fn from_values(values: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let mut c = Config::default();
+        let get = |k: &str| values.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        if let Some(v) = get("BIND") {
+            c.bind = v
+                .parse()
+                .map_err(|_| bad("BIND", "an address like 127.0.0.1:8000", v))?;
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            if !(v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+                return Err(bad(
+                    "DATABASE_URL",
+                    "a sqlite://PATH or postgres://… URL",
+                    &redact_url(v),
+                ));
+            }
+            c.database_url = v.to_string();
+        }
+        if let Some(v) = get("SECRET_KEY") {
+            if v.chars().count() < 32 {
+                return Err(ConfigError {
+                    key: "SECRET_KEY",
+                    expected: "at least 32 characters",
+                    got: "[redacted]".into(),
+                });
+            }
+            c.secret_key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("ACCESS_TOKEN_LIFETIME") {
+            c.access_token_lifetime = positive_lifetime("ACCESS_TOKEN_LIFETIME", v)?;
+        }
+        if let Some(v) = get("REFRESH_TOKEN_LIFETIME") {
+            c.refresh_token_lifetime = positive_lifetime("REFRESH_TOKEN_LIFETIME", v)?;
+        }
+        if let Some(v) = get("JWT_ALGORITHM") {
+            c.jwt_algorithm = match v {
+                "HS256" => JwtAlgorithm::HS256,
+                "HS384" => JwtAlgorithm::HS384,
+                "HS512" => JwtAlgorithm::HS512,
+                _ => return Err(bad("JWT_ALGORITHM", "one of HS256, HS384, HS512", v)),
+            };
+        }
+        if let Some(v) = get("JWT_LEEWAY") {
+            c.jwt_leeway = lifetime("JWT_LEEWAY", v)?;
+        }
+        c.jwt_issuer = get("JWT_ISSUER").map(str::to_string);
+        c.jwt_audience = get("JWT_AUDIENCE").map(str::to_string);
+        if let Some(v) = get("REFRESH_REUSE_INTERVAL") {
+            c.refresh_reuse_interval = lifetime("REFRESH_REUSE_INTERVAL", v)?;
+        }
+        if let Some(v) = get("MAX_BODY_BYTES") {
+            c.max_body_bytes = number(
+                "MAX_BODY_BYTES",
+                v,
+                1024,
+                16 * 1024 * 1024,
+                "a byte count from 1024 to 16777216",
+            )?;
+        }
+        if let Some(v) = get("REGISTRATION_OPEN") {
+            c.registration_open = boolean("REGISTRATION_OPEN", v)?;
+        }
+        if let Some(v) = get("ARGON2_MEMORY_KIB") {
+            c.argon2.memory_kib = number(
+                "ARGON2_MEMORY_KIB",
+                v,
+                19_456,
+                4 * 1024 * 1024,
+                "KiB from 19456 (OWASP's minimum) to 4194304",
+            )?;
+        }
+        if let Some(v) = get("ARGON2_ITERATIONS") {
+            c.argon2.iterations = number("ARGON2_ITERATIONS", v, 2, 100, "a number from 2 to 100")?;
+        }
+        if let Some(v) = get("ARGON2_PARALLELISM") {
+            c.argon2.parallelism = number("ARGON2_PARALLELISM", v, 1, 64, "a number from 1 to 64")?;
+        }
+        if let Some(v) = get("HASH_CONCURRENCY") {
+            c.hash_concurrency = number("HASH_CONCURRENCY", v, 1, 1024, "a number from 1 to 1024")?;
+        }
+        if let Some(v) = get("DB_POOL_SIZE") {
+            c.db_pool_size = number("DB_POOL_SIZE", v, 1, 1000, "a number from 1 to 1000")?;
+        }
+        if let Some(v) = get("DB_ACQUIRE_TIMEOUT") {
+            c.db_acquire_timeout = positive_lifetime("DB_ACQUIRE_TIMEOUT", v)?;
+        }
+        if let Some(v) = get("REQUEST_TIMEOUT") {
+            c.request_timeout = positive_lifetime("REQUEST_TIMEOUT", v)?;
+        }
+        if let Some(v) = get("LOG_FORMAT") {
+            c.log_format = match v {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(bad("LOG_FORMAT", "text or json", v)),
+            };
+        }
+        Ok(c)
+    }
+
+    /// The SQLite database file, when the store is a file-backed SQLite database.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then_some(path)
+    }
+}
+
+fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
+    let file_err = |reason: String| LoadError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(file_err(format!(
+                    "{key}: expected a string, number or boolean, got {other}"
+                )))
+            }
+        };
+        out.insert(key.to_ascii_uppercase(), value);
+    }
+    Ok(out)
+}
+
+fn bad(key: &'static str, expected: &'static str, got: &str) -> ConfigError {
+    ConfigError {
+        key,
+        expected,
+        got: got.to_string(),
+    }
+}
+
+const LIFETIME_EXPECTED: &str = "a number of seconds or a duration like 30s, 5m, 1h, 1d";
+
+/// Parses `300`, `30s`, `5m`, `1h`, `1d` (simplejwt's timedelta settings, written short).
+pub fn parse_lifetime(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3_600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    // Ten years is far past any sane lifetime and keeps `exp` arithmetic safe.
+    (secs <= 10 * 365 * 86_400).then(|| Duration::from_secs(secs))
+}
+
+fn lifetime(key: &'static str, v: &str) -> Result<Duration, ConfigError> {
+    parse_lifetime(v).ok_or_else(|| bad(key, LIFETIME_EXPECTED, v))
+}
+
+fn positive_lifetime(key: &'static str, v: &str) -> Result<Duration, ConfigError> {
+    match parse_lifetime(v) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(bad(
+            key,
+            "a positive number of seconds or a duration like 30s, 5m, 1h, 1d",
+            v,
+        )),
+    }
+}
+
+fn number<T>(key: &'static str, v: &str, min: T, max: T, expected: &'static str) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd,
+{
+    match v.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(bad(key, expected, v)),
+    }
+}
+
+fn boolean(key: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(key, "true or false", v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn lifetimes_parse_like_the_docs_say() {
+        let cases = [
+            ("300", Some(300)),
+            ("30s", Some(30)),
+            ("5m", Some(300)),
+            ("1h", Some(3_600)),
+            ("1d", Some(86_400)),
+            ("0", Some(0)),
+            ("", None),
+            ("5x", None),
+            ("-5", None),
+            ("1.5h", None),
+            ("m", None),
+            ("99999999999d", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_lifetime(input).map(|d| d.as_secs()), want, "{input:?}");
+        }
+    }
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_values(&map)
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = with(&[("ACCESS_TOKEN_LIFETIME", "soon")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "AUTHENTICON_ACCESS_TOKEN_LIFETIME: expected a positive number of seconds or a duration like 30s, 5m, 1h, 1d, got \"soon\""
+        );
+        assert_eq!(with(&[("BIND", "nowhere")]).unwrap_err().key, "BIND");
+        assert_eq!(
+            with(&[("JWT_ALGORITHM", "none")]).unwrap_err().key,
+            "JWT_ALGORITHM"
+        );
+        assert_eq!(
+            with(&[("ARGON2_MEMORY_KIB", "1024")]).unwrap_err().key,
+            "ARGON2_MEMORY_KIB"
+        );
+        assert_eq!(
+            with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().key,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_without_echoing_it() {
+        let e = with(&[("SECRET_KEY", "tooshort")]).unwrap_err();
+        assert!(!e.to_string().contains("tooshort"), "{e}");
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.access_token_lifetime.as_secs(), 300);
+        assert_eq!(c.refresh_token_lifetime.as_secs(), 86_400);
+        assert_eq!(c.jwt_algorithm, JwtAlgorithm::HS256);
+        assert_eq!(c.max_body_bytes, 65_536);
+        assert_eq!(c.sqlite_path(), Some("authenticon.db"));
+    }
+
+    #[test]
+    fn sqlite_paths_and_redaction() {
+        let c = with(&[("DATABASE_URL", "sqlite:///tmp/a.db?mode=rwc")]).unwrap();
+        assert_eq!(c.sqlite_path(), Some("/tmp/a.db"));
+        let c = with(&[("DATABASE_URL", "sqlite::memory:")]).unwrap();
+        assert_eq!(c.sqlite_path(), None);
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -1,0 +1,195 @@
+//! `ApiError`: the one place errors become HTTP responses, in DRF's JSON shapes
+//! (API.md "General rules"). Internal faults are logged here and never shown.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use tracing::error;
+
+use crate::accounts::AccountError;
+use crate::fields::FieldErrors;
+use crate::passwords::HashError;
+use crate::store::StoreError;
+use crate::tokens::TokenError;
+
+pub const TOKEN_NOT_VALID: &str = "Token is invalid or expired";
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("field errors")]
+    Fields(FieldErrors),
+    #[error("JSON parse error - {0}")]
+    JsonParse(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("not authenticated")]
+    NotAuthenticated,
+    /// On the token endpoints (simplejwt's `InvalidToken`).
+    #[error("token not valid")]
+    TokenNotValid,
+    /// On protected resources: simplejwt's authentication error, with `messages`.
+    #[error("access token not valid")]
+    AccessTokenNotValid,
+    #[error("user inactive")]
+    UserInactive,
+    #[error("user not found")]
+    UserNotFound,
+    /// Login with wrong username, wrong password or an inactive account.
+    #[error("no active account")]
+    NoActiveAccount,
+    /// Refresh for a user deactivated or deleted since.
+    #[error("no active account for token")]
+    NoActiveAccountForToken,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(name: &str, message: &str) -> Self {
+        ApiError::Fields(FieldErrors::one(name, message))
+    }
+
+    fn status_and_body(&self) -> (StatusCode, Value) {
+        let detail = |s: &str| json!({ "detail": s });
+        match self {
+            ApiError::Fields(errors) => (StatusCode::BAD_REQUEST, json!(errors.0)),
+            ApiError::JsonParse(reason) => (
+                StatusCode::BAD_REQUEST,
+                detail(&format!("JSON parse error - {reason}")),
+            ),
+            ApiError::UnsupportedMediaType(t) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail(&format!("Unsupported media type \"{t}\" in request.")),
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                detail("Request body is too large."),
+            ),
+            ApiError::NotAuthenticated => (StatusCode::UNAUTHORIZED, detail(NOT_AUTHENTICATED)),
+            ApiError::TokenNotValid => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "detail": TOKEN_NOT_VALID, "code": "token_not_valid" }),
+            ),
+            ApiError::AccessTokenNotValid => (
+                StatusCode::UNAUTHORIZED,
+                json!({
+                    "detail": "Given token not valid for any token type",
+                    "code": "token_not_valid",
+                    "messages": [{
+                        "token_class": "AccessToken",
+                        "token_type": "access",
+                        "message": TOKEN_NOT_VALID,
+                    }],
+                }),
+            ),
+            ApiError::UserInactive => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "detail": "User is inactive", "code": "user_inactive" }),
+            ),
+            ApiError::UserNotFound => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "detail": "User not found", "code": "user_not_found" }),
+            ),
+            ApiError::NoActiveAccount => (
+                StatusCode::UNAUTHORIZED,
+                detail("No active account found with the given credentials"),
+            ),
+            ApiError::NoActiveAccountForToken => (
+                StatusCode::UNAUTHORIZED,
+                detail("No active account found for the given token."),
+            ),
+            ApiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                detail("You do not have permission to perform this action."),
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail(&format!("Method \"{m}\" not allowed.")),
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                detail("Service temporarily unavailable, try again later."),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail("A server error occurred."),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            // The request span carries the request id, so this line can be matched to it.
+            ApiError::Internal(reason) => error!(%reason, "internal error"),
+            ApiError::Unavailable(reason) => error!(%reason, "dependency unavailable"),
+            _ => {}
+        }
+        let (status, body) = self.status_and_body();
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(WWW_AUTHENTICATE),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => ApiError::Unavailable(reason),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(errors) => ApiError::Fields(errors),
+            AccountError::WrongCredentials => ApiError::NoActiveAccount,
+            AccountError::WrongOldPassword => ApiError::field(
+                "old_password",
+                "Your old password was entered incorrectly. Please enter it again.",
+            ),
+            AccountError::RegistrationClosed => ApiError::Forbidden,
+            AccountError::NotFound => ApiError::UserNotFound,
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Invalid(_) => ApiError::TokenNotValid,
+            TokenError::NoActiveAccount => ApiError::NoActiveAccountForToken,
+            TokenError::Store(e) => e.into(),
+            TokenError::Signing(reason) => ApiError::Internal(reason),
+        }
+    }
+}

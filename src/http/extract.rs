@@ -1,0 +1,173 @@
+//! Extractors: they run before a handler, so bad input and bad tokens never reach it.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use serde_json::{Map, Value};
+use tracing::warn;
+
+use super::errors::ApiError;
+use crate::accounts::AccountError;
+use crate::fields::FieldErrors;
+use crate::state::AppState;
+use crate::store::{ClientInfo, StoreError, UserWithRoles};
+use crate::tokens::Claims;
+
+/// A JSON object body, read the way DRF's `JSONParser` reads it (API.md "General rules"):
+/// 415 for another content type, 413 past the size limit, 400 for bad JSON or a body that
+/// is not an object. An empty body is an empty object, so missing fields are reported.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl FromRequest<AppState> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, ApiError> {
+        let limit = app.config.max_body_bytes;
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared_len.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let body = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        if body.is_empty() {
+            return Ok(JsonObject(Map::new()));
+        }
+        let content_type = content_type.unwrap_or_default();
+        if !is_json(&content_type) {
+            return Err(ApiError::UnsupportedMediaType(content_type));
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::JsonParse(e.to_string()))?;
+        match value {
+            Value::Object(map) => Ok(JsonObject(map)),
+            other => Err(ApiError::Fields(FieldErrors::one(
+                "non_field_errors",
+                format!(
+                    "Invalid data. Expected a dictionary, but got {}.",
+                    python_type(&other)
+                ),
+            ))),
+        }
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// The Python type name DRF puts in its message.
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. Another scheme counts as no
+/// credentials (as in simplejwt); a Bearer header of the wrong shape is a bad token.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::AccessTokenNotValid)?;
+    let mut parts = value.split_whitespace();
+    if parts.next() != Some("Bearer") {
+        return Ok(None);
+    }
+    match (parts.next(), parts.next()) {
+        (Some(token), None) => Ok(Some(token)),
+        _ => Err(ApiError::AccessTokenNotValid),
+    }
+}
+
+/// The caller of a protected route: a valid access token of an existing, active user.
+pub struct AuthUser {
+    pub claims: Claims,
+    /// The user as stored now; `None` only when the store is down (verification itself
+    /// needs no database, so protected routes keep answering).
+    pub user: Option<UserWithRoles>,
+}
+
+impl AuthUser {
+    pub fn id(&self) -> &str {
+        &self.claims.user_id
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.claims.sid
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
+        let claims = app
+            .tokens
+            .verify_access(token)
+            .map_err(|_| ApiError::AccessTokenNotValid)?;
+        match app.accounts.user(&claims.user_id).await {
+            Ok(user) if !user.user.is_active => Err(ApiError::UserInactive),
+            Ok(user) => Ok(AuthUser {
+                claims,
+                user: Some(user),
+            }),
+            Err(AccountError::NotFound) => Err(ApiError::UserNotFound),
+            Err(AccountError::Store(StoreError::Unavailable(reason))) => {
+                warn!(%reason, "store unavailable; accepting access token on its signature alone");
+                Ok(AuthUser { claims, user: None })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Who is calling from where: kept with sessions for the sessions page.
+pub struct Client(pub ClientInfo);
+
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .take(MAX_USER_AGENT_CHARS)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Client(ClientInfo { ip, user_agent }))
+    }
+}

@@ -1,0 +1,151 @@
+//! The HTTP surface: each area's routes, merged, then the cross-cutting layers.
+//! A request flows router → extractor → handler → service → store.
+
+pub mod auth;
+pub mod errors;
+pub mod extract;
+pub mod me;
+pub mod models;
+pub mod service;
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::{info, Instrument};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
+use errors::ApiError;
+
+/// The whole application, ready to serve (with `ConnectInfo<SocketAddr>` for client
+/// addresses).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(auth::routes())
+        .merge(me::routes())
+        .merge(service::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(middleware::from_fn(request_span))
+        .with_state(state)
+}
+
+/// Registers `path` with and without its trailing slash: API.md serves both alike, and a
+/// redirect would lose a POST body.
+pub(crate) fn route(
+    router: Router<AppState>,
+    path: &str,
+    handler: MethodRouter<AppState>,
+) -> Router<AppState> {
+    let other = match path.strip_suffix('/') {
+        Some(trimmed) => trimmed.to_string(),
+        None => format!("{path}/"),
+    };
+    router.route(path, handler.clone()).route(&other, handler)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// A client's request id is kept when it is short and plain, so it can be followed
+/// across services; anything else is replaced (it ends up in logs).
+fn sane_request_id(v: &HeaderValue) -> Option<&str> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then_some(s)
+}
+
+/// Sets `X-Request-Id`, runs the request in a span carrying it, and logs one line per
+/// request. Never logs headers or bodies (tokens and passwords live there).
+async fn request_span(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(sane_request_id)
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    req.headers_mut().insert(REQUEST_ID, header.clone());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "-".into());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    response.headers_mut().insert(REQUEST_ID, header);
+    span.in_scope(|| {
+        info!(
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
+    response
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Authenticon",
+        description = "JWT authentication service, compatible with djangorestframework-simplejwt clients. \
+            Errors use DRF's shapes: `{\"detail\": ...}` (plus `code` on token errors) or `{\"field\": [messages]}`. \
+            Every path is also served without its trailing slash. Unknown request fields are ignored, as DRF does. \
+            Every 401 carries `WWW-Authenticate: Bearer realm=\"api\"`; every response carries `X-Request-Id`."
+    ),
+    paths(
+        auth::register, auth::obtain_token_pair, auth::refresh_token, auth::verify_token, auth::blacklist_token,
+        me::protected_resource, me::get_me, me::update_me, me::change_password,
+        service::healthz, service::readyz, service::schema,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration and simplejwt-compatible tokens"),
+        (name = "me", description = "The caller's own resources"),
+        (name = "service", description = "Health and the API description"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,19 @@
+//! Authenticon: a JWT authentication service with the HTTP contract of
+//! Django REST Framework + djangorestframework-simplejwt.
+
+pub mod accounts;
+pub mod cli;
+pub mod config;
+pub mod fields;
+pub mod http;
+pub mod passwords;
+pub mod rbac;
+pub mod secret;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+
+pub use config::Config;
+pub use http::app;
+pub use state::AppState;

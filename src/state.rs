@@ -1,0 +1,49 @@
+//! Shared application state: built once at start-up, cloned into every handler.
+
+use std::sync::Arc;
+
+use crate::accounts::Accounts;
+use crate::config::Config;
+use crate::passwords::{HashError, Hasher};
+use crate::secret::{self, SecretError, SecretSource};
+use crate::store::{self, Store, StoreError};
+use crate::tokens::{JwtCodec, TokenService};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenService>,
+    pub accounts: Arc<Accounts>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("password hasher: {0}")]
+    Hasher(#[from] HashError),
+}
+
+impl AppState {
+    /// Connects the store (without migrating) and builds the services. Also says where
+    /// the signing secret came from, so start-up can report a generated one.
+    pub async fn build(config: Config) -> Result<(Self, SecretSource), StartError> {
+        let store = store::connect(&config).await?;
+        let in_memory = config.database_url.starts_with("sqlite:") && config.sqlite_path().is_none();
+        let (secret, source) = secret::resolve(config.secret_key.as_ref(), config.sqlite_path(), in_memory)?;
+        let hasher = Hasher::new(config.argon2, config.hash_concurrency)?;
+        let codec = JwtCodec::new(&config, &secret);
+        let tokens = TokenService::new(&config, codec, Arc::clone(&store));
+        let accounts = Accounts::new(Arc::clone(&store), hasher, config.registration_open);
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            tokens: Arc::new(tokens),
+            accounts: Arc::new(accounts),
+        };
+        Ok((state, source))
+    }
+}

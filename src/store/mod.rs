@@ -1,0 +1,207 @@
+//! Persistence behind one small interface, so SQLite and PostgreSQL serve the same
+//! services. One method per use case; each multi-step change is one transaction inside
+//! its method. The store knows nothing of HTTP.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+use crate::config::Config;
+
+/// Unix seconds: every time the store keeps.
+pub type Timestamp = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or foreign-key rule refused the write; `constraint` names it.
+    #[error("constraint violated: {constraint}")]
+    Conflict { constraint: String },
+    /// The database cannot be reached or is overloaded: the caller answers 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                // SQLite: 5 BUSY, 6 LOCKED, 517 BUSY_SNAPSHOT; PostgreSQL class 57/08: shutdown, connection.
+                if matches!(code.as_str(), "5" | "6" | "261" | "517" | "773")
+                    || code.starts_with("57")
+                    || code.starts_with("08")
+                {
+                    return StoreError::Unavailable(db.message().to_string());
+                }
+                if db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation() {
+                    let constraint = db
+                        .constraint()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| db.message().to_string());
+                    return StoreError::Conflict { constraint };
+                }
+                StoreError::Other(e.to_string())
+            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
+            other => StoreError::Other(other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub date_joined: Timestamp,
+    pub last_login: Option<Timestamp>,
+    pub password_changed_at: Timestamp,
+}
+
+/// A user with the roles and permissions they hold now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserWithRoles {
+    pub user: UserRow,
+    pub roles: Vec<String>,
+    /// Union of the roles' permissions (not expanded for superusers: that is policy).
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub username_key: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_superuser: bool,
+    pub now: Timestamp,
+}
+
+/// A refresh token record: the `jti` of a signed token and its lifetime.
+#[derive(Debug, Clone)]
+pub struct NewRefresh {
+    pub jti: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Who started a session, for the sessions page and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: String,
+    pub client: ClientInfo,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+    pub first_token: NewRefresh,
+}
+
+/// What became of a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// Spent; the new token is recorded in the same family.
+    Rotated(Box<UserWithRoles>),
+    /// Spent before: the whole family is now revoked.
+    ReuseDetected { user_id: String, session_id: String },
+    /// Unknown jti, revoked or expired family.
+    Invalid,
+    /// The family belongs to a deactivated user.
+    UserInactive,
+}
+
+/// What became of a refresh token presented for logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked {
+        user_id: String,
+    },
+    /// Spent before: reuse; the family is revoked anyway.
+    ReuseDetected {
+        user_id: String,
+        session_id: String,
+    },
+    Invalid,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Applies pending migrations (safe to run on every start).
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Cheap round trip, for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Fails with `Conflict` when the username key is taken.
+    async fn create_user(&self, user: NewUser) -> Result<UserRow, StoreError>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserWithRoles>, StoreError>;
+    async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn set_email(&self, id: &str, email: &str) -> Result<Option<UserWithRoles>, StoreError>;
+    /// Sets the hash and revokes every session of the user but `keep_session`.
+    async fn set_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Replaces a hash whose parameters are outdated, unless the password changed meanwhile.
+    async fn upgrade_password_hash(&self, id: &str, old_hash: &str, new_hash: &str)
+        -> Result<(), StoreError>;
+
+    /// Records a login: a new session, its first refresh token, and `last_login`.
+    async fn start_session(&self, session: NewSession) -> Result<(), StoreError>;
+    /// Spends `jti` and records `next` in its family, or detects reuse, in one transaction.
+    async fn rotate_refresh(
+        &self,
+        jti: &str,
+        next: NewRefresh,
+        now: Timestamp,
+        reuse_interval: i64,
+    ) -> Result<RotateOutcome, StoreError>;
+    /// Revokes the family of `jti` (logout).
+    async fn revoke_by_refresh(&self, jti: &str, now: Timestamp) -> Result<RevokeOutcome, StoreError>;
+    /// Whether `jti` is an unspent token of a live family (for `/api/token/verify/`).
+    async fn refresh_is_live(&self, jti: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Deletes expired token records and sessions; returns how many tokens went.
+    async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// Opens the store that `config.database_url` names.
+pub async fn connect(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    if config.database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(config).await?))
+    } else {
+        Err(StoreError::Other(
+            "only SQLite is supported by this build (sqlite://PATH)".into(),
+        ))
+    }
+}

@@ -1,0 +1,156 @@
+//! Signing and verifying JWTs with the configured algorithm and key (jsonwebtoken).
+//! Stateless: verification needs no database.
+
+use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
+
+use super::claims::{Claims, TokenType};
+use crate::config::Config;
+use crate::secret::Secret;
+
+/// SECURITY: real tokens are well under 2 KiB; refusing longer ones before any parsing
+/// bounds the work an attacker can make us do per request.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("token expired")]
+    Expired,
+    #[error("token invalid: {0}")]
+    Invalid(String),
+    #[error("token has wrong type")]
+    WrongType,
+}
+
+pub struct JwtCodec {
+    header: Header,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl JwtCodec {
+    pub fn new(config: &Config, secret: &Secret) -> Self {
+        let alg = config.jwt_algorithm.as_jsonwebtoken();
+        let mut header = Header::new(alg);
+        header.typ = Some("JWT".into());
+        // HMAC has one key; name it so verifiers can route on `kid` as with key rotation.
+        header.kid = Some("hmac-1".into());
+        // SECURITY: exactly one accepted algorithm, so `none` and algorithm confusion
+        // cannot get through; `jku`/`x5u`/`jwk` headers are never consulted.
+        let mut validation = Validation::new(alg);
+        validation.leeway = config.jwt_leeway.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(iss) = &config.jwt_issuer {
+            validation.set_issuer(&[iss]);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        match &config.jwt_audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.required_spec_claims.insert("aud".into());
+            }
+            None => validation.validate_aud = false,
+        }
+        Self {
+            header,
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+        }
+    }
+
+    pub fn sign(&self, mut claims: Claims) -> Result<String, CodecError> {
+        claims.iss = self.issuer.clone();
+        claims.aud = self.audience.clone();
+        encode(&self.header, &claims, &self.encoding).map_err(|e| CodecError::Invalid(e.to_string()))
+    }
+
+    /// Verifies signature, algorithm, lifetime, issuer/audience and, when given, the type.
+    pub fn verify(&self, token: &str, expected: Option<TokenType>) -> Result<Claims, CodecError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(CodecError::Invalid("token too long".into()));
+        }
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => CodecError::Expired,
+            _ => CodecError::Invalid(e.to_string()),
+        })?;
+        let claims = data.claims;
+        if claims.user_id != claims.sub {
+            return Err(CodecError::Invalid("sub and user_id differ".into()));
+        }
+        if expected.is_some_and(|t| t != claims.token_type) {
+            return Err(CodecError::WrongType);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn claims(token_type: TokenType, exp: u64) -> Claims {
+        Claims {
+            token_type,
+            exp,
+            iat: 1,
+            jti: "j".into(),
+            user_id: "u".into(),
+            sub: "u".into(),
+            sid: "s".into(),
+            username: None,
+            roles: None,
+            iss: None,
+            aud: None,
+        }
+    }
+
+    fn codec(secret: &str) -> JwtCodec {
+        JwtCodec::new(&Config::default(), &Secret::new(secret))
+    }
+
+    const FAR: u64 = 4_000_000_000;
+
+    #[test]
+    fn round_trip_and_type_check() {
+        let c = codec("k".repeat(40).as_str());
+        let t = c.sign(claims(TokenType::Access, FAR)).unwrap();
+        assert_eq!(c.verify(&t, Some(TokenType::Access)).unwrap().user_id, "u");
+        assert_eq!(c.verify(&t, Some(TokenType::Refresh)), Err(CodecError::WrongType));
+        assert!(c.verify(&t, None).is_ok());
+    }
+
+    #[test]
+    fn refuses_expired_foreign_and_oversized_tokens() {
+        let c = codec("k".repeat(40).as_str());
+        let expired = c.sign(claims(TokenType::Access, 10)).unwrap();
+        assert_eq!(c.verify(&expired, None), Err(CodecError::Expired));
+        let other = codec("z".repeat(40).as_str())
+            .sign(claims(TokenType::Access, FAR))
+            .unwrap();
+        assert!(matches!(c.verify(&other, None), Err(CodecError::Invalid(_))));
+        let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(matches!(c.verify(&huge, None), Err(CodecError::Invalid(_))));
+    }
+
+    #[test]
+    fn issuer_and_audience_are_enforced_when_configured() {
+        let mut cfg = Config::default();
+        cfg.jwt_issuer = Some("https://auth.example".into());
+        cfg.jwt_audience = Some("api".into());
+        let secret = Secret::new("k".repeat(40));
+        let strict = JwtCodec::new(&cfg, &secret);
+        let plain = JwtCodec::new(&Config::default(), &secret);
+        let good = strict.sign(claims(TokenType::Access, FAR)).unwrap();
+        assert!(strict.verify(&good, None).is_ok());
+        let bare = plain.sign(claims(TokenType::Access, FAR)).unwrap();
+        assert!(matches!(strict.verify(&bare, None), Err(CodecError::Invalid(_))));
+    }
+}
