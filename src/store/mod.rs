@@ -173,6 +173,11 @@ pub trait Store: Send + Sync {
         keep_session: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Activates or deactivates a user; deactivation revokes every session at once.
+    /// Returns false when there is no such user.
+    async fn set_active(&self, id: &str, active: bool, now: Timestamp) -> Result<bool, StoreError>;
+    /// Deletes a user and, by cascade, their sessions and tokens.
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
     /// Replaces a hash whose parameters are outdated, unless the password changed meanwhile.
     async fn upgrade_password_hash(&self, id: &str, old_hash: &str, new_hash: &str)
         -> Result<(), StoreError>;

@@ -207,6 +207,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_active(&self, id: &str, active: bool, now: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let found = sqlx::query("UPDATE users SET is_active = ?1 WHERE id = ?2")
+            .bind(active)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if found && !active {
+            sqlx::query("UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM users WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
     async fn upgrade_password_hash(
         &self,
         id: &str,

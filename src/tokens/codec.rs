@@ -142,9 +142,11 @@ mod tests {
 
     #[test]
     fn issuer_and_audience_are_enforced_when_configured() {
-        let mut cfg = Config::default();
-        cfg.jwt_issuer = Some("https://auth.example".into());
-        cfg.jwt_audience = Some("api".into());
+        let cfg = Config {
+            jwt_issuer: Some("https://auth.example".into()),
+            jwt_audience: Some("api".into()),
+            ..Config::default()
+        };
         let secret = Secret::new("k".repeat(40));
         let strict = JwtCodec::new(&cfg, &secret);
         let plain = JwtCodec::new(&Config::default(), &secret);

@@ -1,0 +1,321 @@
+//! The `authenticon` binary itself: commands, configuration errors, serving, shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::*;
+
+fn authenticon(db_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authenticon"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTHENTICON_DATABASE_URL", db_url)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run authenticon")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    (dir, url)
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = run(authenticon("sqlite::memory:").arg("--help"));
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in ["serve", "migrate", "createsuperuser", "flushexpiredtokens"] {
+        assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
+        let out = run(authenticon("sqlite::memory:").args([cmd, "--help"]));
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(text(&out.stdout).contains("Usage: authenticon"), "{cmd}");
+    }
+}
+
+#[test]
+fn a_bad_setting_stops_with_one_line_naming_it() {
+    let (_dir, db) = temp_db();
+    let cases = [
+        ("AUTHENTICON_ACCESS_TOKEN_LIFETIME", "soon"),
+        ("AUTHENTICON_BIND", "localhost"),
+        ("AUTHENTICON_JWT_ALGORITHM", "none"),
+        ("AUTHENTICON_DATABASE_URL", "mysql://db"),
+        ("AUTHENTICON_SECRET_KEY", "short"),
+    ];
+    for (var, value) in cases {
+        let out = run(authenticon(&db).env(var, value).arg("migrate"));
+        assert_eq!(out.status.code(), Some(1), "{var}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{var}: {err}");
+        assert!(err.starts_with(&format!("error: {var}: expected ")), "{err}");
+    }
+    let out = run(authenticon(&db).args(["migrate", "--config", "/nonexistent/authenticon.toml"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("config file /nonexistent/authenticon.toml"));
+}
+
+#[test]
+fn the_config_file_is_read_and_the_environment_wins() {
+    let (dir, db) = temp_db();
+    let file = dir.path().join("authenticon.toml");
+    std::fs::write(&file, "access_token_lifetime = \"never\"\n").unwrap();
+    let out = run(authenticon(&db).args(["migrate", "--config"]).arg(&file));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("AUTHENTICON_ACCESS_TOKEN_LIFETIME"));
+    let out = run(authenticon(&db)
+        .env("AUTHENTICON_ACCESS_TOKEN_LIFETIME", "10m")
+        .args(["migrate", "--config"])
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let (_dir, db) = temp_db();
+    for _ in 0..2 {
+        let out = run(authenticon(&db).arg("migrate"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Migrations applied"));
+    }
+}
+
+#[tokio::test]
+async fn createsuperuser_makes_an_admin_who_can_log_in() {
+    let (_dir, db) = temp_db();
+    let create = |password: Option<&str>, username: &str| {
+        let mut cmd = authenticon(&db);
+        cmd.args([
+            "createsuperuser",
+            "--username",
+            username,
+            "--email",
+            "root@example.com",
+            "--no-input",
+        ]);
+        if let Some(p) = password {
+            cmd.env("AUTHENTICON_SUPERUSER_PASSWORD", p);
+        }
+        run(&mut cmd)
+    };
+    let out = create(Some(PASSWORD), "root");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "Superuser root created successfully.");
+
+    let out = create(Some(PASSWORD), "ROOT");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "error: username: A user with that username already exists."
+    );
+    let out = create(Some("password"), "other");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "error: password: This password is too common."
+    );
+    let out = create(None, "other");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("AUTHENTICON_SUPERUSER_PASSWORD"));
+    let out = run(authenticon(&db)
+        .args(["createsuperuser", "--no-input"])
+        .env("AUTHENTICON_SUPERUSER_PASSWORD", PASSWORD));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--username"));
+
+    let app = spawn_with(|c| c.database_url = db.clone()).await;
+    let (access, _) = app.login("root").await;
+    let me = app.get("/api/me/", Some(&access)).await.body;
+    assert_eq!(me["is_superuser"], true);
+    assert_eq!(me["email"], "root@example.com");
+    assert_eq!(
+        me["permissions"],
+        json!([
+            "audit.view",
+            "roles.manage",
+            "roles.view",
+            "users.manage",
+            "users.view"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn flushexpiredtokens_deletes_only_expired_records() {
+    let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(1)).await;
+    let (_, _, token) = app.user_with_tokens("alice").await;
+    let expired = eventually(Duration::from_secs(5), || async {
+        app.post("/api/token/verify/", json!({"token": token}))
+            .await
+            .status
+            == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(expired);
+    let out = run(authenticon(&app.database_url).arg("flushexpiredtokens"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "Deleted 1 expired refresh token(s).");
+    let out = run(authenticon(&app.database_url).arg("flushexpiredtokens"));
+    assert_eq!(text(&out.stdout).trim(), "Deleted 0 expired refresh token(s).");
+}
+
+/// A running `authenticon serve` with its log collected.
+struct Server {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
+    let mut cmd = authenticon(db);
+    cmd.env("AUTHENTICON_BIND", "127.0.0.1:0")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn serve");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                let _ = tx.send(addr);
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not report its address");
+    Server {
+        child,
+        url: format!("http://{addr}"),
+        log,
+    }
+}
+
+impl Server {
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        // Let the reader thread drain the pipe.
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().join("\n");
+        (status, log)
+    }
+}
+
+#[tokio::test]
+async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking_secrets() {
+    let (dir, db) = temp_db();
+    let server = serve(&db, &[]);
+    let client = reqwest::Client::new();
+    let post =
+        |path: &str, body: serde_json::Value| client.post(format!("{}{path}", server.url)).json(&body).send();
+    let r = post("/register/", json!({"username": "alice", "password": PASSWORD}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let pair: serde_json::Value = post("/api/token/", json!({"username": "alice", "password": PASSWORD}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = str_of(&pair["access"]);
+    let refresh = str_of(&pair["refresh"]);
+    let r = client
+        .get(format!("{}/protected-resource/", server.url))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    post("/api/token/refresh/", json!({"refresh": refresh}))
+        .await
+        .unwrap();
+    post("/api/token/refresh/", json!({"refresh": refresh}))
+        .await
+        .unwrap(); // reuse: logged as a warning
+
+    let secret_file = dir.path().join("cli.db.secret");
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    assert!(secret.trim().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("shut down cleanly"), "{log}");
+    assert_eq!(log.matches("generated a signing secret").count(), 1, "{log}");
+    assert!(log.contains("refresh token reuse detected"), "{log}");
+    for secret_value in [PASSWORD, &access, &refresh, secret.trim(), "$argon2id$"] {
+        assert!(
+            !log.contains(secret_value),
+            "log leaks {secret_value:.12}…:\n{log}"
+        );
+    }
+    // A second start reuses the secret quietly, and old tokens still verify.
+    let server = serve(&db, &[]);
+    let r = client
+        .post(format!("{}/api/token/verify/", server.url))
+        .json(&json!({"token": access}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, log) = server.terminate();
+    assert!(!log.contains("generated a signing secret"), "{log}");
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let (_dir, db) = temp_db();
+    let server = serve(&db, &[("AUTHENTICON_HASH_CONCURRENCY", "1")]);
+    let client = reqwest::Client::new();
+    // Sixteen registrations queue on one hashing thread (~15 ms each), so most are still
+    // in flight when SIGTERM lands; the pause only lets their connections open.
+    let requests: Vec<_> = (0..16)
+        .map(|i| {
+            let req = client
+                .post(format!("{}/register/", server.url))
+                .json(&json!({"username": format!("user{i}"), "password": PASSWORD}))
+                .send();
+            tokio::spawn(req)
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, log) = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{log}");
+    for r in requests {
+        let r = r.await.unwrap().expect("request finished");
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+}

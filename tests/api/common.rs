@@ -1,0 +1,224 @@
+//! Test harness: the real application served on 127.0.0.1:0, and an HTTP client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use authenticon::secret::Secret;
+use authenticon::{AppState, Config};
+use base64::Engine;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const PASSWORD: &str = "a long passphrase";
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A configuration for tests: a fresh SQLite file, a fixed secret.
+pub fn test_config(dir: &tempfile::TempDir) -> Config {
+    Config {
+        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        secret_key: Some(Secret::new(SECRET)),
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(&dir);
+    adjust(&mut config);
+    let database_url = config.database_url.clone();
+    let (state, _) = AppState::build(config).await.expect("state");
+    state.store.migrate().await.expect("migrate");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = authenticon::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    TestApp {
+        url: format!("http://{addr}"),
+        client,
+        state,
+        database_url,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        bearer: Option<&str>,
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.url, path));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        reply(req.send().await.expect("send")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(body), None).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        self.request(Method::GET, path, None, bearer).await
+    }
+
+    /// POSTs raw bytes with the given content type.
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+        let mut req = self.client.post(format!("{}{}", self.url, path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        reply(req.send().await.expect("send")).await
+    }
+
+    pub async fn register(&self, username: &str) -> Value {
+        let r = self
+            .post("/register/", json!({"username": username, "password": PASSWORD}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    /// Logs in; returns (access, refresh).
+    pub async fn login(&self, username: &str) -> (String, String) {
+        self.login_with(username, PASSWORD).await
+    }
+
+    pub async fn login_with(&self, username: &str, password: &str) -> (String, String) {
+        let r = self
+            .post("/api/token/", json!({"username": username, "password": password}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        (str_of(&r.body["access"]), str_of(&r.body["refresh"]))
+    }
+
+    pub async fn user_with_tokens(&self, username: &str) -> (String, String, String) {
+        let user = self.register(username).await;
+        let (access, refresh) = self.login(username).await;
+        (str_of(&user["id"]), access, refresh)
+    }
+}
+
+async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn str_of(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn unb64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .expect("base64")
+}
+
+/// The header and claims of a compact JWS, unverified.
+pub fn parts(token: &str) -> (Value, Value) {
+    let mut it = token.split('.');
+    let header = serde_json::from_slice(&unb64(it.next().expect("header"))).expect("header json");
+    let claims = serde_json::from_slice(&unb64(it.next().expect("claims"))).expect("claims json");
+    (header, claims)
+}
+
+/// Signs arbitrary header and claims JSON with HMAC-SHA256 under `secret`.
+pub fn sign_hs256(header: &Value, claims: &Value, secret: &str) -> String {
+    let h = serde_json::to_vec(header).expect("json");
+    let c = serde_json::to_vec(claims).expect("json");
+    sign_raw(&h, &c, secret)
+}
+
+/// Signs raw header and payload bytes (they may be invalid JSON) with HS256.
+pub fn sign_raw(header: &[u8], payload: &[u8], secret: &str) -> String {
+    let signing_input = format!("{}.{}", b64(header), b64(payload));
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let sig = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+        .expect("sign");
+    format!("{signing_input}.{sig}")
+}
+
+pub fn token_not_valid() -> Value {
+    json!({"detail": "Token is invalid or expired", "code": "token_not_valid"})
+}
+
+pub fn access_not_valid() -> Value {
+    json!({
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}],
+    })
+}
+
+/// Polls `check` until it returns true or `timeout` passes.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box integration suite: the real server on a random port, spoken to over HTTP.
+//! One binary (each file in tests/ would link separately, and links are slow).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod auth;
+mod cli;
+mod input;
+mod me;
+mod tokens;
