@@ -157,14 +157,7 @@ async fn createsuperuser_makes_an_admin_who_can_log_in() {
 async fn flushexpiredtokens_deletes_only_expired_records() {
     let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(1)).await;
     let (_, _, token) = app.user_with_tokens("alice").await;
-    let expired = eventually(Duration::from_secs(5), || async {
-        app.post("/api/token/verify/", json!({"token": token}))
-            .await
-            .status
-            == StatusCode::UNAUTHORIZED
-    })
-    .await;
-    assert!(expired);
+    wait_for_expiry(&app, &token).await;
     let out = run(authenticon(&app.database_url).arg("flushexpiredtokens"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "Deleted 1 expired refresh token(s).");

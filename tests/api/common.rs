@@ -222,3 +222,16 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Waits until `token` has expired. Polls verify, which spends nothing, so the polling
+/// cannot itself trigger reuse detection.
+pub async fn wait_for_expiry(app: &TestApp, token: &str) {
+    let expired = eventually(Duration::from_secs(5), || async {
+        app.post("/api/token/verify/", json!({"token": token}))
+            .await
+            .status
+            == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(expired, "token did not expire in time");
+}
