@@ -2,12 +2,15 @@
 //! services. One method per use case; each multi-step change is one transaction inside
 //! its method. The store knows nothing of HTTP.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::Config;
@@ -205,8 +208,6 @@ pub async fn connect(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     if config.database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(config).await?))
     } else {
-        Err(StoreError::Other(
-            "only SQLite is supported by this build (sqlite://PATH)".into(),
-        ))
+        Ok(Arc::new(PgStore::connect(config).await?))
     }
 }

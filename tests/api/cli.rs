@@ -16,6 +16,10 @@ fn authenticon(db_url: &str) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AUTHENTICON_DATABASE_URL", db_url)
         .stdin(Stdio::null());
+    if on_postgres() {
+        // Required there: no file beside the database to keep a generated one in.
+        cmd.env("AUTHENTICON_SECRET_KEY", SECRET);
+    }
     cmd
 }
 
@@ -27,10 +31,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn temp_db() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
-    (dir, url)
+fn temp_db() -> (TestDb, String) {
+    let db = TestDb::new();
+    let url = db.url.clone();
+    (db, url)
 }
 
 #[test]
@@ -71,7 +75,7 @@ fn a_bad_setting_stops_with_one_line_naming_it() {
 #[test]
 fn the_config_file_is_read_and_the_environment_wins() {
     let (dir, db) = temp_db();
-    let file = dir.path().join("authenticon.toml");
+    let file = dir.dir().join("authenticon.toml");
     std::fs::write(&file, "access_token_lifetime = \"never\"\n").unwrap();
     let out = run(authenticon(&db).args(["migrate", "--config"]).arg(&file));
     assert_eq!(out.status.code(), Some(1));
@@ -220,6 +224,15 @@ impl Server {
 #[tokio::test]
 async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking_secrets() {
     let (dir, db) = temp_db();
+    if on_postgres() {
+        let out = run(authenticon(&db).env_remove("AUTHENTICON_SECRET_KEY").arg("serve"));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("AUTHENTICON_SECRET_KEY: required"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
     let server = serve(&db, &[]);
     let client = reqwest::Client::new();
     let post =
@@ -250,11 +263,15 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
         .await
         .unwrap(); // reuse: logged as a warning
 
-    let secret_file = dir.path().join("cli.db.secret");
-    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let secret_file = dir.dir().join("test.db.secret");
+    let secret = if on_postgres() {
+        SECRET.to_string()
+    } else {
+        std::fs::read_to_string(&secret_file).unwrap()
+    };
     assert!(secret.trim().len() >= 32);
     #[cfg(unix)]
-    {
+    if !on_postgres() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777,
@@ -265,7 +282,12 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     let (status, log) = server.terminate();
     assert!(status.success(), "{status:?}\n{log}");
     assert!(log.contains("shut down cleanly"), "{log}");
-    assert_eq!(log.matches("generated a signing secret").count(), 1, "{log}");
+    let generated = if on_postgres() { 0 } else { 1 };
+    assert_eq!(
+        log.matches("generated a signing secret").count(),
+        generated,
+        "{log}"
+    );
     assert!(log.contains("refresh token reuse detected"), "{log}");
     for secret_value in [PASSWORD, &access, &refresh, secret.trim(), "$argon2id$"] {
         assert!(

@@ -18,7 +18,89 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub database_url: String,
+    _db: TestDb,
+}
+
+/// Which store the suite runs on: `TEST_BACKEND=sqlite` (default) or `postgres`.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The PostgreSQL server the suite uses; each test gets a fresh schema in it.
+pub fn postgres_base_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh, empty database for one test: a temp SQLite file, or a new PostgreSQL schema
+/// (dropped again when the test ends), so tests never see each other's data.
+pub struct TestDb {
+    pub url: String,
     _dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if !on_postgres() {
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            return TestDb {
+                url,
+                _dir: dir,
+                schema: None,
+            };
+        }
+        let schema = format!("authenticon_t_{}", uuid::Uuid::new_v4().simple());
+        run_sql_blocking(&format!("CREATE SCHEMA {schema}"));
+        let url = format!("{}?options=-c%20search_path%3D{schema}", postgres_base_url());
+        TestDb {
+            url,
+            _dir: dir,
+            schema: Some(schema),
+        }
+    }
+
+    /// A private temp folder (beside the SQLite file, when there is one).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            run_sql_blocking(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// Runs one statement on the test server from a thread of its own (callable anywhere,
+/// also from `Drop` inside an async test).
+fn run_sql_blocking(sql: &str) {
+    use sqlx::Connection;
+    let sql = sql.to_string();
+    let url = postgres_base_url();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is not reachable at {url}: {e}. The suite runs on PostgreSQL when \
+                     TEST_BACKEND=postgres; start the server or point TEST_DATABASE_URL at one."
+                )
+            });
+            sqlx::query(&sql)
+                .execute(&mut conn)
+                .await
+                .expect("test schema statement");
+            let _ = conn.close().await;
+        })
+    })
+    .join()
+    .expect("schema thread");
 }
 
 pub struct Reply {
@@ -33,12 +115,13 @@ impl Reply {
     }
 }
 
-/// A configuration for tests: a fresh SQLite file, a fixed secret.
-pub fn test_config(dir: &tempfile::TempDir) -> Config {
+/// A configuration for tests: the given database, a fixed secret, a small pool.
+pub fn test_config(database_url: &str) -> Config {
     Config {
-        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        database_url: database_url.to_string(),
         secret_key: Some(Secret::new(SECRET)),
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        db_pool_size: 5,
         ..Config::default()
     }
 }
@@ -48,8 +131,8 @@ pub async fn spawn() -> TestApp {
 }
 
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = test_config(&dir);
+    let db = TestDb::new();
+    let mut config = test_config(&db.url);
     adjust(&mut config);
     let database_url = config.database_url.clone();
     let (state, _) = AppState::build(config).await.expect("state");
@@ -69,7 +152,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client,
         state,
         database_url,
-        _dir: dir,
+        _db: db,
     }
 }
 
