@@ -9,6 +9,7 @@ use crate::fields::FieldErrors;
 use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
 use crate::secret::Secret;
 use crate::store::{NewUser, Store, StoreError, UserWithRoles};
+use crate::throttle::Throttle;
 use crate::tokens::now;
 
 pub const MAX_USERNAME_CHARS: usize = 150;
@@ -29,6 +30,8 @@ pub enum AccountError {
     WrongOldPassword,
     #[error("registration is closed")]
     RegistrationClosed,
+    #[error("throttled for {0} s")]
+    Throttled(u64),
     #[error("user not found")]
     NotFound,
     #[error(transparent)]
@@ -50,16 +53,11 @@ pub fn username_key(normalized: &str) -> String {
 /// Django's `UnicodeUsernameValidator` (`^[\w.@+-]+\Z`) and `max_length=150`.
 fn username_errors(username: &str) -> Vec<String> {
     let mut errors = Vec::new();
-    if !username
-        .chars()
-        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
-    {
+    if !username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
         errors.push(USERNAME_INVALID.to_string());
     }
     if username.chars().count() > MAX_USERNAME_CHARS {
-        errors.push(format!(
-            "Ensure this field has no more than {MAX_USERNAME_CHARS} characters."
-        ));
+        errors.push(format!("Ensure this field has no more than {MAX_USERNAME_CHARS} characters."));
     }
     errors
 }
@@ -92,24 +90,57 @@ pub struct Registration {
 pub struct Accounts {
     store: Arc<dyn Store>,
     hasher: Hasher,
+    throttle: Arc<Throttle>,
     registration_open: bool,
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn Store>, hasher: Hasher, registration_open: bool) -> Self {
-        Self {
-            store,
-            hasher,
-            registration_open,
-        }
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: Hasher,
+        throttle: Arc<Throttle>,
+        registration_open: bool,
+    ) -> Self {
+        Self { store, hasher, throttle, registration_open }
     }
 
-    /// `/register/`: honours the registration switch.
-    pub async fn register(&self, r: Registration) -> Result<UserWithRoles, AccountError> {
+    /// `/register/`: honours the registration switch and the per-address limit.
+    pub async fn register(&self, r: Registration, address: &str) -> Result<UserWithRoles, AccountError> {
         if !self.registration_open {
             return Err(AccountError::RegistrationClosed);
         }
+        if let Some(wait) = self.throttle.registration(address).await {
+            warn!(%address, "registration throttled");
+            return Err(AccountError::Throttled(wait));
+        }
         self.create_user(r).await
+    }
+
+    /// A login attempt from `address`: throttled attempts are refused before any hashing;
+    /// failures are counted, and a success clears this username-and-address count.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &Secret,
+        address: &str,
+    ) -> Result<UserWithRoles, AccountError> {
+        let key = username_key(&normalize_username(username.trim()));
+        let keys = self.throttle.login_keys(&key, address);
+        if let Some(wait) = self.throttle.check_login(&keys).await {
+            warn!(%address, "login throttled");
+            return Err(AccountError::Throttled(wait));
+        }
+        match self.authenticate(username, password).await {
+            Ok(user) => {
+                self.throttle.login_succeeded(&keys).await;
+                Ok(user)
+            }
+            Err(AccountError::WrongCredentials) => {
+                self.throttle.login_failed(&keys).await;
+                Err(AccountError::WrongCredentials)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates a user after every check registration makes (also used by the CLI).
@@ -121,10 +152,7 @@ impl Accounts {
         if !r.email.is_empty() && !email_is_valid(&r.email) {
             errors.add("email", EMAIL_INVALID);
         }
-        let attrs = UserAttributes {
-            username: &username,
-            email: &r.email,
-        };
+        let attrs = UserAttributes { username: &username, email: &r.email };
         errors.extend("password", validate_password(r.password.expose(), &attrs));
         if !errors.has("username") && self.store.user_by_username_key(&key).await?.is_some() {
             errors.add("username", USERNAME_TAKEN);
@@ -145,19 +173,12 @@ impl Accounts {
             Ok(user) => user,
             // Two registrations raced for one name: the unique index decided.
             Err(StoreError::Conflict { .. }) => {
-                return Err(AccountError::Invalid(FieldErrors::one(
-                    "username",
-                    USERNAME_TAKEN,
-                )));
+                return Err(AccountError::Invalid(FieldErrors::one("username", USERNAME_TAKEN)));
             }
             Err(e) => return Err(e.into()),
         };
         info!(user_id = %user.id, "user registered");
-        Ok(UserWithRoles {
-            user,
-            roles: vec![],
-            permissions: vec![],
-        })
+        Ok(UserWithRoles { user, roles: vec![], permissions: vec![] })
     }
 
     /// Checks a username and password. Unknown user, wrong password and inactive user
@@ -169,10 +190,7 @@ impl Accounts {
     ) -> Result<UserWithRoles, AccountError> {
         let key = username_key(&normalize_username(username.trim()));
         let user = self.store.user_by_username_key(&key).await?;
-        let ok = self
-            .hasher
-            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await?;
+        let ok = self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
         let user = match user {
             Some(u) if ok && u.is_active => u,
             _ => return Err(AccountError::WrongCredentials),
@@ -180,10 +198,7 @@ impl Accounts {
         if self.hasher.needs_rehash(&user.password_hash) {
             self.upgrade_hash(&user.id, &user.password_hash, password).await;
         }
-        self.store
-            .user_by_id(&user.id)
-            .await?
-            .ok_or(AccountError::WrongCredentials)
+        self.store.user_by_id(&user.id).await?.ok_or(AccountError::WrongCredentials)
     }
 
     /// Re-hashes with the configured parameters; a failure only delays the upgrade.
@@ -211,17 +226,10 @@ impl Accounts {
         new_password: &Secret,
     ) -> Result<(), AccountError> {
         let user = self.user(id).await?.user;
-        if !self
-            .hasher
-            .verify(old_password, Some(&user.password_hash))
-            .await?
-        {
+        if !self.hasher.verify(old_password, Some(&user.password_hash)).await? {
             return Err(AccountError::WrongOldPassword);
         }
-        let attrs = UserAttributes {
-            username: &user.username,
-            email: &user.email,
-        };
+        let attrs = UserAttributes { username: &user.username, email: &user.email };
         let problems = validate_password(new_password.expose(), &attrs);
         if !problems.is_empty() {
             let mut errors = FieldErrors::default();
@@ -229,9 +237,7 @@ impl Accounts {
             return Err(AccountError::Invalid(errors));
         }
         let hash = self.hasher.hash(new_password).await?;
-        self.store
-            .set_password(id, &hash, Some(keep_session), now())
-            .await?;
+        self.store.set_password(id, &hash, Some(keep_session), now()).await?;
         info!(user_id = %id, "password changed; other sessions revoked");
         Ok(())
     }
@@ -240,10 +246,7 @@ impl Accounts {
         if !email.is_empty() && !email_is_valid(email) {
             return Err(AccountError::Invalid(FieldErrors::one("email", EMAIL_INVALID)));
         }
-        self.store
-            .set_email(id, email)
-            .await?
-            .ok_or(AccountError::NotFound)
+        self.store.set_email(id, email).await?.ok_or(AccountError::NotFound)
     }
 }
 
@@ -274,16 +277,7 @@ mod tests {
         for ok in ["a@example.com", "first.last+tag@sub.example.org"] {
             assert!(email_is_valid(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "a",
-            "a@b",
-            "@example.com",
-            "a b@example.com",
-            "a@-x.com",
-            "a@x..com",
-            "a@@x.com",
-        ] {
+        for bad in ["", "a", "a@b", "@example.com", "a b@example.com", "a@-x.com", "a@x..com", "a@@x.com"] {
             assert!(!email_is_valid(bad), "{bad}");
         }
     }

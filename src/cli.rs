@@ -84,9 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
 
 async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
     let db = redact_url(&config.database_url);
-    let (state, secret_source) = AppState::build(config)
-        .await
-        .with_context(|| format!("opening {db}"))?;
+    let (state, secret_source) = AppState::build(config).await.with_context(|| format!("opening {db}"))?;
     match command {
         Command::Serve { .. } => {
             report_secret(&secret_source);
@@ -97,11 +95,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("Migrations applied to {db}.");
             Ok(())
         }
-        Command::CreateSuperuser {
-            username,
-            email,
-            no_input,
-        } => {
+        Command::CreateSuperuser { username, email, no_input } => {
             state.store.migrate().await?;
             create_superuser(&state, username, email, no_input).await
         }
@@ -130,15 +124,12 @@ fn report_secret(source: &SecretSource) {
 async fn serve(state: AppState) -> anyhow::Result<()> {
     state.store.migrate().await.context("applying migrations")?;
     let bind = state.config.bind;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("cannot listen on {bind}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     info!("shut down cleanly");
     Ok(())
 }
@@ -182,23 +173,15 @@ async fn create_superuser(
         _ if no_input => bail!("AUTHENTICON_SUPERUSER_PASSWORD must be set with --no-input"),
         _ => prompt_password()?,
     };
-    let registration = Registration {
-        username,
-        email,
-        password,
-        is_superuser: true,
-    };
+    let registration = Registration { username, email, password, is_superuser: true };
     match state.accounts.create_user(registration).await {
         Ok(user) => {
             println!("Superuser {} created successfully.", user.user.username);
             Ok(())
         }
         Err(AccountError::Invalid(errors)) => {
-            let lines: Vec<String> = errors
-                .0
-                .iter()
-                .map(|(field, msgs)| format!("{field}: {}", msgs.join(" ")))
-                .collect();
+            let lines: Vec<String> =
+                errors.0.iter().map(|(field, msgs)| format!("{field}: {}", msgs.join(" "))).collect();
             Err(anyhow!(lines.join("; ")))
         }
         Err(e) => Err(e.into()),

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::secret::Secret;
+use crate::throttle::ThrottleLimits;
 
 /// Prefix of every environment variable the service reads.
 pub const ENV_PREFIX: &str = "AUTHENTICON_";
@@ -65,11 +66,7 @@ pub struct Argon2Cost {
 
 impl Default for Argon2Cost {
     fn default() -> Self {
-        Self {
-            memory_kib: 19_456,
-            iterations: 2,
-            parallelism: 1,
-        }
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
     }
 }
 
@@ -96,6 +93,11 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    /// Shared rate-limit counters; `None` keeps them in process.
+    pub redis_url: Option<Secret>,
+    /// Namespace of this deployment's keys in Redis.
+    pub redis_key_prefix: String,
+    pub throttle: ThrottleLimits,
 }
 
 impl fmt::Debug for Config {
@@ -117,12 +119,9 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!(
-                    "{}{}:[redacted]{}",
-                    &url[..scheme_end + 3],
-                    &creds[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => {
+                    format!("{}{}:[redacted]{}", &url[..scheme_end + 3], &creds[..colon], &url[at..])
+                }
                 None => url.to_string(),
             }
         }
@@ -152,6 +151,9 @@ impl Default for Config {
             db_acquire_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             log_format: LogFormat::Text,
+            redis_url: None,
+            redis_key_prefix: "authenticon".into(),
+            throttle: ThrottleLimits::default(),
         }
     }
 }
@@ -177,17 +179,11 @@ impl Config {
         let get = |k: &str| values.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
 
         if let Some(v) = get("BIND") {
-            c.bind = v
-                .parse()
-                .map_err(|_| bad("BIND", "an address like 127.0.0.1:8000", v))?;
+            c.bind = v.parse().map_err(|_| bad("BIND", "an address like 127.0.0.1:8000", v))?;
         }
         if let Some(v) = get("DATABASE_URL") {
             if !(v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://")) {
-                return Err(bad(
-                    "DATABASE_URL",
-                    "a sqlite://PATH or postgres://… URL",
-                    &redact_url(v),
-                ));
+                return Err(bad("DATABASE_URL", "a sqlite://PATH or postgres://… URL", &redact_url(v)));
             }
             c.database_url = v.to_string();
         }
@@ -224,13 +220,8 @@ impl Config {
             c.refresh_reuse_interval = lifetime("REFRESH_REUSE_INTERVAL", v)?;
         }
         if let Some(v) = get("MAX_BODY_BYTES") {
-            c.max_body_bytes = number(
-                "MAX_BODY_BYTES",
-                v,
-                1024,
-                16 * 1024 * 1024,
-                "a byte count from 1024 to 16777216",
-            )?;
+            c.max_body_bytes =
+                number("MAX_BODY_BYTES", v, 1024, 16 * 1024 * 1024, "a byte count from 1024 to 16777216")?;
         }
         if let Some(v) = get("REGISTRATION_OPEN") {
             c.registration_open = boolean("REGISTRATION_OPEN", v)?;
@@ -262,6 +253,37 @@ impl Config {
         if let Some(v) = get("REQUEST_TIMEOUT") {
             c.request_timeout = positive_lifetime("REQUEST_TIMEOUT", v)?;
         }
+        if let Some(v) = get("REDIS_URL") {
+            if !v.starts_with("redis://") && !v.starts_with("unix://") {
+                return Err(bad("REDIS_URL", "a redis://HOST[:PORT][/DB] URL", &redact_url(v)));
+            }
+            c.redis_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("REDIS_KEY_PREFIX") {
+            c.redis_key_prefix = v.to_string();
+        }
+        let t = &mut c.throttle;
+        let limit = |key: &'static str, v: &str| {
+            number::<u32>(key, v, 0, 1_000_000, "a count from 0 (off) to 1000000")
+        };
+        if let Some(v) = get("THROTTLE_LOGIN_PER_USER_AND_ADDRESS") {
+            t.login_per_user_and_address = limit("THROTTLE_LOGIN_PER_USER_AND_ADDRESS", v)?;
+        }
+        if let Some(v) = get("THROTTLE_LOGIN_PER_USER") {
+            t.login_per_user = limit("THROTTLE_LOGIN_PER_USER", v)?;
+        }
+        if let Some(v) = get("THROTTLE_LOGIN_PER_ADDRESS") {
+            t.login_per_address = limit("THROTTLE_LOGIN_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("THROTTLE_LOGIN_WINDOW") {
+            t.login_window = positive_lifetime("THROTTLE_LOGIN_WINDOW", v)?;
+        }
+        if let Some(v) = get("THROTTLE_REGISTRATIONS_PER_ADDRESS") {
+            t.registrations_per_address = limit("THROTTLE_REGISTRATIONS_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("THROTTLE_REGISTRATION_WINDOW") {
+            t.registration_window = positive_lifetime("THROTTLE_REGISTRATION_WINDOW", v)?;
+        }
         if let Some(v) = get("LOG_FORMAT") {
             c.log_format = match v {
                 "text" => LogFormat::Text,
@@ -282,14 +304,9 @@ impl Config {
 }
 
 fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
-    let file_err = |reason: String| LoadError::File {
-        path: path.display().to_string(),
-        reason,
-    };
+    let file_err = |reason: String| LoadError::File { path: path.display().to_string(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
     let mut out = BTreeMap::new();
     for (key, value) in table {
         let value = match value {
@@ -297,9 +314,7 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
             other => {
-                return Err(file_err(format!(
-                    "{key}: expected a string, number or boolean, got {other}"
-                )))
+                return Err(file_err(format!("{key}: expected a string, number or boolean, got {other}")))
             }
         };
         out.insert(key.to_ascii_uppercase(), value);
@@ -308,11 +323,7 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
 }
 
 fn bad(key: &'static str, expected: &'static str, got: &str) -> ConfigError {
-    ConfigError {
-        key,
-        expected,
-        got: got.to_string(),
-    }
+    ConfigError { key, expected, got: got.to_string() }
 }
 
 const LIFETIME_EXPECTED: &str = "a number of seconds or a duration like 30s, 5m, 1h, 1d";
@@ -343,11 +354,7 @@ fn lifetime(key: &'static str, v: &str) -> Result<Duration, ConfigError> {
 fn positive_lifetime(key: &'static str, v: &str) -> Result<Duration, ConfigError> {
     match parse_lifetime(v) {
         Some(d) if !d.is_zero() => Ok(d),
-        _ => Err(bad(
-            key,
-            "a positive number of seconds or a duration like 30s, 5m, 1h, 1d",
-            v,
-        )),
+        _ => Err(bad(key, "a positive number of seconds or a duration like 30s, 5m, 1h, 1d", v)),
     }
 }
 
@@ -396,10 +403,7 @@ mod tests {
     }
 
     fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_values(&map)
     }
 
@@ -411,18 +415,9 @@ mod tests {
             "AUTHENTICON_ACCESS_TOKEN_LIFETIME: expected a positive number of seconds or a duration like 30s, 5m, 1h, 1d, got \"soon\""
         );
         assert_eq!(with(&[("BIND", "nowhere")]).unwrap_err().key, "BIND");
-        assert_eq!(
-            with(&[("JWT_ALGORITHM", "none")]).unwrap_err().key,
-            "JWT_ALGORITHM"
-        );
-        assert_eq!(
-            with(&[("ARGON2_MEMORY_KIB", "1024")]).unwrap_err().key,
-            "ARGON2_MEMORY_KIB"
-        );
-        assert_eq!(
-            with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().key,
-            "DATABASE_URL"
-        );
+        assert_eq!(with(&[("JWT_ALGORITHM", "none")]).unwrap_err().key, "JWT_ALGORITHM");
+        assert_eq!(with(&[("ARGON2_MEMORY_KIB", "1024")]).unwrap_err().key, "ARGON2_MEMORY_KIB");
+        assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().key, "DATABASE_URL");
     }
 
     #[test]

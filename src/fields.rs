@@ -59,10 +59,7 @@ pub struct FieldReader<'a> {
 
 impl<'a> FieldReader<'a> {
     pub fn new(object: &'a Map<String, Value>) -> Self {
-        Self {
-            object,
-            errors: FieldErrors::default(),
-        }
+        Self { object, errors: FieldErrors::default() }
     }
 
     /// A required `CharField`. `trim` follows DRF's `trim_whitespace` (off for passwords).
@@ -113,10 +110,7 @@ impl<'a> FieldReader<'a> {
             return None;
         }
         if s.chars().count() > max_chars {
-            self.errors.add(
-                name,
-                format!("Ensure this field has no more than {max_chars} characters."),
-            );
+            self.errors.add(name, format!("Ensure this field has no more than {max_chars} characters."));
             return None;
         }
         Some(s)
@@ -152,10 +146,7 @@ mod tests {
             (json!({"a": [1]}), Some(NOT_A_STRING)),
             (json!({"a": {"x": 1}}), Some(NOT_A_STRING)),
             (json!({"a": "x\u{0}y"}), Some(NULL_CHARACTERS)),
-            (
-                json!({"a": "toolong"}),
-                Some("Ensure this field has no more than 5 characters."),
-            ),
+            (json!({"a": "toolong"}), Some("Ensure this field has no more than 5 characters.")),
             (json!({"a": 12}), None),
             (json!({"a": " ok "}), None),
         ];

@@ -12,6 +12,7 @@ pub mod secret;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod tokens;
 
 pub use config::Config;

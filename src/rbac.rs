@@ -3,13 +3,8 @@
 use crate::store::UserWithRoles;
 
 /// Permissions the service itself checks; the built-in `admin` role holds them all.
-pub const BUILTIN_PERMISSIONS: [&str; 5] = [
-    "users.view",
-    "users.manage",
-    "roles.view",
-    "roles.manage",
-    "audit.view",
-];
+pub const BUILTIN_PERMISSIONS: [&str; 5] =
+    ["users.view", "users.manage", "roles.view", "roles.manage", "audit.view"];
 
 /// A user's effective permissions: the union of their roles', or everything known for a
 /// superuser (API.md "Roles and permissions"), sorted.

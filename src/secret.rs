@@ -71,10 +71,8 @@ pub fn resolve(
     }
     let db = sqlite_path.ok_or(SecretError::Required)?;
     let path = secret_file_for(db);
-    let file_err = |e: std::io::Error| SecretError::File {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
+    let file_err =
+        |e: std::io::Error| SecretError::File { path: path.display().to_string(), reason: e.to_string() };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let text = text.trim();
@@ -140,10 +138,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(secret_file_for(db))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(secret_file_for(db)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (second, src) = resolve(None, Some(db), false).unwrap();

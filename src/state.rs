@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::passwords::{HashError, Hasher};
 use crate::secret::{self, SecretError, SecretSource};
 use crate::store::{self, Store, StoreError};
+use crate::throttle::Throttle;
 use crate::tokens::{JwtCodec, TokenService};
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub enum StartError {
     Secret(#[from] SecretError),
     #[error("password hasher: {0}")]
     Hasher(#[from] HashError),
+    #[error("AUTHENTICON_REDIS_URL: {0}")]
+    Redis(String),
 }
 
 impl AppState {
@@ -37,7 +40,14 @@ impl AppState {
         let hasher = Hasher::new(config.argon2, config.hash_concurrency)?;
         let codec = JwtCodec::new(&config, &secret);
         let tokens = TokenService::new(&config, codec, Arc::clone(&store));
-        let accounts = Accounts::new(Arc::clone(&store), hasher, config.registration_open);
+        let throttle = Throttle::new(
+            config.throttle.clone(),
+            config.redis_url.as_ref().map(|u| u.expose()),
+            &config.redis_key_prefix,
+        )
+        .map_err(StartError::Redis)?;
+        let accounts =
+            Accounts::new(Arc::clone(&store), hasher, Arc::new(throttle), config.registration_open);
         let state = AppState {
             config: Arc::new(config),
             store,

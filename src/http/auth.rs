@@ -88,10 +88,12 @@ fn required_token(body: &JsonObject, field: &str) -> Result<String, ApiError> {
         (status = 201, description = "The new user", body = UserResponse),
         (status = 400, description = "Field errors (Django's password validators among them)", body = FieldErrorsBody),
         (status = 403, description = "Registration is switched off", body = Detail),
+        (status = 429, description = "Too many registrations from this address; see `Retry-After`", body = Detail),
         (status = 413, body = Detail), (status = 415, body = Detail),
     ))]
 pub async fn register(
     State(app): State<AppState>,
+    Client(client): Client,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
     let mut f = FieldReader::new(&body.0);
@@ -101,12 +103,10 @@ pub async fn register(
     f.finish().map_err(ApiError::Fields)?;
     let user = app
         .accounts
-        .register(Registration {
-            username,
-            email,
-            password: Secret::new(password),
-            is_superuser: false,
-        })
+        .register(
+            Registration { username, email, password: Secret::new(password), is_superuser: false },
+            &client.ip,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(UserResponse::from(&user))))
 }
@@ -118,6 +118,7 @@ pub async fn register(
         (status = 200, body = TokenPairResponse),
         (status = 400, description = "Missing or malformed fields", body = FieldErrorsBody),
         (status = 401, description = "`No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike", body = Detail),
+        (status = 429, description = "Too many failed logins (per username and address, per username, per address, in 15-minute sliding windows); see `Retry-After`", body = Detail),
     ))]
 pub async fn obtain_token_pair(
     State(app): State<AppState>,
@@ -125,12 +126,9 @@ pub async fn obtain_token_pair(
     body: JsonObject,
 ) -> Result<Json<TokenPairResponse>, ApiError> {
     let (username, password) = credentials(&body)?;
-    let user = app.accounts.authenticate(&username, &password).await?;
+    let user = app.accounts.login(&username, &password, &client.ip).await?;
     let pair = app.tokens.start_session(user, client).await?;
-    Ok(Json(TokenPairResponse {
-        access: pair.access,
-        refresh: pair.refresh,
-    }))
+    Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
 }
 
 /// Rotate a refresh token: it is spent and a new pair returned. Presenting a spent token
@@ -147,10 +145,7 @@ pub async fn refresh_token(
 ) -> Result<Json<TokenPairResponse>, ApiError> {
     let refresh = required_token(&body, "refresh")?;
     let pair = app.tokens.refresh(&refresh).await?;
-    Ok(Json(TokenPairResponse {
-        access: pair.access,
-        refresh: pair.refresh,
-    }))
+    Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
 }
 
 /// Check a token of either type: `{}` when valid.

@@ -50,6 +50,9 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed(String),
+    /// Too many attempts: wait this many seconds.
+    #[error("throttled")]
+    Throttled(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -65,23 +68,20 @@ impl ApiError {
         let detail = |s: &str| json!({ "detail": s });
         match self {
             ApiError::Fields(errors) => (StatusCode::BAD_REQUEST, json!(errors.0)),
-            ApiError::JsonParse(reason) => (
-                StatusCode::BAD_REQUEST,
-                detail(&format!("JSON parse error - {reason}")),
-            ),
+            ApiError::JsonParse(reason) => {
+                (StatusCode::BAD_REQUEST, detail(&format!("JSON parse error - {reason}")))
+            }
             ApiError::UnsupportedMediaType(t) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 detail(&format!("Unsupported media type \"{t}\" in request.")),
             ),
-            ApiError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                detail("Request body is too large."),
-            ),
+            ApiError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, detail("Request body is too large."))
+            }
             ApiError::NotAuthenticated => (StatusCode::UNAUTHORIZED, detail(NOT_AUTHENTICATED)),
-            ApiError::TokenNotValid => (
-                StatusCode::UNAUTHORIZED,
-                json!({ "detail": TOKEN_NOT_VALID, "code": "token_not_valid" }),
-            ),
+            ApiError::TokenNotValid => {
+                (StatusCode::UNAUTHORIZED, json!({ "detail": TOKEN_NOT_VALID, "code": "token_not_valid" }))
+            }
             ApiError::AccessTokenNotValid => (
                 StatusCode::UNAUTHORIZED,
                 json!({
@@ -94,39 +94,33 @@ impl ApiError {
                     }],
                 }),
             ),
-            ApiError::UserInactive => (
-                StatusCode::UNAUTHORIZED,
-                json!({ "detail": "User is inactive", "code": "user_inactive" }),
-            ),
-            ApiError::UserNotFound => (
-                StatusCode::UNAUTHORIZED,
-                json!({ "detail": "User not found", "code": "user_not_found" }),
-            ),
-            ApiError::NoActiveAccount => (
-                StatusCode::UNAUTHORIZED,
-                detail("No active account found with the given credentials"),
-            ),
-            ApiError::NoActiveAccountForToken => (
-                StatusCode::UNAUTHORIZED,
-                detail("No active account found for the given token."),
-            ),
-            ApiError::Forbidden => (
-                StatusCode::FORBIDDEN,
-                detail("You do not have permission to perform this action."),
-            ),
+            ApiError::UserInactive => {
+                (StatusCode::UNAUTHORIZED, json!({ "detail": "User is inactive", "code": "user_inactive" }))
+            }
+            ApiError::UserNotFound => {
+                (StatusCode::UNAUTHORIZED, json!({ "detail": "User not found", "code": "user_not_found" }))
+            }
+            ApiError::NoActiveAccount => {
+                (StatusCode::UNAUTHORIZED, detail("No active account found with the given credentials"))
+            }
+            ApiError::NoActiveAccountForToken => {
+                (StatusCode::UNAUTHORIZED, detail("No active account found for the given token."))
+            }
+            ApiError::Forbidden => {
+                (StatusCode::FORBIDDEN, detail("You do not have permission to perform this action."))
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
-            ApiError::MethodNotAllowed(m) => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                detail(&format!("Method \"{m}\" not allowed.")),
+            ApiError::MethodNotAllowed(m) => {
+                (StatusCode::METHOD_NOT_ALLOWED, detail(&format!("Method \"{m}\" not allowed.")))
+            }
+            ApiError::Throttled(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                detail(&format!("Request was throttled. Expected available in {secs} seconds.")),
             ),
-            ApiError::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                detail("Service temporarily unavailable, try again later."),
-            ),
-            ApiError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                detail("A server error occurred."),
-            ),
+            ApiError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, detail("Service temporarily unavailable, try again later."))
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, detail("A server error occurred.")),
         }
     }
 }
@@ -141,11 +135,13 @@ impl IntoResponse for ApiError {
         }
         let (status, body) = self.status_and_body();
         let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::Throttled(secs) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(WWW_AUTHENTICATE),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE));
         }
         response
     }
@@ -176,6 +172,7 @@ impl From<AccountError> for ApiError {
                 "Your old password was entered incorrectly. Please enter it again.",
             ),
             AccountError::RegistrationClosed => ApiError::Forbidden,
+            AccountError::Throttled(secs) => ApiError::Throttled(secs),
             AccountError::NotFound => ApiError::UserNotFound,
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => e.into(),

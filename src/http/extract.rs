@@ -37,9 +37,8 @@ impl FromRequest<AppState> for JsonObject {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let body =
+            axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PayloadTooLarge)?;
         if body.is_empty() {
             return Ok(JsonObject(Map::new()));
         }
@@ -52,22 +51,14 @@ impl FromRequest<AppState> for JsonObject {
             Value::Object(map) => Ok(JsonObject(map)),
             other => Err(ApiError::Fields(FieldErrors::one(
                 "non_field_errors",
-                format!(
-                    "Invalid data. Expected a dictionary, but got {}.",
-                    python_type(&other)
-                ),
+                format!("Invalid data. Expected a dictionary, but got {}.", python_type(&other)),
             ))),
         }
     }
 }
 
 fn is_json(content_type: &str) -> bool {
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
@@ -124,16 +115,10 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
-        let claims = app
-            .tokens
-            .verify_access(token)
-            .map_err(|_| ApiError::AccessTokenNotValid)?;
+        let claims = app.tokens.verify_access(token).map_err(|_| ApiError::AccessTokenNotValid)?;
         match app.accounts.user(&claims.user_id).await {
             Ok(user) if !user.user.is_active => Err(ApiError::UserInactive),
-            Ok(user) => Ok(AuthUser {
-                claims,
-                user: Some(user),
-            }),
+            Ok(user) => Ok(AuthUser { claims, user: Some(user) }),
             Err(AccountError::NotFound) => Err(ApiError::UserNotFound),
             Err(AccountError::Store(StoreError::Unavailable(reason))) => {
                 warn!(%reason, "store unavailable; accepting access token on its signature alone");
@@ -161,12 +146,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .chars()
-                    .take(MAX_USER_AGENT_CHARS)
-                    .collect()
-            })
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(MAX_USER_AGENT_CHARS).collect())
             .unwrap_or_default();
         Ok(Client(ClientInfo { ip, user_agent }))
     }

@@ -63,18 +63,13 @@ pub async fn protected_resource(user: AuthUser) -> Json<ProtectedResourceRespons
     // Current values when the store answered; the token's own claims when it is down.
     let (username, roles) = match &user.user {
         Some(u) => (u.user.username.clone(), u.roles.clone()),
-        None => (
-            user.claims.username.clone().unwrap_or_default(),
-            user.claims.roles.clone().unwrap_or_default(),
-        ),
+        None => {
+            (user.claims.username.clone().unwrap_or_default(), user.claims.roles.clone().unwrap_or_default())
+        }
     };
     Json(ProtectedResourceResponse {
         message: format!("Hello, {username}! You have accessed a protected resource."),
-        user: ProtectedUser {
-            id: user.id().to_string(),
-            username,
-            roles,
-        },
+        user: ProtectedUser { id: user.id().to_string(), username, roles },
     })
 }
 
@@ -129,8 +124,6 @@ pub async fn change_password(
     let old = f.required("old_password", false, MAX_PASSWORD_CHARS);
     let new = f.required("new_password", false, MAX_PASSWORD_CHARS);
     f.finish().map_err(ApiError::Fields)?;
-    app.accounts
-        .change_password(user.id(), user.session_id(), &Secret::new(old), &Secret::new(new))
-        .await?;
+    app.accounts.change_password(user.id(), user.session_id(), &Secret::new(old), &Secret::new(new)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

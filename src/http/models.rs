@@ -29,10 +29,7 @@ pub struct UserResponse {
 }
 
 pub fn rfc3339(t: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|dt| dt.format(&Rfc3339).ok())
-        .unwrap_or_default()
+    OffsetDateTime::from_unix_timestamp(t).ok().and_then(|dt| dt.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
 impl From<&UserWithRoles> for UserResponse {

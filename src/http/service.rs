@@ -38,12 +38,7 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Json<Status>, (Status
         Ok(()) => Ok(Json(Status { status: "ok" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            Err((
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Detail {
-                    detail: "Database unavailable.".into(),
-                }),
-            ))
+            Err((StatusCode::SERVICE_UNAVAILABLE, Json(Detail { detail: "Database unavailable.".into() })))
         }
     }
 }

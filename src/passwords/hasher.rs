@@ -43,10 +43,8 @@ impl Hasher {
         let mut random = [0u8; 24];
         rand::fill(&mut random);
         let dummy_hash = hash_with(&argon2, &hex::encode(random))?;
-        let current_prefix = format!(
-            "$argon2id$v=19$m={},t={},p={}$",
-            cost.memory_kib, cost.iterations, cost.parallelism
-        );
+        let current_prefix =
+            format!("$argon2id$v=19$m={},t={},p={}$", cost.memory_kib, cost.iterations, cost.parallelism);
         Ok(Self {
             inner: Arc::new(Inner {
                 argon2,
@@ -60,8 +58,7 @@ impl Hasher {
     /// Argon2id PHC string of `password`.
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let password = password.clone();
-        self.run(move |inner| hash_with(&inner.argon2, password.expose()))
-            .await?
+        self.run(move |inner| hash_with(&inner.argon2, password.expose())).await?
     }
 
     /// Whether `password` matches `stored`; with no stored hash, burns the same time and
@@ -72,10 +69,7 @@ impl Hasher {
         self.run(move |inner| {
             let known = stored.is_some();
             let hash = stored.as_deref().unwrap_or(&inner.dummy_hash);
-            let ok = inner
-                .argon2
-                .verify_password(password.expose().as_bytes(), hash)
-                .is_ok();
+            let ok = inner.argon2.verify_password(password.expose().as_bytes(), hash).is_ok();
             known && ok
         })
         .await
@@ -92,9 +86,7 @@ impl Hasher {
     ) -> Result<T, HashError> {
         let _permit = self.inner.permits.acquire().await.map_err(|_| HashError::Task)?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || work(&inner))
-            .await
-            .map_err(|_| HashError::Task)
+        tokio::task::spawn_blocking(move || work(&inner)).await.map_err(|_| HashError::Task)
     }
 }
 

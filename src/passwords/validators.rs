@@ -25,9 +25,7 @@ pub fn validate_password(password: &str, user: &UserAttributes<'_>) -> Vec<Strin
         errors.push(format!("The password is too similar to the {attr}."));
     }
     if password.chars().count() < MIN_LENGTH {
-        errors.push(format!(
-            "This password is too short. It must contain at least {MIN_LENGTH} characters."
-        ));
+        errors.push(format!("This password is too short. It must contain at least {MIN_LENGTH} characters."));
     }
     if is_common(password) {
         errors.push("This password is too common.".into());
@@ -49,9 +47,7 @@ fn too_similar(password: &str, user: &UserAttributes<'_>) -> Option<&'static str
         }
         let value = value.to_lowercase();
         // re.split(r"\W+", value) + [value]
-        let mut parts: Vec<&str> = value
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .collect();
+        let mut parts: Vec<&str> = value.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
         parts.push(&value);
         for part in parts {
             if exceeds_maximum_length_ratio(&password, part) {
@@ -108,19 +104,9 @@ mod tests {
     fn django_messages_one_per_failed_rule() {
         let cases: &[(&str, &str, &str, &[&str])] = &[
             ("a long passphrase", "alice", "", &[]),
-            (
-                "short",
-                "alice",
-                "",
-                &["This password is too short. It must contain at least 8 characters."],
-            ),
+            ("short", "alice", "", &["This password is too short. It must contain at least 8 characters."]),
             ("password", "alice", "", &["This password is too common."]),
-            (
-                "83749261554",
-                "alice",
-                "",
-                &["This password is entirely numeric."],
-            ),
+            ("83749261554", "alice", "", &["This password is entirely numeric."]),
             (
                 "123",
                 "alice",
@@ -131,18 +117,8 @@ mod tests {
                     "This password is entirely numeric.",
                 ],
             ),
-            (
-                "alice12345",
-                "alice12345",
-                "",
-                &["The password is too similar to the username."],
-            ),
-            (
-                "Alice-Smith",
-                "alice_smith",
-                "",
-                &["The password is too similar to the username."],
-            ),
+            ("alice12345", "alice12345", "", &["The password is too similar to the username."]),
+            ("Alice-Smith", "alice_smith", "", &["The password is too similar to the username."]),
             (
                 "bobbybobby1",
                 "zed",

@@ -43,10 +43,8 @@ impl From<sqlx::Error> for StoreError {
                     return StoreError::Unavailable(db.message().to_string());
                 }
                 if db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation() {
-                    let constraint = db
-                        .constraint()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| db.message().to_string());
+                    let constraint =
+                        db.constraint().map(str::to_string).unwrap_or_else(|| db.message().to_string());
                     return StoreError::Conflict { constraint };
                 }
                 StoreError::Other(e.to_string())

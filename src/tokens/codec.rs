@@ -132,9 +132,7 @@ mod tests {
         let c = codec("k".repeat(40).as_str());
         let expired = c.sign(claims(TokenType::Access, 10)).unwrap();
         assert_eq!(c.verify(&expired, None), Err(CodecError::Expired));
-        let other = codec("z".repeat(40).as_str())
-            .sign(claims(TokenType::Access, FAR))
-            .unwrap();
+        let other = codec("z".repeat(40).as_str()).sign(claims(TokenType::Access, FAR)).unwrap();
         assert!(matches!(c.verify(&other, None), Err(CodecError::Invalid(_))));
         let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
         assert!(matches!(c.verify(&huge, None), Err(CodecError::Invalid(_))));

@@ -91,12 +91,7 @@ impl TokenService {
             })
             .await?;
         let access = self.sign_access(&user, &session_id, now)?;
-        Ok(TokenPair {
-            access,
-            refresh,
-            session_id,
-            user,
-        })
+        Ok(TokenPair { access, refresh, session_id, user })
     }
 
     /// Spends `refresh` and returns a new pair in the same family. A spent token presented
@@ -105,19 +100,10 @@ impl TokenService {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh))?;
         let now = now();
         let (new_refresh, record) = self.sign_refresh(&claims.user_id, &claims.sid, now)?;
-        match self
-            .store
-            .rotate_refresh(&claims.jti, record, now, self.reuse_interval)
-            .await?
-        {
+        match self.store.rotate_refresh(&claims.jti, record, now, self.reuse_interval).await? {
             RotateOutcome::Rotated(user) => {
                 let access = self.sign_access(&user, &claims.sid, now)?;
-                Ok(TokenPair {
-                    access,
-                    refresh: new_refresh,
-                    session_id: claims.sid,
-                    user: *user,
-                })
+                Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
             }
             RotateOutcome::ReuseDetected { user_id, session_id } => {
                 warn!(%user_id, %session_id, "refresh token reuse detected; session revoked");
@@ -172,9 +158,7 @@ impl TokenService {
             iss: None,
             aud: None,
         };
-        self.codec
-            .sign(claims)
-            .map_err(|e| TokenError::Signing(e.to_string()))
+        self.codec.sign(claims).map_err(|e| TokenError::Signing(e.to_string()))
     }
 
     fn sign_refresh(&self, user_id: &str, sid: &str, now: i64) -> Result<(String, NewRefresh), TokenError> {
@@ -193,15 +177,8 @@ impl TokenService {
             iss: None,
             aud: None,
         };
-        let token = self
-            .codec
-            .sign(claims)
-            .map_err(|e| TokenError::Signing(e.to_string()))?;
-        let record = NewRefresh {
-            jti,
-            issued_at: now,
-            expires_at: exp as i64,
-        };
+        let token = self.codec.sign(claims).map_err(|e| TokenError::Signing(e.to_string()))?;
+        let record = NewRefresh { jti, issued_at: now, expires_at: exp as i64 };
         Ok((token, record))
     }
 }

@@ -102,14 +102,7 @@ async fn createsuperuser_makes_an_admin_who_can_log_in() {
     let (_dir, db) = temp_db();
     let create = |password: Option<&str>, username: &str| {
         let mut cmd = authenticon(&db);
-        cmd.args([
-            "createsuperuser",
-            "--username",
-            username,
-            "--email",
-            "root@example.com",
-            "--no-input",
-        ]);
+        cmd.args(["createsuperuser", "--username", username, "--email", "root@example.com", "--no-input"]);
         if let Some(p) = password {
             cmd.env("AUTHENTICON_SUPERUSER_PASSWORD", p);
         }
@@ -121,16 +114,10 @@ async fn createsuperuser_makes_an_admin_who_can_log_in() {
 
     let out = create(Some(PASSWORD), "ROOT");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        text(&out.stderr).trim(),
-        "error: username: A user with that username already exists."
-    );
+    assert_eq!(text(&out.stderr).trim(), "error: username: A user with that username already exists.");
     let out = create(Some("password"), "other");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        text(&out.stderr).trim(),
-        "error: password: This password is too common."
-    );
+    assert_eq!(text(&out.stderr).trim(), "error: password: This password is too common.");
     let out = create(None, "other");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("AUTHENTICON_SUPERUSER_PASSWORD"));
@@ -147,13 +134,7 @@ async fn createsuperuser_makes_an_admin_who_can_log_in() {
     assert_eq!(me["email"], "root@example.com");
     assert_eq!(
         me["permissions"],
-        json!([
-            "audit.view",
-            "roles.manage",
-            "roles.view",
-            "users.manage",
-            "users.view"
-        ])
+        json!(["audit.view", "roles.manage", "roles.view", "users.manage", "users.view"])
     );
 }
 
@@ -178,10 +159,7 @@ struct Server {
 
 fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
     let mut cmd = authenticon(db);
-    cmd.env("AUTHENTICON_BIND", "127.0.0.1:0")
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.env("AUTHENTICON_BIND", "127.0.0.1:0").arg("serve").stdout(Stdio::null()).stderr(Stdio::piped());
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -199,14 +177,8 @@ fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
             sink.lock().unwrap().push(line);
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not report its address");
-    Server {
-        child,
-        url: format!("http://{addr}"),
-        log,
-    }
+    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
+    Server { child, url: format!("http://{addr}"), log }
 }
 
 impl Server {
@@ -227,19 +199,13 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     if on_postgres() {
         let out = run(authenticon(&db).env_remove("AUTHENTICON_SECRET_KEY").arg("serve"));
         assert_eq!(out.status.code(), Some(1));
-        assert!(
-            text(&out.stderr).contains("AUTHENTICON_SECRET_KEY: required"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert!(text(&out.stderr).contains("AUTHENTICON_SECRET_KEY: required"), "{}", text(&out.stderr));
     }
     let server = serve(&db, &[]);
     let client = reqwest::Client::new();
     let post =
         |path: &str, body: serde_json::Value| client.post(format!("{}{path}", server.url)).json(&body).send();
-    let r = post("/register/", json!({"username": "alice", "password": PASSWORD}))
-        .await
-        .unwrap();
+    let r = post("/register/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let pair: serde_json::Value = post("/api/token/", json!({"username": "alice", "password": PASSWORD}))
         .await
@@ -249,51 +215,30 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
         .unwrap();
     let access = str_of(&pair["access"]);
     let refresh = str_of(&pair["refresh"]);
-    let r = client
-        .get(format!("{}/protected-resource/", server.url))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        client.get(format!("{}/protected-resource/", server.url)).bearer_auth(&access).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    post("/api/token/refresh/", json!({"refresh": refresh}))
-        .await
-        .unwrap();
-    post("/api/token/refresh/", json!({"refresh": refresh}))
-        .await
-        .unwrap(); // reuse: logged as a warning
+    post("/api/token/refresh/", json!({"refresh": refresh})).await.unwrap();
+    post("/api/token/refresh/", json!({"refresh": refresh})).await.unwrap(); // reuse: logged as a warning
 
     let secret_file = dir.dir().join("test.db.secret");
-    let secret = if on_postgres() {
-        SECRET.to_string()
-    } else {
-        std::fs::read_to_string(&secret_file).unwrap()
-    };
+    let secret =
+        if on_postgres() { SECRET.to_string() } else { std::fs::read_to_string(&secret_file).unwrap() };
     assert!(secret.trim().len() >= 32);
     #[cfg(unix)]
     if !on_postgres() {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     let (status, log) = server.terminate();
     assert!(status.success(), "{status:?}\n{log}");
     assert!(log.contains("shut down cleanly"), "{log}");
     let generated = if on_postgres() { 0 } else { 1 };
-    assert_eq!(
-        log.matches("generated a signing secret").count(),
-        generated,
-        "{log}"
-    );
+    assert_eq!(log.matches("generated a signing secret").count(), generated, "{log}");
     assert!(log.contains("refresh token reuse detected"), "{log}");
     for secret_value in [PASSWORD, &access, &refresh, secret.trim(), "$argon2id$"] {
-        assert!(
-            !log.contains(secret_value),
-            "log leaks {secret_value:.12}…:\n{log}"
-        );
+        assert!(!log.contains(secret_value), "log leaks {secret_value:.12}…:\n{log}");
     }
     // A second start reuses the secret quietly, and old tokens still verify.
     let server = serve(&db, &[]);
@@ -325,9 +270,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, log) = tokio::task::spawn_blocking(move || server.terminate())
-        .await
-        .unwrap();
+    let (status, log) = tokio::task::spawn_blocking(move || server.terminate()).await.unwrap();
     assert!(status.success(), "{log}");
     for r in requests {
         let r = r.await.unwrap().expect("request finished");

@@ -44,20 +44,12 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         if !on_postgres() {
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            return TestDb {
-                url,
-                _dir: dir,
-                schema: None,
-            };
+            return TestDb { url, _dir: dir, schema: None };
         }
         let schema = format!("authenticon_t_{}", uuid::Uuid::new_v4().simple());
         run_sql_blocking(&format!("CREATE SCHEMA {schema}"));
         let url = format!("{}?options=-c%20search_path%3D{schema}", postgres_base_url());
-        TestDb {
-            url,
-            _dir: dir,
-            schema: Some(schema),
-        }
+        TestDb { url, _dir: dir, schema: Some(schema) }
     }
 
     /// A private temp folder (beside the SQLite file, when there is one).
@@ -81,10 +73,7 @@ fn run_sql_blocking(sql: &str) {
     let sql = sql.to_string();
     let url = postgres_base_url();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async {
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
                 panic!(
@@ -92,10 +81,7 @@ fn run_sql_blocking(sql: &str) {
                      TEST_BACKEND=postgres; start the server or point TEST_DATABASE_URL at one."
                 )
             });
-            sqlx::query(&sql)
-                .execute(&mut conn)
-                .await
-                .expect("test schema statement");
+            sqlx::query(&sql).execute(&mut conn).await.expect("test schema statement");
             let _ = conn.close().await;
         })
     })
@@ -143,17 +129,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    TestApp {
-        url: format!("http://{addr}"),
-        client,
-        state,
-        database_url,
-        _db: db,
-    }
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    TestApp { url: format!("http://{addr}"), client, state, database_url, _db: db }
 }
 
 impl TestApp {
@@ -192,9 +169,7 @@ impl TestApp {
     }
 
     pub async fn register(&self, username: &str) -> Value {
-        let r = self
-            .post("/register/", json!({"username": username, "password": PASSWORD}))
-            .await;
+        let r = self.post("/register/", json!({"username": username, "password": PASSWORD})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body
     }
@@ -205,9 +180,7 @@ impl TestApp {
     }
 
     pub async fn login_with(&self, username: &str, password: &str) -> (String, String) {
-        let r = self
-            .post("/api/token/", json!({"username": username, "password": password}))
-            .await;
+        let r = self.post("/api/token/", json!({"username": username, "password": password})).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         (str_of(&r.body["access"]), str_of(&r.body["refresh"]))
     }
@@ -229,17 +202,11 @@ async fn reply(resp: reqwest::Response) -> Reply {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
     };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    Reply { status, headers, body }
 }
 
 pub fn str_of(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("not a string: {v}"))
-        .to_string()
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_string()
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -247,9 +214,7 @@ pub fn b64(bytes: &[u8]) -> String {
 }
 
 pub fn unb64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .expect("base64")
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("base64")
 }
 
 /// The header and claims of a compact JWS, unverified.
@@ -310,10 +275,7 @@ where
 /// cannot itself trigger reuse detection.
 pub async fn wait_for_expiry(app: &TestApp, token: &str) {
     let expired = eventually(Duration::from_secs(5), || async {
-        app.post("/api/token/verify/", json!({"token": token}))
-            .await
-            .status
-            == StatusCode::UNAUTHORIZED
+        app.post("/api/token/verify/", json!({"token": token})).await.status == StatusCode::UNAUTHORIZED
     })
     .await;
     assert!(expired, "token did not expire in time");

@@ -5,21 +5,14 @@ use serde_json::json;
 
 use crate::common::*;
 
-const POST_ENDPOINTS: [&str; 5] = [
-    "/register/",
-    "/api/token/",
-    "/api/token/refresh/",
-    "/api/token/verify/",
-    "/api/token/blacklist/",
-];
+const POST_ENDPOINTS: [&str; 5] =
+    ["/register/", "/api/token/", "/api/token/refresh/", "/api/token/verify/", "/api/token/blacklist/"];
 
 #[tokio::test]
 async fn malformed_json_is_a_parse_error() {
     let app = spawn().await;
     for path in POST_ENDPOINTS {
-        let r = app
-            .post_raw(path, Some("application/json"), b"{\"username\": ".to_vec())
-            .await;
+        let r = app.post_raw(path, Some("application/json"), b"{\"username\": ".to_vec()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
         let detail = str_of(&r.body["detail"]);
         assert!(detail.starts_with("JSON parse error - "), "{path}: {detail}");
@@ -30,20 +23,11 @@ async fn malformed_json_is_a_parse_error() {
 #[tokio::test]
 async fn other_content_types_are_unsupported() {
     let app = spawn().await;
-    let r = app
-        .post_raw("/api/token/", Some("text/plain"), b"username=alice".to_vec())
-        .await;
+    let r = app.post_raw("/api/token/", Some("text/plain"), b"username=alice".to_vec()).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(
-        r.body,
-        json!({"detail": "Unsupported media type \"text/plain\" in request."})
-    );
+    assert_eq!(r.body, json!({"detail": "Unsupported media type \"text/plain\" in request."}));
     let r = app
-        .post_raw(
-            "/register/",
-            Some("application/x-www-form-urlencoded"),
-            b"username=alice".to_vec(),
-        )
+        .post_raw("/register/", Some("application/x-www-form-urlencoded"), b"username=alice".to_vec())
         .await;
     assert_eq!(
         r.body,
@@ -52,19 +36,10 @@ async fn other_content_types_are_unsupported() {
     let r = app.post_raw("/register/", None, b"{}".to_vec()).await;
     assert_eq!(
         (r.status, r.body),
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            json!({"detail": "Unsupported media type \"\" in request."})
-        )
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, json!({"detail": "Unsupported media type \"\" in request."}))
     );
     // JSON with a charset parameter is JSON.
-    let r = app
-        .post_raw(
-            "/api/token/",
-            Some("application/json; charset=utf-8"),
-            b"{}".to_vec(),
-        )
-        .await;
+    let r = app.post_raw("/api/token/", Some("application/json; charset=utf-8"), b"{}".to_vec()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["username"], json!(["This field is required."]));
 }
@@ -86,38 +61,23 @@ async fn an_empty_body_reports_missing_fields() {
 async fn oversized_bodies_are_refused() {
     let app = spawn().await;
     let big = format!("{{\"username\": \"{}\"}}", "a".repeat(70 * 1024));
-    let r = app
-        .post_raw("/register/", Some("application/json"), big.into_bytes())
-        .await;
+    let r = app.post_raw("/register/", Some("application/json"), big.into_bytes()).await;
     assert_eq!(
         (r.status, r.body),
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"detail": "Request body is too large."})
-        )
+        (StatusCode::PAYLOAD_TOO_LARGE, json!({"detail": "Request body is too large."}))
     );
     // Just under the limit is read, and the field's own limit answers.
-    let fits = format!(
-        "{{\"username\": \"{}\", \"password\": \"x\"}}",
-        "a".repeat(60 * 1024)
-    );
-    let r = app
-        .post_raw("/register/", Some("application/json"), fits.into_bytes())
-        .await;
+    let fits = format!("{{\"username\": \"{}\", \"password\": \"x\"}}", "a".repeat(60 * 1024));
+    let r = app.post_raw("/register/", Some("application/json"), fits.into_bytes()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.body["username"],
-        json!(["Ensure this field has no more than 150 characters."])
-    );
+    assert_eq!(r.body["username"], json!(["Ensure this field has no more than 150 characters."]));
 }
 
 #[tokio::test]
 async fn the_body_limit_is_configurable() {
     let app = spawn_with(|c| c.max_body_bytes = 2048).await;
     let body = json!({"username": "a".repeat(3000), "password": "x"}).to_string();
-    let r = app
-        .post_raw("/register/", Some("application/json"), body.into_bytes())
-        .await;
+    let r = app.post_raw("/register/", Some("application/json"), body.into_bytes()).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -138,56 +98,29 @@ async fn deep_nesting_huge_numbers_and_bad_bytes_are_client_errors() {
     for path in POST_ENDPOINTS {
         for body in &bodies {
             let r = app.post_raw(path, Some("application/json"), body.clone()).await;
-            assert_eq!(
-                r.status,
-                StatusCode::BAD_REQUEST,
-                "{path} {}",
-                String::from_utf8_lossy(body)
-            );
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {}", String::from_utf8_lossy(body));
             assert!(r.body.is_object());
         }
     }
-    let r = app
-        .post_raw("/register/", Some("application/json"), b"[1, 2]".to_vec())
-        .await;
-    assert_eq!(
-        r.body,
-        json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
-    );
+    let r = app.post_raw("/register/", Some("application/json"), b"[1, 2]".to_vec()).await;
+    assert_eq!(r.body, json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}));
 }
 
 #[tokio::test]
 async fn wrong_json_types_get_field_errors() {
     let app = spawn().await;
-    let r = app
-        .post("/register/", json!({"username": ["alice"], "password": {"x": 1}}))
-        .await;
-    assert_eq!(
-        r.body,
-        json!({"username": ["Not a valid string."], "password": ["Not a valid string."]})
-    );
-    let r = app
-        .post("/register/", json!({"username": null, "password": true}))
-        .await;
+    let r = app.post("/register/", json!({"username": ["alice"], "password": {"x": 1}})).await;
+    assert_eq!(r.body, json!({"username": ["Not a valid string."], "password": ["Not a valid string."]}));
+    let r = app.post("/register/", json!({"username": null, "password": true})).await;
     assert_eq!(
         r.body,
         json!({"username": ["This field may not be null."], "password": ["Not a valid string."]})
     );
-    let r = app
-        .post(
-            "/register/",
-            json!({"username": "nul\u{0}byte", "password": PASSWORD}),
-        )
-        .await;
+    let r = app.post("/register/", json!({"username": "nul\u{0}byte", "password": PASSWORD})).await;
     assert_eq!(r.body, json!({"username": ["Null characters are not allowed."]}));
     // DRF's CharField takes a number as its text.
-    let r = app
-        .post("/register/", json!({"username": 12345, "password": PASSWORD}))
-        .await;
-    assert_eq!(
-        (r.status, &r.body["username"]),
-        (StatusCode::CREATED, &json!("12345"))
-    );
+    let r = app.post("/register/", json!({"username": 12345, "password": PASSWORD})).await;
+    assert_eq!((r.status, &r.body["username"]), (StatusCode::CREATED, &json!("12345")));
     let r = app.post("/api/token/refresh/", json!({"refresh": 42})).await;
     assert_eq!((r.status, r.body), (StatusCode::UNAUTHORIZED, token_not_valid()));
 }
@@ -195,26 +128,10 @@ async fn wrong_json_types_get_field_errors() {
 #[tokio::test]
 async fn over_long_passwords_are_refused_before_hashing() {
     let app = spawn().await;
-    let r = app
-        .post(
-            "/register/",
-            json!({"username": "alice", "password": "x".repeat(4097)}),
-        )
-        .await;
-    assert_eq!(
-        r.body,
-        json!({"password": ["Ensure this field has no more than 4096 characters."]})
-    );
-    let r = app
-        .post(
-            "/api/token/",
-            json!({"username": "alice", "password": "x".repeat(4097)}),
-        )
-        .await;
-    assert_eq!(
-        r.body,
-        json!({"password": ["Ensure this field has no more than 4096 characters."]})
-    );
+    let r = app.post("/register/", json!({"username": "alice", "password": "x".repeat(4097)})).await;
+    assert_eq!(r.body, json!({"password": ["Ensure this field has no more than 4096 characters."]}));
+    let r = app.post("/api/token/", json!({"username": "alice", "password": "x".repeat(4097)})).await;
+    assert_eq!(r.body, json!({"password": ["Ensure this field has no more than 4096 characters."]}));
 }
 
 #[tokio::test]
@@ -227,10 +144,7 @@ async fn unknown_fields_are_ignored_and_never_grant_anything() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    assert_eq!(
-        (r.body["is_superuser"].clone(), r.body["is_active"].clone()),
-        (json!(false), json!(true))
-    );
+    assert_eq!((r.body["is_superuser"].clone(), r.body["is_active"].clone()), (json!(false), json!(true)));
     assert_eq!(r.body["roles"], json!([]));
 }
 
@@ -238,12 +152,7 @@ async fn unknown_fields_are_ignored_and_never_grant_anything() {
 async fn sql_looking_strings_are_just_strings() {
     let app = spawn().await;
     for name in ["' OR '1'='1", "alice'; DROP TABLE users; --"] {
-        let r = app
-            .post(
-                "/api/token/",
-                json!({"username": name, "password": "' OR '1'='1"}),
-            )
-            .await;
+        let r = app.post("/api/token/", json!({"username": name, "password": "' OR '1'='1"})).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}");
     }
     app.register("alice").await;
@@ -253,32 +162,18 @@ async fn sql_looking_strings_are_just_strings() {
 #[tokio::test]
 async fn paths_work_with_and_without_the_trailing_slash() {
     let app = spawn().await;
-    let r = app
-        .post("/register", json!({"username": "alice", "password": PASSWORD}))
-        .await;
+    let r = app.post("/register", json!({"username": "alice", "password": PASSWORD})).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = app
-        .post("/api/token", json!({"username": "alice", "password": PASSWORD}))
-        .await;
+    let r = app.post("/api/token", json!({"username": "alice", "password": PASSWORD})).await;
     assert_eq!(r.status, StatusCode::OK);
     let access = str_of(&r.body["access"]);
     let refresh = str_of(&r.body["refresh"]);
-    assert_eq!(
-        app.post("/api/token/verify", json!({"token": access}))
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get("/protected-resource", Some(&access)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.post("/api/token/verify", json!({"token": access})).await.status, StatusCode::OK);
+    assert_eq!(app.get("/protected-resource", Some(&access)).await.status, StatusCode::OK);
     assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::OK);
     let r = app.post("/api/token/refresh", json!({"refresh": refresh})).await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = app
-        .post("/api/token/blacklist", json!({"refresh": r.body["refresh"]}))
-        .await;
+    let r = app.post("/api/token/blacklist", json!({"refresh": r.body["refresh"]})).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(app.get("/healthz/", None).await.status, StatusCode::OK);
     assert_eq!(app.get("/api/schema", None).await.status, StatusCode::OK);
@@ -288,17 +183,11 @@ async fn paths_work_with_and_without_the_trailing_slash() {
 async fn unknown_paths_and_methods_answer_in_drf_shapes() {
     let app = spawn().await;
     let r = app.get("/api/nothing-here/", None).await;
-    assert_eq!(
-        (r.status, r.body),
-        (StatusCode::NOT_FOUND, json!({"detail": "Not found."}))
-    );
+    assert_eq!((r.status, r.body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
     let r = app.get("/api/token/", None).await;
     assert_eq!(
         (r.status, r.body),
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            json!({"detail": "Method \"GET\" not allowed."})
-        )
+        (StatusCode::METHOD_NOT_ALLOWED, json!({"detail": "Method \"GET\" not allowed."}))
     );
     let r = app.request(Method::DELETE, "/register/", None, None).await;
     assert_eq!(r.body, json!({"detail": "Method \"DELETE\" not allowed."}));
@@ -316,10 +205,7 @@ async fn every_response_carries_a_request_id() {
     assert!(r.header("x-request-id").is_some());
 
     let sent = |id: &str| {
-        app.client
-            .get(format!("{}/healthz", app.url))
-            .header("x-request-id", id.to_string())
-            .send()
+        app.client.get(format!("{}/healthz", app.url)).header("x-request-id", id.to_string()).send()
     };
     let r = sent("trace-abc.123:4_5").await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-abc.123:4_5");
@@ -346,34 +232,17 @@ async fn a_barrage_of_odd_requests_never_gets_a_5xx() {
         json!({}),
         json!("\u{202e}\u{0}\u{feff}"),
     ];
-    let fields = [
-        "username",
-        "password",
-        "email",
-        "refresh",
-        "token",
-        "old_password",
-        "new_password",
-    ];
+    let fields = ["username", "password", "email", "refresh", "token", "old_password", "new_password"];
     for path in POST_ENDPOINTS.iter().chain(["/api/me/password/"].iter()) {
         for field in fields {
             for v in &values {
-                let r = app
-                    .request(Method::POST, path, Some(json!({ field: v })), Some(&access))
-                    .await;
+                let r = app.request(Method::POST, path, Some(json!({ field: v })), Some(&access)).await;
                 assert!(r.status.is_client_error(), "{path} {field}={v}: {}", r.status);
             }
         }
     }
     for v in &values {
-        let r = app
-            .request(
-                Method::PATCH,
-                "/api/me/",
-                Some(json!({ "email": v })),
-                Some(&access),
-            )
-            .await;
+        let r = app.request(Method::PATCH, "/api/me/", Some(json!({ "email": v })), Some(&access)).await;
         assert!(r.status.as_u16() < 500, "email={v}: {}", r.status);
     }
 }

@@ -8,4 +8,5 @@ mod auth;
 mod cli;
 mod input;
 mod me;
+mod throttle;
 mod tokens;

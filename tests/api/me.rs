@@ -18,10 +18,7 @@ async fn me_shows_the_current_user() {
     let r = app.get("/api/me/", None).await;
     assert_eq!(
         (r.status, r.body),
-        (
-            StatusCode::UNAUTHORIZED,
-            json!({"detail": "Authentication credentials were not provided."})
-        )
+        (StatusCode::UNAUTHORIZED, json!({"detail": "Authentication credentials were not provided."}))
     );
 }
 
@@ -41,24 +38,12 @@ async fn patch_me_changes_only_the_email() {
     assert_eq!(r.body["email"], "new@example.com");
     assert_eq!(r.body["username"], "alice");
     assert_eq!(r.body["is_superuser"], false);
-    assert_eq!(
-        app.get("/api/me/", Some(&access)).await.body["email"],
-        "new@example.com"
-    );
-    let r = app
-        .request(
-            Method::PATCH,
-            "/api/me/",
-            Some(json!({"email": "not an email"})),
-            Some(&access),
-        )
-        .await;
+    assert_eq!(app.get("/api/me/", Some(&access)).await.body["email"], "new@example.com");
+    let r =
+        app.request(Method::PATCH, "/api/me/", Some(json!({"email": "not an email"})), Some(&access)).await;
     assert_eq!(
         (r.status, r.body),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"email": ["Enter a valid email address."]})
-        )
+        (StatusCode::BAD_REQUEST, json!({"email": ["Enter a valid email address."]}))
     );
 }
 
@@ -94,32 +79,17 @@ async fn changing_the_password_revokes_every_other_session() {
         ]})
     );
     let r = change(PASSWORD, "another long passphrase").await;
-    assert_eq!(
-        (r.status, r.body),
-        (StatusCode::NO_CONTENT, serde_json::Value::Null)
-    );
+    assert_eq!((r.status, r.body), (StatusCode::NO_CONTENT, serde_json::Value::Null));
 
-    let r = app
-        .post("/api/token/", json!({"username": "alice", "password": PASSWORD}))
-        .await;
+    let r = app.post("/api/token/", json!({"username": "alice", "password": PASSWORD})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     app.login_with("alice", "another long passphrase").await;
-    let r = app
-        .post("/api/token/refresh/", json!({"refresh": other_refresh}))
-        .await;
+    let r = app.post("/api/token/refresh/", json!({"refresh": other_refresh})).await;
     assert_eq!((r.status, r.body), (StatusCode::UNAUTHORIZED, token_not_valid()));
-    let r = app
-        .post("/api/token/refresh/", json!({"refresh": current_refresh}))
-        .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "the session that changed the password stays"
-    );
+    let r = app.post("/api/token/refresh/", json!({"refresh": current_refresh})).await;
+    assert_eq!(r.status, StatusCode::OK, "the session that changed the password stays");
     // Missing fields.
-    let r = app
-        .request(Method::POST, "/api/me/password/", Some(json!({})), Some(&access))
-        .await;
+    let r = app.request(Method::POST, "/api/me/password/", Some(json!({})), Some(&access)).await;
     assert_eq!(
         r.body,
         json!({"old_password": ["This field is required."], "new_password": ["This field is required."]})
@@ -155,26 +125,14 @@ async fn health_readiness_and_schema() {
     for (path, method) in expected {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} missing from the schema");
-        assert!(
-            op["responses"].as_object().is_some_and(|r| !r.is_empty()),
-            "{method} {path}"
-        );
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
     }
     let register = &paths["/register/"]["post"];
     assert!(register["requestBody"].is_object());
     assert!(register["responses"]["400"].is_object());
     let schemas = r.body["components"]["schemas"].as_object().unwrap();
-    for name in [
-        "UserResponse",
-        "TokenPairResponse",
-        "Detail",
-        "CodedDetail",
-        "FieldErrorsBody",
-    ] {
+    for name in ["UserResponse", "TokenPairResponse", "Detail", "CodedDetail", "FieldErrorsBody"] {
         assert!(schemas.contains_key(name), "{name}");
     }
-    assert_eq!(
-        r.body["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(r.body["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }

@@ -40,17 +40,11 @@ async fn reused_refresh_token_revokes_family() {
     let (_, other) = app.login("alice").await;
 
     let r = refresh(&app, &first).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
     assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"api\""));
     // The legitimate holder's newer token died with the family.
     let r = refresh(&app, &second).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
     let r = app.post("/api/token/verify/", json!({"token": second})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(refresh(&app, &other).await.status, StatusCode::OK);
@@ -65,25 +59,13 @@ async fn concurrent_refreshes_of_one_token_yield_exactly_one_success() {
         let url = format!("{}/api/token/refresh/", app.url);
         let token = token.clone();
         tokio::spawn(async move {
-            client
-                .post(url)
-                .json(&json!({"refresh": token}))
-                .send()
-                .await
-                .unwrap()
-                .status()
+            client.post(url).json(&json!({"refresh": token})).send().await.unwrap().status()
         })
     });
-    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
+    let statuses: Vec<StatusCode> =
+        futures::future::join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let unauthorized = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
+    let unauthorized = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     assert_eq!((ok, unauthorized), (1, 19), "{statuses:?}");
 }
 
@@ -94,10 +76,7 @@ async fn reuse_interval_tolerates_a_benign_retry() {
     assert_eq!(refresh(&app, &first).await.status, StatusCode::OK);
     let again = refresh(&app, &first).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
-    assert_eq!(
-        refresh(&app, &str_of(&again.body["refresh"])).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(refresh(&app, &str_of(&again.body["refresh"])).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -105,36 +84,18 @@ async fn blacklist_logs_out_the_whole_family() {
     let app = spawn().await;
     let (_, _, first) = app.user_with_tokens("alice").await;
     let second = str_of(&refresh(&app, &first).await.body["refresh"]);
-    let r = app
-        .post("/api/token/blacklist/", json!({"refresh": second}))
-        .await;
+    let r = app.post("/api/token/blacklist/", json!({"refresh": second})).await;
     assert_eq!((r.status, &r.body), (StatusCode::OK, &json!({})));
     let r = refresh(&app, &second).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
-    let r = app
-        .post("/api/token/blacklist/", json!({"refresh": second}))
-        .await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
-    let r = app
-        .post("/api/token/blacklist/", json!({"refresh": "not-a-token"}))
-        .await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
+    let r = app.post("/api/token/blacklist/", json!({"refresh": second})).await;
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
+    let r = app.post("/api/token/blacklist/", json!({"refresh": "not-a-token"})).await;
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
     let r = app.post("/api/token/blacklist/", json!({})).await;
     assert_eq!(
         (r.status, &r.body),
-        (
-            StatusCode::BAD_REQUEST,
-            &json!({"refresh": ["This field is required."]})
-        )
+        (StatusCode::BAD_REQUEST, &json!({"refresh": ["This field is required."]}))
     );
 }
 
@@ -148,18 +109,10 @@ async fn verify_accepts_live_tokens_of_either_type() {
     }
     // A spent refresh token no longer verifies.
     refresh(&app, &refresh_token).await;
-    let r = app
-        .post("/api/token/verify/", json!({"token": refresh_token}))
-        .await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    let r = app.post("/api/token/verify/", json!({"token": refresh_token})).await;
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
     let r = app.post("/api/token/verify/", json!({"token": "garbage"})).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
 }
 
 #[tokio::test]
@@ -167,18 +120,10 @@ async fn an_access_token_cannot_refresh_and_a_refresh_token_cannot_access() {
     let app = spawn().await;
     let (_, access, refresh_token) = app.user_with_tokens("alice").await;
     let r = refresh(&app, &access).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
     let r = app.get("/protected-resource/", Some(&refresh_token)).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &access_not_valid())
-    );
-    let r = app
-        .post("/api/token/blacklist/", json!({"refresh": access}))
-        .await;
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &access_not_valid()));
+    let r = app.post("/api/token/blacklist/", json!({"refresh": access})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -196,10 +141,7 @@ fn forgeries(genuine: &str) -> Vec<(&'static str, String)> {
     expired["exp"] = json!(now() - 300);
     out.push(("expired", sign_hs256(&header, &expired, SECRET)));
 
-    out.push((
-        "other secret",
-        sign_hs256(&header, &claims, "another-secret-another-secret-another"),
-    ));
+    out.push(("other secret", sign_hs256(&header, &claims, "another-secret-another-secret-another")));
 
     for alg in ["none", "None", "NONE", "nOnE"] {
         let h = json!({"alg": alg, "typ": "JWT"});
@@ -239,17 +181,11 @@ fn forgeries(genuine: &str) -> Vec<(&'static str, String)> {
     for extra in ["jku", "x5u"] {
         let mut h = header.clone();
         h[extra] = json!("http://127.0.0.1:9/keys.json");
-        out.push((
-            "remote key header",
-            sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key"),
-        ));
+        out.push(("remote key header", sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key")));
     }
     let mut h = header.clone();
     h["jwk"] = json!({"kty": "oct", "k": b64(b"attacker-key-attacker-key-attacker-key")});
-    out.push((
-        "embedded jwk",
-        sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key"),
-    ));
+    out.push(("embedded jwk", sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key")));
 
     let mut big = claims.clone();
     big["padding"] = json!("x".repeat(20_000));
@@ -273,28 +209,15 @@ fn forgeries(genuine: &str) -> Vec<(&'static str, String)> {
 
     let mut other_sub = claims.clone();
     other_sub["sub"] = json!("someone-else");
-    out.push((
-        "sub differs from user_id",
-        sign_hs256(&header, &other_sub, SECRET),
-    ));
+    out.push(("sub differs from user_id", sign_hs256(&header, &other_sub, SECRET)));
 
-    out.push((
-        "payload not JSON",
-        sign_raw(&serde_json::to_vec(&header).unwrap(), b"not json", SECRET),
-    ));
-    out.push((
-        "header not JSON",
-        sign_raw(b"{alg", &serde_json::to_vec(&claims).unwrap(), SECRET),
-    ));
+    out.push(("payload not JSON", sign_raw(&serde_json::to_vec(&header).unwrap(), b"not json", SECRET)));
+    out.push(("header not JSON", sign_raw(b"{alg", &serde_json::to_vec(&claims).unwrap(), SECRET)));
     let payload = serde_json::to_string(&claims).unwrap();
     let duplicated = payload.replacen('{', "{\"token_type\":\"refresh\",", 1);
     out.push((
         "duplicate claim",
-        sign_raw(
-            &serde_json::to_vec(&header).unwrap(),
-            duplicated.as_bytes(),
-            SECRET,
-        ),
+        sign_raw(&serde_json::to_vec(&header).unwrap(), duplicated.as_bytes(), SECRET),
     ));
     out.push(("empty", String::new()));
     out.push(("three dots", "a.b.c.d".into()));
@@ -306,10 +229,7 @@ async fn forged_access_tokens_are_refused_on_protected_routes_and_verify() {
     let app = spawn().await;
     let (_, access, _) = app.user_with_tokens("alice").await;
     // The genuine token passes, so a refusal below is about the forgery.
-    assert_eq!(
-        app.get("/protected-resource/", Some(&access)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get("/protected-resource/", Some(&access)).await.status, StatusCode::OK);
     for (what, token) in forgeries(&access) {
         let r = app
             .client
@@ -325,17 +245,9 @@ async fn forged_access_tokens_are_refused_on_protected_routes_and_verify() {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
             continue;
         }
-        assert_eq!(
-            (status, &body),
-            (StatusCode::UNAUTHORIZED, &access_not_valid()),
-            "{what}"
-        );
+        assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &access_not_valid()), "{what}");
         let r = app.post("/api/token/verify/", json!({"token": token})).await;
-        assert_eq!(
-            (r.status, &r.body),
-            (StatusCode::UNAUTHORIZED, &token_not_valid()),
-            "verify: {what}"
-        );
+        assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()), "verify: {what}");
     }
 }
 
@@ -346,18 +258,10 @@ async fn forged_refresh_tokens_are_refused() {
     for (what, token) in forgeries(&refresh_token) {
         let r = refresh(&app, &token).await;
         if token.is_empty() {
-            assert_eq!(
-                r.body,
-                json!({"refresh": ["This field may not be blank."]}),
-                "{what}"
-            );
+            assert_eq!(r.body, json!({"refresh": ["This field may not be blank."]}), "{what}");
             continue;
         }
-        assert_eq!(
-            (r.status, &r.body),
-            (StatusCode::UNAUTHORIZED, &token_not_valid()),
-            "{what}"
-        );
+        assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()), "{what}");
     }
     // None of the forgeries spent the genuine token.
     assert_eq!(refresh(&app, &refresh_token).await.status, StatusCode::OK);
@@ -369,10 +273,7 @@ async fn protected_resource_answers_who_is_calling() {
     let (id, access, _) = app.user_with_tokens("alice").await;
     let r = app.get("/protected-resource/", Some(&access)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.body["user"],
-        json!({"id": id, "username": "alice", "roles": []})
-    );
+    assert_eq!(r.body["user"], json!({"id": id, "username": "alice", "roles": []}));
     assert!(r.body["message"].as_str().unwrap().contains("alice"));
 }
 
@@ -410,33 +311,21 @@ async fn tokens_of_inactive_and_deleted_users_stop_working() {
     let r = app.get("/protected-resource/", Some(&access)).await;
     assert_eq!(
         (r.status, &r.body),
-        (
-            StatusCode::UNAUTHORIZED,
-            &json!({"detail": "User is inactive", "code": "user_inactive"})
-        )
+        (StatusCode::UNAUTHORIZED, &json!({"detail": "User is inactive", "code": "user_inactive"}))
     );
     // Deactivation revoked the user's sessions.
     let r = refresh(&app, &refresh_token).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
 
     let (bob, access, refresh_token) = app.user_with_tokens("bob").await;
     app.state.store.delete_user(&bob).await.unwrap();
     let r = app.get("/protected-resource/", Some(&access)).await;
     assert_eq!(
         (r.status, &r.body),
-        (
-            StatusCode::UNAUTHORIZED,
-            &json!({"detail": "User not found", "code": "user_not_found"})
-        )
+        (StatusCode::UNAUTHORIZED, &json!({"detail": "User not found", "code": "user_not_found"}))
     );
     let r = refresh(&app, &refresh_token).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
 }
 
 #[tokio::test]
@@ -445,8 +334,5 @@ async fn expired_refresh_tokens_are_refused() {
     let (_, _, token) = app.user_with_tokens("alice").await;
     wait_for_expiry(&app, &token).await;
     let r = refresh(&app, &token).await;
-    assert_eq!(
-        (r.status, &r.body),
-        (StatusCode::UNAUTHORIZED, &token_not_valid())
-    );
+    assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
 }
