@@ -1,6 +1,8 @@
 //! Account service: registration, authentication, password and email changes.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::{info, warn};
 use unicode_normalization::UnicodeNormalization;
@@ -92,6 +94,17 @@ pub struct Accounts {
     hasher: Hasher,
     throttle: Arc<Throttle>,
     registration_open: bool,
+    /// Until when (Unix ms) token lookups skip the store after it failed to answer.
+    store_down_until: AtomicI64,
+}
+
+/// How long a protected request waits for the user lookup before trusting the token.
+const TOKEN_USER_LOOKUP_TIMEOUT: Duration = Duration::from_millis(500);
+/// After a failed lookup, how long lookups are skipped (one request per period probes).
+const STORE_DOWN_BACKOFF_MS: i64 = 2_000;
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl Accounts {
@@ -101,7 +114,24 @@ impl Accounts {
         throttle: Arc<Throttle>,
         registration_open: bool,
     ) -> Self {
-        Self { store, hasher, throttle, registration_open }
+        Self { store, hasher, throttle, registration_open, store_down_until: AtomicI64::new(0) }
+    }
+
+    /// The user behind a verified access token. `Ok(None)` when the store cannot answer
+    /// promptly: verification itself needs no database, so protected routes keep working
+    /// on the token's claims during an outage instead of waiting out the pool's timeout.
+    pub async fn user_for_token(&self, id: &str) -> Result<Option<UserWithRoles>, AccountError> {
+        if now_ms() < self.store_down_until.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let outage = match tokio::time::timeout(TOKEN_USER_LOOKUP_TIMEOUT, self.user(id)).await {
+            Ok(Err(AccountError::Store(StoreError::Unavailable(reason)))) => reason,
+            Ok(result) => return result.map(Some),
+            Err(_) => "user lookup timed out".to_string(),
+        };
+        warn!(reason = %outage, "store unavailable; accepting access tokens on their signature alone");
+        self.store_down_until.store(now_ms() + STORE_DOWN_BACKOFF_MS, Ordering::Relaxed);
+        Ok(None)
     }
 
     /// `/register/`: honours the registration switch and the per-address limit.

@@ -187,7 +187,15 @@ impl Config {
             }
             c.database_url = v.to_string();
         }
-        if let Some(v) = get("SECRET_KEY") {
+        // A file (an orchestrator's secret mount) is read when no value is given inline.
+        let from_file = match (get("SECRET_KEY"), get("SECRET_KEY_FILE")) {
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|_| bad("SECRET_KEY_FILE", "a readable file holding the secret", path))?,
+            ),
+            _ => None,
+        };
+        if let Some(v) = get("SECRET_KEY").or(from_file.as_deref().map(str::trim)) {
             if v.chars().count() < 32 {
                 return Err(ConfigError {
                     key: "SECRET_KEY",
@@ -424,6 +432,17 @@ mod tests {
     fn a_short_secret_is_refused_without_echoing_it() {
         let e = with(&[("SECRET_KEY", "tooshort")]).unwrap_err();
         assert!(!e.to_string().contains("tooshort"), "{e}");
+    }
+
+    #[test]
+    fn the_secret_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, format!("{}\n", "s".repeat(40))).unwrap();
+        let c = with(&[("SECRET_KEY_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(c.secret_key.unwrap().expose(), "s".repeat(40));
+        let e = with(&[("SECRET_KEY_FILE", "/nonexistent/secret")]).unwrap_err();
+        assert_eq!(e.key, "SECRET_KEY_FILE");
     }
 
     #[test]

@@ -6,13 +6,12 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde_json::{Map, Value};
-use tracing::warn;
 
 use super::errors::ApiError;
 use crate::accounts::AccountError;
 use crate::fields::FieldErrors;
 use crate::state::AppState;
-use crate::store::{ClientInfo, StoreError, UserWithRoles};
+use crate::store::{ClientInfo, UserWithRoles};
 use crate::tokens::Claims;
 
 /// A JSON object body, read the way DRF's `JSONParser` reads it (API.md "General rules"):
@@ -116,14 +115,10 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
         let claims = app.tokens.verify_access(token).map_err(|_| ApiError::AccessTokenNotValid)?;
-        match app.accounts.user(&claims.user_id).await {
-            Ok(user) if !user.user.is_active => Err(ApiError::UserInactive),
-            Ok(user) => Ok(AuthUser { claims, user: Some(user) }),
+        match app.accounts.user_for_token(&claims.user_id).await {
+            Ok(Some(user)) if !user.user.is_active => Err(ApiError::UserInactive),
+            Ok(user) => Ok(AuthUser { claims, user }),
             Err(AccountError::NotFound) => Err(ApiError::UserNotFound),
-            Err(AccountError::Store(StoreError::Unavailable(reason))) => {
-                warn!(%reason, "store unavailable; accepting access token on its signature alone");
-                Ok(AuthUser { claims, user: None })
-            }
             Err(e) => Err(e.into()),
         }
     }

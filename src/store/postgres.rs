@@ -36,12 +36,12 @@ impl PgStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
+
+    /// sqlx holds a PostgreSQL advisory lock while it migrates: concurrent starters wait.
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("src/store/migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
 }
 
-impl_sql_store!(
-    PgStore,
-    Postgres,
-    sqlx::PgConnection,
-    migrations = "src/store/migrations/postgres",
-    row_lock = " FOR UPDATE OF rt"
-);
+impl_sql_store!(PgStore, Postgres, sqlx::PgConnection, row_lock = " FOR UPDATE OF rt");

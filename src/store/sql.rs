@@ -9,7 +9,7 @@
 //! trait bounds; a macro keeps the SQL in one place with concrete types.
 
 macro_rules! impl_sql_store {
-    ($store:ident, $db:ty, $conn:ty, migrations = $migrations:literal, row_lock = $row_lock:literal) => {
+    ($store:ident, $db:ty, $conn:ty, row_lock = $row_lock:literal) => {
         const USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, \
              date_joined, last_login, password_changed_at";
 
@@ -80,8 +80,7 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl Store for $store {
             async fn migrate(&self) -> Result<(), StoreError> {
-                sqlx::migrate!($migrations).run(&self.pool).await?;
-                Ok(())
+                self.run_migrations().await
             }
 
             async fn ping(&self) -> Result<(), StoreError> {

@@ -41,12 +41,16 @@ impl SqliteStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// sqlx takes no lock on SQLite, so instances starting together on one file could
+    /// each apply the same migration; holding the write lock around the migrator makes
+    /// the others wait and then find it applied.
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::migrate!("src/store/migrations/sqlite").run_direct(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
-impl_sql_store!(
-    SqliteStore,
-    Sqlite,
-    sqlx::SqliteConnection,
-    migrations = "src/store/migrations/sqlite",
-    row_lock = ""
-);
+impl_sql_store!(SqliteStore, Sqlite, sqlx::SqliteConnection, row_lock = "");

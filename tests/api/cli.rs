@@ -1,27 +1,12 @@
 //! The `authenticon` binary itself: commands, configuration errors, serving, shutdown.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::*;
-
-fn authenticon(db_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authenticon"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AUTHENTICON_DATABASE_URL", db_url)
-        .stdin(Stdio::null());
-    if on_postgres() {
-        // Required there: no file beside the database to keep a generated one in.
-        cmd.env("AUTHENTICON_SECRET_KEY", SECRET);
-    }
-    cmd
-}
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run authenticon")
@@ -148,49 +133,6 @@ async fn flushexpiredtokens_deletes_only_expired_records() {
     assert_eq!(text(&out.stdout).trim(), "Deleted 1 expired refresh token(s).");
     let out = run(authenticon(&app.database_url).arg("flushexpiredtokens"));
     assert_eq!(text(&out.stdout).trim(), "Deleted 0 expired refresh token(s).");
-}
-
-/// A running `authenticon serve` with its log collected.
-struct Server {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
-    let mut cmd = authenticon(db);
-    cmd.env("AUTHENTICON_BIND", "127.0.0.1:0").arg("serve").stdout(Stdio::null()).stderr(Stdio::piped());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn serve");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                let _ = tx.send(addr);
-            }
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
-    Server { child, url: format!("http://{addr}"), log }
-}
-
-impl Server {
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        // Let the reader thread drain the pipe.
-        std::thread::sleep(Duration::from_millis(100));
-        let log = self.log.lock().unwrap().join("\n");
-        (status, log)
-    }
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! Test harness: the real application served on 127.0.0.1:0, and an HTTP client.
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use authenticon::secret::Secret;
@@ -279,4 +282,61 @@ pub async fn wait_for_expiry(app: &TestApp, token: &str) {
     })
     .await;
     assert!(expired, "token did not expire in time");
+}
+
+/// The real binary, with a clean environment and the given database.
+pub fn authenticon(db_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authenticon"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTHENTICON_DATABASE_URL", db_url)
+        .stdin(Stdio::null());
+    if on_postgres() {
+        // Required there: no file beside the database to keep a generated one in.
+        cmd.env("AUTHENTICON_SECRET_KEY", SECRET);
+    }
+    cmd
+}
+
+/// A running `authenticon serve` with its log collected.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
+    let mut cmd = authenticon(db);
+    cmd.env("AUTHENTICON_BIND", "127.0.0.1:0").arg("serve").stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn serve");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                let _ = tx.send(addr);
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
+    Server { child, url: format!("http://{addr}"), log }
+}
+
+impl Server {
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        // Let the reader thread drain the pipe.
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().join("\n");
+        (status, log)
+    }
 }

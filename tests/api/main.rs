@@ -6,7 +6,9 @@ mod common;
 
 mod auth;
 mod cli;
+mod faults;
 mod input;
 mod me;
+mod scale;
 mod throttle;
 mod tokens;

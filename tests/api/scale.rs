@@ -1,0 +1,96 @@
+//! Many instances on one database and one Redis: the guarantees hold across processes.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn three_instances_share_rotation_reuse_detection_and_throttling() {
+    let db = TestDb::new();
+    let prefix = format!("authenticon-test-{}", uuid::Uuid::new_v4().simple());
+    let env = [
+        ("AUTHENTICON_SECRET_KEY", SECRET),
+        ("AUTHENTICON_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("AUTHENTICON_REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    // Started together: they race to migrate one fresh database.
+    let servers: Vec<Server> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3).map(|_| s.spawn(|| serve(&db.url, &env))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let post = |i: usize, path: &str, body: Value| {
+        client.post(format!("{}{path}", servers[i % 3].url)).json(&body).send()
+    };
+
+    let r = post(0, "/register/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let pair: Value = post(1, "/api/token/", json!({"username": "alice", "password": PASSWORD}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = str_of(&pair["refresh"]);
+
+    // Twenty concurrent refreshes of one token, spread over the three instances.
+    let attempts = (0..20).map(|i| post(i, "/api/token/refresh/", json!({"refresh": refresh})));
+    let replies = futures::future::join_all(attempts).await;
+    let mut winners = Vec::new();
+    let mut refused = 0;
+    for r in replies {
+        let r = r.unwrap();
+        match r.status() {
+            StatusCode::OK => winners.push(r.json::<Value>().await.unwrap()),
+            StatusCode::UNAUTHORIZED => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((winners.len(), refused), (1, 19));
+    // The replays revoked the family on every instance, the winner's token included.
+    let winner_refresh = str_of(&winners[0]["refresh"]);
+    for i in 0..3 {
+        let r = post(i, "/api/token/refresh/", json!({"refresh": winner_refresh})).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "instance {i}");
+    }
+
+    // Five failures spread over the instances throttle the sixth attempt on any of them.
+    for i in 0..5 {
+        let r =
+            post(i, "/api/token/", json!({"username": "alice", "password": "wrong password"})).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for i in 0..3 {
+        let r = post(i, "/api/token/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "instance {i}");
+        assert!(r.headers().contains_key("retry-after"));
+    }
+
+    for server in servers {
+        let (status, log) = server.terminate();
+        assert!(status.success(), "{log}");
+        assert!(!log.contains("Redis unreachable"), "{log}");
+    }
+}
+
+#[tokio::test]
+async fn with_redis_unreachable_an_instance_says_so_once_and_logins_go_on() {
+    let db = TestDb::new();
+    let server = serve(
+        &db.url,
+        &[("AUTHENTICON_REDIS_URL", "redis://127.0.0.1:1"), ("AUTHENTICON_SECRET_KEY", SECRET)],
+    );
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| client.post(format!("{}{path}", server.url)).json(&body).send();
+    let r = post("/register/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for _ in 0..3 {
+        let r = post("/api/token/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let (_, log) = server.terminate();
+    assert_eq!(log.matches("Redis unreachable").count(), 1, "{log}");
+}
