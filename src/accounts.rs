@@ -10,7 +10,9 @@ use unicode_normalization::UnicodeNormalization;
 use crate::fields::FieldErrors;
 use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
 use crate::secret::Secret;
-use crate::store::{NewUser, Store, StoreError, UserWithRoles};
+use crate::store::{
+    AuditEvent, AuditMeta, ClientInfo, NewUser, Page, Store, StoreError, UserChanges, UserWithRoles,
+};
 use crate::throttle::Throttle;
 use crate::tokens::now;
 
@@ -34,6 +36,9 @@ pub enum AccountError {
     RegistrationClosed,
     #[error("throttled for {0} s")]
     Throttled(u64),
+    /// A rule about the whole request rather than one field.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("user not found")]
     NotFound,
     #[error(transparent)]
@@ -135,46 +140,76 @@ impl Accounts {
     }
 
     /// `/register/`: honours the registration switch and the per-address limit.
-    pub async fn register(&self, r: Registration, address: &str) -> Result<UserWithRoles, AccountError> {
+    pub async fn register(
+        &self,
+        r: Registration,
+        client: &ClientInfo,
+    ) -> Result<UserWithRoles, AccountError> {
         if !self.registration_open {
             return Err(AccountError::RegistrationClosed);
         }
-        if let Some(wait) = self.throttle.registration(address).await {
-            warn!(%address, "registration throttled");
+        let audit = AuditMeta::client(client.clone());
+        if let Some(wait) = self.throttle.registration(&client.ip).await {
+            warn!(address = %client.ip, "registration throttled");
+            self.note(AuditEvent::Throttled, None, serde_json::json!({ "scope": "register" }), &audit).await;
             return Err(AccountError::Throttled(wait));
         }
-        self.create_user(r).await
+        self.create_user(r, &audit).await
     }
 
-    /// A login attempt from `address`: throttled attempts are refused before any hashing;
-    /// failures are counted, and a success clears this username-and-address count.
+    /// Records an event that changes nothing; a store failure only loses the record.
+    async fn note(
+        &self,
+        event: AuditEvent,
+        user_id: Option<&str>,
+        detail: serde_json::Value,
+        audit: &AuditMeta,
+    ) {
+        if let Err(e) = self.store.record_audit(event, user_id, &detail, now(), audit).await {
+            warn!(error = %e, event = event.as_str(), "could not write audit event");
+        }
+    }
+
+    /// A login attempt: throttled attempts are refused before any hashing; failures are
+    /// counted and audited, and a success clears this username-and-address count.
     pub async fn login(
         &self,
         username: &str,
         password: &Secret,
-        address: &str,
+        client: &ClientInfo,
     ) -> Result<UserWithRoles, AccountError> {
         let key = username_key(&normalize_username(username.trim()));
-        let keys = self.throttle.login_keys(&key, address);
+        let keys = self.throttle.login_keys(&key, &client.ip);
+        let audit = AuditMeta::client(client.clone());
         if let Some(wait) = self.throttle.check_login(&keys).await {
-            warn!(%address, "login throttled");
+            warn!(address = %client.ip, "login throttled");
+            let known = self.store.user_by_username_key(&key).await.ok().flatten();
+            let detail = serde_json::json!({ "scope": "login", "retry_after": wait });
+            self.note(AuditEvent::Throttled, known.as_ref().map(|u| u.id.as_str()), detail, &audit).await;
             return Err(AccountError::Throttled(wait));
         }
-        match self.authenticate(username, password).await {
+        match self.check_credentials(&key, password).await? {
             Ok(user) => {
                 self.throttle.login_succeeded(&keys).await;
                 Ok(user)
             }
-            Err(AccountError::WrongCredentials) => {
+            Err(known_user) => {
                 self.throttle.login_failed(&keys).await;
+                // SECURITY: the attempted name is recorded only when it is a real account;
+                // people type passwords into username fields.
+                let detail = serde_json::json!({ "reason": if known_user.is_some() { "bad_credentials" } else { "unknown_user" } });
+                self.note(AuditEvent::LoginFailed, known_user.as_deref(), detail, &audit).await;
                 Err(AccountError::WrongCredentials)
             }
-            Err(e) => Err(e),
         }
     }
 
     /// Creates a user after every check registration makes (also used by the CLI).
-    pub async fn create_user(&self, r: Registration) -> Result<UserWithRoles, AccountError> {
+    pub async fn create_user(
+        &self,
+        r: Registration,
+        audit: &AuditMeta,
+    ) -> Result<UserWithRoles, AccountError> {
         let username = normalize_username(&r.username);
         let key = username_key(&username);
         let mut errors = FieldErrors::default();
@@ -199,7 +234,7 @@ impl Accounts {
             is_superuser: r.is_superuser,
             now: now(),
         };
-        let user = match self.store.create_user(new).await {
+        let user = match self.store.create_user(new, audit).await {
             Ok(user) => user,
             // Two registrations raced for one name: the unique index decided.
             Err(StoreError::Conflict { .. }) => {
@@ -213,22 +248,25 @@ impl Accounts {
 
     /// Checks a username and password. Unknown user, wrong password and inactive user
     /// fail alike and take the same time (a dummy hash is verified for unknown users).
-    pub async fn authenticate(
+    /// The inner error carries the id of the account when the name was a real one.
+    async fn check_credentials(
         &self,
-        username: &str,
+        key: &str,
         password: &Secret,
-    ) -> Result<UserWithRoles, AccountError> {
-        let key = username_key(&normalize_username(username.trim()));
-        let user = self.store.user_by_username_key(&key).await?;
+    ) -> Result<Result<UserWithRoles, Option<String>>, AccountError> {
+        let user = self.store.user_by_username_key(key).await?;
         let ok = self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
         let user = match user {
             Some(u) if ok && u.is_active => u,
-            _ => return Err(AccountError::WrongCredentials),
+            other => return Ok(Err(other.map(|u| u.id))),
         };
         if self.hasher.needs_rehash(&user.password_hash) {
             self.upgrade_hash(&user.id, &user.password_hash, password).await;
         }
-        self.store.user_by_id(&user.id).await?.ok_or(AccountError::WrongCredentials)
+        match self.store.user_by_id(&user.id).await? {
+            Some(u) => Ok(Ok(u)),
+            None => Ok(Err(None)),
+        }
     }
 
     /// Re-hashes with the configured parameters; a failure only delays the upgrade.
@@ -254,6 +292,7 @@ impl Accounts {
         keep_session: &str,
         old_password: &Secret,
         new_password: &Secret,
+        client: &ClientInfo,
     ) -> Result<(), AccountError> {
         let user = self.user(id).await?.user;
         if !self.hasher.verify(old_password, Some(&user.password_hash)).await? {
@@ -267,16 +306,85 @@ impl Accounts {
             return Err(AccountError::Invalid(errors));
         }
         let hash = self.hasher.hash(new_password).await?;
-        self.store.set_password(id, &hash, Some(keep_session), now()).await?;
+        let audit = AuditMeta::actor(id, client.clone());
+        self.store.set_password(id, &hash, Some(keep_session), now(), &audit).await?;
         info!(user_id = %id, "password changed; other sessions revoked");
         Ok(())
     }
 
-    pub async fn set_email(&self, id: &str, email: &str) -> Result<UserWithRoles, AccountError> {
+    /// A user changes their own email.
+    pub async fn set_email(
+        &self,
+        id: &str,
+        email: &str,
+        client: &ClientInfo,
+    ) -> Result<UserWithRoles, AccountError> {
         if !email.is_empty() && !email_is_valid(email) {
             return Err(AccountError::Invalid(FieldErrors::one("email", EMAIL_INVALID)));
         }
-        self.store.set_email(id, email).await?.ok_or(AccountError::NotFound)
+        let changes = UserChanges { email: Some(email.to_string()), is_active: None };
+        let audit = AuditMeta::actor(id, client.clone());
+        self.store.update_user(id, &changes, now(), &audit).await?.ok_or(AccountError::NotFound)
+    }
+
+    /// Users matching `search` (username or email, case-insensitive), a page at a time.
+    pub async fn list_users(
+        &self,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<UserWithRoles>, AccountError> {
+        Ok(self.store.list_users(&search.trim().to_lowercase(), offset, limit).await?)
+    }
+
+    /// A user, by id or (for operators) by username.
+    pub async fn find_user(&self, id_or_username: &str) -> Result<UserWithRoles, AccountError> {
+        if let Some(u) = self.store.user_by_id(id_or_username).await? {
+            return Ok(u);
+        }
+        let key = username_key(&normalize_username(id_or_username.trim()));
+        match self.store.user_by_username_key(&key).await? {
+            Some(u) => self.user(&u.id).await,
+            None => Err(AccountError::NotFound),
+        }
+    }
+
+    /// An administrator changes a user's `is_active` or `email`. Nobody deactivates
+    /// themself, and the last active superuser stays active, so the service always keeps
+    /// someone who can administer it. Deactivation revokes every session of the user.
+    pub async fn update_user(
+        &self,
+        actor_id: Option<&str>,
+        target_id: &str,
+        changes: UserChanges,
+        client: &ClientInfo,
+    ) -> Result<UserWithRoles, AccountError> {
+        let target = self.user(target_id).await?;
+        if let Some(email) = &changes.email {
+            if !email.is_empty() && !email_is_valid(email) {
+                return Err(AccountError::Invalid(FieldErrors::one("email", EMAIL_INVALID)));
+            }
+        }
+        if changes.is_active == Some(false) && target.user.is_active {
+            if actor_id == Some(target_id) {
+                return Err(AccountError::Invalid(FieldErrors::one(
+                    "is_active",
+                    "You cannot deactivate your own account.",
+                )));
+            }
+            if target.user.is_superuser && self.store.count_active_superusers().await? <= 1 {
+                return Err(AccountError::Invalid(FieldErrors::one(
+                    "is_active",
+                    "You cannot deactivate the last active superuser.",
+                )));
+            }
+        }
+        let audit = AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone() };
+        let updated = self.store.update_user(target_id, &changes, now(), &audit).await?;
+        if changes.is_active == Some(false) {
+            info!(user_id = %target_id, "user deactivated; sessions revoked");
+        }
+        updated.ok_or(AccountError::NotFound)
     }
 }
 

@@ -174,7 +174,8 @@ async fn create_superuser(
         _ => prompt_password()?,
     };
     let registration = Registration { username, email, password, is_superuser: true };
-    match state.accounts.create_user(registration).await {
+    let audit = crate::store::AuditMeta::client(cli_client());
+    match state.accounts.create_user(registration, &audit).await {
         Ok(user) => {
             println!("Superuser {} created successfully.", user.user.username);
             Ok(())
@@ -209,4 +210,9 @@ fn prompt_password() -> anyhow::Result<Secret> {
         eprintln!("Error: Your passwords didn't match.");
     }
     bail!("passwords did not match")
+}
+
+/// How command-line changes appear in the audit log: no address, this user agent.
+fn cli_client() -> crate::store::ClientInfo {
+    crate::store::ClientInfo { ip: String::new(), user_agent: "authenticon-cli".into() }
 }

@@ -116,6 +116,67 @@ impl<'a> FieldReader<'a> {
         Some(s)
     }
 
+    /// An optional `ListField(child=CharField())`.
+    pub fn optional_list(&mut self, name: &str, max_items: usize, max_chars: usize) -> Option<Vec<String>> {
+        let v = self.object.get(name)?;
+        let Value::Array(items) = v else {
+            let kind = match v {
+                Value::Null => "NoneType",
+                Value::Bool(_) => "bool",
+                Value::Number(_) => "int",
+                Value::String(_) => "str",
+                _ => "dict",
+            };
+            self.errors.add(name, format!("Expected a list of items but got type \"{kind}\"."));
+            return None;
+        };
+        if items.len() > max_items {
+            self.errors.add(name, format!("Ensure this field has no more than {max_items} elements."));
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Value::String(s) if s.chars().count() <= max_chars && !s.contains('\0') => {
+                    out.push(s.clone())
+                }
+                Value::String(_) => {
+                    self.errors
+                        .add(name, format!("Ensure each item has no more than {max_chars} characters."));
+                    return None;
+                }
+                _ => {
+                    self.errors.add(name, NOT_A_STRING);
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// An optional `BooleanField`, with DRF's accepted spellings.
+    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
+        let v = self.object.get(name)?;
+        let parsed = match v {
+            Value::Bool(b) => Some(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(1) => Some(true),
+                Some(0) => Some(false),
+                _ => None,
+            },
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "t" | "yes" | "y" | "on" | "1" => Some(true),
+                "false" | "f" | "no" | "n" | "off" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.errors.add(name, "Must be a valid boolean.");
+        }
+        parsed
+    }
+
     pub fn finish(self) -> Result<(), FieldErrors> {
         self.errors.into_result()
     }

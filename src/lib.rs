@@ -2,6 +2,7 @@
 //! Django REST Framework + djangorestframework-simplejwt.
 
 pub mod accounts;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod fields;

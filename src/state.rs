@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use crate::accounts::Accounts;
+use crate::audit::Audit;
 use crate::config::Config;
 use crate::passwords::{HashError, Hasher};
+use crate::rbac::Roles;
 use crate::secret::{self, SecretError, SecretSource};
 use crate::store::{self, Store, StoreError};
 use crate::throttle::Throttle;
@@ -16,6 +18,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<TokenService>,
     pub accounts: Arc<Accounts>,
+    pub roles: Arc<Roles>,
+    pub audit: Arc<Audit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,9 +54,11 @@ impl AppState {
             Accounts::new(Arc::clone(&store), hasher, Arc::new(throttle), config.registration_open);
         let state = AppState {
             config: Arc::new(config),
-            store,
+            store: Arc::clone(&store),
             tokens: Arc::new(tokens),
             accounts: Arc::new(accounts),
+            roles: Arc::new(Roles::new(Arc::clone(&store))),
+            audit: Arc::new(Audit::new(Arc::clone(&store))),
         };
         Ok((state, source))
     }

@@ -105,7 +105,7 @@ pub async fn register(
         .accounts
         .register(
             Registration { username, email, password: Secret::new(password), is_superuser: false },
-            &client.ip,
+            &client,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(UserResponse::from(&user))))
@@ -126,7 +126,7 @@ pub async fn obtain_token_pair(
     body: JsonObject,
 ) -> Result<Json<TokenPairResponse>, ApiError> {
     let (username, password) = credentials(&body)?;
-    let user = app.accounts.login(&username, &password, &client.ip).await?;
+    let user = app.accounts.login(&username, &password, &client).await?;
     let pair = app.tokens.start_session(user, client).await?;
     Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
 }
@@ -141,10 +141,11 @@ pub async fn obtain_token_pair(
     ))]
 pub async fn refresh_token(
     State(app): State<AppState>,
+    Client(client): Client,
     body: JsonObject,
 ) -> Result<Json<TokenPairResponse>, ApiError> {
     let refresh = required_token(&body, "refresh")?;
-    let pair = app.tokens.refresh(&refresh).await?;
+    let pair = app.tokens.refresh(&refresh, client).await?;
     Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
 }
 
@@ -168,8 +169,12 @@ pub async fn verify_token(State(app): State<AppState>, body: JsonObject) -> Resu
         (status = 400, body = FieldErrorsBody),
         (status = 401, body = CodedDetail),
     ))]
-pub async fn blacklist_token(State(app): State<AppState>, body: JsonObject) -> Result<Json<Empty>, ApiError> {
+pub async fn blacklist_token(
+    State(app): State<AppState>,
+    Client(client): Client,
+    body: JsonObject,
+) -> Result<Json<Empty>, ApiError> {
     let refresh = required_token(&body, "refresh")?;
-    app.tokens.blacklist(&refresh).await?;
+    app.tokens.blacklist(&refresh, client).await?;
     Ok(Json(Empty {}))
 }

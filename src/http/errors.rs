@@ -7,8 +7,10 @@ use serde_json::{json, Value};
 use tracing::error;
 
 use crate::accounts::AccountError;
+use crate::audit::AuditError;
 use crate::fields::FieldErrors;
 use crate::passwords::HashError;
+use crate::rbac::RoleError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
 
@@ -20,6 +22,9 @@ pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
 pub enum ApiError {
     #[error("field errors")]
     Fields(FieldErrors),
+    /// `400 {"detail": ...}`: a rule about the whole request.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     #[error("JSON parse error - {0}")]
     JsonParse(String),
     #[error("unsupported media type")]
@@ -48,6 +53,9 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    /// 404 with its own message (`Invalid page.`).
+    #[error("not found: {0}")]
+    NotFoundDetail(String),
     #[error("method not allowed")]
     MethodNotAllowed(String),
     /// Too many attempts: wait this many seconds.
@@ -68,6 +76,7 @@ impl ApiError {
         let detail = |s: &str| json!({ "detail": s });
         match self {
             ApiError::Fields(errors) => (StatusCode::BAD_REQUEST, json!(errors.0)),
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, detail(message)),
             ApiError::JsonParse(reason) => {
                 (StatusCode::BAD_REQUEST, detail(&format!("JSON parse error - {reason}")))
             }
@@ -110,6 +119,7 @@ impl ApiError {
                 (StatusCode::FORBIDDEN, detail("You do not have permission to perform this action."))
             }
             ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ApiError::NotFoundDetail(message) => (StatusCode::NOT_FOUND, detail(message)),
             ApiError::MethodNotAllowed(m) => {
                 (StatusCode::METHOD_NOT_ALLOWED, detail(&format!("Method \"{m}\" not allowed.")))
             }
@@ -173,9 +183,30 @@ impl From<AccountError> for ApiError {
             ),
             AccountError::RegistrationClosed => ApiError::Forbidden,
             AccountError::Throttled(secs) => ApiError::Throttled(secs),
+            AccountError::Refused(message) => ApiError::BadRequest(message),
             AccountError::NotFound => ApiError::UserNotFound,
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::Invalid(errors) => ApiError::Fields(errors),
+            RoleError::NotFound => ApiError::NotFound,
+            RoleError::Refused(message) => ApiError::BadRequest(message),
+            RoleError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Invalid(errors) => ApiError::Fields(errors),
+            AuditError::Store(e) => e.into(),
         }
     }
 }

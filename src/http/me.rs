@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::errors::ApiError;
-use super::extract::{AuthUser, JsonObject};
+use super::extract::{AuthUser, Client, JsonObject};
 use super::models::{CodedDetail, Detail, FieldErrorsBody, UserResponse};
 use super::route;
 use crate::accounts::MAX_EMAIL_CHARS;
@@ -95,13 +95,14 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
 pub async fn update_me(
     State(app): State<AppState>,
     user: AuthUser,
+    Client(client): Client,
     body: JsonObject,
 ) -> Result<Json<UserResponse>, ApiError> {
     let mut f = FieldReader::new(&body.0);
     let email = f.optional("email", MAX_EMAIL_CHARS);
     f.finish().map_err(ApiError::Fields)?;
     let updated = match email {
-        Some(email) => app.accounts.set_email(user.id(), &email).await?,
+        Some(email) => app.accounts.set_email(user.id(), &email, &client).await?,
         None => app.accounts.user(user.id()).await?,
     };
     Ok(Json(UserResponse::from(&updated)))
@@ -118,12 +119,15 @@ pub async fn update_me(
 pub async fn change_password(
     State(app): State<AppState>,
     user: AuthUser,
+    Client(client): Client,
     body: JsonObject,
 ) -> Result<StatusCode, ApiError> {
     let mut f = FieldReader::new(&body.0);
     let old = f.required("old_password", false, MAX_PASSWORD_CHARS);
     let new = f.required("new_password", false, MAX_PASSWORD_CHARS);
     f.finish().map_err(ApiError::Fields)?;
-    app.accounts.change_password(user.id(), user.session_id(), &Secret::new(old), &Secret::new(new)).await?;
+    app.accounts
+        .change_password(user.id(), user.session_id(), &Secret::new(old), &Secret::new(new), &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,12 +1,16 @@
 //! The HTTP surface: each area's routes, merged, then the cross-cutting layers.
 //! A request flows router → extractor → handler → service → store.
 
+pub mod audit;
 pub mod auth;
 pub mod errors;
 pub mod extract;
 pub mod me;
 pub mod models;
+pub mod pagination;
+pub mod roles;
 pub mod service;
+pub mod users;
 
 use std::time::Instant;
 
@@ -30,6 +34,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(me::routes())
+        .merge(roles::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
         .merge(service::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -112,12 +119,18 @@ async fn request_span(mut req: Request, next: Next) -> Response {
     paths(
         auth::register, auth::obtain_token_pair, auth::refresh_token, auth::verify_token, auth::blacklist_token,
         me::protected_resource, me::get_me, me::update_me, me::change_password,
+        roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
+        users::list_users, users::get_user, users::update_user, users::set_user_roles,
+        audit::list_audit, audit::reports,
         service::healthz, service::readyz, service::schema,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration and simplejwt-compatible tokens"),
         (name = "me", description = "The caller's own resources"),
+        (name = "roles", description = "Roles and permissions; each route names the permission it needs"),
+        (name = "users", description = "User administration"),
+        (name = "audit", description = "The audit log"),
         (name = "service", description = "Health and the API description"),
     )
 )]

@@ -117,6 +117,125 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
+/// Who caused a change and from where: recorded with its audit event.
+#[derive(Debug, Clone, Default)]
+pub struct AuditMeta {
+    /// The acting user, when it is not the target user acting on themself (admins).
+    pub actor_id: Option<String>,
+    pub client: ClientInfo,
+}
+
+impl AuditMeta {
+    pub fn client(client: ClientInfo) -> Self {
+        Self { actor_id: None, client }
+    }
+
+    pub fn actor(actor_id: &str, client: ClientInfo) -> Self {
+        Self { actor_id: Some(actor_id.to_string()), client }
+    }
+}
+
+/// The events of the audit log (API.md "Roles and permissions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    Register,
+    Login,
+    LoginFailed,
+    Refresh,
+    RefreshReuseDetected,
+    Logout,
+    PasswordChanged,
+    SessionRevoked,
+    UserUpdated,
+    RolesAssigned,
+    RoleCreated,
+    RoleUpdated,
+    RoleDeleted,
+    Throttled,
+}
+
+impl AuditEvent {
+    pub const ALL: [AuditEvent; 14] = [
+        Self::Register,
+        Self::Login,
+        Self::LoginFailed,
+        Self::Refresh,
+        Self::RefreshReuseDetected,
+        Self::Logout,
+        Self::PasswordChanged,
+        Self::SessionRevoked,
+        Self::UserUpdated,
+        Self::RolesAssigned,
+        Self::RoleCreated,
+        Self::RoleUpdated,
+        Self::RoleDeleted,
+        Self::Throttled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Login => "login",
+            Self::LoginFailed => "login_failed",
+            Self::Refresh => "refresh",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::Logout => "logout",
+            Self::PasswordChanged => "password_changed",
+            Self::SessionRevoked => "session_revoked",
+            Self::UserUpdated => "user_updated",
+            Self::RolesAssigned => "roles_assigned",
+            Self::RoleCreated => "role_created",
+            Self::RoleUpdated => "role_updated",
+            Self::RoleDeleted => "role_deleted",
+            Self::Throttled => "throttled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub time: Timestamp,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub actor_id: Option<String>,
+    pub ip: String,
+    pub user_agent: String,
+    /// A JSON object, as text.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// A user id or a username (matched by its normalized key).
+    pub user_id: Option<String>,
+    pub username_key: Option<String>,
+    pub event: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRow {
+    pub name: String,
+    pub description: String,
+    pub builtin: bool,
+    pub permissions: Vec<String>,
+}
+
+/// What an admin (or the user) changes on a user; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+/// A page of rows and the total count, for DRF-style pagination.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub count: i64,
+    pub rows: Vec<T>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub id: String,
@@ -161,22 +280,29 @@ pub trait Store: Send + Sync {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Fails with `Conflict` when the username key is taken.
-    async fn create_user(&self, user: NewUser) -> Result<UserRow, StoreError>;
+    /// Fails with `Conflict` when the username key is taken. Audited as `register`.
+    async fn create_user(&self, user: NewUser, audit: &AuditMeta) -> Result<UserRow, StoreError>;
     async fn user_by_id(&self, id: &str) -> Result<Option<UserWithRoles>, StoreError>;
     async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError>;
-    async fn set_email(&self, id: &str, email: &str) -> Result<Option<UserWithRoles>, StoreError>;
+    /// Applies `changes`; deactivation revokes every session at once. `None` when there
+    /// is no such user. Audited as `user_updated`.
+    async fn update_user(
+        &self,
+        id: &str,
+        changes: &UserChanges,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<Option<UserWithRoles>, StoreError>;
     /// Sets the hash and revokes every session of the user but `keep_session`.
+    /// Audited as `password_changed`.
     async fn set_password(
         &self,
         id: &str,
         password_hash: &str,
         keep_session: Option<&str>,
         now: Timestamp,
+        audit: &AuditMeta,
     ) -> Result<(), StoreError>;
-    /// Activates or deactivates a user; deactivation revokes every session at once.
-    /// Returns false when there is no such user.
-    async fn set_active(&self, id: &str, active: bool, now: Timestamp) -> Result<bool, StoreError>;
     /// Deletes a user and, by cascade, their sessions and tokens.
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
     /// Replaces a hash whose parameters are outdated, unless the password changed meanwhile.
@@ -184,21 +310,85 @@ pub trait Store: Send + Sync {
         -> Result<(), StoreError>;
 
     /// Records a login: a new session, its first refresh token, and `last_login`.
+    /// Audited as `login`.
     async fn start_session(&self, session: NewSession) -> Result<(), StoreError>;
     /// Spends `jti` and records `next` in its family, or detects reuse, in one transaction.
+    /// Audited as `refresh` or `refresh_reuse_detected`.
     async fn rotate_refresh(
         &self,
         jti: &str,
         next: NewRefresh,
         now: Timestamp,
         reuse_interval: i64,
+        audit: &AuditMeta,
     ) -> Result<RotateOutcome, StoreError>;
-    /// Revokes the family of `jti` (logout).
-    async fn revoke_by_refresh(&self, jti: &str, now: Timestamp) -> Result<RevokeOutcome, StoreError>;
+    /// Revokes the family of `jti` (logout). Audited as `logout` or `refresh_reuse_detected`.
+    async fn revoke_by_refresh(
+        &self,
+        jti: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<RevokeOutcome, StoreError>;
     /// Whether `jti` is an unspent token of a live family (for `/api/token/verify/`).
     async fn refresh_is_live(&self, jti: &str, now: Timestamp) -> Result<bool, StoreError>;
     /// Deletes expired token records and sessions; returns how many tokens went.
     async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Users whose username key or email contains `search` (lower-case), by username.
+    async fn list_users(
+        &self,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<UserWithRoles>, StoreError>;
+    async fn count_active_superusers(&self) -> Result<i64, StoreError>;
+    /// Replaces a user's roles; `Conflict` when a role does not exist. `None` when the
+    /// user does not. Audited as `roles_assigned`.
+    async fn set_user_roles(
+        &self,
+        user_id: &str,
+        roles: &[String],
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<Option<UserWithRoles>, StoreError>;
+
+    async fn list_roles(&self) -> Result<Vec<RoleRow>, StoreError>;
+    async fn role(&self, name: &str) -> Result<Option<RoleRow>, StoreError>;
+    /// `Conflict` when the name is taken. Audited as `role_created`.
+    async fn create_role(
+        &self,
+        role: &RoleRow,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<RoleRow, StoreError>;
+    /// Changes description and/or replaces permissions. Audited as `role_updated`.
+    async fn update_role(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        permissions: Option<&[String]>,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<Option<RoleRow>, StoreError>;
+    /// Audited as `role_deleted`; false when there is no such role.
+    async fn delete_role(&self, name: &str, now: Timestamp, audit: &AuditMeta) -> Result<bool, StoreError>;
+
+    /// An event that changes nothing else (`login_failed`, `throttled`).
+    async fn record_audit(
+        &self,
+        event: AuditEvent,
+        user_id: Option<&str>,
+        detail: &serde_json::Value,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<AuditRow>, StoreError>;
 }
 
 /// Opens the store that `config.database_url` names.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::sql::{impl_sql_store, TokenState};
+use super::sql::{escape_like, impl_sql_store, TokenState};
 use super::*;
 
 pub struct PgStore {

@@ -66,6 +66,64 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        async fn insert_audit(
+            conn: &mut $conn,
+            event: AuditEvent,
+            user_id: Option<&str>,
+            detail: &serde_json::Value,
+            now: Timestamp,
+            audit: &AuditMeta,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
+                 VALUES ($1, $2, $3, (SELECT username FROM users WHERE id = $3), $4, $5, $6, $7)",
+            )
+            .bind(now)
+            .bind(event.as_str())
+            .bind(user_id)
+            .bind(audit.actor_id.as_deref())
+            .bind(&audit.client.ip)
+            .bind(&audit.client.user_agent)
+            .bind(detail.to_string())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        #[derive(sqlx::FromRow)]
+        struct RoleHead {
+            name: String,
+            description: String,
+            builtin: bool,
+        }
+
+        async fn load_role(conn: &mut $conn, name: &str) -> Result<Option<RoleRow>, StoreError> {
+            let head: Option<RoleHead> =
+                sqlx::query_as("SELECT name, description, builtin FROM roles WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let Some(head) = head else { return Ok(None) };
+            let permissions: Vec<String> =
+                sqlx::query_scalar("SELECT permission FROM role_permissions WHERE role = $1 ORDER BY permission")
+                    .bind(name)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            Ok(Some(RoleRow { name: head.name, description: head.description, builtin: head.builtin, permissions }))
+        }
+
+        async fn replace_permissions(conn: &mut $conn, role: &str, permissions: &[String]) -> Result<(), StoreError> {
+            sqlx::query("DELETE FROM role_permissions WHERE role = $1").bind(role).execute(&mut *conn).await?;
+            for p in permissions {
+                sqlx::query("INSERT INTO role_permissions (role, permission) VALUES ($1, $2)")
+                    .bind(role)
+                    .bind(p)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+
         /// A refresh token's record joined with its family. `lock` takes the row lock
         /// that serialises rotations of one token across connections and instances.
         async fn token_state(conn: &mut $conn, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
@@ -88,7 +146,8 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            async fn create_user(&self, u: NewUser) -> Result<UserRow, StoreError> {
+            async fn create_user(&self, u: NewUser, audit: &AuditMeta) -> Result<UserRow, StoreError> {
+                let mut tx = self.write_tx().await?;
                 let row: UserRow = sqlx::query_as(&format!(
                     "INSERT INTO users (id, username, username_key, email, password_hash, is_active, \
                      is_superuser, date_joined, last_login, password_changed_at) \
@@ -101,8 +160,11 @@ macro_rules! impl_sql_store {
                 .bind(&u.password_hash)
                 .bind(u.is_superuser)
                 .bind(u.now)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
+                let detail = serde_json::json!({ "is_superuser": u.is_superuser });
+                insert_audit(&mut tx, AuditEvent::Register, Some(&row.id), &detail, u.now, audit).await?;
+                tx.commit().await?;
                 Ok(row)
             }
 
@@ -118,16 +180,57 @@ macro_rules! impl_sql_store {
                     .await?)
             }
 
-            async fn set_email(&self, id: &str, email: &str) -> Result<Option<UserWithRoles>, StoreError> {
+            async fn update_user(
+                &self,
+                id: &str,
+                changes: &UserChanges,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<Option<UserWithRoles>, StoreError> {
                 let mut tx = self.write_tx().await?;
-                sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
-                    .bind(email)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                let user = user_with_roles(&mut tx, id).await?;
+                let mut detail = serde_json::Map::new();
+                if let Some(email) = &changes.email {
+                    let n = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                        .bind(email)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    detail.insert("email".into(), serde_json::Value::String(email.clone()));
+                }
+                if let Some(active) = changes.is_active {
+                    let n = sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
+                        .bind(active)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    if !active {
+                        let revoked = sqlx::query(
+                            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                        )
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        detail.insert("sessions_revoked".into(), revoked.into());
+                    }
+                    detail.insert("is_active".into(), active.into());
+                }
+                let Some(user) = user_with_roles(&mut tx, id).await? else { return Ok(None) };
+                if !detail.is_empty() {
+                    let detail = serde_json::Value::Object(detail);
+                    insert_audit(&mut tx, AuditEvent::UserUpdated, Some(id), &detail, now, audit).await?;
+                }
                 tx.commit().await?;
-                Ok(user)
+                Ok(Some(user))
             }
 
             async fn set_password(
@@ -136,6 +239,7 @@ macro_rules! impl_sql_store {
                 password_hash: &str,
                 keep_session: Option<&str>,
                 now: Timestamp,
+                audit: &AuditMeta,
             ) -> Result<(), StoreError> {
                 let mut tx = self.write_tx().await?;
                 sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
@@ -144,7 +248,7 @@ macro_rules! impl_sql_store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
+                let revoked = sqlx::query(
                     "UPDATE sessions SET revoked_at = $1 \
                      WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
                 )
@@ -152,29 +256,12 @@ macro_rules! impl_sql_store {
                 .bind(id)
                 .bind(keep_session)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                let detail = serde_json::json!({ "sessions_revoked": revoked });
+                insert_audit(&mut tx, AuditEvent::PasswordChanged, Some(id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(())
-            }
-
-            async fn set_active(&self, id: &str, active: bool, now: Timestamp) -> Result<bool, StoreError> {
-                let mut tx = self.write_tx().await?;
-                let found = sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
-                    .bind(active)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    > 0;
-                if found && !active {
-                    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(found)
             }
 
             async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
@@ -212,6 +299,9 @@ macro_rules! impl_sql_store {
                     .bind(&s.user_id)
                     .execute(&mut *tx)
                     .await?;
+                let detail = serde_json::json!({ "session_id": s.id });
+                let audit = AuditMeta::client(s.client.clone());
+                insert_audit(&mut tx, AuditEvent::Login, Some(&s.user_id), &detail, s.now, &audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -222,6 +312,7 @@ macro_rules! impl_sql_store {
                 next: NewRefresh,
                 now: Timestamp,
                 reuse_interval: i64,
+                audit: &AuditMeta,
             ) -> Result<RotateOutcome, StoreError> {
                 // The lock (the database's on SQLite, the token row's on PostgreSQL)
                 // serialises rotations of one token: the first spends it, every later one
@@ -237,6 +328,9 @@ macro_rules! impl_sql_store {
                     let benign = reuse_interval > 0 && now - used_at <= reuse_interval;
                     if !benign {
                         revoke_session(&mut tx, &state.session_id, now).await?;
+                        let detail = serde_json::json!({ "session_id": state.session_id, "presented_at": "refresh" });
+                        insert_audit(&mut tx, AuditEvent::RefreshReuseDetected, Some(&state.user_id), &detail, now, audit)
+                            .await?;
                         tx.commit().await?;
                         return Ok(RotateOutcome::ReuseDetected {
                             user_id: state.user_id,
@@ -264,11 +358,18 @@ macro_rules! impl_sql_store {
                     .bind(&state.session_id)
                     .execute(&mut *tx)
                     .await?;
+                let detail = serde_json::json!({ "session_id": state.session_id });
+                insert_audit(&mut tx, AuditEvent::Refresh, Some(&state.user_id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(RotateOutcome::Rotated(Box::new(user)))
             }
 
-            async fn revoke_by_refresh(&self, jti: &str, now: Timestamp) -> Result<RevokeOutcome, StoreError> {
+            async fn revoke_by_refresh(
+                &self,
+                jti: &str,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<RevokeOutcome, StoreError> {
                 let mut tx = self.write_tx().await?;
                 let Some(state) = token_state(&mut tx, jti, true).await? else {
                     return Ok(RevokeOutcome::Invalid);
@@ -277,6 +378,14 @@ macro_rules! impl_sql_store {
                     return Ok(RevokeOutcome::Invalid);
                 }
                 revoke_session(&mut tx, &state.session_id, now).await?;
+                let (event, detail) = match state.used_at {
+                    Some(_) => (
+                        AuditEvent::RefreshReuseDetected,
+                        serde_json::json!({ "session_id": state.session_id, "presented_at": "logout" }),
+                    ),
+                    None => (AuditEvent::Logout, serde_json::json!({ "session_id": state.session_id })),
+                };
+                insert_audit(&mut tx, event, Some(&state.user_id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(match state.used_at {
                     Some(_) => RevokeOutcome::ReuseDetected { user_id: state.user_id, session_id: state.session_id },
@@ -307,8 +416,205 @@ macro_rules! impl_sql_store {
                 tx.commit().await?;
                 Ok(tokens)
             }
+
+            async fn list_users(&self, search: &str, offset: i64, limit: i64) -> Result<Page<UserWithRoles>, StoreError> {
+                let pattern = format!("%{}%", escape_like(search));
+                let filter = "WHERE ($1 = '' OR username_key LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\')";
+                let mut conn = self.pool.acquire().await?;
+                let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users {filter}"))
+                    .bind(search)
+                    .bind(&pattern)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let users: Vec<UserRow> = sqlx::query_as(&format!(
+                    "SELECT {USER_COLUMNS} FROM users {filter} ORDER BY username_key LIMIT $3 OFFSET $4"
+                ))
+                .bind(search)
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut rows = Vec::with_capacity(users.len());
+                for user in users {
+                    let (roles, permissions) = roles_and_permissions(&mut conn, &user.id).await?;
+                    rows.push(UserWithRoles { user, roles, permissions });
+                }
+                Ok(Page { count, rows })
+            }
+
+            async fn count_active_superusers(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE is_superuser AND is_active")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn set_user_roles(
+                &self,
+                user_id: &str,
+                roles: &[String],
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<Option<UserWithRoles>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let Some(before) = user_with_roles(&mut tx, user_id).await? else { return Ok(None) };
+                sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                for role in roles {
+                    // An unknown role fails the foreign key: `Conflict`, and nothing changes.
+                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                        .bind(user_id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let after = user_with_roles(&mut tx, user_id).await?;
+                let new_roles = after.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
+                let detail = serde_json::json!({ "before": before.roles, "after": new_roles });
+                insert_audit(&mut tx, AuditEvent::RolesAssigned, Some(user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            async fn list_roles(&self) -> Result<Vec<RoleRow>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                let names: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM roles ORDER BY name").fetch_all(&mut *conn).await?;
+                let mut roles = Vec::with_capacity(names.len());
+                for name in names {
+                    if let Some(role) = load_role(&mut conn, &name).await? {
+                        roles.push(role);
+                    }
+                }
+                Ok(roles)
+            }
+
+            async fn role(&self, name: &str) -> Result<Option<RoleRow>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                load_role(&mut conn, name).await
+            }
+
+            async fn create_role(&self, role: &RoleRow, now: Timestamp, audit: &AuditMeta) -> Result<RoleRow, StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query("INSERT INTO roles (name, description, builtin) VALUES ($1, $2, FALSE)")
+                    .bind(&role.name)
+                    .bind(&role.description)
+                    .execute(&mut *tx)
+                    .await?;
+                replace_permissions(&mut tx, &role.name, &role.permissions).await?;
+                let created = load_role(&mut tx, &role.name)
+                    .await?
+                    .ok_or_else(|| StoreError::Other("role vanished inside its transaction".into()))?;
+                let detail = serde_json::json!({ "role": created.name, "permissions": created.permissions });
+                insert_audit(&mut tx, AuditEvent::RoleCreated, None, &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            async fn update_role(
+                &self,
+                name: &str,
+                description: Option<&str>,
+                permissions: Option<&[String]>,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<Option<RoleRow>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let Some(before) = load_role(&mut tx, name).await? else { return Ok(None) };
+                if let Some(d) = description {
+                    sqlx::query("UPDATE roles SET description = $1 WHERE name = $2")
+                        .bind(d)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(p) = permissions {
+                    replace_permissions(&mut tx, name, p).await?;
+                }
+                let after = load_role(&mut tx, name).await?;
+                let detail = serde_json::json!({
+                    "role": name,
+                    "permissions_before": before.permissions,
+                    "permissions_after": after.as_ref().map(|r| r.permissions.clone()),
+                    "description_changed": description.is_some_and(|d| d != before.description),
+                });
+                insert_audit(&mut tx, AuditEvent::RoleUpdated, None, &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            async fn delete_role(&self, name: &str, now: Timestamp, audit: &AuditMeta) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let holders: Vec<String> = sqlx::query_scalar("SELECT user_id FROM user_roles WHERE role = $1")
+                    .bind(name)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let deleted = sqlx::query("DELETE FROM roles WHERE name = $1 AND NOT builtin")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                if deleted {
+                    let detail = serde_json::json!({ "role": name, "holders": holders });
+                    insert_audit(&mut tx, AuditEvent::RoleDeleted, None, &detail, now, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(deleted)
+            }
+
+            async fn record_audit(
+                &self,
+                event: AuditEvent,
+                user_id: Option<&str>,
+                detail: &serde_json::Value,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<(), StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                insert_audit(&mut conn, event, user_id, detail, now, audit).await
+            }
+
+            async fn list_audit(&self, filter: &AuditFilter, offset: i64, limit: i64) -> Result<Page<AuditRow>, StoreError> {
+                let wanted = "WHERE ($1 IS NULL OR user_id = $1 \
+                     OR user_id = (SELECT id FROM users WHERE username_key = $2) \
+                     OR ($2 IS NOT NULL AND lower(username) = $2)) \
+                     AND ($3 IS NULL OR event = $3)";
+                // `$1` alone cannot tell an id from a name: both are tried.
+                let id = filter.user_id.as_deref().or(filter.username_key.as_deref());
+                let mut conn = self.pool.acquire().await?;
+                let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_log {wanted}"))
+                    .bind(id)
+                    .bind(filter.username_key.as_deref())
+                    .bind(filter.event.as_deref())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let rows: Vec<AuditRow> = sqlx::query_as(&format!(
+                    "SELECT id, time, event, user_id, username, actor_id, ip, user_agent, detail \
+                     FROM audit_log {wanted} ORDER BY id DESC LIMIT $4 OFFSET $5"
+                ))
+                .bind(id)
+                .bind(filter.username_key.as_deref())
+                .bind(filter.event.as_deref())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *conn)
+                .await?;
+                Ok(Page { count, rows })
+            }
         }
     };
+}
+
+/// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub(crate) use impl_sql_store;

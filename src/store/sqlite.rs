@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::sql::{impl_sql_store, TokenState};
+use super::sql::{escape_like, impl_sql_store, TokenState};
 use super::*;
 
 pub struct SqliteStore {

@@ -13,7 +13,8 @@ pub use codec::{CodecError, JwtCodec};
 
 use crate::config::Config;
 use crate::store::{
-    ClientInfo, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, Store, StoreError, UserWithRoles,
+    AuditMeta, ClientInfo, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, Store, StoreError,
+    UserWithRoles,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -96,11 +97,12 @@ impl TokenService {
 
     /// Spends `refresh` and returns a new pair in the same family. A spent token presented
     /// again revokes the family (RFC 9700 §4.14.2): the thief and the victim both lose it.
-    pub async fn refresh(&self, refresh: &str) -> Result<TokenPair, TokenError> {
+    pub async fn refresh(&self, refresh: &str, client: ClientInfo) -> Result<TokenPair, TokenError> {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh))?;
         let now = now();
         let (new_refresh, record) = self.sign_refresh(&claims.user_id, &claims.sid, now)?;
-        match self.store.rotate_refresh(&claims.jti, record, now, self.reuse_interval).await? {
+        let audit = AuditMeta::client(client);
+        match self.store.rotate_refresh(&claims.jti, record, now, self.reuse_interval, &audit).await? {
             RotateOutcome::Rotated(user) => {
                 let access = self.sign_access(&user, &claims.sid, now)?;
                 Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
@@ -115,9 +117,9 @@ impl TokenService {
     }
 
     /// Logout: revokes the family of `refresh`.
-    pub async fn blacklist(&self, refresh: &str) -> Result<String, TokenError> {
+    pub async fn blacklist(&self, refresh: &str, client: ClientInfo) -> Result<String, TokenError> {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh))?;
-        match self.store.revoke_by_refresh(&claims.jti, now()).await? {
+        match self.store.revoke_by_refresh(&claims.jti, now(), &AuditMeta::client(client)).await? {
             RevokeOutcome::Revoked { user_id } => {
                 info!(%user_id, session_id = %claims.sid, "session logged out");
                 Ok(claims.sid)

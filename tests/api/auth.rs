@@ -178,7 +178,7 @@ async fn wrong_user_wrong_password_and_inactive_user_fail_alike() {
     let app = spawn().await;
     let (id, _, _) = app.user_with_tokens("alice").await;
     app.register("bob").await;
-    app.state.store.set_active(&id, false, 0).await.unwrap();
+    deactivate(&app, &id).await;
     let expected = json!({"detail": "No active account found with the given credentials"});
     for (user, pw) in [("nobody", PASSWORD), ("bob", "wrong password"), ("alice", PASSWORD)] {
         let r = app.post("/api/token/", json!({"username": user, "password": pw})).await;

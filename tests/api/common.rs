@@ -340,3 +340,10 @@ impl Server {
         (status, log)
     }
 }
+
+/// Deactivates a user directly through the store (the admin API has its own tests).
+pub async fn deactivate(app: &TestApp, user_id: &str) {
+    let changes = authenticon::store::UserChanges { email: None, is_active: Some(false) };
+    let meta = authenticon::store::AuditMeta::default();
+    app.state.store.update_user(user_id, &changes, 0, &meta).await.unwrap().expect("user exists");
+}

@@ -307,7 +307,7 @@ async fn protected_resource_without_good_credentials() {
 async fn tokens_of_inactive_and_deleted_users_stop_working() {
     let app = spawn().await;
     let (alice, access, refresh_token) = app.user_with_tokens("alice").await;
-    app.state.store.set_active(&alice, false, now()).await.unwrap();
+    deactivate(&app, &alice).await;
     let r = app.get("/protected-resource/", Some(&access)).await;
     assert_eq!(
         (r.status, &r.body),
