@@ -132,7 +132,11 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let client = reqwest::Client::builder()
+        .user_agent("authenticon-tests")
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
     TestApp { url: format!("http://{addr}"), client, state, database_url, _db: db }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod faults;
 mod input;
 mod me;
+mod roles;
 mod scale;
 mod throttle;
 mod tokens;
