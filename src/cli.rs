@@ -11,8 +11,11 @@ use tracing::{info, warn};
 
 use crate::accounts::{AccountError, Registration};
 use crate::config::{redact_url, Config};
+use crate::fields::FieldErrors;
+use crate::rbac::RoleError;
 use crate::secret::{Secret, SecretSource};
 use crate::state::AppState;
+use crate::store::{AuditMeta, UserChanges};
 use crate::telemetry;
 use crate::tokens::now;
 
@@ -52,6 +55,59 @@ pub enum Command {
     /// Delete expired refresh-token records.
     #[command(name = "flushexpiredtokens")]
     FlushExpiredTokens,
+    /// Manage roles and their permissions.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// List users, assign roles, activate and deactivate (USER is a username or an id).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Every role with its permissions.
+    List,
+    /// Create a role.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A permission the role holds (repeat for more).
+        #[arg(long = "permission", value_name = "PERMISSION")]
+        permissions: Vec<String>,
+    },
+    /// Add permissions to a role.
+    Grant {
+        role: String,
+        #[arg(required = true)]
+        permissions: Vec<String>,
+    },
+    /// Remove permissions from a role.
+    Revoke {
+        role: String,
+        #[arg(required = true)]
+        permissions: Vec<String>,
+    },
+    /// Delete a role (its holders lose it).
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Users with their roles.
+    List {
+        /// Part of a username or email.
+        #[arg(long, default_value = "")]
+        search: String,
+    },
+    /// Give a user a role.
+    AssignRole { user: String, role: String },
+    /// Take a role from a user.
+    RemoveRole { user: String, role: String },
+    /// Deactivate a user: every session is revoked at once.
+    Deactivate { user: String },
+    /// Activate a user again.
+    Activate { user: String },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -105,7 +161,136 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("Deleted {n} expired refresh token(s).");
             Ok(())
         }
+        Command::Roles(cmd) => {
+            state.store.migrate().await?;
+            roles_command(&state, cmd).await
+        }
+        Command::Users(cmd) => {
+            state.store.migrate().await?;
+            users_command(&state, cmd).await
+        }
     }
+}
+
+/// One line for a set of field errors: `field: message message; field: message`.
+fn field_errors_line(errors: &FieldErrors) -> String {
+    let lines: Vec<String> =
+        errors.0.iter().map(|(field, msgs)| format!("{field}: {}", msgs.join(" "))).collect();
+    lines.join("; ")
+}
+
+fn role_error(e: RoleError) -> anyhow::Error {
+    match e {
+        RoleError::Invalid(errors) => anyhow!(field_errors_line(&errors)),
+        RoleError::NotFound => anyhow!("no such role"),
+        other => anyhow!(other.to_string()),
+    }
+}
+
+fn account_error(e: AccountError) -> anyhow::Error {
+    match e {
+        AccountError::Invalid(errors) => anyhow!(field_errors_line(&errors)),
+        AccountError::NotFound => anyhow!("no such user"),
+        other => anyhow!(other.to_string()),
+    }
+}
+
+async fn roles_command(state: &AppState, cmd: RolesCommand) -> anyhow::Result<()> {
+    let audit = AuditMeta::client(cli_client());
+    let roles = &state.roles;
+    match cmd {
+        RolesCommand::List => {
+            for role in roles.list().await.map_err(role_error)? {
+                println!("{}\t{}\t{}", role.name, role.permissions.join(","), role.description);
+            }
+        }
+        RolesCommand::Create { name, description, permissions } => {
+            let role = roles.create(&name, &description, &permissions, &audit).await.map_err(role_error)?;
+            println!("Role {} created with permissions: {}.", role.name, role.permissions.join(", "));
+        }
+        RolesCommand::Grant { role, permissions } => {
+            let mut all = roles.get(&role).await.map_err(role_error)?.permissions;
+            all.extend(permissions);
+            let updated = roles.update(&role, None, Some(&all), &audit).await.map_err(role_error)?;
+            println!("Role {} now holds: {}.", updated.name, updated.permissions.join(", "));
+        }
+        RolesCommand::Revoke { role, permissions } => {
+            let mut all = roles.get(&role).await.map_err(role_error)?.permissions;
+            all.retain(|p| !permissions.contains(p));
+            let updated = roles.update(&role, None, Some(&all), &audit).await.map_err(role_error)?;
+            println!("Role {} now holds: {}.", updated.name, updated.permissions.join(", "));
+        }
+        RolesCommand::Delete { name } => {
+            roles.delete(&name, &audit).await.map_err(role_error)?;
+            println!("Role {name} deleted.");
+        }
+    }
+    Ok(())
+}
+
+async fn users_command(state: &AppState, cmd: UsersCommand) -> anyhow::Result<()> {
+    let audit = AuditMeta::client(cli_client());
+    let accounts = &state.accounts;
+    match cmd {
+        UsersCommand::List { search } => {
+            let mut offset = 0;
+            loop {
+                let page = accounts.list_users(&search, offset, 100).await.map_err(account_error)?;
+                for u in &page.rows {
+                    let flags = match (u.user.is_active, u.user.is_superuser) {
+                        (true, true) => "active,superuser",
+                        (true, false) => "active",
+                        (false, true) => "inactive,superuser",
+                        (false, false) => "inactive",
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        u.user.id,
+                        u.user.username,
+                        u.user.email,
+                        flags,
+                        u.roles.join(",")
+                    );
+                }
+                offset += page.rows.len() as i64;
+                if page.rows.is_empty() || offset >= page.count {
+                    break;
+                }
+            }
+        }
+        UsersCommand::AssignRole { user, role } => {
+            let target = accounts.find_user(&user).await.map_err(account_error)?;
+            let mut wanted = target.roles.clone();
+            wanted.push(role);
+            let updated = state.roles.assign(&target.user.id, &wanted, &audit).await.map_err(role_error)?;
+            println!("{} now has roles: {}.", updated.user.username, updated.roles.join(", "));
+        }
+        UsersCommand::RemoveRole { user, role } => {
+            let target = accounts.find_user(&user).await.map_err(account_error)?;
+            let wanted: Vec<String> = target.roles.iter().filter(|r| **r != role).cloned().collect();
+            let updated = state.roles.assign(&target.user.id, &wanted, &audit).await.map_err(role_error)?;
+            println!("{} now has roles: {}.", updated.user.username, updated.roles.join(", "));
+        }
+        UsersCommand::Deactivate { user } => {
+            let target = accounts.find_user(&user).await.map_err(account_error)?;
+            let changes = UserChanges { email: None, is_active: Some(false) };
+            accounts
+                .update_user(None, &target.user.id, changes, &cli_client())
+                .await
+                .map_err(account_error)?;
+            println!("{} deactivated; their sessions are revoked.", target.user.username);
+        }
+        UsersCommand::Activate { user } => {
+            let target = accounts.find_user(&user).await.map_err(account_error)?;
+            let changes = UserChanges { email: None, is_active: Some(true) };
+            accounts
+                .update_user(None, &target.user.id, changes, &cli_client())
+                .await
+                .map_err(account_error)?;
+            println!("{} activated.", target.user.username);
+        }
+    }
+    Ok(())
 }
 
 fn report_secret(source: &SecretSource) {
@@ -174,7 +359,7 @@ async fn create_superuser(
         _ => prompt_password()?,
     };
     let registration = Registration { username, email, password, is_superuser: true };
-    let audit = crate::store::AuditMeta::client(cli_client());
+    let audit = AuditMeta::client(cli_client());
     match state.accounts.create_user(registration, &audit).await {
         Ok(user) => {
             println!("Superuser {} created successfully.", user.user.username);

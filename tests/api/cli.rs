@@ -27,7 +27,7 @@ fn help_lists_every_command() {
     let out = run(authenticon("sqlite::memory:").arg("--help"));
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for cmd in ["serve", "migrate", "createsuperuser", "flushexpiredtokens"] {
+    for cmd in ["serve", "migrate", "createsuperuser", "flushexpiredtokens", "roles", "users"] {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
         let out = run(authenticon("sqlite::memory:").args([cmd, "--help"]));
         assert!(out.status.success(), "{cmd} --help");
@@ -218,4 +218,66 @@ async fn shutdown_lets_in_flight_requests_finish() {
         let r = r.await.unwrap().expect("request finished");
         assert_eq!(r.status(), StatusCode::CREATED);
     }
+}
+
+#[tokio::test]
+async fn an_operator_manages_roles_from_the_command_line() {
+    let app = spawn().await;
+    let db = app.database_url.clone();
+    let (bob, access, _) = app.user_with_tokens("bob").await;
+    let ok = |args: &[&str]| {
+        let out = run(authenticon(&db).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let fails = |args: &[&str]| {
+        let out = run(authenticon(&db).args(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        text(&out.stderr).trim().to_string()
+    };
+
+    let out =
+        ok(&["roles", "create", "analyst", "--description", "Reads reports", "--permission", "reports.view"]);
+    assert_eq!(out.trim(), "Role analyst created with permissions: reports.view.");
+    let listed = ok(&["roles", "list"]);
+    assert!(listed.contains("analyst\treports.view\tReads reports"), "{listed}");
+    assert!(
+        listed.contains("admin\taudit.view,roles.manage,roles.view,users.manage,users.view\t"),
+        "{listed}"
+    );
+
+    assert_eq!(app.get("/api/reports/", Some(&access)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(ok(&["users", "assign-role", "bob", "analyst"]).trim(), "bob now has roles: analyst.");
+    assert_eq!(app.get("/api/reports/", Some(&access)).await.status, StatusCode::OK);
+    assert_eq!(ok(&["roles", "revoke", "analyst", "reports.view"]).trim(), "Role analyst now holds: .");
+    assert_eq!(app.get("/api/reports/", Some(&access)).await.status, StatusCode::FORBIDDEN);
+    ok(&["roles", "grant", "analyst", "reports.view", "reports.export"]);
+    assert_eq!(app.get("/api/reports/", Some(&access)).await.status, StatusCode::OK);
+
+    let users = ok(&["users", "list", "--search", "BO"]);
+    assert_eq!(users.trim(), format!("{bob}\tbob\t\tactive\tanalyst"));
+    ok(&["users", "deactivate", &bob]);
+    let r = app.get("/protected-resource/", Some(&access)).await;
+    assert_eq!(r.body["code"], "user_inactive");
+    ok(&["users", "activate", "bob"]);
+    app.login("bob").await;
+    assert_eq!(ok(&["users", "remove-role", "bob", "analyst"]).trim(), "bob now has roles: .");
+
+    assert_eq!(
+        fails(&["roles", "create", "Bad Name"]),
+        "error: name: Enter a valid role name: 1 to 64 characters of lower-case letters, digits, \"_\", \".\" and \"-\"."
+    );
+    assert_eq!(fails(&["users", "assign-role", "nobody", "analyst"]), "error: no such user");
+    assert_eq!(
+        fails(&["users", "assign-role", "bob", "ghost"]),
+        "error: roles: Object with name=ghost does not exist."
+    );
+    assert_eq!(fails(&["roles", "delete", "admin"]), "error: The built-in role \"admin\" cannot be deleted.");
+    assert_eq!(fails(&["roles", "grant", "ghost", "x.y"]), "error: no such role");
+    assert_eq!(ok(&["roles", "delete", "analyst"]).trim(), "Role analyst deleted.");
+
+    // Every change is in the audit log, marked as coming from the command line.
+    let page = app.state.audit.list(Some("bob"), Some("roles_assigned"), 0, 100).await.unwrap();
+    assert_eq!(page.count, 2);
+    assert!(page.rows.iter().all(|r| r.user_agent == "authenticon-cli" && r.actor_id.is_none()));
 }
