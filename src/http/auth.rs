@@ -41,6 +41,7 @@ pub struct RegisterRequest {
 
 #[allow(dead_code)]
 #[derive(ToSchema)]
+/// Username and password.
 pub struct TokenObtainRequest {
     #[schema(example = "alice")]
     username: String,

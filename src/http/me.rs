@@ -1,15 +1,15 @@
 //! The caller's own resources: the seed's protected resource, profile, password.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::errors::ApiError;
 use super::extract::{AuthUser, Client, JsonObject};
-use super::models::{CodedDetail, Detail, FieldErrorsBody, UserResponse};
+use super::models::{rfc3339, CodedDetail, Detail, FieldErrorsBody, UserResponse};
 use super::route;
 use crate::accounts::MAX_EMAIL_CHARS;
 use crate::fields::FieldReader;
@@ -21,7 +21,76 @@ pub fn routes() -> Router<AppState> {
     let r = Router::new();
     let r = route(r, "/protected-resource/", get(protected_resource));
     let r = route(r, "/api/me/", get(get_me).patch(update_me));
-    route(r, "/api/me/password/", post(change_password))
+    let r = route(r, "/api/me/password/", post(change_password));
+    let r = route(r, "/api/me/sessions/", get(list_sessions));
+    let r = route(r, "/api/me/sessions/revoke-all/", post(revoke_all_sessions));
+    route(r, "/api/me/sessions/{id}/", delete(revoke_session))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// The session id: the `sid` claim of its tokens.
+    pub id: String,
+    /// RFC 3339.
+    pub created: String,
+    /// RFC 3339: the last login or refresh.
+    pub last_used: String,
+    pub user_agent: String,
+    pub ip: String,
+    /// Whether this is the session of the access token asking.
+    pub current: bool,
+}
+
+/// The caller's active sessions (refresh-token families), most recently used first.
+#[utoipa::path(get, path = "/api/me/sessions/", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = Vec<SessionView>), (status = 401, body = CodedDetail)))]
+pub async fn list_sessions(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let sessions = app.tokens.sessions(user.id()).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|s| SessionView {
+                current: s.id == user.session_id(),
+                id: s.id,
+                created: rfc3339(s.created_at),
+                last_used: rfc3339(s.last_used_at),
+                user_agent: s.user_agent,
+                ip: s.ip,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke one of the caller's sessions: its refresh tokens stop working.
+#[utoipa::path(delete, path = "/api/me/sessions/{id}/", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = CodedDetail), (status = 404, body = Detail)))]
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if app.tokens.revoke_session(user.id(), &id, client).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Log out everywhere: every session of the caller, this one included.
+#[utoipa::path(post, path = "/api/me/sessions/revoke-all/", tag = "me", security(("bearer" = [])),
+    responses((status = 204, description = "All sessions revoked"), (status = 401, body = CodedDetail)))]
+pub async fn revoke_all_sessions(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Client(client): Client,
+) -> Result<StatusCode, ApiError> {
+    app.tokens.revoke_all_sessions(user.id(), client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -10,6 +10,7 @@ pub mod models;
 pub mod pagination;
 pub mod roles;
 pub mod service;
+pub mod session;
 pub mod users;
 
 use std::time::Instant;
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(auth::routes())
         .merge(me::routes())
+        .merge(session::routes())
         .merge(roles::routes())
         .merge(users::routes())
         .merge(audit::routes())
@@ -119,6 +121,8 @@ async fn request_span(mut req: Request, next: Next) -> Response {
     paths(
         auth::register, auth::obtain_token_pair, auth::refresh_token, auth::verify_token, auth::blacklist_token,
         me::protected_resource, me::get_me, me::update_me, me::change_password,
+        me::list_sessions, me::revoke_session, me::revoke_all_sessions,
+        session::session_login, session::session_refresh, session::session_logout,
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
         users::list_users, users::get_user, users::update_user, users::set_user_roles,
         audit::list_audit, audit::reports,
@@ -128,6 +132,7 @@ async fn request_span(mut req: Request, next: Next) -> Response {
     tags(
         (name = "auth", description = "Registration and simplejwt-compatible tokens"),
         (name = "me", description = "The caller's own resources"),
+        (name = "session", description = "Browser sessions: the refresh token in an HttpOnly cookie"),
         (name = "roles", description = "Roles and permissions; each route names the permission it needs"),
         (name = "users", description = "User administration"),
         (name = "audit", description = "The audit log"),

@@ -229,6 +229,16 @@ pub struct UserChanges {
     pub is_active: Option<bool>,
 }
 
+/// A live session (refresh-token family), for the sessions page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub user_agent: String,
+    pub ip: String,
+}
+
 /// A page of rows and the total count, for DRF-style pagination.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -333,6 +343,26 @@ pub trait Store: Send + Sync {
     async fn refresh_is_live(&self, jti: &str, now: Timestamp) -> Result<bool, StoreError>;
     /// Deletes expired token records and sessions; returns how many tokens went.
     async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// The user's sessions that are neither revoked nor expired, most recently used first.
+    async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError>;
+    /// Revokes one live session of the user; false when there is none by that id.
+    /// Audited as `session_revoked`.
+    async fn revoke_user_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every live session of the user (logout everywhere); returns how many.
+    /// Audited as `session_revoked`.
+    async fn revoke_all_sessions(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<u64, StoreError>;
 
     /// Users whose username key or email contains `search` (lower-case), by username.
     async fn list_users(

@@ -417,6 +417,60 @@ macro_rules! impl_sql_store {
                 Ok(tokens)
             }
 
+            async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
+                     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                     ORDER BY last_used_at DESC, created_at DESC",
+                )
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoke_user_session(
+                &self,
+                user_id: &str,
+                session_id: &str,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let revoked = sqlx::query(
+                    "UPDATE sessions SET revoked_at = $1 \
+                     WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1",
+                )
+                .bind(now)
+                .bind(session_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                if revoked {
+                    let detail = serde_json::json!({ "session_id": session_id });
+                    insert_audit(&mut tx, AuditEvent::SessionRevoked, Some(user_id), &detail, now, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(revoked)
+            }
+
+            async fn revoke_all_sessions(&self, user_id: &str, now: Timestamp, audit: &AuditMeta) -> Result<u64, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
+                )
+                .bind(now)
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let detail = serde_json::json!({ "all": true, "sessions": ids });
+                insert_audit(&mut tx, AuditEvent::SessionRevoked, Some(user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(ids.len() as u64)
+            }
+
             async fn list_users(&self, search: &str, offset: i64, limit: i64) -> Result<Page<UserWithRoles>, StoreError> {
                 let pattern = format!("%{}%", escape_like(search));
                 let filter = "WHERE ($1 = '' OR username_key LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\')";

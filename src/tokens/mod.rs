@@ -12,6 +12,7 @@ pub use claims::{Claims, TokenType};
 pub use codec::{CodecError, JwtCodec};
 
 use crate::config::Config;
+use crate::store::SessionRow;
 use crate::store::{
     AuditMeta, ClientInfo, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, Store, StoreError,
     UserWithRoles,
@@ -130,6 +131,30 @@ impl TokenService {
             }
             RevokeOutcome::Invalid => Err(TokenError::Invalid("refresh token spent or revoked".into())),
         }
+    }
+
+    /// The user's live sessions, most recently used first.
+    pub async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRow>, TokenError> {
+        Ok(self.store.list_sessions(user_id, now()).await?)
+    }
+
+    /// Revokes one of the user's own sessions; false when they have no live one by that id.
+    pub async fn revoke_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        client: ClientInfo,
+    ) -> Result<bool, TokenError> {
+        let audit = AuditMeta::actor(user_id, client);
+        Ok(self.store.revoke_user_session(user_id, session_id, now(), &audit).await?)
+    }
+
+    /// Logout everywhere: every session of the user, the caller's included.
+    pub async fn revoke_all_sessions(&self, user_id: &str, client: ClientInfo) -> Result<u64, TokenError> {
+        let audit = AuditMeta::actor(user_id, client);
+        let n = self.store.revoke_all_sessions(user_id, now(), &audit).await?;
+        info!(%user_id, sessions = n, "logged out everywhere");
+        Ok(n)
     }
 
     /// `/api/token/verify/`: any valid token; a refresh token must also be unspent and live.

@@ -11,5 +11,6 @@ mod input;
 mod me;
 mod roles;
 mod scale;
+mod sessions;
 mod throttle;
 mod tokens;

@@ -121,6 +121,23 @@ async fn health_readiness_and_schema() {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/api/schema/", "get"),
+        ("/api/me/sessions/", "get"),
+        ("/api/me/sessions/{id}/", "delete"),
+        ("/api/me/sessions/revoke-all/", "post"),
+        ("/api/session/login/", "post"),
+        ("/api/session/refresh/", "post"),
+        ("/api/session/logout/", "post"),
+        ("/api/roles/", "get"),
+        ("/api/roles/", "post"),
+        ("/api/roles/{name}/", "get"),
+        ("/api/roles/{name}/", "patch"),
+        ("/api/roles/{name}/", "delete"),
+        ("/api/users/", "get"),
+        ("/api/users/{id}/", "get"),
+        ("/api/users/{id}/", "patch"),
+        ("/api/users/{id}/roles/", "put"),
+        ("/api/audit/", "get"),
+        ("/api/reports/", "get"),
     ];
     for (path, method) in expected {
         let op = &paths[path][method];

@@ -1,0 +1,145 @@
+//! Browser sessions (API.md "Browser sessions"): the refresh token lives only in an
+//! HttpOnly cookie scoped to `/api/session/`; the access token is returned in the body
+//! and kept in memory by the web app.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::{credentials, TokenObtainRequest};
+use super::errors::ApiError;
+use super::extract::{Client, JsonObject};
+use super::models::{CodedDetail, Detail, FieldErrorsBody, UserResponse};
+use super::route;
+use crate::state::AppState;
+use crate::tokens::TokenPair;
+
+pub const REFRESH_COOKIE: &str = "authenticon_refresh";
+const COOKIE_PATH: &str = "/api/session/";
+
+pub fn routes() -> Router<AppState> {
+    let r = Router::new();
+    let r = route(r, "/api/session/login/", post(session_login));
+    let r = route(r, "/api/session/refresh/", post(session_refresh));
+    route(r, "/api/session/logout/", post(session_logout))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub access: String,
+    pub user: UserResponse,
+}
+
+/// The value of our refresh cookie in a request, if any.
+fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == REFRESH_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// `Secure` everywhere but plain-HTTP localhost, where browsers would drop it.
+fn cookie_is_secure(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    !matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{REFRESH_COOKIE}={value}; HttpOnly; SameSite=Strict; Path={COOKIE_PATH}; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn with_session(pair: TokenPair, lifetime: u64, headers: &HeaderMap) -> Response {
+    let body = SessionResponse { access: pair.access, user: UserResponse::from(&pair.user) };
+    let cookie = set_cookie(&pair.refresh, lifetime, cookie_is_secure(headers));
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn clearing_cookie(mut response: Response, headers: &HeaderMap) -> Response {
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie("", 0, cookie_is_secure(headers)));
+    response
+}
+
+/// Log in from the web app: the access token in the body, the refresh token in an
+/// HttpOnly cookie. Throttled like `/api/token/`.
+#[utoipa::path(post, path = "/api/session/login/", tag = "session", request_body = TokenObtainRequest,
+    responses(
+        (status = 200, description = "Sets the `authenticon_refresh` cookie (HttpOnly; SameSite=Strict; Path=/api/session/; Secure except on plain-HTTP localhost)", body = SessionResponse),
+        (status = 400, body = FieldErrorsBody),
+        (status = 401, body = Detail),
+        (status = 429, body = Detail),
+    ))]
+pub async fn session_login(
+    State(app): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let (username, password) = credentials(&body)?;
+    let user = app.accounts.login(&username, &password, &client).await?;
+    let pair = app.tokens.start_session(user, client).await?;
+    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), &headers))
+}
+
+/// Rotate the cookie's refresh token. Needs `X-Requested-With: XMLHttpRequest`, which a
+/// cross-site form cannot send (CSRF guard).
+#[utoipa::path(post, path = "/api/session/refresh/", tag = "session",
+    params(("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest`")),
+    responses(
+        (status = 200, description = "A new access token, and a new cookie", body = SessionResponse),
+        (status = 401, description = "No cookie (`Authentication credentials were not provided.`), or `token_not_valid`", body = CodedDetail),
+        (status = 403, description = "Missing `X-Requested-With`", body = Detail),
+    ))]
+pub async fn session_refresh(
+    State(app): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let xhr = headers.get("x-requested-with").and_then(|v| v.to_str().ok());
+    if xhr != Some("XMLHttpRequest") {
+        return Err(ApiError::Forbidden);
+    }
+    let token = refresh_cookie(&headers).ok_or(ApiError::NotAuthenticated)?;
+    match app.tokens.refresh(&token, client).await {
+        Ok(pair) => Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), &headers)),
+        // A dead cookie is useless: tell the browser to drop it.
+        Err(e) => Ok(clearing_cookie(ApiError::from(e).into_response(), &headers)),
+    }
+}
+
+/// Log out: revoke the cookie's session and clear the cookie.
+#[utoipa::path(post, path = "/api/session/logout/", tag = "session",
+    responses((status = 204, description = "Logged out; the cookie is cleared")))]
+pub async fn session_logout(
+    State(app): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = refresh_cookie(&headers) {
+        match app.tokens.blacklist(&token, client).await {
+            // Already dead or never valid: the outcome the caller wants either way.
+            Ok(_) | Err(crate::tokens::TokenError::Invalid(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), &headers))
+}
