@@ -1,28 +1,68 @@
 # The two commands a new user needs: `make run` and `make test`.
 CARGO ?= cargo
+NPM ?= npm
 
-.PHONY: run build test test-sqlite test-postgres check-postgres lint fmt clean
+.PHONY: run build web test test-web test-sqlite test-postgres test-e2e check-postgres api-types \
+        check-api-types browser lint fmt clean
 
-## run: build and serve API on http://127.0.0.1:8000 with the embedded SQLite database
-run:
-	$(CARGO) run --release -- serve
+## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
+run: web
+	$(CARGO) run --release --locked -- serve
 
-build:
-	$(CARGO) build --release
+build: web
+	$(CARGO) build --release --locked
 
+# ---- web app -------------------------------------------------------------------------
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+               web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && $(NPM) ci --no-audit --no-fund
+
+# A stamp, not index.html: the build script leaves a placeholder index.html behind.
+web/dist/.built: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && $(NPM) run build
+	touch $@
+
+## web: build the web app (embedded into the binary at the next cargo build)
+web: web/dist/.built
+
+## api-types: regenerate the web app's API types from the server's OpenAPI document
+api-types: web/node_modules/.package-lock.json
+	$(CARGO) run -q --locked -- openapi > web/openapi.json
+	cd web && npx openapi-typescript openapi.json -o src/lib/api/schema.d.ts && rm openapi.json
+
+# Fails when the committed types no longer match what the server describes.
+check-api-types: web/node_modules/.package-lock.json
+	@tmp=$$(mktemp -d) && \
+	$(CARGO) run -q --locked -- openapi > $$tmp/openapi.json && \
+	(cd web && npx openapi-typescript $$tmp/openapi.json -o $$tmp/schema.d.ts >/dev/null) && \
+	if diff -q web/src/lib/api/schema.d.ts $$tmp/schema.d.ts >/dev/null; then \
+	  echo "API types match the server's schema."; rm -rf $$tmp; \
+	else \
+	  diff -u web/src/lib/api/schema.d.ts $$tmp/schema.d.ts | head -40; \
+	  echo "error: web/src/lib/api/schema.d.ts is stale: run 'make api-types'"; rm -rf $$tmp; exit 1; \
+	fi
+
+# ---- tests ---------------------------------------------------------------------------
 # The integration suite runs once per store. PostgreSQL: TEST_DATABASE_URL (default the
 # local server's `test` database); each test creates and drops its own schema.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-## test: every test: unit tests, then the black-box suite on SQLite and on PostgreSQL
-test: test-sqlite test-postgres
+## test: every test: web unit tests, Rust unit tests, the black-box suite on SQLite and
+## PostgreSQL, then the browser tests
+test: test-web test-sqlite test-postgres test-e2e
 
-test-sqlite:
+test-web: web check-api-types
+	@echo "== web app unit tests (Vitest)"
+	cd web && npx vitest run
+
+test-sqlite: web
 	@echo "== unit tests and integration suite on SQLite"
 	$(CARGO) test --locked --no-fail-fast
 
-test-postgres: check-postgres
+test-postgres: web check-postgres
 	@echo "== integration suite on PostgreSQL ($(TEST_DATABASE_URL))"
 	TEST_BACKEND=postgres $(CARGO) test --locked --no-fail-fast --test api
 
@@ -32,12 +72,26 @@ check-postgres:
 	  echo "error: PostgreSQL is not reachable at $(TEST_DATABASE_URL)."; \
 	  echo "       The suite runs on PostgreSQL too: start it, or set TEST_DATABASE_URL."; exit 1; }
 
+# Debian's Chromium, for the browser tests (browser downloads are not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "== installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+test-e2e: web browser
+	@echo "== browser tests (Chromium, against the real binary)"
+	$(CARGO) build --locked
+	cd web && AUTHENTICON_BIN=../target/debug/authenticon node e2e/run.mjs
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	cd web && npx tsc --noEmit
 
 fmt:
 	$(CARGO) fmt --all
 
 clean:
 	$(CARGO) clean
+	rm -rf web/dist web/node_modules

@@ -55,6 +55,8 @@ pub enum Command {
     /// Delete expired refresh-token records.
     #[command(name = "flushexpiredtokens")]
     FlushExpiredTokens,
+    /// Print the OpenAPI 3.1 document (what `GET /api/schema/` serves) and exit.
+    Openapi,
     /// Manage roles and their permissions.
     #[command(subcommand)]
     Roles(RolesCommand),
@@ -139,6 +141,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    if let Command::Openapi = command {
+        // Needs no database: the document is generated from the code.
+        println!("{}", serde_json::to_string_pretty(&crate::http::openapi())?);
+        return Ok(());
+    }
     let db = redact_url(&config.database_url);
     let (state, secret_source) = AppState::build(config).await.with_context(|| format!("opening {db}"))?;
     match command {
@@ -161,6 +168,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("Deleted {n} expired refresh token(s).");
             Ok(())
         }
+        Command::Openapi => Ok(()),
         Command::Roles(cmd) => {
             state.store.migrate().await?;
             roles_command(&state, cmd).await

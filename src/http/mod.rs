@@ -12,16 +12,18 @@ pub mod roles;
 pub mod service;
 pub mod session;
 pub mod users;
+pub mod web;
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::{info, Instrument};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -40,9 +42,13 @@ pub fn app(state: AppState) -> Router {
         .merge(users::routes())
         .merge(audit::routes())
         .merge(service::routes())
-        .fallback(not_found)
+        .fallback(web::web_app)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .layer(security_header(header::CONTENT_SECURITY_POLICY, web::CONTENT_SECURITY_POLICY))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(middleware::from_fn(request_span))
         .with_state(state)
 }
@@ -61,8 +67,8 @@ pub(crate) fn route(
     router.route(path, handler.clone()).route(&other, handler)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {

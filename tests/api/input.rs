@@ -201,7 +201,7 @@ async fn every_response_carries_a_request_id() {
     let r = app.get("/healthz", None).await;
     let generated = r.header("x-request-id").unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
-    let r = app.get("/nothing", None).await;
+    let r = app.get("/api/nothing", None).await;
     assert!(r.header("x-request-id").is_some());
 
     let sent = |id: &str| {

@@ -14,3 +14,4 @@ mod scale;
 mod sessions;
 mod throttle;
 mod tokens;
+mod web;

@@ -1,0 +1,48 @@
+import { useState, type FormEvent } from 'react';
+import { Field } from '../../components/Field';
+import { Notice } from '../../components/Notice';
+import { api, ApiError } from '../../lib/api/client';
+
+export function PasswordPage() {
+  const [oldPassword, setOld] = useState('');
+  const [newPassword, setNew] = useState('');
+  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setError(null);
+    setDone(null);
+    try {
+      await api('/api/me/password/', { method: 'POST', body: { old_password: oldPassword, new_password: newPassword } });
+      setOld('');
+      setNew('');
+      setDone('Password changed. Your other sessions were signed out.');
+    } catch (err) {
+      if (err instanceof ApiError) {
+        setErrors(err.fieldErrors());
+        setError(Object.keys(err.fieldErrors()).length ? null : err.message);
+      } else setError('The server could not be reached.');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card narrow" aria-labelledby="pw-title">
+      <h1 id="pw-title">Change password</h1>
+      <form onSubmit={submit} noValidate>
+        <Field label="Current password" type="password" autoComplete="current-password" value={oldPassword}
+          onChange={(e) => setOld(e.target.value)} errors={errors.old_password} required />
+        <Field label="New password" type="password" autoComplete="new-password" value={newPassword}
+          onChange={(e) => setNew(e.target.value)} errors={errors.new_password} required />
+        <Notice error={error} success={done} />
+        <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button>
+      </form>
+    </section>
+  );
+}

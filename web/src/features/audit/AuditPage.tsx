@@ -1,0 +1,83 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError } from '../../lib/api/client';
+import type { components } from '../../lib/api/schema';
+import { Loading, Notice } from '../../components/Notice';
+
+type Page = components['schemas']['Paginated_AuditEntry'];
+
+const EVENTS = [
+  'register', 'login', 'login_failed', 'refresh', 'refresh_reuse_detected', 'logout', 'password_changed',
+  'session_revoked', 'user_updated', 'roles_assigned', 'role_created', 'role_updated', 'role_deleted', 'throttled',
+];
+
+export function AuditPage() {
+  const [user, setUser] = useState('');
+  const [event, setEvent] = useState('');
+  const [filters, setFilters] = useState({ user: '', event: '' });
+  const [page, setPage] = useState(1);
+  const [data, setData] = useState<Page | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    const params = new URLSearchParams({ page: String(page) });
+    if (filters.user) params.set('user', filters.user);
+    if (filters.event) params.set('event', filters.event);
+    api<Page>(`/api/audit/?${params}`)
+      .then(setData)
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Could not load the audit log.'));
+  }, [page, filters]);
+  useEffect(load, [load]);
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setPage(1);
+    setFilters({ user: user.trim(), event });
+  }
+
+  return (
+    <section className="card" aria-labelledby="audit-title">
+      <h1 id="audit-title">Audit log</h1>
+      <form className="inline" onSubmit={submit}>
+        <label htmlFor="audit-user">User</label>
+        <input id="audit-user" value={user} onChange={(e) => setUser(e.target.value)} placeholder="username or id" />
+        <label htmlFor="audit-event">Event</label>
+        <select id="audit-event" value={event} onChange={(e) => setEvent(e.target.value)}>
+          <option value="">any</option>
+          {EVENTS.map((ev) => <option key={ev} value={ev}>{ev}</option>)}
+        </select>
+        <button type="submit">Filter</button>
+      </form>
+      <Notice error={error} />
+      {!data ? (
+        !error && <Loading what="the audit log" />
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">User</th><th scope="col">Address</th><th scope="col">Details</th></tr>
+              </thead>
+              <tbody data-testid="audit-rows">
+                {data.results.map((a) => (
+                  <tr key={a.id}>
+                    <td>{new Date(a.time).toLocaleString()}</td>
+                    <td><code>{a.event}</code></td>
+                    <td>{a.username ?? '—'}</td>
+                    <td>{a.ip || '—'}</td>
+                    <td className="detail">{JSON.stringify(a.detail)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <nav className="pager" aria-label="Pages">
+            <button type="button" className="secondary" disabled={!data.previous} onClick={() => setPage(page - 1)}>Newer</button>
+            <span>{data.count} event{data.count === 1 ? '' : 's'}</span>
+            <button type="button" className="secondary" disabled={!data.next} onClick={() => setPage(page + 1)}>Older</button>
+          </nav>
+        </>
+      )}
+    </section>
+  );
+}

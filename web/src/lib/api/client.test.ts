@@ -1,0 +1,59 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { api, ApiError, getUser, login, resetForTests } from './client';
+
+const user = {
+  id: 'u1', username: 'alice', email: '', is_active: true, is_superuser: false,
+  roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null,
+};
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+describe('api client', () => {
+  let calls: { url: string; auth: string | null }[];
+
+  beforeEach(() => {
+    resetForTests();
+    calls = [];
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('answers many simultaneous 401s with one refresh, then retries each request once', async () => {
+    let token = 'old';
+    vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit) => {
+      const auth = (init.headers as Record<string, string>)['Authorization'] ?? null;
+      calls.push({ url, auth });
+      if (url === '/api/session/login/') return json(200, { access: token, user });
+      if (url === '/api/session/refresh/') {
+        await new Promise((r) => setTimeout(r, 20));
+        token = 'new';
+        return json(200, { access: 'new', user });
+      }
+      return auth === 'Bearer new' ? json(200, { ok: url }) : json(401, { detail: 'expired' });
+    }));
+    await login('alice', 'pw');
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => api<{ ok: string }>(`/api/thing/${i}`)));
+    expect(results.map((r) => r.ok)).toEqual([1, 2, 3, 4, 5].map((i) => `/api/thing/${i}`));
+    expect(calls.filter((c) => c.url === '/api/session/refresh/')).toHaveLength(1);
+    // Five failures, one refresh, five retries: nobody retries twice.
+    expect(calls.filter((c) => c.url.startsWith('/api/thing/'))).toHaveLength(10);
+  });
+
+  it('drops the session when the refresh cookie is refused, and reports the error', async () => {
+    vi.stubGlobal('fetch', vi.fn(async (url: string) =>
+      url === '/api/session/refresh/'
+        ? json(401, { detail: 'Token is invalid or expired', code: 'token_not_valid' })
+        : json(401, { detail: 'Authentication credentials were not provided.' })));
+    const err = await api('/api/me/').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(401);
+    expect(getUser()).toBeNull();
+  });
+
+  it('exposes DRF field errors', () => {
+    const e = new ApiError(400, { password: ['This password is too common.'], detail: 'x' });
+    expect(e.fieldErrors()).toEqual({ password: ['This password is too common.'] });
+    expect(e.message).toBe('x');
+  });
+});

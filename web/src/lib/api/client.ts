@@ -1,0 +1,215 @@
+// The API client. The access token lives only in this module's memory; the refresh
+// token only in the HttpOnly cookie the server sets on /api/session/ (script never sees
+// it). A 401 triggers one refresh — single-flight within the tab, and serialised across
+// tabs with a Web Lock — after which each waiting request retries once. Tabs share the
+// new access token and logouts over a BroadcastChannel.
+
+import type { components } from './schema';
+
+export type User = components['schemas']['UserResponse'];
+export type SessionResponse = components['schemas']['SessionResponse'];
+
+/** A non-2xx answer, with the server's DRF-shaped body. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, body: unknown) {
+    super(describe(body) ?? `Request failed (${status})`);
+    this.status = status;
+    this.body = body;
+  }
+
+  /** DRF field errors (`{"field": ["message"]}`), empty when the body has none. */
+  fieldErrors(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    if (this.body && typeof this.body === 'object' && !Array.isArray(this.body)) {
+      for (const [k, v] of Object.entries(this.body as Record<string, unknown>)) {
+        if (Array.isArray(v) && v.every((m) => typeof m === 'string')) out[k] = v as string[];
+      }
+    }
+    return out;
+  }
+}
+
+function describe(body: unknown): string | undefined {
+  if (body && typeof body === 'object' && 'detail' in body) {
+    const d = (body as { detail: unknown }).detail;
+    if (typeof d === 'string') return d;
+  }
+  return undefined;
+}
+
+type SessionListener = (user: User | null) => void;
+
+let accessToken: string | null = null;
+let currentUser: User | null = null;
+const listeners = new Set<SessionListener>();
+
+type Message = { type: 'session'; access: string; user: User } | { type: 'logout' } | { type: 'refreshing' };
+const channel: BroadcastChannel | null =
+  typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('authenticon-session');
+
+/** Set when another tab announced a refresh whose outcome has not arrived yet. */
+let peerRefreshing = false;
+
+channel?.addEventListener('message', (event: MessageEvent<Message>) => {
+  const m = event.data;
+  if (m.type === 'refreshing') peerRefreshing = true;
+  if (m.type === 'session') setSession(m.access, m.user, false);
+  if (m.type === 'logout') setSession(null, null, false);
+});
+
+function setSession(access: string | null, user: User | null, broadcast: boolean): void {
+  peerRefreshing = false;
+  accessToken = access;
+  currentUser = user;
+  if (broadcast && channel) {
+    channel.postMessage(access && user ? { type: 'session', access, user } : { type: 'logout' });
+  }
+  for (const l of listeners) l(user);
+}
+
+export function onSessionChange(listener: SessionListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function getUser(): User | null {
+  return currentUser;
+}
+
+/** Replaces the cached user (after a profile change) and tells the other tabs. */
+export function updateUser(user: User): void {
+  if (accessToken) setSession(accessToken, user, true);
+}
+
+/** For tests: forget everything. */
+export function resetForTests(): void {
+  accessToken = null;
+  currentUser = null;
+  refreshing = null;
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+function nextSessionChange(timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    const off = onSessionChange(done);
+  });
+}
+
+function withCrossTabLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks ? (locks.request('authenticon-refresh', fn) as Promise<T>) : fn();
+}
+
+/**
+ * Gets a fresh access token from the refresh cookie. Concurrent callers in a tab share
+ * one attempt; other tabs wait on the lock and, if a refresh happened meanwhile, take
+ * its token instead of spending the cookie again (which would look like token theft).
+ */
+export function refreshSession(): Promise<boolean> {
+  if (!refreshing) {
+    const before = accessToken;
+    refreshing = withCrossTabLock(async () => {
+      if (accessToken && accessToken !== before) return true;
+      // A peer tab held the lock and is about to share its result: take that instead of
+      // rotating the cookie a second time.
+      if (peerRefreshing) {
+        await nextSessionChange(2000);
+        if (accessToken && accessToken !== before) return true;
+      }
+      channel?.postMessage({ type: 'refreshing' } satisfies Message);
+      const res = await fetch('/api/session/refresh/', {
+        method: 'POST',
+        headers: { 'X-Requested-With': 'XMLHttpRequest' },
+        credentials: 'same-origin',
+      });
+      if (!res.ok) {
+        setSession(null, null, false);
+        return false;
+      }
+      const body = (await res.json()) as SessionResponse;
+      setSession(body.access, body.user, true);
+      return true;
+    }).finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+async function parse(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text };
+  }
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  body?: unknown;
+}
+
+/** Calls the API with the access token; on 401 refreshes once and retries once. */
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const send = () => {
+    const headers: Record<string, string> = {};
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (accessToken) headers['Authorization'] = `Bearer ${accessToken}`;
+    return fetch(path, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      credentials: 'same-origin',
+    });
+  };
+  let res = await send();
+  if (res.status === 401 && (await refreshSession())) {
+    res = await send();
+  }
+  const body = await parse(res);
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body as T;
+}
+
+export async function login(username: string, password: string): Promise<User> {
+  const res = await fetch('/api/session/login/', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+    credentials: 'same-origin',
+  });
+  const body = await parse(res);
+  if (!res.ok) throw new ApiError(res.status, body);
+  const session = body as SessionResponse;
+  setSession(session.access, session.user, true);
+  return session.user;
+}
+
+/** Logs this browser out; every tab follows. */
+export async function logout(): Promise<void> {
+  try {
+    await fetch('/api/session/logout/', { method: 'POST', credentials: 'same-origin' });
+  } finally {
+    setSession(null, null, true);
+  }
+}
+
+/** After "log out everywhere": the server already revoked everything. */
+export function forgetSession(): void {
+  setSession(null, null, true);
+}
+
+export function hasPermission(user: User | null, permission: string): boolean {
+  return !!user && (user.is_superuser || user.permissions.includes(permission));
+}
