@@ -82,7 +82,7 @@ browser:
 test-e2e: web browser
 	@echo "== browser tests (Chromium, against the real binary)"
 	$(CARGO) build --locked
-	cd web && AUTHENTICON_BIN=../target/debug/authenticon node e2e/run.mjs
+	cd web && AUTHENTICON_BIN=../target/debug/authenticon node --test --test-reporter=spec e2e/run.mjs
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -66,7 +66,7 @@ function Shell() {
       <main id="main">
         <Routes>
           <Route path="/login" element={<LoginPage />} />
-          <Route path="/register" element={<RegisterPage />} />
+          <Route path="/signup" element={<RegisterPage />} />
           <Route path="/" element={<Private>{<DashboardPage />}</Private>} />
           <Route path="/sessions" element={<Private>{<SessionsPage />}</Private>} />
           <Route path="/password" element={<Private>{<PasswordPage />}</Private>} />

@@ -1,7 +1,11 @@
-/** A message area that keeps its space, so errors appear without layout shift. */
-export function Notice({ error, success }: { error?: string | null; success?: string | null }) {
+/**
+ * A message area. `reserve` keeps its space while empty, so an error appearing after an
+ * action (forms, tables) does not move what the user is looking at; pages whose content
+ * an error replaces do without the gap.
+ */
+export function Notice({ error, success, reserve = false }: { error?: string | null; success?: string | null; reserve?: boolean }) {
   return (
-    <div className="notice-slot" role={error ? 'alert' : 'status'}>
+    <div className={reserve ? 'notice-slot' : undefined} role={error ? 'alert' : 'status'}>
       {error && <p className="notice error">{error}</p>}
       {!error && success && <p className="notice success">{success}</p>}
     </div>

@@ -40,7 +40,7 @@ export function PasswordPage() {
           onChange={(e) => setOld(e.target.value)} errors={errors.old_password} required />
         <Field label="New password" type="password" autoComplete="new-password" value={newPassword}
           onChange={(e) => setNew(e.target.value)} errors={errors.new_password} required />
-        <Notice error={error} success={done} />
+        <Notice error={error} success={done} reserve />
         <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button>
       </form>
     </section>

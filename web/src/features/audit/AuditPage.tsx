@@ -48,7 +48,7 @@ export function AuditPage() {
         </select>
         <button type="submit">Filter</button>
       </form>
-      <Notice error={error} />
+      <Notice error={error} reserve />
       {!data ? (
         !error && <Loading what="the audit log" />
       ) : (

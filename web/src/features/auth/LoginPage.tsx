@@ -44,11 +44,11 @@ export function LoginPage() {
           onChange={(e) => setUsername(e.target.value)} errors={fieldErrors.username} required autoFocus />
         <Field label="Password" name="password" type="password" autoComplete="current-password" value={password}
           onChange={(e) => setPassword(e.target.value)} errors={fieldErrors.password} required />
-        <Notice error={error} />
+        <Notice error={error} reserve />
         <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
       <p>
-        No account yet? <Link to="/register">Create one</Link>
+        No account yet? <Link to="/signup">Create one</Link>
       </p>
     </section>
   );

@@ -60,7 +60,7 @@ export function RegisterPage() {
           onChange={(e) => { setPassword(e.target.value); setServerErrors(({ password: _, ...rest }) => rest); }}
           errors={errorsFor('password', passwordProblems(password, username))}
           hint="At least 8 characters, not a common password, not only digits" required />
-        <Notice error={error} />
+        <Notice error={error} reserve />
         <button type="submit" disabled={busy}>{busy ? 'Creating…' : 'Create account'}</button>
       </form>
       <p>

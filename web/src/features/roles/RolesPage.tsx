@@ -72,7 +72,7 @@ export function RolesPage() {
   return (
     <section className="card" aria-labelledby="roles-title">
       <h1 id="roles-title">Roles</h1>
-      <Notice error={error} />
+      <Notice error={error} reserve />
       {!roles ? (
         !error && <Loading what="roles" />
       ) : (

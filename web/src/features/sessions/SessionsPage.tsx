@@ -6,6 +6,19 @@ import { Loading, Notice } from '../../components/Notice';
 
 type Session = components['schemas']['SessionView'];
 
+/** "Firefox on Windows" from a user agent string; the raw string stays in a tooltip. */
+export function describeDevice(userAgent: string): string {
+  if (!userAgent) return 'Unknown device';
+  const browser =
+    [['Edg/', 'Edge'], ['Firefox/', 'Firefox'], ['HeadlessChrome/', 'Headless Chrome'], ['Chrome/', 'Chrome'],
+      ['Safari/', 'Safari'], ['curl/', 'curl']].find(([token]) => userAgent.includes(token as string))?.[1];
+  const os =
+    [['Android', 'Android'], ['iPhone', 'iPhone'], ['iPad', 'iPad'], ['Windows', 'Windows'], ['Mac OS X', 'macOS'],
+      ['Linux', 'Linux']].find(([token]) => userAgent.includes(token as string))?.[1];
+  if (browser && os) return `${browser} on ${os}`;
+  return browser ?? os ?? userAgent.slice(0, 60);
+}
+
 export function SessionsPage() {
   const navigate = useNavigate();
   const [sessions, setSessions] = useState<Session[] | null>(null);
@@ -51,7 +64,7 @@ export function SessionsPage() {
             {sessions.map((s) => (
               <li key={s.id} className="row">
                 <div>
-                  <strong>{s.user_agent || 'Unknown device'}</strong>
+                  <strong title={s.user_agent}>{describeDevice(s.user_agent)}</strong>
                   {s.current && <span className="badge">This session</span>}
                   <div className="muted">
                     {s.ip || 'unknown address'} · last used {new Date(s.last_used).toLocaleString()}

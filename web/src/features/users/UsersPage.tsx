@@ -56,7 +56,7 @@ export function UsersPage() {
           placeholder="username or email" />
         <button type="submit">Search</button>
       </form>
-      <Notice error={error} />
+      <Notice error={error} reserve />
       {!data ? (
         !error && <Loading what="users" />
       ) : (

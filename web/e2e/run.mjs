@@ -1,0 +1,246 @@
+// End-to-end tests: Debian's Chromium (through playwright-core) against the real
+// `authenticon serve`, on a throwaway SQLite database. Screenshots of each page go to
+// test-artifacts/e2e/ at the repository root.
+//
+// Run by `make test-e2e` (AUTHENTICON_BIN names the binary). Uses node's test runner.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = resolve(process.env.AUTHENTICON_BIN ?? '../target/debug/authenticon');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = resolve('../test-artifacts/e2e');
+const PASSWORD = 'a long passphrase';
+const ACCESS_LIFETIME_S = 4;
+
+let server;
+let baseUrl;
+let browser;
+let dir;
+
+function env() {
+  return {
+    PATH: process.env.PATH,
+    AUTHENTICON_DATABASE_URL: `sqlite://${join(dir, 'e2e.db')}`,
+    AUTHENTICON_SECRET_KEY: 'e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+    AUTHENTICON_ACCESS_TOKEN_LIFETIME: `${ACCESS_LIFETIME_S}s`,
+    AUTHENTICON_BIND: '127.0.0.1:0',
+  };
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'authenticon-e2e-'));
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+  execFileSync(BIN, ['createsuperuser', '--username', 'root', '--no-input'], {
+    env: { ...env(), AUTHENTICON_SUPERUSER_PASSWORD: PASSWORD },
+  });
+  server = spawn(BIN, ['serve'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  baseUrl = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('server did not start')), 30_000);
+    let log = '';
+    server.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${log}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-gpu', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits out the access token's lifetime, so the next API call needs a refresh. */
+const expireAccessToken = () => sleep(ACCESS_LIFETIME_S * 1000 + 1200);
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** A new browser profile ("device") with one tab, phone-sized when asked. */
+async function device({ phone = false, userAgent } = {}) {
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    viewport: phone ? { width: 390, height: 844 } : { width: 1200, height: 800 },
+    userAgent,
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && !/status of 40[0-9]/.test(m.text()) && errors.push(m.text()));
+  return { context, page, errors };
+}
+
+async function signIn(page, username) {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('username').waitFor();
+}
+
+/** The audit log, read over the API as the superuser. */
+async function audit(query) {
+  const tokens = await (await fetch(`${baseUrl}/api/token/`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'root', password: PASSWORD }),
+  })).json();
+  const res = await fetch(`${baseUrl}/api/audit/?page_size=100&${query}`, {
+    headers: { Authorization: `Bearer ${tokens.access}` },
+  });
+  return (await res.json()).results;
+}
+
+test('register with live and server feedback, then land on the dashboard', async () => {
+  const { page, errors, context } = await device({ phone: true });
+  await page.goto('/signup');
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('short');
+  await page.getByText('This password is too short. It must contain at least 8 characters.').waitFor();
+  await shot(page, '01-register-live-feedback');
+  await page.getByLabel('Password').fill('password123');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText('This password is too common.').waitFor();
+  await shot(page, '02-register-server-errors');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByTestId('protected-message').waitFor();
+  assert.match(await page.getByTestId('protected-message').innerText(), /Hello, alice!/);
+  assert.equal(await page.getByTestId('roles').innerText(), 'none');
+  await shot(page, '03-dashboard-phone');
+  // Nothing auth-related is readable by script.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+  assert.equal(stored, '{}{}');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('sign in, reload keeps the session, an expired access token is refreshed transparently', async () => {
+  const { page, errors, context } = await device({ userAgent: 'Desktop Browser/1.0' });
+  await page.goto('/login');
+  await shot(page, '04-login');
+  await signIn(page, 'alice');
+  await page.reload();
+  await page.getByTestId('username').waitFor();
+  assert.equal(await page.getByTestId('username').innerText(), 'alice');
+
+  await expireAccessToken();
+  const refreshes = [];
+  page.on('request', (r) => r.url().endsWith('/api/session/refresh/') && refreshes.push(r));
+  await page.getByRole('link', { name: 'My sessions' }).click();
+  await page.getByText('This session').waitFor();
+  assert.equal(refreshes.length, 1, 'one refresh for the expired token');
+  await shot(page, '05-sessions');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('two tabs refreshing at once make one rotation and raise no reuse alarm', async () => {
+  const { page: tab1, context } = await device();
+  await signIn(tab1, 'alice');
+  const tab2 = await context.newPage();
+  await tab2.goto('/');
+  await tab2.getByTestId('username').waitFor();
+  const rotationsBefore = (await audit('user=alice&event=refresh')).length;
+
+  await expireAccessToken();
+  await Promise.all([
+    tab1.getByRole('link', { name: 'My sessions' }).click(),
+    tab2.getByRole('link', { name: 'My sessions' }).click(),
+  ]);
+  await Promise.all([tab1.getByText('This session').waitFor(), tab2.getByText('This session').waitFor()]);
+  const rotationsAfter = (await audit('user=alice&event=refresh')).length;
+  assert.equal(rotationsAfter - rotationsBefore, 1, 'exactly one rotation');
+  assert.equal((await audit('user=alice&event=refresh_reuse_detected')).length, 0, 'no reuse alarm');
+  await context.close();
+});
+
+test('a session revoked from another device ends there; logout everywhere ends every tab', async () => {
+  const laptop = await device({ userAgent: 'Laptop Browser/1.0' });
+  const phone = await device({ phone: true, userAgent: 'Phone Browser/2.0' });
+  await signIn(laptop.page, 'alice');
+  await signIn(phone.page, 'alice');
+
+  await laptop.page.goto('/sessions');
+  const phoneRow = laptop.page.locator('li', { has: laptop.page.locator('[title="Phone Browser/2.0"]') });
+  await phoneRow.getByRole('button', { name: 'Revoke' }).click();
+  await phoneRow.waitFor({ state: 'detached' });
+  await shot(laptop.page, '06-sessions-after-revoke');
+
+  // The phone's access token lives out its few seconds, then its refresh is refused.
+  await expireAccessToken();
+  await phone.page.getByRole('link', { name: 'My sessions' }).click();
+  await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shot(phone.page, '07-phone-signed-out');
+
+  const secondTab = await laptop.context.newPage();
+  await secondTab.goto('/');
+  await secondTab.getByTestId('username').waitFor();
+  await laptop.page.getByRole('button', { name: 'Log out everywhere' }).click();
+  await laptop.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  // The other tab follows at once (BroadcastChannel), without waiting for a request.
+  await secondTab.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 5000 });
+  await laptop.context.close();
+  await phone.context.close();
+});
+
+test('an admin assigns a role and the user is offered the new screens', async () => {
+  const user = await device();
+  await signIn(user.page, 'alice');
+  assert.equal(await user.page.getByRole('link', { name: 'Users' }).count(), 0);
+
+  const admin = await device();
+  await signIn(admin.page, 'root');
+  await admin.page.getByRole('link', { name: 'Roles' }).click();
+  await admin.page.getByLabel('Name').fill('support');
+  await admin.page.getByLabel('Permissions').fill('users.view, audit.view');
+  await admin.page.getByRole('button', { name: 'Create role' }).click();
+  await admin.page.getByText('support', { exact: true }).waitFor();
+  await shot(admin.page, '08-roles');
+
+  await admin.page.getByRole('link', { name: 'Users' }).click();
+  await admin.page.getByLabel('Search').fill('ali');
+  await admin.page.getByRole('button', { name: 'Search' }).click();
+  const row = admin.page.locator('tr[data-username="alice"]');
+  // The box follows the server: it turns checked once the assignment is saved.
+  await row.getByLabel('support').click();
+  await row.locator('input[type="checkbox"]:checked').waitFor();
+  await shot(admin.page, '09-users');
+
+  await admin.page.getByRole('link', { name: 'Audit log' }).click();
+  await admin.page.getByTestId('audit-rows').locator('tr').first().waitFor();
+  await shot(admin.page, '10-audit');
+
+  // The user's next page load shows the screens the role opens.
+  await user.page.goto('/');
+  await user.page.getByRole('link', { name: 'Users' }).waitFor();
+  assert.equal(await user.page.getByTestId('roles').innerText(), 'support');
+  assert.equal(await user.page.getByRole('link', { name: 'Roles' }).count(), 0);
+  await user.page.getByRole('link', { name: 'Audit log' }).click();
+  await user.page.getByTestId('audit-rows').waitFor();
+  await shot(user.page, '11-user-with-support-role');
+  assert.deepEqual(user.errors, []);
+  assert.deepEqual(admin.errors, []);
+  await user.context.close();
+  await admin.context.close();
+});
