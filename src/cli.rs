@@ -321,8 +321,8 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
-    let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let limits = state.config.connection_limits();
+    crate::http::server::serve(listener, crate::app(state), limits, shutdown_signal()).await?;
     info!("shut down cleanly");
     Ok(())
 }

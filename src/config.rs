@@ -92,12 +92,20 @@ pub struct Config {
     pub db_pool_size: u32,
     pub db_acquire_timeout: Duration,
     pub request_timeout: Duration,
+    /// Time a client gets to send a request's line and headers (slowloris defence).
+    pub header_read_timeout: Duration,
+    /// Largest request line plus headers; beyond it the answer is 431.
+    pub max_header_bytes: usize,
     pub log_format: LogFormat,
     /// Shared rate-limit counters; `None` keeps them in process.
     pub redis_url: Option<Secret>,
     /// Namespace of this deployment's keys in Redis.
     pub redis_key_prefix: String,
     pub throttle: ThrottleLimits,
+    /// Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed. Empty: none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins allowed to call the API from a browser. Empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl fmt::Debug for Config {
@@ -150,15 +158,26 @@ impl Default for Config {
             db_pool_size: 10,
             db_acquire_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 * 1024,
             log_format: LogFormat::Text,
             redis_url: None,
             redis_key_prefix: "authenticon".into(),
             throttle: ThrottleLimits::default(),
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
 
 impl Config {
+    pub fn connection_limits(&self) -> crate::http::server::ConnectionLimits {
+        crate::http::server::ConnectionLimits {
+            header_read_timeout: self.header_read_timeout,
+            max_head_bytes: self.max_header_bytes,
+        }
+    }
+
     /// Defaults, then the TOML file (if any), then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, LoadError> {
         let mut values = match file {
@@ -292,6 +311,33 @@ impl Config {
         if let Some(v) = get("THROTTLE_REGISTRATION_WINDOW") {
             t.registration_window = positive_lifetime("THROTTLE_REGISTRATION_WINDOW", v)?;
         }
+        if let Some(v) = get("TRUSTED_PROXIES") {
+            c.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(parse_net)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad("TRUSTED_PROXIES", "comma-separated addresses or CIDR ranges", v))?;
+        }
+        if let Some(v) = get("CORS_ALLOWED_ORIGINS") {
+            c.cors_allowed_origins =
+                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if !c.cors_allowed_origins.iter().all(|o| is_origin(o)) {
+                return Err(bad(
+                    "CORS_ALLOWED_ORIGINS",
+                    "comma-separated origins like https://app.example.com",
+                    v,
+                ));
+            }
+        }
+        if let Some(v) = get("HEADER_READ_TIMEOUT") {
+            c.header_read_timeout = positive_lifetime("HEADER_READ_TIMEOUT", v)?;
+        }
+        if let Some(v) = get("MAX_HEADER_BYTES") {
+            c.max_header_bytes =
+                number("MAX_HEADER_BYTES", v, 8192, 1024 * 1024, "a byte count from 8192 to 1048576")?;
+        }
         if let Some(v) = get("LOG_FORMAT") {
             c.log_format = match v {
                 "text" => LogFormat::Text,
@@ -328,6 +374,17 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
         out.insert(key.to_ascii_uppercase(), value);
     }
     Ok(out)
+}
+
+/// `10.0.0.0/8`, or one address (`127.0.0.1`, `::1`) as a single-host range.
+fn parse_net(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+/// `scheme://host[:port]`, nothing after: what a browser sends as `Origin`.
+fn is_origin(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else { return false };
+    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', ' ', '*'])
 }
 
 fn bad(key: &'static str, expected: &'static str, got: &str) -> ConfigError {

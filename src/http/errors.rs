@@ -63,6 +63,9 @@ pub enum ApiError {
     Throttled(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The whole request took longer than the configured limit.
+    #[error("request timed out")]
+    Timeout,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -130,6 +133,7 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, detail("Service temporarily unavailable, try again later."))
             }
+            ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, detail("Request timed out.")),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, detail("A server error occurred.")),
         }
     }

@@ -1,6 +1,8 @@
 //! Extractors: they run before a handler, so bad input and bad tokens never reach it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::IpNet;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -118,6 +120,11 @@ impl FromRequestParts<AppState> for AuthUser {
         let claims = app.tokens.verify_access(token).map_err(|_| ApiError::AccessTokenNotValid)?;
         match app.accounts.user_for_token(&claims.user_id).await {
             Ok(Some(user)) if !user.user.is_active => Err(ApiError::UserInactive),
+            // SECURITY: a password change ends every access token issued before it (the
+            // changing session gets a new one at its next refresh).
+            Ok(Some(user)) if (claims.iat as i64) < user.user.password_changed_at => {
+                Err(ApiError::AccessTokenNotValid)
+            }
             Ok(user) => Ok(AuthUser { claims, user }),
             Err(AccountError::NotFound) => Err(ApiError::UserNotFound),
             Err(e) => Err(e.into()),
@@ -184,19 +191,64 @@ impl<P: Permission> Require<P> {
     }
 }
 
-/// Who is calling from where: kept with sessions for the sessions page.
+/// Who is calling from where: kept with sessions and audit events, and the key of the
+/// per-address throttles.
 pub struct Client(pub ClientInfo);
 
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+fn peer_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+}
+
+fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// The client's address. SECURITY: `X-Forwarded-For` is believed only when the peer is a
+/// configured trusted proxy (anyone else could write anything there); then the entry
+/// right of which only trusted proxies stand is the client, as each proxy appends the
+/// address it saw.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !is_trusted(peer, trusted) {
+        return Some(peer);
+    }
+    let chain: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    Some(
+        chain
+            .iter()
+            .rev()
+            .copied()
+            .find(|ip| !is_trusted(*ip, trusted))
+            .or(chain.first().copied())
+            .unwrap_or(peer),
+    )
+}
+
+/// Whether the request reached a trusted proxy over HTTPS (`X-Forwarded-Proto: https`).
+pub fn forwarded_https(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> bool {
+    peer.is_some_and(|p| is_trusted(p, trusted))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(peer_ip(parts), &parts.headers, &app.config.trusted_proxies)
+            .map(|ip| ip.to_string())
             .unwrap_or_default();
         let user_agent = parts
             .headers
@@ -204,5 +256,46 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(MAX_USER_AGENT_CHARS).collect())
             .unwrap_or_default();
         Ok(Client(ClientInfo { ip, user_agent }))
+    }
+}
+
+/// Whether this request arrived over HTTPS (directly we never do; through a trusted proxy).
+pub struct Https(pub bool);
+
+impl FromRequestParts<AppState> for Https {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Https(forwarded_https(peer_ip(parts), &parts.headers, &app.config.trusted_proxies)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let h = headers("203.0.113.7, 10.1.1.1");
+        // An untrusted peer: its header is ignored.
+        assert_eq!(client_ip(ip("198.51.100.1"), &h, &trusted), ip("198.51.100.1"));
+        assert_eq!(client_ip(ip("198.51.100.1"), &h, &[]), ip("198.51.100.1"));
+        // A trusted peer: the right-most untrusted entry is the client.
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &trusted), ip("203.0.113.7"));
+        // A spoofed left-most entry does not win over what the proxy saw.
+        let h = headers("1.2.3.4, 203.0.113.7");
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &trusted), ip("203.0.113.7"));
+        // Garbage in the header: the peer.
+        assert_eq!(client_ip(ip("10.0.0.2"), &headers("nonsense"), &trusted), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), &HeaderMap::new(), &trusted), ip("10.0.0.2"));
     }
 }

@@ -9,6 +9,7 @@ pub mod me;
 pub mod models;
 pub mod pagination;
 pub mod roles;
+pub mod server;
 pub mod service;
 pub mod session;
 pub mod users;
@@ -16,13 +17,16 @@ pub mod web;
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::{info, Instrument};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -34,6 +38,7 @@ use errors::ApiError;
 /// The whole application, ready to serve (with `ConnectInfo<SocketAddr>` for client
 /// addresses).
 pub fn app(state: AppState) -> Router {
+    let cors = cors_layer(&state.config.cors_allowed_origins);
     Router::new()
         .merge(auth::routes())
         .merge(me::routes())
@@ -49,6 +54,8 @@ pub fn app(state: AppState) -> Router {
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(middleware::from_fn_with_state(state.clone(), transport_policy))
+        .layer(tower::util::option_layer(cors))
         .layer(middleware::from_fn(request_span))
         .with_state(state)
 }
@@ -65,6 +72,45 @@ pub(crate) fn route(
         None => format!("{path}/"),
     };
     router.route(path, handler.clone()).route(&other, handler)
+}
+
+/// CORS is off unless origins are configured; then exactly those origins may call the
+/// API from a browser, with credentials (the session cookie) and the headers it needs.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-requested-with"),
+            ])
+            .allow_credentials(true)
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Per request: a time limit on the whole exchange (a client trickling its body cannot
+/// hold a worker), and HSTS when a trusted proxy says the client came over HTTPS.
+async fn transport_policy(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
+    let https = extract::forwarded_https(peer, req.headers(), &app.config.trusted_proxies);
+    let mut response = match tokio::time::timeout(app.config.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    };
+    if https {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::auth::{credentials, TokenObtainRequest};
 use super::errors::ApiError;
-use super::extract::{Client, JsonObject};
+use super::extract::{Client, Https, JsonObject};
 use super::models::{CodedDetail, Detail, FieldErrorsBody, UserResponse};
 use super::route;
 use crate::state::AppState;
@@ -48,13 +48,17 @@ fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `Secure` everywhere but plain-HTTP localhost, where browsers would drop it.
-fn cookie_is_secure(headers: &HeaderMap) -> bool {
+fn cookie_is_secure(headers: &HeaderMap, https: bool) -> bool {
+    https || !is_localhost(headers)
+}
+
+fn is_localhost(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
-    !matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
@@ -65,17 +69,17 @@ fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-fn with_session(pair: TokenPair, lifetime: u64, headers: &HeaderMap) -> Response {
+fn with_session(pair: TokenPair, lifetime: u64, secure: bool) -> Response {
     let body = SessionResponse { access: pair.access, user: UserResponse::from(&pair.user) };
-    let cookie = set_cookie(&pair.refresh, lifetime, cookie_is_secure(headers));
+    let cookie = set_cookie(&pair.refresh, lifetime, secure);
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-fn clearing_cookie(mut response: Response, headers: &HeaderMap) -> Response {
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie("", 0, cookie_is_secure(headers)));
+fn clearing_cookie(mut response: Response, secure: bool) -> Response {
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie("", 0, secure));
     response
 }
 
@@ -91,13 +95,14 @@ fn clearing_cookie(mut response: Response, headers: &HeaderMap) -> Response {
 pub async fn session_login(
     State(app): State<AppState>,
     Client(client): Client,
+    Https(https): Https,
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
     let pair = app.tokens.start_session(user, client).await?;
-    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), &headers))
+    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(&headers, https)))
 }
 
 /// Rotate the cookie's refresh token. Needs `X-Requested-With: XMLHttpRequest`, which a
@@ -112,6 +117,7 @@ pub async fn session_login(
 pub async fn session_refresh(
     State(app): State<AppState>,
     Client(client): Client,
+    Https(https): Https,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let xhr = headers.get("x-requested-with").and_then(|v| v.to_str().ok());
@@ -119,10 +125,11 @@ pub async fn session_refresh(
         return Err(ApiError::Forbidden);
     }
     let token = refresh_cookie(&headers).ok_or(ApiError::NotAuthenticated)?;
+    let secure = cookie_is_secure(&headers, https);
     match app.tokens.refresh(&token, client).await {
-        Ok(pair) => Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), &headers)),
+        Ok(pair) => Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), secure)),
         // A dead cookie is useless: tell the browser to drop it.
-        Err(e) => Ok(clearing_cookie(ApiError::from(e).into_response(), &headers)),
+        Err(e) => Ok(clearing_cookie(ApiError::from(e).into_response(), secure)),
     }
 }
 
@@ -132,6 +139,7 @@ pub async fn session_refresh(
 pub async fn session_logout(
     State(app): State<AppState>,
     Client(client): Client,
+    Https(https): Https,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = refresh_cookie(&headers) {
@@ -141,5 +149,5 @@ pub async fn session_logout(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), &headers))
+    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), cookie_is_secure(&headers, https)))
 }

@@ -28,7 +28,13 @@ pub struct JwtCodec {
     validation: Validation,
     issuer: Option<String>,
     audience: Option<String>,
+    access_ttl: u64,
+    refresh_ttl: u64,
+    leeway: u64,
 }
+
+/// Clock difference tolerated between issuing and checking instances, beyond the leeway.
+const CLOCK_SLACK_SECS: u64 = 60;
 
 impl JwtCodec {
     pub fn new(config: &Config, secret: &Secret) -> Self {
@@ -62,6 +68,9 @@ impl JwtCodec {
             validation,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
+            access_ttl: config.access_token_lifetime.as_secs(),
+            refresh_ttl: config.refresh_token_lifetime.as_secs(),
+            leeway: config.jwt_leeway.as_secs(),
         }
     }
 
@@ -87,6 +96,18 @@ impl JwtCodec {
         if expected.is_some_and(|t| t != claims.token_type) {
             return Err(CodecError::WrongType);
         }
+        // SECURITY: we never issue tokens from the future or living longer than their
+        // type's lifetime; one that claims to is not ours to trust (RFC 8725 §3.10).
+        let now = jsonwebtoken::get_current_timestamp();
+        let ttl = match claims.token_type {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        let slack = self.leeway + CLOCK_SLACK_SECS;
+        if claims.iat > now + slack || claims.exp > now.saturating_add(ttl + slack) || claims.exp < claims.iat
+        {
+            return Err(CodecError::Invalid("lifetime outside the configured bounds".into()));
+        }
         Ok(claims)
     }
 }
@@ -100,7 +121,7 @@ mod tests {
         Claims {
             token_type,
             exp,
-            iat: 1,
+            iat: exp.saturating_sub(60),
             jti: "j".into(),
             user_id: "u".into(),
             sub: "u".into(),
@@ -116,12 +137,14 @@ mod tests {
         JwtCodec::new(&Config::default(), &Secret::new(secret))
     }
 
-    const FAR: u64 = 4_000_000_000;
+    fn soon() -> u64 {
+        jsonwebtoken::get_current_timestamp() + 120
+    }
 
     #[test]
     fn round_trip_and_type_check() {
         let c = codec("k".repeat(40).as_str());
-        let t = c.sign(claims(TokenType::Access, FAR)).unwrap();
+        let t = c.sign(claims(TokenType::Access, soon())).unwrap();
         assert_eq!(c.verify(&t, Some(TokenType::Access)).unwrap().user_id, "u");
         assert_eq!(c.verify(&t, Some(TokenType::Refresh)), Err(CodecError::WrongType));
         assert!(c.verify(&t, None).is_ok());
@@ -130,12 +153,28 @@ mod tests {
     #[test]
     fn refuses_expired_foreign_and_oversized_tokens() {
         let c = codec("k".repeat(40).as_str());
-        let expired = c.sign(claims(TokenType::Access, 10)).unwrap();
+        let expired = c.sign(claims(TokenType::Access, 100)).unwrap();
         assert_eq!(c.verify(&expired, None), Err(CodecError::Expired));
-        let other = codec("z".repeat(40).as_str()).sign(claims(TokenType::Access, FAR)).unwrap();
+        let other = codec("z".repeat(40).as_str()).sign(claims(TokenType::Access, soon())).unwrap();
         assert!(matches!(c.verify(&other, None), Err(CodecError::Invalid(_))));
         let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
         assert!(matches!(c.verify(&huge, None), Err(CodecError::Invalid(_))));
+    }
+
+    #[test]
+    fn tokens_outliving_their_lifetime_or_from_the_future_are_refused() {
+        let c = codec("k".repeat(40).as_str());
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut far = claims(TokenType::Access, now + 10 * 365 * 86_400);
+        far.iat = now;
+        assert!(matches!(c.verify(&c.sign(far).unwrap(), None), Err(CodecError::Invalid(_))));
+        let mut future = claims(TokenType::Access, now + 3_600 + 200);
+        future.iat = now + 3_600;
+        assert!(matches!(c.verify(&c.sign(future).unwrap(), None), Err(CodecError::Invalid(_))));
+        // A refresh token may live its (longer) lifetime.
+        let mut day = claims(TokenType::Refresh, now + 86_000);
+        day.iat = now;
+        assert!(c.verify(&c.sign(day).unwrap(), None).is_ok());
     }
 
     #[test]
@@ -148,9 +187,9 @@ mod tests {
         let secret = Secret::new("k".repeat(40));
         let strict = JwtCodec::new(&cfg, &secret);
         let plain = JwtCodec::new(&Config::default(), &secret);
-        let good = strict.sign(claims(TokenType::Access, FAR)).unwrap();
+        let good = strict.sign(claims(TokenType::Access, soon())).unwrap();
         assert!(strict.verify(&good, None).is_ok());
-        let bare = plain.sign(claims(TokenType::Access, FAR)).unwrap();
+        let bare = plain.sign(claims(TokenType::Access, soon())).unwrap();
         assert!(matches!(strict.verify(&bare, None), Err(CodecError::Invalid(_))));
     }
 }

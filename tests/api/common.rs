@@ -128,9 +128,10 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     state.store.migrate().await.expect("migrate");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = authenticon::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = authenticon::app(state.clone());
+    let limits = state.config.connection_limits();
     tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
+        authenticon::http::server::serve_forever(listener, app, limits).await.expect("serve");
     });
     let client = reqwest::Client::builder()
         .user_agent("authenticon-tests")

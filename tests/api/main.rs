@@ -11,6 +11,7 @@ mod input;
 mod me;
 mod roles;
 mod scale;
+mod security;
 mod sessions;
 mod throttle;
 mod tokens;

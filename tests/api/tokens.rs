@@ -187,6 +187,27 @@ fn forgeries(genuine: &str) -> Vec<(&'static str, String)> {
     h["jwk"] = json!({"kty": "oct", "k": b64(b"attacker-key-attacker-key-attacker-key")});
     out.push(("embedded jwk", sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key")));
 
+    let mut h = header.clone();
+    h["x5c"] = json!(["MIIBszCCAVmgAwIBAgIUZ3Vlc3M="]);
+    out.push(("x5c header", sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key")));
+    for kid in ["../../../../dev/null", "' OR '1'='1", "hmac-1' UNION SELECT 'secret"] {
+        let mut h = header.clone();
+        h["kid"] = json!(kid);
+        out.push(("hostile kid", sign_hs256(&h, &claims, "attacker-key-attacker-key-attacker-key")));
+    }
+    // Algorithm confusion: HMAC keyed with a public key an attacker can read.
+    let public_key = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    out.push(("HS256 keyed with a public key", sign_hs256(&header, &claims, public_key)));
+
+    // Even with the real secret, lifetimes we never issue are refused.
+    let mut far = claims.clone();
+    far["exp"] = json!(now() + 10 * 365 * 86_400);
+    out.push(("exp far in the future", sign_hs256(&header, &far, SECRET)));
+    let mut early = claims.clone();
+    early["iat"] = json!(now() + 3_600);
+    early["exp"] = json!(now() + 3_700);
+    out.push(("iat in the future", sign_hs256(&header, &early, SECRET)));
+
     let mut big = claims.clone();
     big["padding"] = json!("x".repeat(20_000));
     out.push(("oversized", sign_hs256(&header, &big, SECRET)));
