@@ -1,9 +1,10 @@
 # The two commands a new user needs: `make run` and `make test`.
+SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run build web test test-web test-sqlite test-postgres test-e2e check-postgres api-types \
-        check-api-types browser lint fmt clean
+.PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-schema test-fuzz fuzz \
+        check-postgres api-types check-api-types browser lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
 run: web
@@ -51,8 +52,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
 ## test: every test: web unit tests, Rust unit tests, the black-box suite on SQLite and
-## PostgreSQL, then the browser tests
-test: test-web test-sqlite test-postgres test-e2e
+## PostgreSQL, the browser tests, schemathesis against the live schema, a short fuzzing run
+test: test-web test-sqlite test-postgres test-e2e test-schema test-fuzz
 
 test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
@@ -83,6 +84,38 @@ test-e2e: web browser
 	@echo "== browser tests (Chromium, against the real binary)"
 	$(CARGO) build --locked
 	cd web && AUTHENTICON_BIN=../target/debug/authenticon node --test --test-reporter=spec e2e/run.mjs
+
+# Python test tools live in a virtualenv of the project's own.
+.venv/bin/schemathesis:
+	python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5
+
+## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
+test-schema: web .venv/bin/schemathesis
+	@echo "== schemathesis against the live /api/schema/"
+	$(CARGO) build --locked
+	SCHEMATHESIS=.venv/bin/schemathesis bash scripts/schemathesis.sh
+
+# libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP allows them on stable.
+FUZZ_TARGETS := token_verify request_body
+FUZZ_SECONDS ?= 15
+fuzz-tools:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+## test-fuzz: each fuzz target for FUZZ_SECONDS (15), from the committed corpus
+test-fuzz: fuzz-tools
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  tmp=$$(mktemp -d); echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$t $$tmp corpus/$$t \
+	     -- -max_total_time=$(FUZZ_SECONDS) -seed=1 2>&1 | grep -E '^(#[0-9]+ +DONE|Done|==|SUMMARY|ERROR|panicked)' ); \
+	  status=$${PIPESTATUS[0]}; rm -rf $$tmp; [ "$$status" = 0 ] || { echo "error: fuzzing $$t failed"; exit 1; }; \
+	done
+
+## fuzz: a longer run (FUZZ_SECONDS=600 make fuzz), with AddressSanitizer
+fuzz: fuzz-tools
+	@for t in $(FUZZ_TARGETS); do \
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --all -- --check

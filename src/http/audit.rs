@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::errors::ApiError;
 use super::extract::{AuditView, ReportsView, Require};
-use super::models::{rfc3339, CodedDetail, Detail, FieldErrorsBody};
+use super::models::{rfc3339, BadRequestBody, CodedDetail, Detail};
 use super::pagination::{PageRequest, Paginated, QueryParams};
 use super::route;
 use crate::state::AppState;
@@ -65,7 +65,7 @@ impl From<AuditRow> for AuditEntry {
     ),
     responses(
         (status = 200, body = Paginated<AuditEntry>),
-        (status = 400, description = "Unknown event name", body = FieldErrorsBody),
+        (status = 400, description = "Unknown event name", body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, description = "`Invalid page.`", body = Detail),
     ))]
 pub async fn list_audit(

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::errors::ApiError;
 use super::extract::{Client, JsonObject};
-use super::models::{CodedDetail, Detail, Empty, FieldErrorsBody, UserResponse};
+use super::models::{BadRequestBody, CodedDetail, Detail, Empty, UserResponse};
 use super::route;
 use crate::accounts::{Registration, MAX_EMAIL_CHARS, MAX_USERNAME_CHARS};
 use crate::fields::FieldReader;
@@ -87,7 +87,7 @@ fn required_token(body: &JsonObject, field: &str) -> Result<String, ApiError> {
 #[utoipa::path(post, path = "/register/", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "The new user", body = UserResponse),
-        (status = 400, description = "Field errors (Django's password validators among them)", body = FieldErrorsBody),
+        (status = 400, description = "Field errors (Django's password validators among them)", body = BadRequestBody),
         (status = 403, description = "Registration is switched off", body = Detail),
         (status = 429, description = "Too many registrations from this address; see `Retry-After`", body = Detail),
         (status = 413, body = Detail), (status = 415, body = Detail),
@@ -117,7 +117,7 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/token/", tag = "auth", request_body = TokenObtainRequest,
     responses(
         (status = 200, body = TokenPairResponse),
-        (status = 400, description = "Missing or malformed fields", body = FieldErrorsBody),
+        (status = 400, description = "Missing or malformed fields", body = BadRequestBody),
         (status = 401, description = "`No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike", body = Detail),
         (status = 429, description = "Too many failed logins (per username and address, per username, per address, in 15-minute sliding windows); see `Retry-After`", body = Detail),
     ))]
@@ -137,7 +137,7 @@ pub async fn obtain_token_pair(
 #[utoipa::path(post, path = "/api/token/refresh/", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenPairResponse),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, description = "`token_not_valid` (bad, expired, spent or revoked), or `No active account found for the given token.`", body = CodedDetail),
     ))]
 pub async fn refresh_token(
@@ -154,7 +154,7 @@ pub async fn refresh_token(
 #[utoipa::path(post, path = "/api/token/verify/", tag = "auth", request_body = VerifyRequest,
     responses(
         (status = 200, body = Empty),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, body = CodedDetail),
     ))]
 pub async fn verify_token(State(app): State<AppState>, body: JsonObject) -> Result<Json<Empty>, ApiError> {
@@ -167,7 +167,7 @@ pub async fn verify_token(State(app): State<AppState>, body: JsonObject) -> Resu
 #[utoipa::path(post, path = "/api/token/blacklist/", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, body = Empty),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, body = CodedDetail),
     ))]
 pub async fn blacklist_token(

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::errors::ApiError;
 use super::extract::{AuthUser, Client, JsonObject};
-use super::models::{rfc3339, CodedDetail, Detail, FieldErrorsBody, UserResponse};
+use super::models::{rfc3339, BadRequestBody, CodedDetail, Detail, UserResponse};
 use super::route;
 use crate::accounts::MAX_EMAIL_CHARS;
 use crate::fields::FieldReader;
@@ -158,7 +158,7 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
 #[utoipa::path(patch, path = "/api/me/", tag = "me", request_body = UpdateMeRequest, security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, body = CodedDetail),
     ))]
 pub async fn update_me(
@@ -181,7 +181,7 @@ pub async fn update_me(
 #[utoipa::path(post, path = "/api/me/password/", tag = "me", request_body = ChangePasswordRequest, security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Wrong `old_password`, or `new_password` fails validation", body = FieldErrorsBody),
+        (status = 400, description = "Wrong `old_password`, or `new_password` fails validation", body = BadRequestBody),
         (status = 401, body = CodedDetail),
         (status = 503, body = Detail),
     ))]

@@ -55,14 +55,16 @@ pub struct Detail {
     pub detail: String,
 }
 
-/// `{"detail": "Token is invalid or expired", "code": "token_not_valid"}` and the other
-/// coded 401s (`user_inactive`, `user_not_found`); protected routes add `messages`.
+/// A 401: `{"detail": "Authentication credentials were not provided."}`, or with a
+/// `code` (`token_not_valid`, `user_inactive`, `user_not_found`); protected routes add
+/// simplejwt's `messages`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CodedDetail {
     #[schema(example = "Token is invalid or expired")]
     pub detail: String,
     #[schema(example = "token_not_valid")]
-    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<BTreeMap<String, String>>>,
 }
@@ -71,6 +73,16 @@ pub struct CodedDetail {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"username": ["A user with that username already exists."]}))]
 pub struct FieldErrorsBody(pub BTreeMap<String, Vec<String>>);
+
+/// A 400: field errors, or `{"detail": ...}` for a body that is not JSON
+/// (`JSON parse error - …`) or a rule about the whole request.
+#[allow(dead_code)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BadRequestBody {
+    Fields(FieldErrorsBody),
+    Detail(Detail),
+}
 
 /// `{}`: success with nothing to say (simplejwt's verify and blacklist).
 #[derive(Debug, Serialize, ToSchema)]

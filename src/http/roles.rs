@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::errors::ApiError;
 use super::extract::{Client, JsonObject, Require, RolesManage, RolesView};
-use super::models::{CodedDetail, Detail, FieldErrorsBody};
+use super::models::{BadRequestBody, CodedDetail, Detail};
 use super::route;
 use crate::fields::FieldReader;
 use crate::state::AppState;
@@ -71,7 +71,7 @@ pub async fn list_roles(
 #[utoipa::path(post, path = "/api/roles/", tag = "roles", request_body = CreateRoleRequest, security(("bearer" = [])),
     responses(
         (status = 201, body = RoleResponse),
-        (status = 400, description = "Malformed or taken name, malformed permission", body = FieldErrorsBody),
+        (status = 400, description = "Malformed or taken name, malformed permission", body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail),
     ))]
 pub async fn create_role(
@@ -109,7 +109,7 @@ pub async fn get_role(
     params(("name" = String, Path, description = "Role name")),
     responses(
         (status = 200, body = RoleResponse),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail),
     ))]
 pub async fn update_role(
@@ -134,7 +134,7 @@ pub async fn update_role(
     params(("name" = String, Path, description = "Role name")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "A built-in role", body = Detail),
+        (status = 400, description = "A built-in role", body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail),
     ))]
 pub async fn delete_role(

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::auth::{credentials, TokenObtainRequest};
 use super::errors::ApiError;
 use super::extract::{Client, Https, JsonObject};
-use super::models::{CodedDetail, Detail, FieldErrorsBody, UserResponse};
+use super::models::{BadRequestBody, CodedDetail, Detail, UserResponse};
 use super::route;
 use crate::state::AppState;
 use crate::tokens::TokenPair;
@@ -88,7 +88,7 @@ fn clearing_cookie(mut response: Response, secure: bool) -> Response {
 #[utoipa::path(post, path = "/api/session/login/", tag = "session", request_body = TokenObtainRequest,
     responses(
         (status = 200, description = "Sets the `authenticon_refresh` cookie (HttpOnly; SameSite=Strict; Path=/api/session/; Secure except on plain-HTTP localhost)", body = SessionResponse),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, body = Detail),
         (status = 429, body = Detail),
     ))]

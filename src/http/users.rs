@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::errors::ApiError;
 use super::extract::{Client, JsonObject, Require, UsersManage, UsersView};
-use super::models::{CodedDetail, Detail, FieldErrorsBody, UserResponse};
+use super::models::{BadRequestBody, CodedDetail, Detail, UserResponse};
 use super::pagination::{PageRequest, Paginated, QueryParams};
 use super::route;
 use crate::accounts::{AccountError, MAX_EMAIL_CHARS};
@@ -93,7 +93,7 @@ pub async fn get_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = FieldErrorsBody),
+        (status = 400, body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail),
     ))]
 pub async fn update_user(
@@ -118,7 +118,7 @@ pub async fn update_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, description = "Unknown role", body = FieldErrorsBody),
+        (status = 400, description = "Unknown role", body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail),
     ))]
 pub async fn set_user_roles(

@@ -469,20 +469,26 @@ export interface components {
             /** @description Event-specific facts (session id, roles before and after, …); never a secret. */
             detail: Record<string, never>;
         };
+        /**
+         * @description A 400: field errors, or `{"detail": ...}` for a body that is not JSON
+         *     (`JSON parse error - …`) or a rule about the whole request.
+         */
+        BadRequestBody: components["schemas"]["FieldErrorsBody"] | components["schemas"]["Detail"];
         ChangePasswordRequest: {
             old_password: string;
             /** @description Checked by Django's four validators. */
             new_password: string;
         };
         /**
-         * @description `{"detail": "Token is invalid or expired", "code": "token_not_valid"}` and the other
-         *     coded 401s (`user_inactive`, `user_not_found`); protected routes add `messages`.
+         * @description A 401: `{"detail": "Authentication credentials were not provided."}`, or with a
+         *     `code` (`token_not_valid`, `user_inactive`, `user_not_found`); protected routes add
+         *     simplejwt's `messages`.
          */
         CodedDetail: {
             /** @example Token is invalid or expired */
             detail: string;
             /** @example token_not_valid */
-            code: string;
+            code?: string | null;
             messages?: {
                 [key: string]: string;
             }[] | null;
@@ -722,7 +728,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -805,7 +811,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -844,7 +850,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1052,7 +1058,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1144,7 +1150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1202,7 +1208,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1278,7 +1284,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1385,7 +1391,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             /** @description `No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike */
@@ -1434,7 +1440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1473,7 +1479,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             /** @description `token_not_valid` (bad, expired, spent or revoked), or `No active account found for the given token.` */
@@ -1513,7 +1519,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1652,7 +1658,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1711,7 +1717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -1842,7 +1848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FieldErrorsBody"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             /** @description Registration is switched off */
