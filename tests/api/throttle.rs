@@ -122,3 +122,19 @@ async fn with_redis_down_logins_go_on_and_local_counts_take_over() {
     }
     assert_throttled(&attempt(&app, "alice", PASSWORD).await);
 }
+
+#[tokio::test]
+async fn browser_logins_share_the_throttle() {
+    let app = spawn().await;
+    app.register("alice").await;
+    for _ in 0..3 {
+        attempt(&app, "alice", "wrong password").await;
+    }
+    for _ in 0..2 {
+        let r = app.post("/api/session/login/", json!({"username": "alice", "password": "wrong password"})).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app.post("/api/session/login/", json!({"username": "alice", "password": PASSWORD})).await;
+    assert_throttled(&r);
+    assert!(r.header("set-cookie").is_none());
+}
