@@ -57,12 +57,32 @@ pub enum Command {
     FlushExpiredTokens,
     /// Print the OpenAPI 3.1 document (what `GET /api/schema/` serves) and exit.
     Openapi,
+    /// Manage signing keys (RS256, ES256, EdDSA): generate, list, activate, retire.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Manage roles and their permissions.
     #[command(subcommand)]
     Roles(RolesCommand),
     /// List users, assign roles, activate and deactivate (USER is a username or an id).
     #[command(subcommand)]
     Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every stored key: kid, algorithm, status, dates.
+    List,
+    /// Generate a key pair and publish it (in the JWKS, not signing yet).
+    Generate {
+        /// RS256, ES256 or EdDSA; default: AUTHENTICON_JWT_ALGORITHM.
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
+    /// Start signing with a published key; the current signing key retires. Wait until
+    /// every instance has picked up the published key (30 s) before activating it.
+    Activate { kid: String },
+    /// Retire a key that does not sign; it stays in the JWKS until its tokens expire.
+    Retire { kid: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +189,10 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => Ok(()),
+        Command::Keys(cmd) => {
+            state.store.migrate().await?;
+            keys_command(&state, cmd).await
+        }
         Command::Roles(cmd) => {
             state.store.migrate().await?;
             roles_command(&state, cmd).await
@@ -201,6 +225,54 @@ fn account_error(e: AccountError) -> anyhow::Error {
         AccountError::NotFound => anyhow!("no such user"),
         other => anyhow!(other.to_string()),
     }
+}
+
+async fn keys_command(state: &AppState, cmd: KeysCommand) -> anyhow::Result<()> {
+    let tokens = &state.tokens;
+    match cmd {
+        KeysCommand::List => {
+            let date = |t: Option<i64>| t.map(crate::http::models::rfc3339).unwrap_or_else(|| "-".into());
+            for k in tokens.list_keys().await? {
+                println!(
+                    "{}\t{}\t{}\tcreated {}\tactivated {}\tretired {}",
+                    k.kid,
+                    k.algorithm,
+                    k.status,
+                    date(Some(k.created_at)),
+                    date(k.activated_at),
+                    date(k.retired_at)
+                );
+            }
+        }
+        KeysCommand::Generate { algorithm } => {
+            let algorithm = match algorithm {
+                Some(name) => crate::config::JwtAlgorithm::parse(&name)
+                    .filter(|a| !a.is_hmac())
+                    .ok_or_else(|| anyhow!("--algorithm: expected RS256, ES256 or EdDSA, got {name:?}"))?,
+                None if tokens.algorithm().is_hmac() => {
+                    bail!(
+                        "AUTHENTICON_JWT_ALGORITHM is {}: HMAC uses the secret, not keys; pass --algorithm",
+                        tokens.algorithm().name()
+                    )
+                }
+                None => tokens.algorithm(),
+            };
+            let key = tokens.generate_key(algorithm).await?;
+            println!(
+                "Key {} ({}) generated and published; activate it with: authenticon keys activate {}",
+                key.kid, key.algorithm, key.kid
+            );
+        }
+        KeysCommand::Activate { kid } => {
+            tokens.activate_key(&kid).await?;
+            println!("Key {kid} now signs new tokens; the previous key is retired.");
+        }
+        KeysCommand::Retire { kid } => {
+            tokens.retire_key(&kid).await?;
+            println!("Key {kid} retired; it verifies until its last token expires.");
+        }
+    }
+    Ok(())
 }
 
 async fn roles_command(state: &AppState, cmd: RolesCommand) -> anyhow::Result<()> {
@@ -316,6 +388,19 @@ fn report_secret(source: &SecretSource) {
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
     state.store.migrate().await.context("applying migrations")?;
+    state.tokens.load_keys().await.context("loading signing keys")?;
+    // Keys rotated by an operator (on any instance) take effect here within 30 s.
+    let tokens = std::sync::Arc::clone(&state.tokens);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = tokens.load_keys().await {
+                warn!(error = %e, "could not reload signing keys; keeping the current ones");
+            }
+        }
+    });
     let bind = state.config.bind;
     let listener =
         tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;

@@ -32,21 +32,50 @@ pub enum LoadError {
     Value(#[from] ConfigError),
 }
 
-/// HMAC algorithms the service signs with. Asymmetric ones come with key management.
+/// The algorithms tokens are signed with: HMAC with the secret, or a key pair from the
+/// store (published in the JWKS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtAlgorithm {
     HS256,
     HS384,
     HS512,
+    RS256,
+    ES256,
+    EdDSA,
 }
 
 impl JwtAlgorithm {
+    pub const ALL: [JwtAlgorithm; 6] =
+        [Self::HS256, Self::HS384, Self::HS512, Self::RS256, Self::ES256, Self::EdDSA];
+
     pub fn as_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
         match self {
             Self::HS256 => jsonwebtoken::Algorithm::HS256,
             Self::HS384 => jsonwebtoken::Algorithm::HS384,
             Self::HS512 => jsonwebtoken::Algorithm::HS512,
+            Self::RS256 => jsonwebtoken::Algorithm::RS256,
+            Self::ES256 => jsonwebtoken::Algorithm::ES256,
+            Self::EdDSA => jsonwebtoken::Algorithm::EdDSA,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HS256 => "HS256",
+            Self::HS384 => "HS384",
+            Self::HS512 => "HS512",
+            Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
     }
 }
 
@@ -231,12 +260,8 @@ impl Config {
             c.refresh_token_lifetime = positive_lifetime("REFRESH_TOKEN_LIFETIME", v)?;
         }
         if let Some(v) = get("JWT_ALGORITHM") {
-            c.jwt_algorithm = match v {
-                "HS256" => JwtAlgorithm::HS256,
-                "HS384" => JwtAlgorithm::HS384,
-                "HS512" => JwtAlgorithm::HS512,
-                _ => return Err(bad("JWT_ALGORITHM", "one of HS256, HS384, HS512", v)),
-            };
+            c.jwt_algorithm = JwtAlgorithm::parse(v)
+                .ok_or_else(|| bad("JWT_ALGORITHM", "one of HS256, HS384, HS512, RS256, ES256, EdDSA", v))?;
         }
         if let Some(v) = get("JWT_LEEWAY") {
             c.jwt_leeway = lifetime("JWT_LEEWAY", v)?;

@@ -43,7 +43,7 @@ impl AppState {
         let (secret, source) = secret::resolve(config.secret_key.as_ref(), config.sqlite_path(), in_memory)?;
         let hasher = Hasher::new(config.argon2, config.hash_concurrency)?;
         let codec = JwtCodec::new(&config, &secret);
-        let tokens = TokenService::new(&config, codec, Arc::clone(&store));
+        let tokens = TokenService::new(&config, codec, Arc::clone(&store), secret.clone());
         let throttle = Throttle::new(
             config.throttle.clone(),
             config.redis_url.as_ref().map(|u| u.expose()),

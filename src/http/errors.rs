@@ -222,6 +222,8 @@ impl From<TokenError> for ApiError {
             TokenError::NoActiveAccount => ApiError::NoActiveAccountForToken,
             TokenError::Store(e) => e.into(),
             TokenError::Signing(reason) => ApiError::Internal(reason),
+            TokenError::Key(e) => ApiError::Internal(e.to_string()),
+            TokenError::KeyRefused(reason) => ApiError::BadRequest(reason),
         }
     }
 }

@@ -178,7 +178,7 @@ async fn request_span(mut req: Request, next: Next) -> Response {
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
         users::list_users, users::get_user, users::update_user, users::set_user_roles,
         audit::list_audit, audit::reports,
-        service::healthz, service::readyz, service::schema,
+        service::healthz, service::readyz, service::schema, service::jwks, service::openid_configuration,
     ),
     modifiers(&BearerAuth),
     tags(

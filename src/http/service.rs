@@ -1,10 +1,12 @@
 //! Service endpoints: liveness, readiness, the OpenAPI document.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use sha2::Digest;
 use utoipa::ToSchema;
 
 use super::models::Detail;
@@ -13,6 +15,8 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     let r = Router::new();
+    let r = route(r, "/.well-known/jwks.json", get(jwks));
+    let r = route(r, "/.well-known/openid-configuration", get(openid_configuration));
     let r = route(r, "/healthz", get(healthz));
     let r = route(r, "/readyz", get(readyz));
     route(r, "/api/schema/", get(schema))
@@ -48,4 +52,55 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Json<Status>, (Status
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn schema() -> Json<utoipa::openapi::OpenApi> {
     Json(super::openapi())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    /// RFC 7517 public keys (`kty`, `kid`, `alg`, `use`, and the key's members); empty
+    /// with an HMAC algorithm.
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// The public keys that verify Authenticon's tokens (RFC 7517). Cached for five minutes;
+/// conditional requests with `If-None-Match` get `304`.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service",
+    responses((status = 200, body = Jwks), (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let body = serde_json::json!({ "keys": app.tokens.jwks() }).to_string();
+    let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..32]);
+    let cache = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""))),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// OpenID-style discovery: the issuer and where its keys are.
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "service",
+    responses((status = 200, description = "`issuer`, `jwks_uri`, `token_endpoint`, supported algorithms", body = Object)))]
+pub async fn openid_configuration(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let base = format!("http://{host}");
+    let issuer = app.config.jwt_issuer.clone().unwrap_or_else(|| base.clone());
+    Json(serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "token_endpoint": format!("{base}/api/token/"),
+        "grant_types_supported": ["password", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "id_token_signing_alg_values_supported": [app.tokens.algorithm().name()],
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["token"],
+    }))
 }

@@ -239,6 +239,21 @@ pub struct SessionRow {
     pub ip: String,
 }
 
+/// A stored signing key pair.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub algorithm: String,
+    /// Encrypted (see `tokens::keys::seal`).
+    pub private_key: String,
+    pub public_jwk: String,
+    /// `published`, `active` or `retired`.
+    pub status: String,
+    pub created_at: Timestamp,
+    pub activated_at: Option<Timestamp>,
+    pub retired_at: Option<Timestamp>,
+}
+
 /// A page of rows and the total count, for DRF-style pagination.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -363,6 +378,15 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<u64, StoreError>;
+
+    /// Every signing key, newest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, StoreError>;
+    async fn insert_signing_key(&self, key: &SigningKeyRow) -> Result<(), StoreError>;
+    /// Makes `kid` the signing key; the previously active key of any algorithm retires.
+    /// False when there is no such key or it is retired.
+    async fn activate_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Retires a published or active key; false when there is no such key.
+    async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError>;
 
     /// Users whose username key or email contains `search` (lower-case), by username.
     async fn list_users(

@@ -417,6 +417,70 @@ macro_rules! impl_sql_store {
                 Ok(tokens)
             }
 
+            async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT kid, algorithm, private_key, public_jwk, status, created_at, activated_at, retired_at \
+                     FROM signing_keys ORDER BY created_at DESC, kid",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn insert_signing_key(&self, k: &SigningKeyRow) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, status, created_at, activated_at, retired_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&k.kid)
+                .bind(&k.algorithm)
+                .bind(&k.private_key)
+                .bind(&k.public_jwk)
+                .bind(&k.status)
+                .bind(k.created_at)
+                .bind(k.activated_at)
+                .bind(k.retired_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn activate_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let found: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM signing_keys WHERE kid = $1")
+                        .bind(kid)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match found.as_deref() {
+                    Some("published") => {}
+                    Some("active") => return Ok(true),
+                    _ => return Ok(false),
+                }
+                sqlx::query("UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE status = 'active'")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE signing_keys SET status = 'active', activated_at = $1 WHERE kid = $2")
+                    .bind(now)
+                    .bind(kid)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError> {
+                let n = sqlx::query(
+                    "UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE kid = $2 AND status <> 'retired'",
+                )
+                .bind(now)
+                .bind(kid)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
             async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError> {
                 Ok(sqlx::query_as(
                     "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \

@@ -1,9 +1,12 @@
 //! Signing and verifying JWTs with the configured algorithm and key (jsonwebtoken).
 //! Stateless: verification needs no database.
 
-use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
+use std::sync::{Arc, RwLock};
+
+use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 
 use super::claims::{Claims, TokenType};
+use super::keys::KeyRing;
 use crate::config::Config;
 use crate::secret::Secret;
 
@@ -22,9 +25,8 @@ pub enum CodecError {
 }
 
 pub struct JwtCodec {
-    header: Header,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Swapped whole when keys rotate; readers clone the `Arc` and never wait long.
+    ring: RwLock<Arc<KeyRing>>,
     validation: Validation,
     issuer: Option<String>,
     audience: Option<String>,
@@ -37,14 +39,13 @@ pub struct JwtCodec {
 const CLOCK_SLACK_SECS: u64 = 60;
 
 impl JwtCodec {
+    /// A codec for the configured algorithm. With an HMAC algorithm it is ready; with an
+    /// asymmetric one it signs nothing until `install` gives it the stored keys.
     pub fn new(config: &Config, secret: &Secret) -> Self {
         let alg = config.jwt_algorithm.as_jsonwebtoken();
-        let mut header = Header::new(alg);
-        header.typ = Some("JWT".into());
-        // HMAC has one key; name it so verifiers can route on `kid` as with key rotation.
-        header.kid = Some("hmac-1".into());
         // SECURITY: exactly one accepted algorithm, so `none` and algorithm confusion
-        // cannot get through; `jku`/`x5u`/`jwk` headers are never consulted.
+        // cannot get through; `jku`/`x5u`/`jwk`/`x5c` headers are never consulted, and
+        // `kid` only picks among our own keys.
         let mut validation = Validation::new(alg);
         validation.leeway = config.jwt_leeway.as_secs();
         validation.validate_exp = true;
@@ -61,10 +62,17 @@ impl JwtCodec {
             }
             None => validation.validate_aud = false,
         }
+        // Until the stored keys are loaded, an asymmetric codec holds an HMAC ring of a
+        // random secret: it verifies nothing anyone else signed.
+        let ring = if config.jwt_algorithm.is_hmac() {
+            KeyRing::hmac(config.jwt_algorithm, secret)
+        } else {
+            let mut random = [0u8; 32];
+            rand::fill(&mut random);
+            KeyRing::hmac(crate::config::JwtAlgorithm::HS256, &Secret::new(hex::encode(random)))
+        };
         Self {
-            header,
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            ring: RwLock::new(Arc::new(ring)),
             validation,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
@@ -74,10 +82,37 @@ impl JwtCodec {
         }
     }
 
+    /// Puts a new set of keys in force.
+    pub fn install(&self, ring: KeyRing) {
+        if let Ok(mut current) = self.ring.write() {
+            *current = Arc::new(ring);
+        }
+    }
+
+    fn ring(&self) -> Arc<KeyRing> {
+        match self.ring.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The public keys tokens may be verified with (RFC 7517 JWKs; empty for HMAC).
+    pub fn jwks(&self) -> Vec<serde_json::Value> {
+        self.ring().jwks.clone()
+    }
+
+    pub fn signing_kid(&self) -> String {
+        self.ring().signing_kid.clone()
+    }
+
     pub fn sign(&self, mut claims: Claims) -> Result<String, CodecError> {
         claims.iss = self.issuer.clone();
         claims.aud = self.audience.clone();
-        encode(&self.header, &claims, &self.encoding).map_err(|e| CodecError::Invalid(e.to_string()))
+        let ring = self.ring();
+        let mut header = Header::new(ring.signing_algorithm);
+        header.typ = Some("JWT".into());
+        header.kid = Some(ring.signing_kid.clone());
+        encode(&header, &claims, &ring.signing_key).map_err(|e| CodecError::Invalid(e.to_string()))
     }
 
     /// Verifies signature, algorithm, lifetime, issuer/audience and, when given, the type.
@@ -85,7 +120,15 @@ impl JwtCodec {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(CodecError::Invalid("token too long".into()));
         }
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+        let header = decode_header(token).map_err(|e| CodecError::Invalid(e.to_string()))?;
+        let ring = self.ring();
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| ring.verifying.get(kid))
+            .filter(|k| k.algorithm == header.alg)
+            .ok_or_else(|| CodecError::Invalid("unknown or retired kid".into()))?;
+        let data = decode::<Claims>(token, &key.key, &self.validation).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => CodecError::Expired,
             _ => CodecError::Invalid(e.to_string()),
         })?;

@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod codec;
+pub mod keys;
 
 use std::sync::Arc;
 
@@ -11,12 +12,13 @@ use tracing::{info, warn};
 pub use claims::{Claims, TokenType};
 pub use codec::{CodecError, JwtCodec};
 
-use crate::config::Config;
-use crate::store::SessionRow;
+use crate::config::{Config, JwtAlgorithm};
+use crate::secret::Secret;
 use crate::store::{
     AuditMeta, ClientInfo, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, Store, StoreError,
     UserWithRoles,
 };
+use crate::store::{SessionRow, SigningKeyRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -30,6 +32,11 @@ pub enum TokenError {
     Store(#[from] StoreError),
     #[error("signing failed: {0}")]
     Signing(String),
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// A key operation that makes no sense (retiring the signing key, unknown kid).
+    #[error("{0}")]
+    KeyRefused(String),
 }
 
 impl From<CodecError> for TokenError {
@@ -52,6 +59,11 @@ pub struct TokenService {
     access_ttl: u64,
     refresh_ttl: u64,
     reuse_interval: i64,
+    algorithm: JwtAlgorithm,
+    /// Decrypts stored private keys.
+    secret: Secret,
+    /// How long a retired key keeps verifying: the longest token lifetime plus slack.
+    retired_key_horizon: i64,
 }
 
 pub fn now() -> i64 {
@@ -63,14 +75,133 @@ fn new_id() -> String {
 }
 
 impl TokenService {
-    pub fn new(config: &Config, codec: JwtCodec, store: Arc<dyn Store>) -> Self {
+    pub fn new(config: &Config, codec: JwtCodec, store: Arc<dyn Store>, secret: Secret) -> Self {
+        let longest = config.access_token_lifetime.max(config.refresh_token_lifetime).as_secs();
         Self {
             codec,
             store,
             access_ttl: config.access_token_lifetime.as_secs(),
             refresh_ttl: config.refresh_token_lifetime.as_secs(),
             reuse_interval: i64::try_from(config.refresh_reuse_interval.as_secs()).unwrap_or(i64::MAX),
+            algorithm: config.jwt_algorithm,
+            secret,
+            retired_key_horizon: i64::try_from(longest + config.jwt_leeway.as_secs() + 5).unwrap_or(i64::MAX),
         }
+    }
+
+    /// Loads the signing keys from the store and puts them in force. With an asymmetric
+    /// algorithm and no active key yet (first start), generates and activates one. Run at
+    /// start and then periodically, so keys rotated elsewhere reach this instance.
+    pub async fn load_keys(&self) -> Result<(), TokenError> {
+        if self.algorithm.is_hmac() {
+            return Ok(());
+        }
+        let mut rows = self.live_keys().await?;
+        if !rows.iter().any(|k| k.status == "active") {
+            let key = self.generate_key(self.algorithm).await?;
+            self.store.activate_signing_key(&key.kid, now()).await?;
+            info!(kid = %key.kid, algorithm = self.algorithm.name(), "generated and activated a signing key");
+            rows = self.live_keys().await?;
+        }
+        let active = rows
+            .iter()
+            .find(|k| k.status == "active")
+            .ok_or_else(|| TokenError::KeyRefused("no active signing key".into()))?;
+        let private = keys::open(&active.private_key, &self.secret)?;
+        let mut verifying = std::collections::HashMap::new();
+        let mut jwks = Vec::new();
+        for row in &rows {
+            let jwk: serde_json::Value =
+                serde_json::from_str(&row.public_jwk).map_err(|e| keys::KeyError::Invalid(e.to_string()))?;
+            let key = keys::VerifyingKey {
+                algorithm: self.algorithm.as_jsonwebtoken(),
+                key: keys::decoding_key(&jwk)?,
+            };
+            verifying.insert(row.kid.clone(), key);
+            jwks.push(jwk);
+        }
+        self.codec.install(keys::KeyRing {
+            signing_kid: active.kid.clone(),
+            signing_algorithm: self.algorithm.as_jsonwebtoken(),
+            signing_key: keys::encoding_key(self.algorithm, &private)?,
+            verifying,
+            jwks,
+        });
+        Ok(())
+    }
+
+    /// Keys of the configured algorithm that still verify: published, active, or retired
+    /// so recently that tokens they signed may be alive.
+    async fn live_keys(&self) -> Result<Vec<SigningKeyRow>, TokenError> {
+        let now = now();
+        Ok(self
+            .store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.algorithm == self.algorithm.name())
+            .filter(|k| {
+                k.status != "retired" || k.retired_at.is_some_and(|t| t + self.retired_key_horizon > now)
+            })
+            .collect())
+    }
+
+    /// Every stored key, for operators.
+    pub async fn list_keys(&self) -> Result<Vec<SigningKeyRow>, TokenError> {
+        Ok(self.store.signing_keys().await?)
+    }
+
+    /// A new key pair, published (in the JWKS) but not yet signing.
+    pub async fn generate_key(&self, algorithm: JwtAlgorithm) -> Result<SigningKeyRow, TokenError> {
+        let key = tokio::task::spawn_blocking(move || keys::generate(algorithm))
+            .await
+            .map_err(|e| keys::KeyError::Generate(e.to_string()))??;
+        let row = SigningKeyRow {
+            kid: key.kid,
+            algorithm: algorithm.name().into(),
+            private_key: keys::seal(&key.private_pem, &self.secret)?,
+            public_jwk: key.public_jwk.to_string(),
+            status: "published".into(),
+            created_at: now(),
+            activated_at: None,
+            retired_at: None,
+        };
+        self.store.insert_signing_key(&row).await?;
+        Ok(row)
+    }
+
+    /// Makes a published key the signing key; the previous one retires.
+    pub async fn activate_key(&self, kid: &str) -> Result<(), TokenError> {
+        if self.store.activate_signing_key(kid, now()).await? {
+            Ok(())
+        } else {
+            Err(TokenError::KeyRefused(format!("no published key {kid}")))
+        }
+    }
+
+    /// Retires a key that does not sign. Retiring the signing key would leave none:
+    /// activate its successor instead.
+    pub async fn retire_key(&self, kid: &str) -> Result<(), TokenError> {
+        let keys = self.store.signing_keys().await?;
+        match keys.iter().find(|k| k.kid == kid) {
+            None => Err(TokenError::KeyRefused(format!("no key {kid}"))),
+            Some(k) if k.status == "active" => Err(TokenError::KeyRefused(format!(
+                "{kid} is the signing key: generate and activate its successor instead"
+            ))),
+            Some(_) => {
+                self.store.retire_signing_key(kid, now()).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The public keys, as published at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Vec<serde_json::Value> {
+        self.codec.jwks()
+    }
+
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
     }
 
     /// A new session (refresh-token family) for a user who just proved who they are.

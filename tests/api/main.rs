@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod faults;
 mod input;
+mod keys;
 mod me;
 mod roles;
 mod scale;

@@ -131,7 +131,8 @@ async fn browser_logins_share_the_throttle() {
         attempt(&app, "alice", "wrong password").await;
     }
     for _ in 0..2 {
-        let r = app.post("/api/session/login/", json!({"username": "alice", "password": "wrong password"})).await;
+        let r =
+            app.post("/api/session/login/", json!({"username": "alice", "password": "wrong password"})).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     let r = app.post("/api/session/login/", json!({"username": "alice", "password": PASSWORD})).await;

@@ -1,0 +1,239 @@
+//! Signing keys. HMAC algorithms use the configured secret. Asymmetric ones (RS256,
+//! ES256, EdDSA) use key pairs kept in the store: the private half encrypted with
+//! ChaCha20-Poly1305 under a key derived (HKDF-SHA256) from the secret, the public half
+//! as a JWK (RFC 7517), named by its RFC 7638 thumbprint.
+//!
+//! A key's life: `published` (in the JWKS, verifies, does not sign yet) → `active` (signs)
+//! → `retired` (still verifies and stays in the JWKS until every token it signed has
+//! expired) → gone.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::JwtAlgorithm;
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed: {0}")]
+    Generate(String),
+    #[error(
+        "a stored private key cannot be decrypted with this secret (was AUTHENTICON_SECRET_KEY changed?)"
+    )]
+    Decrypt,
+    #[error("bad key material: {0}")]
+    Invalid(String),
+}
+
+/// A new key pair, ready to store.
+pub struct NewKey {
+    pub kid: String,
+    pub algorithm: JwtAlgorithm,
+    /// PKCS#8 PEM.
+    pub private_pem: Secret,
+    /// The public JWK, with `kid`, `alg` and `use`.
+    pub public_jwk: Value,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// RFC 7638: SHA-256 over the required members, in lexicographic order, no spaces.
+fn thumbprint(jwk: &Value) -> String {
+    let members: &[&str] = match jwk["kty"].as_str() {
+        Some("RSA") => &["e", "kty", "n"],
+        Some("EC") => &["crv", "kty", "x", "y"],
+        _ => &["crv", "kty", "x"],
+    };
+    let canonical: Vec<String> = members.iter().map(|m| format!("\"{m}\":{}", jwk[*m])).collect();
+    b64(&Sha256::digest(format!("{{{}}}", canonical.join(","))))
+}
+
+/// Generates a key pair for `algorithm` (an asymmetric one).
+pub fn generate(algorithm: JwtAlgorithm) -> Result<NewKey, KeyError> {
+    use pkcs8_pem::*;
+    let err = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
+    let mut rng = rand_core_06::OsRng;
+    let (pem, mut jwk) = match algorithm {
+        JwtAlgorithm::RS256 => {
+            let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| err(&e))?;
+            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?;
+            use rsa::traits::PublicKeyParts;
+            let public = key.to_public_key();
+            let jwk = json!({"kty": "RSA", "n": b64(&public.n().to_bytes_be()), "e": b64(&public.e().to_bytes_be())});
+            (pem.to_string(), jwk)
+        }
+        JwtAlgorithm::ES256 => {
+            let key = p256::SecretKey::random(&mut rng);
+            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?;
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            let point = key.public_key().to_encoded_point(false);
+            let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                return Err(KeyError::Generate("P-256 point without coordinates".into()));
+            };
+            (pem.to_string(), json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)}))
+        }
+        JwtAlgorithm::EdDSA => {
+            let key = ed25519_dalek::SigningKey::generate(&mut rng);
+            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?;
+            (
+                pem.to_string(),
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes())}),
+            )
+        }
+        other => return Err(KeyError::Generate(format!("{other:?} uses the secret, not a key pair"))),
+    };
+    let kid = thumbprint(&jwk);
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(algorithm.name());
+    jwk["use"] = json!("sig");
+    Ok(NewKey { kid, algorithm, private_pem: Secret::new(pem), public_jwk: jwk })
+}
+
+/// The traits the three key types share for PEM export.
+mod pkcs8_pem {
+    pub use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+}
+
+fn cipher(secret: &Secret) -> ChaCha20Poly1305 {
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(b"authenticon"), secret.expose().as_bytes());
+    let mut key = [0u8; 32];
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    let _ = hk.expand(b"signing-key-encryption v1", &mut key);
+    ChaCha20Poly1305::new(&Key::from(key))
+}
+
+/// Encrypts a private key for storage: base64 of nonce ‖ ciphertext.
+pub fn seal(private_pem: &Secret, secret: &Secret) -> Result<String, KeyError> {
+    let mut nonce = [0u8; 12];
+    rand::fill(&mut nonce);
+    let sealed = cipher(secret)
+        .encrypt(&Nonce::from(nonce), private_pem.expose().as_bytes())
+        .map_err(|_| KeyError::Invalid("encryption failed".into()))?;
+    Ok(STANDARD.encode([nonce.as_slice(), &sealed].concat()))
+}
+
+pub fn open(sealed: &str, secret: &Secret) -> Result<Secret, KeyError> {
+    let bytes = STANDARD.decode(sealed).map_err(|_| KeyError::Decrypt)?;
+    if bytes.len() < 12 {
+        return Err(KeyError::Decrypt);
+    }
+    let (nonce, body) = bytes.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().map_err(|_| KeyError::Decrypt)?;
+    let plain = cipher(secret).decrypt(&Nonce::from(nonce), body).map_err(|_| KeyError::Decrypt)?;
+    String::from_utf8(plain).map(Secret::new).map_err(|_| KeyError::Decrypt)
+}
+
+/// A verifying key from a public JWK, as any outside verifier would build it.
+pub fn decoding_key(jwk: &Value) -> Result<DecodingKey, KeyError> {
+    let s = |k: &str| jwk[k].as_str().ok_or_else(|| KeyError::Invalid(format!("JWK without {k}")));
+    let key = match jwk["kty"].as_str() {
+        Some("RSA") => DecodingKey::from_rsa_components(s("n")?, s("e")?),
+        Some("EC") => DecodingKey::from_ec_components(s("x")?, s("y")?),
+        Some("OKP") => DecodingKey::from_ed_components(s("x")?),
+        _ => return Err(KeyError::Invalid("unknown kty".into())),
+    };
+    key.map_err(|e| KeyError::Invalid(e.to_string()))
+}
+
+pub fn encoding_key(algorithm: JwtAlgorithm, private_pem: &Secret) -> Result<EncodingKey, KeyError> {
+    let pem = private_pem.expose().as_bytes();
+    let key = match algorithm {
+        JwtAlgorithm::RS256 => EncodingKey::from_rsa_pem(pem),
+        JwtAlgorithm::ES256 => EncodingKey::from_ec_pem(pem),
+        JwtAlgorithm::EdDSA => EncodingKey::from_ed_pem(pem),
+        _ => return Err(KeyError::Invalid("not an asymmetric algorithm".into())),
+    };
+    key.map_err(|e| KeyError::Invalid(e.to_string()))
+}
+
+/// One key the codec verifies with.
+pub struct VerifyingKey {
+    pub algorithm: Algorithm,
+    pub key: DecodingKey,
+}
+
+/// The keys in force: one to sign with, every one still trusted to verify, and the
+/// public JWKS.
+pub struct KeyRing {
+    pub signing_kid: String,
+    pub signing_algorithm: Algorithm,
+    pub signing_key: EncodingKey,
+    pub verifying: HashMap<String, VerifyingKey>,
+    pub jwks: Vec<Value>,
+}
+
+impl KeyRing {
+    /// HMAC: the secret signs and verifies; nothing is published. The `kid` names the
+    /// secret without revealing it, so tokens of a replaced secret fail cleanly.
+    pub fn hmac(algorithm: JwtAlgorithm, secret: &Secret) -> Self {
+        let kid = format!("hs-{}", &hex::encode(Sha256::digest(secret.expose().as_bytes()))[..16]);
+        let alg = algorithm.as_jsonwebtoken();
+        let mut verifying = HashMap::new();
+        verifying.insert(
+            kid.clone(),
+            VerifyingKey { algorithm: alg, key: DecodingKey::from_secret(secret.expose().as_bytes()) },
+        );
+        KeyRing {
+            signing_kid: kid,
+            signing_algorithm: alg,
+            signing_key: EncodingKey::from_secret(secret.expose().as_bytes()),
+            verifying,
+            jwks: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sealed_keys_open_only_with_their_secret() {
+        let secret = Secret::new("s".repeat(40));
+        let sealed = seal(&Secret::new("-----BEGIN PRIVATE KEY-----"), &secret).unwrap();
+        assert!(!sealed.contains("PRIVATE"));
+        assert_eq!(open(&sealed, &secret).unwrap().expose(), "-----BEGIN PRIVATE KEY-----");
+        assert!(matches!(open(&sealed, &Secret::new("t".repeat(40))), Err(KeyError::Decrypt)));
+    }
+
+    #[test]
+    fn generated_keys_sign_and_verify_through_their_jwk() {
+        for alg in [JwtAlgorithm::ES256, JwtAlgorithm::EdDSA, JwtAlgorithm::RS256] {
+            let key = generate(alg).unwrap();
+            assert_eq!(key.public_jwk["kid"], json!(key.kid));
+            assert!(!key.public_jwk.to_string().contains("\"d\""), "no private member in {}", key.public_jwk);
+            let enc = encoding_key(alg, &key.private_pem).unwrap();
+            let dec = decoding_key(&key.public_jwk).unwrap();
+            let mut header = jsonwebtoken::Header::new(alg.as_jsonwebtoken());
+            header.kid = Some(key.kid.clone());
+            let claims = json!({"sub": "x", "exp": jsonwebtoken::get_current_timestamp() + 60});
+            let token = jsonwebtoken::encode(&header, &claims, &enc).unwrap();
+            let mut v = jsonwebtoken::Validation::new(alg.as_jsonwebtoken());
+            v.validate_aud = false;
+            assert!(jsonwebtoken::decode::<Value>(&token, &dec, &v).is_ok(), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn thumbprints_follow_rfc_7638() {
+        // RFC 7638 §3.1's example key and thumbprint.
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+}
