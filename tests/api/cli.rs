@@ -281,3 +281,38 @@ async fn an_operator_manages_roles_from_the_command_line() {
     assert_eq!(page.count, 2);
     assert!(page.rows.iter().all(|r| r.user_agent == "authenticon-cli" && r.actor_id.is_none()));
 }
+
+#[tokio::test]
+async fn operators_rotate_keys_from_the_command_line() {
+    let (_db, url) = temp_db();
+    let keys = |args: &[&str]| {
+        let mut cmd = authenticon(&url);
+        cmd.env("AUTHENTICON_JWT_ALGORITHM", "EdDSA").env("AUTHENTICON_SECRET_KEY", SECRET).arg("keys").args(args);
+        run(&mut cmd)
+    };
+    let out = keys(&["generate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kid = text(&out.stdout).split_whitespace().nth(1).unwrap().to_string();
+    assert!(text(&out.stdout).contains("generated and published"));
+    let listed = text(&keys(&["list"]).stdout);
+    assert!(listed.contains(&format!("{kid}\tEdDSA\tpublished")), "{listed}");
+
+    assert!(keys(&["activate", &kid]).status.success());
+    assert!(text(&keys(&["list"]).stdout).contains(&format!("{kid}\tEdDSA\tactive")));
+    let out = keys(&["retire", &kid]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is the signing key"), "{}", text(&out.stderr));
+    let out = keys(&["activate", "no-such-kid"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = keys(&["generate", "--algorithm", "HS256"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("expected RS256, ES256 or EdDSA"));
+
+    // A server on this database signs with the activated key and publishes it.
+    let server = serve(&url, &[("AUTHENTICON_JWT_ALGORITHM", "EdDSA"), ("AUTHENTICON_SECRET_KEY", SECRET)]);
+    let body: serde_json::Value =
+        reqwest::get(format!("{}/.well-known/jwks.json", server.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(body["keys"][0]["kid"], json!(kid));
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+}
