@@ -61,7 +61,7 @@ test-web: web check-api-types
 
 test-sqlite: web
 	@echo "== unit tests and integration suite on SQLite"
-	$(CARGO) test --locked --no-fail-fast
+	$(CARGO) test --locked --no-fail-fast --workspace
 
 test-postgres: web check-postgres
 	@echo "== integration suite on PostgreSQL ($(TEST_DATABASE_URL))"

@@ -287,7 +287,10 @@ async fn operators_rotate_keys_from_the_command_line() {
     let (_db, url) = temp_db();
     let keys = |args: &[&str]| {
         let mut cmd = authenticon(&url);
-        cmd.env("AUTHENTICON_JWT_ALGORITHM", "EdDSA").env("AUTHENTICON_SECRET_KEY", SECRET).arg("keys").args(args);
+        cmd.env("AUTHENTICON_JWT_ALGORITHM", "EdDSA")
+            .env("AUTHENTICON_SECRET_KEY", SECRET)
+            .arg("keys")
+            .args(args);
         run(&mut cmd)
     };
     let out = keys(&["generate"]);

@@ -16,4 +16,5 @@ mod security;
 mod sessions;
 mod throttle;
 mod tokens;
+mod verify;
 mod web;

@@ -1,0 +1,247 @@
+//! Verify Authenticon access tokens in your own service, without calling Authenticon and
+//! without its secret: the public keys come from its JWKS
+//! (`/.well-known/jwks.json`), cached, and fetched again when a token names a key the
+//! cache does not know (after a rotation), at most once per `refetch_interval`.
+//!
+//! ```no_run
+//! use authenticon_verify::{Verifier, VerifiedUser};
+//! use axum::{routing::get, Router};
+//!
+//! async fn hello(user: VerifiedUser) -> String {
+//!     format!("hello, {}", user.claims.username.unwrap_or_default())
+//! }
+//!
+//! # async fn run() {
+//! let verifier = Verifier::new("http://127.0.0.1:8000/.well-known/jwks.json");
+//! let app: Router = Router::new().route("/hello", get(hello)).with_state(verifier);
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+/// The claims of an Authenticon access token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Claims {
+    pub token_type: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub user_id: String,
+    pub sub: String,
+    pub sid: String,
+    pub username: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("token invalid: {0}")]
+    Invalid(String),
+    #[error("the JWKS could not be fetched: {0}")]
+    Jwks(String),
+}
+
+struct Cache {
+    keys: HashMap<String, (Algorithm, DecodingKey)>,
+    fetched: Option<Instant>,
+}
+
+/// Checks tokens against an Authenticon JWKS. Cheap to clone.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jwks_url: String,
+    issuer: Option<String>,
+    audience: Option<String>,
+    refetch_interval: Duration,
+    max_age: Duration,
+    http: reqwest::Client,
+    cache: RwLock<Cache>,
+}
+
+/// Only asymmetric algorithms: a JWKS never carries an HMAC secret, and accepting HS*
+/// here would let anyone sign with the public key.
+const ALLOWED: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+
+impl Verifier {
+    pub fn new(jwks_url: impl Into<String>) -> Self {
+        Self::with_options(jwks_url, None, None)
+    }
+
+    /// With the `iss` and `aud` Authenticon is configured to put in its tokens.
+    pub fn with_options(
+        jwks_url: impl Into<String>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                jwks_url: jwks_url.into(),
+                issuer,
+                audience,
+                refetch_interval: Duration::from_secs(10),
+                max_age: Duration::from_secs(300),
+                http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
+                cache: RwLock::new(Cache { keys: HashMap::new(), fetched: None }),
+            }),
+        }
+    }
+
+    /// The shortest time between two fetches of the JWKS for unknown kids (default 10 s).
+    pub fn refetch_interval(self, interval: Duration) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            jwks_url: shared.jwks_url.clone(),
+            issuer: shared.issuer.clone(),
+            audience: shared.audience.clone(),
+            refetch_interval: shared.refetch_interval,
+            max_age: shared.max_age,
+            http: shared.http.clone(),
+            cache: RwLock::new(Cache { keys: HashMap::new(), fetched: None }),
+        });
+        Self { inner: Arc::new(Inner { refetch_interval: interval, ..inner }) }
+    }
+
+    /// Verifies an access token: signature by a published key, algorithm, lifetime,
+    /// `token_type`, and `iss`/`aud` when configured.
+    pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        if token.len() > 8 * 1024 {
+            return Err(VerifyError::Invalid("token too long".into()));
+        }
+        let header = decode_header(token).map_err(|e| VerifyError::Invalid(e.to_string()))?;
+        let kid = header.kid.ok_or_else(|| VerifyError::Invalid("no kid".into()))?;
+        let (alg, key) = self.key(&kid).await?;
+        if header.alg != alg {
+            return Err(VerifyError::Invalid("algorithm does not match the key".into()));
+        }
+        let mut validation = Validation::new(alg);
+        validation.leeway = 0;
+        validation.validate_nbf = true;
+        match &self.inner.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.inner.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        let claims = decode::<Claims>(token, &key, &validation)
+            .map_err(|e| VerifyError::Invalid(e.to_string()))?
+            .claims;
+        if claims.token_type != "access" || claims.sub != claims.user_id {
+            return Err(VerifyError::Invalid("not an access token".into()));
+        }
+        Ok(claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<(Algorithm, DecodingKey), VerifyError> {
+        {
+            let cache = self.inner.cache.read().await;
+            let fresh = cache.fetched.is_some_and(|t| t.elapsed() < self.inner.max_age);
+            if let (true, Some(found)) = (fresh, cache.keys.get(kid)) {
+                return Ok(found.clone());
+            }
+        }
+        let mut cache = self.inner.cache.write().await;
+        // An unknown kid may be a new key: fetch again, but not more often than the
+        // interval (a flood of made-up kids must not become a flood of fetches).
+        let may_fetch = cache.fetched.is_none_or(|t| t.elapsed() >= self.inner.refetch_interval);
+        if may_fetch {
+            cache.keys = self.fetch().await?;
+            cache.fetched = Some(Instant::now());
+        }
+        cache.keys.get(kid).cloned().ok_or_else(|| VerifyError::Invalid(format!("unknown kid {kid}")))
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, VerifyError> {
+        let set: JwkSet = self
+            .inner
+            .http
+            .get(&self.inner.jwks_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| VerifyError::Jwks(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| VerifyError::Jwks(e.to_string()))?;
+        let mut keys = HashMap::new();
+        for jwk in set.keys {
+            if let Some(entry) = usable(&jwk) {
+                keys.insert(entry.0, (entry.1, entry.2));
+            }
+        }
+        Ok(keys)
+    }
+}
+
+fn usable(jwk: &Jwk) -> Option<(String, Algorithm, DecodingKey)> {
+    let kid = jwk.common.key_id.clone()?;
+    let alg: Algorithm = jwk.common.key_algorithm?.to_string().parse().ok()?;
+    if !ALLOWED.contains(&alg) {
+        return None;
+    }
+    Some((kid, alg, DecodingKey::from_jwk(jwk).ok()?))
+}
+
+/// An axum extractor: a request with a valid `Authorization: Bearer` access token. Put a
+/// [`Verifier`] in the router's state (or make it reachable with `FromRef`).
+pub struct VerifiedUser {
+    pub claims: Claims,
+}
+
+/// The rejection: `401` with a DRF-style JSON body and `WWW-Authenticate`.
+pub struct Unauthorized(&'static str);
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "detail": self.0 }).to_string();
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"api\""), (header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl<S> FromRequestParts<S> for VerifiedUser
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Unauthorized;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Unauthorized> {
+        let verifier = Verifier::from_ref(state);
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Unauthorized("Authentication credentials were not provided."))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or(Unauthorized("Authentication credentials were not provided."))?;
+        match verifier.verify(token.trim()).await {
+            Ok(claims) => Ok(VerifiedUser { claims }),
+            Err(e) => {
+                tracing::debug!(error = %e, "token refused");
+                Err(Unauthorized("Token is invalid or expired"))
+            }
+        }
+    }
+}
