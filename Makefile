@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-schema test-fuzz fuzz \
+.PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-interop test-schema test-fuzz fuzz \
         check-postgres api-types check-api-types browser lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
@@ -52,8 +52,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
 ## test: every test: web unit tests, Rust unit tests, the black-box suite on SQLite and
-## PostgreSQL, the browser tests, schemathesis against the live schema, a short fuzzing run
-test: test-web test-sqlite test-postgres test-e2e test-schema test-fuzz
+## PostgreSQL, the browser tests, JWT interop, schemathesis against the live schema, fuzzing
+test: test-web test-sqlite test-postgres test-e2e test-interop test-schema test-fuzz
 
 test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
@@ -86,15 +86,22 @@ test-e2e: web browser
 	cd web && AUTHENTICON_BIN=../target/debug/authenticon node --test --test-reporter=spec e2e/run.mjs
 
 # Python test tools live in a virtualenv of the project's own.
-.venv/bin/schemathesis:
+.venv/.installed:
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5
+	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1"
+	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
-test-schema: web .venv/bin/schemathesis
+test-schema: web .venv/.installed
 	@echo "== schemathesis against the live /api/schema/"
 	$(CARGO) build --locked
 	SCHEMATHESIS=.venv/bin/schemathesis bash scripts/schemathesis.sh
+
+## test-interop: tokens of each asymmetric algorithm verify with PyJWT and jose via the JWKS
+test-interop: web .venv/.installed
+	@echo "== interop: PyJWT and jose verify Authenticon's tokens"
+	$(CARGO) build --locked
+	PYTHON=.venv/bin/python bash scripts/interop.sh
 
 # libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP allows them on stable.
 FUZZ_TARGETS := token_verify request_body
