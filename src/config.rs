@@ -108,6 +108,8 @@ pub struct Config {
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
     pub jwt_algorithm: JwtAlgorithm,
+    /// A PKCS#8 PEM private key to sign with instead of the stored keys.
+    pub jwt_private_key_file: Option<std::path::PathBuf>,
     pub jwt_leeway: Duration,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
@@ -176,6 +178,7 @@ impl Default for Config {
             access_token_lifetime: Duration::from_secs(300),
             refresh_token_lifetime: Duration::from_secs(86_400),
             jwt_algorithm: JwtAlgorithm::HS256,
+            jwt_private_key_file: None,
             jwt_leeway: Duration::ZERO,
             jwt_issuer: None,
             jwt_audience: None,
@@ -262,6 +265,14 @@ impl Config {
         if let Some(v) = get("JWT_ALGORITHM") {
             c.jwt_algorithm = JwtAlgorithm::parse(v)
                 .ok_or_else(|| bad("JWT_ALGORITHM", "one of HS256, HS384, HS512, RS256, ES256, EdDSA", v))?;
+        }
+        c.jwt_private_key_file = get("JWT_PRIVATE_KEY_FILE").map(std::path::PathBuf::from);
+        if c.jwt_private_key_file.is_some() && c.jwt_algorithm.is_hmac() {
+            return Err(bad(
+                "JWT_PRIVATE_KEY_FILE",
+                "AUTHENTICON_JWT_ALGORITHM set to RS256, ES256 or EdDSA alongside it",
+                c.jwt_algorithm.name(),
+            ));
         }
         if let Some(v) = get("JWT_LEEWAY") {
             c.jwt_leeway = lifetime("JWT_LEEWAY", v)?;

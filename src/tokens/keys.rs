@@ -57,45 +57,69 @@ fn thumbprint(jwk: &Value) -> String {
     b64(&Sha256::digest(format!("{{{}}}", canonical.join(","))))
 }
 
+fn rsa_jwk(key: &rsa::RsaPrivateKey) -> Value {
+    use rsa::traits::PublicKeyParts;
+    let public = key.to_public_key();
+    json!({"kty": "RSA", "n": b64(&public.n().to_bytes_be()), "e": b64(&public.e().to_bytes_be())})
+}
+
+fn ec_jwk(key: &p256::SecretKey) -> Result<Value, KeyError> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let point = key.public_key().to_encoded_point(false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        return Err(KeyError::Invalid("P-256 point without coordinates".into()));
+    };
+    Ok(json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)}))
+}
+
+fn ed_jwk(key: &ed25519_dalek::SigningKey) -> Value {
+    json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes())})
+}
+
+/// Names the key by its thumbprint and completes its public JWK.
+fn finish(algorithm: JwtAlgorithm, pem: String, mut jwk: Value) -> NewKey {
+    let kid = thumbprint(&jwk);
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(algorithm.name());
+    jwk["use"] = json!("sig");
+    NewKey { kid, algorithm, private_pem: Secret::new(pem), public_jwk: jwk }
+}
+
 /// Generates a key pair for `algorithm` (an asymmetric one).
 pub fn generate(algorithm: JwtAlgorithm) -> Result<NewKey, KeyError> {
     use pkcs8_pem::*;
     let err = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
     let mut rng = rand_core_06::OsRng;
-    let (pem, mut jwk) = match algorithm {
+    let (pem, jwk) = match algorithm {
         JwtAlgorithm::RS256 => {
             let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| err(&e))?;
-            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?;
-            use rsa::traits::PublicKeyParts;
-            let public = key.to_public_key();
-            let jwk = json!({"kty": "RSA", "n": b64(&public.n().to_bytes_be()), "e": b64(&public.e().to_bytes_be())});
-            (pem.to_string(), jwk)
+            (key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?.to_string(), rsa_jwk(&key))
         }
         JwtAlgorithm::ES256 => {
             let key = p256::SecretKey::random(&mut rng);
-            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?;
-            use p256::elliptic_curve::sec1::ToEncodedPoint;
-            let point = key.public_key().to_encoded_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else {
-                return Err(KeyError::Generate("P-256 point without coordinates".into()));
-            };
-            (pem.to_string(), json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)}))
+            (key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?.to_string(), ec_jwk(&key)?)
         }
         JwtAlgorithm::EdDSA => {
             let key = ed25519_dalek::SigningKey::generate(&mut rng);
-            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?;
-            (
-                pem.to_string(),
-                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes())}),
-            )
+            (key.to_pkcs8_pem(LineEnding::LF).map_err(|e| err(&e))?.to_string(), ed_jwk(&key))
         }
         other => return Err(KeyError::Generate(format!("{other:?} uses the secret, not a key pair"))),
     };
-    let kid = thumbprint(&jwk);
-    jwk["kid"] = json!(kid);
-    jwk["alg"] = json!(algorithm.name());
-    jwk["use"] = json!("sig");
-    Ok(NewKey { kid, algorithm, private_pem: Secret::new(pem), public_jwk: jwk })
+    Ok(finish(algorithm, pem, jwk))
+}
+
+/// A key pair from an operator's PKCS#8 PEM private key (the public half is derived).
+pub fn from_pem(algorithm: JwtAlgorithm, pem: &Secret) -> Result<NewKey, KeyError> {
+    use rsa::pkcs8::DecodePrivateKey;
+    let err = |e: &dyn std::fmt::Display| KeyError::Invalid(format!("{} private key: {e}", algorithm.name()));
+    let text = pem.expose();
+    let jwk = match algorithm {
+        JwtAlgorithm::RS256 => rsa_jwk(&rsa::RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| err(&e))?),
+        JwtAlgorithm::ES256 => ec_jwk(&p256::SecretKey::from_pkcs8_pem(text).map_err(|e| err(&e))?)?,
+        JwtAlgorithm::EdDSA => ed_jwk(&ed25519_dalek::SigningKey::from_pkcs8_pem(text).map_err(|e| err(&e))?),
+        other => return Err(KeyError::Invalid(format!("{other:?} uses the secret, not a key file"))),
+    };
+    Ok(finish(algorithm, text.to_string(), jwk))
 }
 
 /// The traits the three key types share for PEM export.
@@ -222,6 +246,16 @@ mod tests {
             v.validate_aud = false;
             assert!(jsonwebtoken::decode::<Value>(&token, &dec, &v).is_ok(), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn a_pem_file_gives_back_the_same_key() {
+        for alg in [JwtAlgorithm::ES256, JwtAlgorithm::EdDSA] {
+            let generated = generate(alg).unwrap();
+            let loaded = from_pem(alg, &generated.private_pem).unwrap();
+            assert_eq!((loaded.kid, loaded.public_jwk), (generated.kid, generated.public_jwk));
+        }
+        assert!(from_pem(JwtAlgorithm::ES256, &Secret::new("not a key")).is_err());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct TokenService {
     refresh_ttl: u64,
     reuse_interval: i64,
     algorithm: JwtAlgorithm,
+    /// An operator-managed key file, used instead of the stored keys.
+    key_file: Option<std::path::PathBuf>,
     /// Decrypts stored private keys.
     secret: Secret,
     /// How long a retired key keeps verifying: the longest token lifetime plus slack.
@@ -84,6 +86,7 @@ impl TokenService {
             refresh_ttl: config.refresh_token_lifetime.as_secs(),
             reuse_interval: i64::try_from(config.refresh_reuse_interval.as_secs()).unwrap_or(i64::MAX),
             algorithm: config.jwt_algorithm,
+            key_file: config.jwt_private_key_file.clone(),
             secret,
             retired_key_horizon: i64::try_from(longest + config.jwt_leeway.as_secs() + 5).unwrap_or(i64::MAX),
         }
@@ -94,6 +97,23 @@ impl TokenService {
     /// start and then periodically, so keys rotated elsewhere reach this instance.
     pub async fn load_keys(&self) -> Result<(), TokenError> {
         if self.algorithm.is_hmac() {
+            return Ok(());
+        }
+        if let Some(path) = &self.key_file {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| keys::KeyError::Invalid(format!("{}: {e}", path.display())))?;
+            let key = keys::from_pem(self.algorithm, &Secret::new(pem))?;
+            let verifying = keys::VerifyingKey {
+                algorithm: self.algorithm.as_jsonwebtoken(),
+                key: keys::decoding_key(&key.public_jwk)?,
+            };
+            self.codec.install(keys::KeyRing {
+                signing_kid: key.kid.clone(),
+                signing_algorithm: self.algorithm.as_jsonwebtoken(),
+                signing_key: keys::encoding_key(self.algorithm, &key.private_pem)?,
+                verifying: std::collections::HashMap::from([(key.kid, verifying)]),
+                jwks: vec![key.public_jwk],
+            });
             return Ok(());
         }
         let mut rows = self.live_keys().await?;

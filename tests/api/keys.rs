@@ -138,3 +138,22 @@ async fn keys_rotate_without_downtime_and_retire_after_their_tokens_expire() {
     let e = app.state.tokens.retire_key(&b.kid).await.unwrap_err();
     assert!(e.to_string().contains("is the signing key"), "{e}");
 }
+
+#[tokio::test]
+async fn a_pem_file_can_hold_the_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signing.pem");
+    let key = keys::generate(JwtAlgorithm::EdDSA).unwrap();
+    std::fs::write(&path, key.private_pem.expose()).unwrap();
+    let app = spawn_with(|c| {
+        c.jwt_algorithm = JwtAlgorithm::EdDSA;
+        c.jwt_private_key_file = Some(path.clone());
+    })
+    .await;
+    let (_, access, _) = app.user_with_tokens("alice").await;
+    assert_eq!(parts(&access).0["kid"], json!(key.kid));
+    assert_eq!(jwks(&app).await, vec![key.public_jwk.clone()]);
+    assert_eq!(app.get("/protected-resource/", Some(&access)).await.status, StatusCode::OK);
+    // Nothing went to the store.
+    assert!(app.state.store.signing_keys().await.unwrap().is_empty());
+}
