@@ -4,7 +4,7 @@ CARGO ?= cargo
 NPM ?= npm
 
 .PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-interop test-schema test-fuzz fuzz \
-        check-postgres api-types check-api-types browser lint fmt clean
+        check-postgres api-types check-api-types browser bench bench-smoke lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
 run: web
@@ -123,6 +123,14 @@ fuzz: fuzz-tools
 	@for t in $(FUZZ_TARGETS); do \
 	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
 	done
+
+## bench: the benchmarks (not part of make test): writes BENCHMARKS.md
+bench:
+	python3 bench/run.py
+
+## bench-smoke: the benchmark harness end to end in about a minute, no report
+bench-smoke:
+	python3 bench/run.py --quick
 
 lint:
 	$(CARGO) fmt --all -- --check

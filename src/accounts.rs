@@ -1,8 +1,9 @@
 //! Account service: registration, authentication, password and email changes.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 use unicode_normalization::UnicodeNormalization;
@@ -87,6 +88,55 @@ pub fn email_is_valid(email: &str) -> bool {
         })
 }
 
+/// Users as protected routes saw them a moment ago, so a busy route does not read the
+/// same row thousands of times a second. Every change this instance makes drops the
+/// entries it affects at once; changes made elsewhere (another instance, the command
+/// line) are seen within `ttl`. A zero `ttl` turns the cache off.
+pub struct UserCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Instant, UserWithRoles)>>,
+}
+
+/// Past this many entries the cache starts over rather than grow without bound.
+const USER_CACHE_MAX: usize = 100_000;
+
+impl UserCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: RwLock::new(HashMap::new()) }
+    }
+
+    fn get(&self, id: &str) -> Option<UserWithRoles> {
+        let entries = self.entries.read().ok()?;
+        let (at, user) = entries.get(id)?;
+        (at.elapsed() < self.ttl).then(|| user.clone())
+    }
+
+    fn put(&self, user: &UserWithRoles) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= USER_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(user.user.id.clone(), (Instant::now(), user.clone()));
+        }
+    }
+
+    pub fn invalidate(&self, id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
+        }
+    }
+
+    /// After a change to a role, which any number of users may hold.
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+}
+
 pub struct Registration {
     pub username: String,
     pub email: String,
@@ -101,6 +151,7 @@ pub struct Accounts {
     registration_open: bool,
     /// Until when (Unix ms) token lookups skip the store after it failed to answer.
     store_down_until: AtomicI64,
+    cache: Arc<UserCache>,
 }
 
 /// How long a protected request waits for the user lookup before trusting the token.
@@ -118,19 +169,27 @@ impl Accounts {
         hasher: Hasher,
         throttle: Arc<Throttle>,
         registration_open: bool,
+        cache: Arc<UserCache>,
     ) -> Self {
-        Self { store, hasher, throttle, registration_open, store_down_until: AtomicI64::new(0) }
+        Self { store, hasher, throttle, registration_open, store_down_until: AtomicI64::new(0), cache }
     }
 
     /// The user behind a verified access token. `Ok(None)` when the store cannot answer
     /// promptly: verification itself needs no database, so protected routes keep working
     /// on the token's claims during an outage instead of waiting out the pool's timeout.
     pub async fn user_for_token(&self, id: &str) -> Result<Option<UserWithRoles>, AccountError> {
+        if let Some(user) = self.cache.get(id) {
+            return Ok(Some(user));
+        }
         if now_ms() < self.store_down_until.load(Ordering::Relaxed) {
             return Ok(None);
         }
         let outage = match tokio::time::timeout(TOKEN_USER_LOOKUP_TIMEOUT, self.user(id)).await {
             Ok(Err(AccountError::Store(StoreError::Unavailable(reason)))) => reason,
+            Ok(Ok(user)) => {
+                self.cache.put(&user);
+                return Ok(Some(user));
+            }
             Ok(result) => return result.map(Some),
             Err(_) => "user lookup timed out".to_string(),
         };
@@ -308,6 +367,7 @@ impl Accounts {
         let hash = self.hasher.hash(new_password).await?;
         let audit = AuditMeta::actor(id, client.clone());
         self.store.set_password(id, &hash, Some(keep_session), now(), &audit).await?;
+        self.cache.invalidate(id);
         info!(user_id = %id, "password changed; other sessions revoked");
         Ok(())
     }
@@ -324,7 +384,9 @@ impl Accounts {
         }
         let changes = UserChanges { email: Some(email.to_string()), is_active: None };
         let audit = AuditMeta::actor(id, client.clone());
-        self.store.update_user(id, &changes, now(), &audit).await?.ok_or(AccountError::NotFound)
+        let user = self.store.update_user(id, &changes, now(), &audit).await?;
+        self.cache.invalidate(id);
+        user.ok_or(AccountError::NotFound)
     }
 
     /// Users matching `search` (username or email, case-insensitive), a page at a time.
@@ -381,6 +443,7 @@ impl Accounts {
         }
         let audit = AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone() };
         let updated = self.store.update_user(target_id, &changes, now(), &audit).await?;
+        self.cache.invalidate(target_id);
         if changes.is_active == Some(false) {
             info!(user_id = %target_id, "user deactivated; sessions revoked");
         }

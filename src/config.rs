@@ -120,6 +120,9 @@ pub struct Config {
     pub argon2: Argon2Cost,
     /// Concurrent password hashes; each holds `argon2.memory_kib` of memory.
     pub hash_concurrency: usize,
+    /// How long a protected route may reuse a user it read (changes made on this
+    /// instance apply at once regardless). Zero: read every time.
+    pub user_cache_ttl: Duration,
     pub db_pool_size: u32,
     pub db_acquire_timeout: Duration,
     pub request_timeout: Duration,
@@ -187,6 +190,7 @@ impl Default for Config {
             registration_open: true,
             argon2: Argon2Cost::default(),
             hash_concurrency: cores,
+            user_cache_ttl: Duration::from_secs(1),
             db_pool_size: 10,
             db_acquire_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
@@ -306,6 +310,9 @@ impl Config {
         }
         if let Some(v) = get("HASH_CONCURRENCY") {
             c.hash_concurrency = number("HASH_CONCURRENCY", v, 1, 1024, "a number from 1 to 1024")?;
+        }
+        if let Some(v) = get("USER_CACHE_TTL") {
+            c.user_cache_ttl = lifetime("USER_CACHE_TTL", v)?;
         }
         if let Some(v) = get("DB_POOL_SIZE") {
             c.db_pool_size = number("DB_POOL_SIZE", v, 1, 1000, "a number from 1 to 1000")?;

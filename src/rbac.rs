@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::accounts::UserCache;
 use crate::fields::FieldErrors;
 use crate::store::{AuditMeta, RoleRow, Store, StoreError, UserWithRoles};
 use crate::tokens::now;
@@ -68,6 +69,8 @@ pub enum RoleError {
 
 pub struct Roles {
     store: Arc<dyn Store>,
+    /// Role changes reach guarded routes at once: the users they affect are dropped.
+    cache: Arc<UserCache>,
 }
 
 /// Checks permission strings and returns them sorted and without repeats.
@@ -81,8 +84,8 @@ pub fn normalize_permissions(perms: &[String]) -> Result<Vec<String>, FieldError
 }
 
 impl Roles {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, cache: Arc<UserCache>) -> Self {
+        Self { store, cache }
     }
 
     pub async fn list(&self) -> Result<Vec<RoleRow>, RoleError> {
@@ -171,6 +174,7 @@ impl Roles {
             return Err(RoleError::Refused(format!("The built-in role \"{name}\" cannot be deleted.")));
         }
         if self.store.delete_role(name, now(), audit).await? {
+            self.cache.clear();
             Ok(())
         } else {
             Err(RoleError::NotFound)
@@ -192,7 +196,9 @@ impl Roles {
         }
         errors.into_result().map_err(RoleError::Invalid)?;
         let wanted: Vec<String> = wanted.into_iter().collect();
-        match self.store.set_user_roles(user_id, &wanted, now(), audit).await {
+        let result = self.store.set_user_roles(user_id, &wanted, now(), audit).await;
+        self.cache.invalidate(user_id);
+        match result {
             Ok(Some(user)) => Ok(user),
             Ok(None) => Err(RoleError::NotFound),
             // A role deleted between the check and the write.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, UserCache};
 use crate::audit::Audit;
 use crate::config::Config;
 use crate::passwords::{HashError, Hasher};
@@ -50,14 +50,20 @@ impl AppState {
             &config.redis_key_prefix,
         )
         .map_err(StartError::Redis)?;
-        let accounts =
-            Accounts::new(Arc::clone(&store), hasher, Arc::new(throttle), config.registration_open);
+        let cache = Arc::new(UserCache::new(config.user_cache_ttl));
+        let accounts = Accounts::new(
+            Arc::clone(&store),
+            hasher,
+            Arc::new(throttle),
+            config.registration_open,
+            Arc::clone(&cache),
+        );
         let state = AppState {
             config: Arc::new(config),
             store: Arc::clone(&store),
             tokens: Arc::new(tokens),
             accounts: Arc::new(accounts),
-            roles: Arc::new(Roles::new(Arc::clone(&store))),
+            roles: Arc::new(Roles::new(Arc::clone(&store), cache)),
             audit: Arc::new(Audit::new(Arc::clone(&store))),
         };
         Ok((state, source))

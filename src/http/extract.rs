@@ -160,8 +160,9 @@ permissions! {
 }
 
 /// The guard: an authenticated user holding permission `P` right now. The check reads
-/// the user's roles from the store on every request, so a revoked permission stops
-/// working at once; 401 without a valid token, 403 without the permission.
+/// the user's roles from the store on every request (bypassing the user cache), so a
+/// revoked permission stops working at once; 401 without a valid token, 403 without the
+/// permission.
 pub struct Require<P: Permission> {
     pub user: UserWithRoles,
     pub auth: AuthUser,
@@ -173,11 +174,12 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let auth = AuthUser::from_request_parts(parts, app).await?;
-        // Without the store the permission cannot be checked: refuse rather than guess.
-        let user = match &auth.user {
-            Some(u) => u.clone(),
-            None => app.accounts.user(auth.id()).await?,
-        };
+        // Always read fresh (never the short-lived user cache), so a permission revoked
+        // anywhere stops working at once. Without the store: refuse rather than guess.
+        let user = app.accounts.user(auth.id()).await?;
+        if !user.user.is_active {
+            return Err(ApiError::UserInactive);
+        }
         if !has_permission(&user, P::NAME) {
             return Err(ApiError::Forbidden);
         }

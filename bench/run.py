@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""Benchmarks: Authenticon side by side with the bare-axum limit and the Django + DRF +
+simplejwt stack it replaces, all on this machine in one run, driven by wrk.
+
+    make bench                          # the full run, writes BENCHMARKS.md
+    python3 bench/run.py --quick        # a smoke run of the harness (1 s, 1 repetition)
+
+Standard library only; wrk comes from Debian, Django from PyPI into bench/.venv.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+LUA = BENCH / "lua"
+VENV = BENCH / ".venv"
+LOGS = Path(tempfile.gettempdir()) / "authenticon-bench-logs"
+LOGS.mkdir(exist_ok=True)
+PASSWORD = "a long passphrase 123"
+SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+DJANGO_PKGS = ["django==5.2.19", "djangorestframework==3.18.3", "djangorestframework-simplejwt==5.5.1",
+               "gunicorn==27.0.1"]
+
+
+def log(msg):
+    print(f"[bench] {msg}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def wait_ready(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.02)
+    raise SystemExit(f"{url} did not become ready")
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Server:
+    def __init__(self, name, argv, env, ready_path, cwd=None):
+        self.name, self.port = name, free_port()
+        env = {**env, "AUTHENTICON_BIND": f"127.0.0.1:{self.port}", "BIND": f"127.0.0.1:{self.port}"}
+        self.log = open(LOGS / f"{name}.log", "w")
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log,
+                                     start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_ready(self.url + ready_path)
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def authenticon_env(db_url):
+    env = {
+        "PATH": os.environ["PATH"], "AUTHENTICON_DATABASE_URL": db_url, "AUTHENTICON_SECRET_KEY": SECRET,
+        "AUTHENTICON_LOG": "warn", "AUTHENTICON_ACCESS_TOKEN_LIFETIME": "1h",
+        # The scenarios log in and register on purpose; the throttles would answer 429.
+        "AUTHENTICON_THROTTLE_LOGIN_PER_USER_AND_ADDRESS": "0", "AUTHENTICON_THROTTLE_LOGIN_PER_USER": "0",
+        "AUTHENTICON_THROTTLE_LOGIN_PER_ADDRESS": "0", "AUTHENTICON_THROTTLE_REGISTRATIONS_PER_ADDRESS": "0",
+    }
+    return env
+
+
+def wrk(url, path, script, conns, duration, env):
+    threads = min(2, conns)
+    argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "10s",
+            "-s", str(LUA / script), url + path]
+    out = subprocess.run(argv, env={**os.environ, **env, "BENCH_LUA": str(LUA)}, capture_output=True,
+                         text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct, value, unit in re.findall(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        lat[pct] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": lat.get("50", 0.0), "p99": lat.get("99", 0.0),
+            "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else ""}
+
+
+def refresh_pool(base, username, per_thread, threads, path_prefix):
+    """Writes `threads` files of `per_thread` unspent refresh tokens (one login each)."""
+    for t in range(1, threads + 1):
+        tokens = []
+        for _ in range(per_thread):
+            status, body = http("POST", base + "/api/token/", {"username": username, "password": PASSWORD})
+            assert status == 200, f"login for the refresh pool answered {status}; server logs in {LOGS}"
+            tokens.append(body["refresh"])
+        Path(f"{path_prefix}.{t}").write_text("\n".join(tokens) + "\n")
+
+
+def summarize(samples):
+    rps = [s["rps"] for s in samples]
+    return {
+        "rps": statistics.median(rps), "rps_min": min(rps), "rps_max": max(rps),
+        "p50": statistics.median(s["p50"] for s in samples), "p99": statistics.median(s["p99"] for s in samples),
+        "non2xx": sum(s["non2xx"] for s in samples),
+        "errors": "; ".join(sorted({s["socket_errors"] for s in samples if s["socket_errors"]})),
+    }
+
+
+def ensure_tools(quick):
+    if not shutil.which("wrk"):
+        log("installing wrk (Debian)")
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    if not (VENV / "bin" / "gunicorn").exists():
+        log("setting up the Django reference stack in bench/.venv")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *DJANGO_PKGS],
+                       check=True)
+    log("building release binaries")
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "authenticon", "-p", "bench-limit"],
+                   cwd=ROOT, check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions per scenario and concurrency")
+    ap.add_argument("--connections", default="16,64")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 s, 1 repetition, no report")
+    ap.add_argument("--no-postgres", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration, args.reps, args.connections = 1, 1, "16"
+    conns = [int(c) for c in args.connections.split(",")]
+    ensure_tools(args.quick)
+    work = Path(tempfile.mkdtemp(prefix="authenticon-bench-"))
+    bin_ = str(ROOT / "target" / "release" / "authenticon")
+    servers = []
+    results = {}
+    extra = {}
+    try:
+        # Cold start to a ready /readyz on a fresh SQLite database (median of 5).
+        starts = []
+        for i in range(1 if args.quick else 5):
+            t0 = time.perf_counter()
+            s = Server("cold", [bin_, "serve"], authenticon_env(f"sqlite://{work}/cold{i}.db"), "/readyz")
+            starts.append((time.perf_counter() - t0) * 1000)
+            s.stop()
+        extra["cold_start_ms"] = statistics.median(starts)
+
+        sqlite = Server("sqlite", [bin_, "serve"], authenticon_env(f"sqlite://{work}/bench.db"), "/readyz")
+        servers.append(sqlite)
+        extra["idle_rss_mb"] = rss_mb(sqlite.proc.pid)
+        pg = None
+        if not args.no_postgres:
+            schema = f"bench_{os.getpid()}"
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc",
+                            f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"], check=True)
+            pg_url = f"postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}"
+            pg = Server("postgres", [bin_, "serve"], authenticon_env(pg_url), "/readyz")
+            servers.append(pg)
+        limit = LimitServer({"PATH": os.environ["PATH"], "SECRET": SECRET})
+        servers.append(limit)
+
+        dj_env = {"PATH": os.environ["PATH"], "DJANGO_DB": str(work / "django.sqlite3")}
+        subprocess.run([str(VENV / "bin" / "python"), "manage.py", "migrate", "-v0"], cwd=BENCH / "django_ref",
+                       env=dj_env, check=True)
+        cores = os.cpu_count() or 2
+        django = DjangoServer(dj_env, cores)
+        servers.append(django)
+
+        targets = {"authenticon/sqlite": sqlite, "django": django}
+        if pg:
+            targets["authenticon/postgres"] = pg
+        tokens = {}
+        for name, srv in targets.items():
+            status, _ = http("POST", srv.url + "/register/", {"username": "benchuser", "password": PASSWORD})
+            assert status == 201, (name, status)
+            status, body = http("POST", srv.url + "/api/token/", {"username": "benchuser", "password": PASSWORD})
+            tokens[name] = body["access"]
+        # The limit server checks tokens signed with the same secret and algorithm.
+        tokens["limit"] = tokens["authenticon/sqlite"]
+
+        scenarios = [
+            ("protected", "GET /protected-resource/", "/protected-resource/", "protected.lua",
+             ["limit", "authenticon/sqlite", "django"]),
+            ("verify", "POST /api/token/verify/", "/api/token/verify/", "verify.lua", ["authenticon/sqlite", "django"]),
+            ("login", "POST /api/token/", "/api/token/", "login.lua", ["authenticon/sqlite", "authenticon/postgres", "django"]),
+            ("register", "POST /register/", "/register/", "register.lua", ["authenticon/sqlite", "authenticon/postgres", "django"]),
+            ("refresh", "POST /api/token/refresh/ (rotation)", "/api/token/refresh/", "refresh.lua",
+             ["authenticon/sqlite", "authenticon/postgres", "django"]),
+            ("mixed", "90 % protected, 8 % refresh, 2 % login", "/", "mixed.lua",
+             ["authenticon/sqlite", "authenticon/postgres", "django"]),
+        ]
+        every = {**targets, "limit": limit}
+        run_no = 0
+        for key, title, path, script, names in scenarios:
+            for name in names:
+                if name not in every:
+                    continue
+                srv = every[name]
+                for c in conns:
+                    samples = []
+                    for _ in range(args.reps):
+                        run_no += 1
+                        env = {"BENCH_ACCESS": tokens[name], "BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD,
+                               "BENCH_RUN": f"{os.getpid()}x{run_no}"}
+                        if script in ("refresh.lua", "mixed.lua"):
+                            prefix = work / f"pool{run_no}"
+                            refresh_pool(srv.url, "benchuser", max(4, c // 2 * 2), min(2, c), prefix)
+                            env["BENCH_REFRESH_FILE"] = str(prefix)
+                        sampler = RssSampler(srv.proc.pid) if name == "authenticon/sqlite" and c == max(conns) else None
+                        samples.append(wrk(srv.url, path, script, c, args.duration, env))
+                        if sampler:
+                            extra["peak_rss_mb"] = max(extra.get("peak_rss_mb", 0), sampler.stop())
+                    results[(key, name, c)] = summarize(samples)
+                    r = results[(key, name, c)]
+                    log(f"{key:9} {name:21} c={c:<3} {r['rps']:10.0f} req/s  p50 {r['p50']:.2f} ms  "
+                        f"p99 {r['p99']:.2f} ms  non-2xx {r['non2xx']}")
+        # One login at a time: the cost of one Argon2id hash plus everything around it.
+        solo = wrk(sqlite.url, "/api/token/", "login.lua", 1, args.duration,
+                   {"BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD})
+        extra["login_serial_rps"] = solo["rps"]
+        # A login storm saturating the hash pool, and protected requests beside it.
+        storm = {}
+        t = threading.Thread(target=lambda: storm.update(wrk(sqlite.url, "/api/token/", "login.lua", 32, args.duration,
+                                                                {"BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD})))
+        t.start()
+        time.sleep(0.3)
+        beside = wrk(sqlite.url, "/protected-resource/", "protected.lua", 16, max(1, args.duration - 1),
+                     {"BENCH_ACCESS": tokens["authenticon/sqlite"]})
+        t.join()
+        extra["storm_login_rps"] = storm["rps"]
+        extra["storm_protected_p99"] = beside["p99"]
+        extra["storm_protected_rps"] = beside["rps"]
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    if not args.quick:
+        write_report(args, conns, results, extra)
+    log("done")
+
+
+class LimitServer(Server):
+    def __init__(self, env):
+        self.name, self.port = "limit", free_port()
+        self.proc = subprocess.Popen([str(ROOT / "target" / "release" / "bench-limit")],
+                                     env={**env, "BIND": f"127.0.0.1:{self.port}"}, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_port(self.port)
+
+
+class DjangoServer(Server):
+    def __init__(self, env, workers):
+        self.name, self.port = "django", free_port()
+        self.proc = subprocess.Popen(
+            [str(VENV / "bin" / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "refsite.wsgi"],
+            env=env, cwd=BENCH / "django_ref", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_port(self.port)
+
+
+def wait_port(port, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"port {port} did not open")
+
+
+class RssSampler:
+    """Samples a process's RSS while a load runs; `stop` returns the peak in MB."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.running = pid, 0.0, True
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while self.running:
+            self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(0.1)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        return self.peak
+
+
+def write_report(args, conns, results, extra):
+    cores = os.cpu_count() or 2
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {cores} cores ({cpu}), "
+        f"{int(mem) // 1024 // 1024} GiB, with everything (servers and wrk) on the same machine.",
+        "",
+        f"Command: `make bench` (= `python3 bench/run.py --duration {args.duration} --reps {args.reps} "
+        f"--connections {','.join(map(str, conns))}`). wrk 2 threads, keep-alive; each figure is the "
+        f"median of {args.reps} runs of {args.duration} s (range in brackets); p50/p99 are medians of the runs' "
+        "percentiles. Ratios are taken within this one run: absolute numbers on a shared machine mean little.",
+        "",
+        "References: **limit** is `bench/limit`, a bare axum server verifying the same HS256 token with the same "
+        "JWT crate and returning a constant body; **django** is Django 5.2 + DRF 3.18 + simplejwt 5.5 "
+        f"(`bench/django_ref`, DEBUG off, PBKDF2 at Django's default iterations, refresh rotation with "
+        f"blacklisting) under gunicorn with {cores} workers on SQLite. Authenticon runs with its defaults "
+        "(Argon2id m=19 MiB t=2 p=1) but with the login/registration throttles off, since the scenarios "
+        "log in and register as fast as they can.",
+        "",
+        "| scenario | server | conns | req/s | p50 ms | p99 ms | × limit | × django | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (key, name, c), r in results.items():
+        lim = results.get((key, "limit", c))
+        dj = results.get((key, "django", c))
+        x_lim = f"{r['rps'] / lim['rps']:.2f}" if lim and name != "limit" else ""
+        x_dj = f"{r['rps'] / dj['rps']:.1f}" if dj and name != "django" else ""
+        lines.append(f"| {key} | {name} | {c} | {r['rps']:,.0f} ({r['rps_min']:,.0f}–{r['rps_max']:,.0f}) | "
+                     f"{r['p50']:.2f} | {r['p99']:.2f} | {x_lim} | {x_dj} | {r['non2xx']} |")
+    hash_bound = cores * extra["login_serial_rps"]
+    login16 = results.get(("login", "authenticon/sqlite", conns[0]), {}).get("rps", 0)
+    lines += [
+        "",
+        "## Other measurements",
+        "",
+        f"- Cold start to a ready `/readyz` on a fresh SQLite database: {extra['cold_start_ms']:.0f} ms (median of 5).",
+        f"- Memory: idle RSS {extra['idle_rss_mb']:.1f} MB; peak RSS during the {max(conns)}-connection runs "
+        f"{extra.get('peak_rss_mb', 0):.1f} MB.",
+        f"- One login at a time: {extra['login_serial_rps']:.1f} logins/s, so cores ÷ hash time ≈ "
+        f"{hash_bound:.0f}/s; login at {conns[0]} connections reached {login16:.0f}/s "
+        f"({login16 / hash_bound:.2f} of that bound).",
+        f"- Login storm (32 connections logging in, {extra['storm_login_rps']:.0f}/s) with 16 connections on the "
+        f"protected resource beside it: protected p99 {extra['storm_protected_p99']:.2f} ms at "
+        f"{extra['storm_protected_rps']:,.0f} req/s.",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n" + NOTES)
+    log("wrote BENCHMARKS.md")
+
+
+NOTES = """
+## Notes
+
+Written by `make bench`; the section below is kept by hand in `bench/run.py` (`NOTES`).
+"""
+
+if __name__ == "__main__":
+    main()
