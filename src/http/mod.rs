@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .merge(service::routes())
         .fallback(web::web_app)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(run_to_completion))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, web::CONTENT_SECURITY_POLICY))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -72,6 +73,17 @@ pub(crate) fn route(
         None => format!("{path}/"),
     };
     router.route(path, handler.clone()).route(&other, handler)
+}
+
+/// Runs the handler in a task of its own. A client that hangs up (or the request
+/// timeout) drops the connection's future; without this, a handler inside a database
+/// transaction would be cut off mid-way and its connection returned to the pool with
+/// the transaction open. Detached, every started change commits or rolls back whole.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(e) => ApiError::Internal(format!("handler task failed: {e}")).into_response(),
+    }
 }
 
 /// CORS is off unless origins are configured; then exactly those origins may call the
