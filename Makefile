@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-interop test-schema test-fuzz fuzz \
+.PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-interop test-import test-schema test-fuzz fuzz \
         check-postgres api-types check-api-types browser bench bench-smoke lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
@@ -53,7 +53,7 @@ export TEST_DATABASE_URL
 
 ## test: every test: web unit tests, Rust unit tests, the black-box suite on SQLite and
 ## PostgreSQL, the browser tests, JWT interop, schemathesis against the live schema, fuzzing
-test: test-web test-sqlite test-postgres test-e2e test-interop test-schema test-fuzz
+test: test-web test-sqlite test-postgres test-e2e test-interop test-import test-schema test-fuzz
 
 test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
@@ -86,9 +86,10 @@ test-e2e: web browser
 	cd web && AUTHENTICON_BIN=../target/debug/authenticon node --test --test-reporter=spec e2e/run.mjs
 
 # Python test tools live in a virtualenv of the project's own.
-.venv/.installed:
+.venv/.installed: Makefile
 	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1"
+	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1" \
+	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0
 	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
@@ -102,6 +103,12 @@ test-interop: web .venv/.installed
 	@echo "== interop: PyJWT and jose verify Authenticon's tokens"
 	$(CARGO) build --locked
 	PYTHON=.venv/bin/python bash scripts/interop.sh
+
+## test-import: a real Django export (from a real Django) moves over and logs in unchanged
+test-import: .venv/.installed
+	@echo "== import from a real Django dumpdata export"
+	$(CARGO) build --locked
+	PYTHON=.venv/bin/python bash scripts/django_import.sh
 
 # libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP allows them on stable.
 FUZZ_TARGETS := token_verify request_body

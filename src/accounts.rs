@@ -210,6 +210,7 @@ impl Accounts {
         let audit = AuditMeta::client(client.clone());
         if let Some(wait) = self.throttle.registration(&client.ip).await {
             warn!(address = %client.ip, "registration throttled");
+            metrics::counter!("authenticon_throttled_total", "scope" => "register").increment(1);
             self.note(AuditEvent::Throttled, None, serde_json::json!({ "scope": "register" }), &audit).await;
             return Err(AccountError::Throttled(wait));
         }
@@ -242,6 +243,8 @@ impl Accounts {
         let audit = AuditMeta::client(client.clone());
         if let Some(wait) = self.throttle.check_login(&keys).await {
             warn!(address = %client.ip, "login throttled");
+            metrics::counter!("authenticon_logins_total", "outcome" => "throttled").increment(1);
+            metrics::counter!("authenticon_throttled_total", "scope" => "login").increment(1);
             let known = self.store.user_by_username_key(&key).await.ok().flatten();
             let detail = serde_json::json!({ "scope": "login", "retry_after": wait });
             self.note(AuditEvent::Throttled, known.as_ref().map(|u| u.id.as_str()), detail, &audit).await;
@@ -250,9 +253,11 @@ impl Accounts {
         match self.check_credentials(&key, password).await? {
             Ok(user) => {
                 self.throttle.login_succeeded(&keys).await;
+                metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
                 Ok(user)
             }
             Err(known_user) => {
+                metrics::counter!("authenticon_logins_total", "outcome" => "failure").increment(1);
                 self.throttle.login_failed(&keys).await;
                 // SECURITY: the attempted name is recorded only when it is a real account;
                 // people type passwords into username fields.

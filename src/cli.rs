@@ -55,6 +55,17 @@ pub enum Command {
     /// Delete expired refresh-token records.
     #[command(name = "flushexpiredtokens")]
     FlushExpiredTokens,
+    /// Import users and groups from Django's `manage.py dumpdata auth.user auth.group`
+    /// output. Groups become roles; password hashes are kept (pbkdf2_sha256, argon2,
+    /// bcrypt_sha256, bcrypt) and upgraded to Argon2id at each user's first login.
+    #[command(name = "import-django")]
+    ImportDjango {
+        /// The dumpdata JSON file.
+        file: PathBuf,
+    },
+    /// Check the configuration and the services it names (database, schema, signing
+    /// keys, Redis) and say what was found, like Django's `check`. Exits 1 on a problem.
+    Check,
     /// Print the OpenAPI 3.1 document (what `GET /api/schema/` serves) and exit.
     Openapi,
     /// Manage signing keys (RS256, ES256, EdDSA): generate, list, activate, retire.
@@ -189,6 +200,28 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => Ok(()),
+        Command::Check => check(&state).await,
+        Command::ImportDjango { file } => {
+            state.store.migrate().await?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let audit = AuditMeta::client(cli_client());
+            let report = crate::import::import_django(&state.store, &text, &audit)
+                .await
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            for (line, reason) in &report.problems {
+                eprintln!("{}:{line}: skipped: {reason}", file.display());
+            }
+            println!(
+                "Imported from {}: {} user(s) created, {} updated, {} skipped; {} role(s) created from groups.",
+                file.display(),
+                report.created,
+                report.updated,
+                report.skipped,
+                report.roles_created
+            );
+            Ok(())
+        }
         Command::Keys(cmd) => {
             state.store.migrate().await?;
             keys_command(&state, cmd).await
@@ -224,6 +257,79 @@ fn account_error(e: AccountError) -> anyhow::Error {
         AccountError::Invalid(errors) => anyhow!(field_errors_line(&errors)),
         AccountError::NotFound => anyhow!("no such user"),
         other => anyhow!(other.to_string()),
+    }
+}
+
+/// One line per finding; problems are counted and make the command fail.
+async fn check(state: &AppState) -> anyhow::Result<()> {
+    let config = &state.config;
+    let mut problems = 0;
+    let mut say = |ok: bool, line: String| {
+        if !ok {
+            problems += 1;
+        }
+        println!("{} {line}", if ok { "ok   " } else { "ERROR" });
+    };
+    say(
+        true,
+        format!(
+            "configuration: bind {}, database {}, algorithm {}, access {} s, refresh {} s",
+            config.bind,
+            redact_url(&config.database_url),
+            config.jwt_algorithm.name(),
+            config.access_token_lifetime.as_secs(),
+            config.refresh_token_lifetime.as_secs()
+        ),
+    );
+    match state.store.ping().await {
+        Ok(()) => say(true, "database: reachable".into()),
+        Err(e) => say(false, format!("database: {e}")),
+    }
+    match state.store.list_roles().await {
+        Ok(roles) => say(true, format!("schema: migrated ({} role(s))", roles.len())),
+        Err(e) => say(false, format!("schema: not usable ({e}); run `authenticon migrate`")),
+    }
+    if !config.jwt_algorithm.is_hmac() && config.jwt_private_key_file.is_none() {
+        match state.tokens.list_keys().await {
+            Ok(keys)
+                if keys
+                    .iter()
+                    .any(|k| k.status == "active" && k.algorithm == config.jwt_algorithm.name()) =>
+            {
+                say(true, format!("signing keys: an active {} key", config.jwt_algorithm.name()))
+            }
+            Ok(_) => say(
+                true,
+                format!(
+                    "signing keys: none active yet; `serve` will generate a {} key",
+                    config.jwt_algorithm.name()
+                ),
+            ),
+            Err(e) => say(false, format!("signing keys: {e}")),
+        }
+    }
+    if let Some(url) = &config.redis_url {
+        let reachable = async {
+            let client = redis::Client::open(url.expose()).map_err(|e| e.to_string())?;
+            let mut conn = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                client.get_multiplexed_async_connection(),
+            )
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(|e| e.to_string())
+        };
+        match reachable.await {
+            Ok(_) => say(true, "redis: reachable (shared rate limits)".into()),
+            Err(e) => say(false, format!("redis: {e} (rate limits would fall back to in-process counters)")),
+        }
+    }
+    if problems == 0 {
+        println!("System check identified no issues.");
+        Ok(())
+    } else {
+        bail!("system check identified {problems} issue(s)")
     }
 }
 
@@ -407,6 +513,14 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     let limits = state.config.connection_limits();
+    if let Some(metrics_addr) = state.config.metrics_bind {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr} (AUTHENTICON_METRICS_BIND)"))?;
+        info!(addr = %metrics_listener.local_addr()?, "metrics on their own address");
+        let router = crate::http::service::metrics_router(state.clone());
+        tokio::spawn(crate::http::server::serve_forever(metrics_listener, router, limits));
+    }
     crate::http::server::serve(listener, crate::app(state), limits, shutdown_signal()).await?;
     info!("shut down cleanly");
     Ok(())

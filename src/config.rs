@@ -131,6 +131,8 @@ pub struct Config {
     /// Largest request line plus headers; beyond it the answer is 431.
     pub max_header_bytes: usize,
     pub log_format: LogFormat,
+    /// Serve `/metrics` on this address only (not on the API's). `None`: on the API's.
+    pub metrics_bind: Option<SocketAddr>,
     /// Shared rate-limit counters; `None` keeps them in process.
     pub redis_url: Option<Secret>,
     /// Namespace of this deployment's keys in Redis.
@@ -197,6 +199,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 64 * 1024,
             log_format: LogFormat::Text,
+            metrics_bind: None,
             redis_url: None,
             redis_key_prefix: "authenticon".into(),
             throttle: ThrottleLimits::default(),
@@ -380,6 +383,10 @@ impl Config {
         if let Some(v) = get("MAX_HEADER_BYTES") {
             c.max_header_bytes =
                 number("MAX_HEADER_BYTES", v, 8192, 1024 * 1024, "a byte count from 8192 to 1048576")?;
+        }
+        if let Some(v) = get("METRICS_BIND") {
+            c.metrics_bind =
+                Some(v.parse().map_err(|_| bad("METRICS_BIND", "an address like 127.0.0.1:9100", v))?);
         }
         if let Some(v) = get("LOG_FORMAT") {
             c.log_format = match v {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod fields;
 pub mod http;
+pub mod import;
 pub mod passwords;
 pub mod rbac;
 pub mod secret;

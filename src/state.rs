@@ -20,6 +20,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub roles: Arc<Roles>,
     pub audit: Arc<Audit>,
+    /// Renders `/metrics`; the recorder behind it is process-wide.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,7 @@ impl AppState {
             accounts: Arc::new(accounts),
             roles: Arc::new(Roles::new(Arc::clone(&store), cache)),
             audit: Arc::new(Audit::new(Arc::clone(&store))),
+            metrics: crate::telemetry::metrics_handle(),
         };
         Ok((state, source))
     }

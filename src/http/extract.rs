@@ -118,6 +118,7 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
         let claims = app.tokens.verify_access(token).map_err(|_| ApiError::AccessTokenNotValid)?;
+        tracing::Span::current().record("user_id", claims.user_id.as_str());
         match app.accounts.user_for_token(&claims.user_id).await {
             Ok(Some(user)) if !user.user.is_active => Err(ApiError::UserInactive),
             // SECURITY: a password change ends every access token issued before it (the

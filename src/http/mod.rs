@@ -80,7 +80,8 @@ pub(crate) fn route(
 /// transaction would be cut off mid-way and its connection returned to the pool with
 /// the transaction open. Detached, every started change commits or rolls back whole.
 async fn run_to_completion(req: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(req)).await {
+    // The task carries the request's span, so its log lines keep the request id.
+    match tokio::spawn(next.run(req).instrument(tracing::Span::current())).await {
         Ok(response) => response,
         Err(e) => ApiError::Internal(format!("handler task failed: {e}")).into_response(),
     }
@@ -158,17 +159,29 @@ async fn request_span(mut req: Request, next: Next) -> Response {
     req.headers_mut().insert(REQUEST_ID, header.clone());
     let route =
         req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "-".into());
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route);
+    let method = req.method().clone();
+    // `user_id` is filled in by the authentication extractor, when there is a user.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        user_id = tracing::field::Empty
+    );
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     response.headers_mut().insert(REQUEST_ID, header);
-    span.in_scope(|| {
-        info!(
-            status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request"
-        )
-    });
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| info!(status, duration_ms = elapsed.as_secs_f64() * 1000.0, "request"));
+    // Labels are the route template, never the raw path: bounded cardinality.
+    let route_label = if route == "-" { "unmatched".to_string() } else { route };
+    metrics::counter!("authenticon_http_requests_total",
+        "method" => method.to_string(), "route" => route_label.clone(), "status" => status.to_string())
+    .increment(1);
+    metrics::histogram!("authenticon_http_request_duration_seconds",
+        "method" => method.to_string(), "route" => route_label)
+    .record(elapsed.as_secs_f64());
     response
 }
 
@@ -191,6 +204,7 @@ async fn request_span(mut req: Request, next: Next) -> Response {
         users::list_users, users::get_user, users::update_user, users::set_user_roles,
         audit::list_audit, audit::reports,
         service::healthz, service::readyz, service::schema, service::jwks, service::openid_configuration,
+        service::metrics_on_api,
     ),
     modifiers(&BearerAuth),
     tags(

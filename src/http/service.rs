@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     let r = route(r, "/.well-known/openid-configuration", get(openid_configuration));
     let r = route(r, "/healthz", get(healthz));
     let r = route(r, "/readyz", get(readyz));
+    let r = route(r, "/metrics", get(metrics_on_api));
     route(r, "/api/schema/", get(schema))
 }
 
@@ -103,4 +104,40 @@ pub async fn openid_configuration(
         "subject_types_supported": ["public"],
         "response_types_supported": ["token"],
     }))
+}
+
+/// Prometheus text format: requests by route and status with latencies, logins by
+/// outcome, refreshes, reuse detections, throttled attempts, password-hash time and
+/// queue, database pool use. Served here unless `AUTHENTICON_METRICS_BIND` moves it.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 404, description = "Served on AUTHENTICON_METRICS_BIND instead", body = Detail)))]
+pub async fn metrics_on_api(State(app): State<AppState>) -> Response {
+    if app.config.metrics_bind.is_some() {
+        return super::errors::ApiError::NotFound.into_response();
+    }
+    render_metrics(&app)
+}
+
+/// The page itself, also served alone on the metrics address.
+pub fn render_metrics(app: &AppState) -> Response {
+    let Some(handle) = &app.metrics else {
+        return super::errors::ApiError::NotFound.into_response();
+    };
+    let (open, idle) = app.store.pool_stats();
+    metrics::gauge!("authenticon_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("authenticon_db_pool_connections", "state" => "in_use")
+        .set(open.saturating_sub(idle as u32) as f64);
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// The router for `AUTHENTICON_METRICS_BIND`: `/metrics` and nothing else.
+pub fn metrics_router(app: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", get(|State(app): State<AppState>| async move { render_metrics(&app) }))
+        .with_state(app)
 }

@@ -2,6 +2,7 @@
 
 mod common;
 mod hasher;
+pub mod legacy;
 mod validators;
 
 pub use hasher::{HashError, Hasher};

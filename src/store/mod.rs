@@ -102,6 +102,23 @@ pub struct NewUser {
     pub now: Timestamp,
 }
 
+/// A user from another system (a Django export), as imported.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    pub id: String,
+    pub username: String,
+    pub username_key: String,
+    pub email: String,
+    /// As the other system stored it; verified and upgraded at the first login.
+    pub password_hash: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub date_joined: Timestamp,
+    pub last_login: Option<Timestamp>,
+    /// Roles to add (never removes any).
+    pub roles: Vec<String>,
+}
+
 /// A refresh token record: the `jti` of a signed token and its lifetime.
 #[derive(Debug, Clone)]
 pub struct NewRefresh {
@@ -304,6 +321,8 @@ pub trait Store: Send + Sync {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Connections open in the pool, and how many of them are idle (for `/metrics`).
+    fn pool_stats(&self) -> (u32, usize);
 
     /// Fails with `Conflict` when the username key is taken. Audited as `register`.
     async fn create_user(&self, user: NewUser, audit: &AuditMeta) -> Result<UserRow, StoreError>;
@@ -330,6 +349,15 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes a user and, by cascade, their sessions and tokens.
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
+    /// Creates the user, or updates an existing one of that username (email, flags,
+    /// dates; never the password, which may have changed here since). Adds the roles.
+    /// True when created. Audited as `register` or `user_updated`.
+    async fn import_user(
+        &self,
+        user: &ImportedUser,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError>;
     /// Replaces a hash whose parameters are outdated, unless the password changed meanwhile.
     async fn upgrade_password_hash(&self, id: &str, old_hash: &str, new_hash: &str)
         -> Result<(), StoreError>;

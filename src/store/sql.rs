@@ -141,6 +141,10 @@ macro_rules! impl_sql_store {
                 self.run_migrations().await
             }
 
+            fn pool_stats(&self) -> (u32, usize) {
+                (self.pool.size(), self.pool.num_idle())
+            }
+
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
@@ -262,6 +266,64 @@ macro_rules! impl_sql_store {
                 insert_audit(&mut tx, AuditEvent::PasswordChanged, Some(id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn import_user(&self, u: &ImportedUser, now: Timestamp, audit: &AuditMeta) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
+                    .bind(&u.username_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let created = existing.is_none();
+                let id = match existing {
+                    Some(id) => {
+                        sqlx::query(
+                            "UPDATE users SET email = $1, is_active = $2, is_superuser = $3, date_joined = $4 WHERE id = $5",
+                        )
+                        .bind(&u.email)
+                        .bind(u.is_active)
+                        .bind(u.is_superuser)
+                        .bind(u.date_joined)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                        id
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO users (id, username, username_key, email, password_hash, is_active, \
+                             is_superuser, date_joined, last_login, password_changed_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)",
+                        )
+                        .bind(&u.id)
+                        .bind(&u.username)
+                        .bind(&u.username_key)
+                        .bind(&u.email)
+                        .bind(&u.password_hash)
+                        .bind(u.is_active)
+                        .bind(u.is_superuser)
+                        .bind(u.date_joined)
+                        .bind(u.last_login)
+                        .execute(&mut *tx)
+                        .await?;
+                        u.id.clone()
+                    }
+                };
+                for role in &u.roles {
+                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(&id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let (event, detail) = if created {
+                    (AuditEvent::Register, serde_json::json!({ "imported_from": "django" }))
+                } else {
+                    (AuditEvent::UserUpdated, serde_json::json!({ "imported_from": "django" }))
+                };
+                insert_audit(&mut tx, event, Some(&id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(created)
             }
 
             async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {

@@ -256,15 +256,24 @@ impl TokenService {
         let audit = AuditMeta::client(client);
         match self.store.rotate_refresh(&claims.jti, record, now, self.reuse_interval, &audit).await? {
             RotateOutcome::Rotated(user) => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "rotated").increment(1);
                 let access = self.sign_access(&user, &claims.sid, now)?;
                 Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
             }
             RotateOutcome::ReuseDetected { user_id, session_id } => {
                 warn!(%user_id, %session_id, "refresh token reuse detected; session revoked");
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "reuse_detected").increment(1);
+                metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
                 Err(TokenError::Invalid("refresh token reused".into()))
             }
-            RotateOutcome::Invalid => Err(TokenError::Invalid("refresh token spent or revoked".into())),
-            RotateOutcome::UserInactive => Err(TokenError::NoActiveAccount),
+            RotateOutcome::Invalid => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "invalid").increment(1);
+                Err(TokenError::Invalid("refresh token spent or revoked".into()))
+            }
+            RotateOutcome::UserInactive => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "inactive").increment(1);
+                Err(TokenError::NoActiveAccount)
+            }
         }
     }
 
@@ -278,6 +287,7 @@ impl TokenService {
             }
             RevokeOutcome::ReuseDetected { user_id, session_id } => {
                 warn!(%user_id, %session_id, "spent refresh token presented for logout; session revoked");
+                metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
                 Err(TokenError::Invalid("refresh token reused".into()))
             }
             RevokeOutcome::Invalid => Err(TokenError::Invalid("refresh token spent or revoked".into())),

@@ -325,3 +325,98 @@ async fn operators_rotate_keys_from_the_command_line() {
     let (status, log) = server.terminate();
     assert!(status.success(), "{log}");
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_address_when_configured() {
+    let (_db, url) = temp_db();
+    let server = serve(&url, &[("AUTHENTICON_METRICS_BIND", "127.0.0.1:0")]);
+    let logged = eventually(Duration::from_secs(10), || async {
+        server.log.lock().unwrap().iter().any(|l| l.contains("metrics on their own address"))
+    })
+    .await;
+    assert!(logged);
+    let log = server.log.lock().unwrap().join("\n");
+    let addr = log
+        .split("metrics on their own address")
+        .nth(1)
+        .and_then(|rest| rest.split("addr=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no metrics address in:\n{log}"));
+    let r = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("authenticon_"));
+    let r = reqwest::get(format!("{}/metrics", server.url)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn json_logs_give_one_line_per_request_with_its_user() {
+    let (_db, url) = temp_db();
+    let server = serve(&url, &[("AUTHENTICON_LOG_FORMAT", "json")]);
+    let client = reqwest::Client::new();
+    let body = json!({"username": "alice", "password": PASSWORD});
+    client.post(format!("{}/register/", server.url)).json(&body).send().await.unwrap();
+    let pair: serde_json::Value = client
+        .post(format!("{}/api/token/", server.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = str_of(&pair["access"]);
+    let user_id = str_of(&parts(&access).1["user_id"]);
+    let r = client
+        .get(format!("{}/protected-resource/", server.url))
+        .bearer_auth(&access)
+        .header("x-request-id", "trace-json-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, log) = server.terminate();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    let line = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["span"]["request_id"] == "trace-json-1")
+        .unwrap_or_else(|| panic!("no request line in:\n{log}"));
+    assert_eq!(line["span"]["route"], "/protected-resource/");
+    assert_eq!(line["span"]["user_id"], json!(user_id));
+    assert_eq!(line["status"], 200);
+    assert!(line["duration_ms"].as_f64().is_some());
+    assert!(!log.contains(&access) && !log.contains(PASSWORD));
+}
+
+#[test]
+fn check_reports_what_it_finds_and_fails_on_problems() {
+    let (_db, url) = temp_db();
+    assert!(run(authenticon(&url).arg("migrate")).status.success());
+    let out = run(authenticon(&url).arg("check"));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("ok    database: reachable"), "{stdout}");
+    assert!(stdout.contains("ok    schema: migrated"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("System check identified no issues."), "{stdout}");
+
+    let out = run(authenticon(&url).env("AUTHENTICON_REDIS_URL", "redis://127.0.0.1:1").arg("check"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("ERROR redis:"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("system check identified 1 issue(s)"));
+
+    let dead = "postgres://postgres@127.0.0.1:1/nowhere";
+    let out = run(authenticon(dead)
+        .env("AUTHENTICON_SECRET_KEY", SECRET)
+        .env("AUTHENTICON_DB_ACQUIRE_TIMEOUT", "1s")
+        .arg("check"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("ERROR database:"), "{}", text(&out.stdout));
+}

@@ -325,7 +325,9 @@ pub fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                // Address characters only: in JSON logs the address is followed by a quote.
+                let addr: String =
+                    rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
                 let _ = tx.send(addr);
             }
             sink.lock().unwrap().push(line);

@@ -1,0 +1,167 @@
+//! `authenticon import-django`: users and groups from a dumpdata export keep their
+//! passwords (each Django hasher) and move to Argon2id at their first login.
+
+use std::process::Command;
+
+use argon2::PasswordHasher;
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+use crate::common::*;
+
+fn pbkdf2(password: &str) -> String {
+    let mut derived = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), b"seasalt", 1_000, &mut derived);
+    format!("pbkdf2_sha256$1000$seasalt${}", base64::engine::general_purpose::STANDARD.encode(derived))
+}
+
+fn django_argon2(password: &str) -> String {
+    let phc = argon2::Argon2::default().hash_password(password.as_bytes()).unwrap().to_string();
+    format!("argon2{phc}")
+}
+
+fn user(pk: u32, username: &str, password: String, extra: Value) -> Value {
+    let mut fields = json!({
+        "password": password,
+        "last_login": "2026-10-01T12:00:00.123Z",
+        "is_superuser": false,
+        "username": username,
+        "first_name": "",
+        "last_name": "",
+        "email": format!("{username}@example.com"),
+        "is_staff": false,
+        "is_active": true,
+        "date_joined": "2025-01-02T03:04:05.678Z",
+        "groups": [],
+        "user_permissions": []
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        fields[k] = v.clone();
+    }
+    json!({"model": "auth.user", "pk": pk, "fields": fields})
+}
+
+/// A dumpdata-shaped export (`--indent 2`), and the line each record starts on.
+fn export() -> String {
+    let bcrypt_plain = format!("bcrypt${}", bcrypt::hash(PASSWORD, 4).unwrap());
+    let sha = hex::encode(sha2::Sha256::digest(PASSWORD.as_bytes()));
+    let bcrypt_sha = format!("bcrypt_sha256${}", bcrypt::hash(sha, 4).unwrap());
+    let records = json!([
+        {"model": "auth.group", "pk": 1, "fields": {"name": "Support Team", "permissions": []}},
+        {"model": "auth.group", "pk": 2, "fields": {"name": "editors", "permissions": []}},
+        user(1, "alice", pbkdf2(PASSWORD), json!({"groups": [1, 2]})),
+        user(2, "bob", bcrypt_plain, json!({})),
+        user(3, "carol", bcrypt_sha, json!({"last_login": null})),
+        user(4, "dave", django_argon2(PASSWORD), json!({"is_superuser": true})),
+        user(5, "eve", pbkdf2(PASSWORD), json!({"is_active": false})),
+        user(6, "bad name!", pbkdf2(PASSWORD), json!({})),
+        user(7, "mallory", "md5$salt$5f4dcc3b5aa765d61d8327deb882cf99".into(), json!({})),
+        {"model": "contenttypes.contenttype", "pk": 1, "fields": {"app_label": "auth", "model": "user"}}
+    ]);
+    serde_json::to_string_pretty(&records).unwrap()
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).unwrap();
+    // The record starts at the `{` before its first field.
+    let start = text[..at].rfind("\n  {").unwrap();
+    text[..start + 1].matches('\n').count() + 1
+}
+
+fn import(db: &str, path: &std::path::Path) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authenticon"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTHENTICON_DATABASE_URL", db);
+    cmd.env("AUTHENTICON_SECRET_KEY", SECRET).args(["import-django"]).arg(path).output().unwrap()
+}
+
+#[tokio::test]
+async fn a_django_user_base_moves_over_and_logs_in_unchanged() {
+    let app = spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = export();
+    let path = dir.path().join("dump.json");
+    std::fs::write(&path, &text).unwrap();
+
+    let out = import(&app.database_url, &path);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!(
+            "Imported from {}: 5 user(s) created, 0 updated, 3 skipped; 2 role(s) created from groups.",
+            path.display()
+        )
+    );
+    let p = path.display();
+    assert!(
+        stderr.contains(&format!("{p}:{}: skipped: username \"bad name!\"", line_of(&text, "\"bad name!\""))),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{p}:{}: skipped: user \"mallory\": password hasher \"md5\"",
+            line_of(&text, "\"mallory\"")
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("contenttypes.contenttype"), "{stderr}");
+
+    // Each hasher's users log in with their old password, and move to Argon2id.
+    for name in ["alice", "bob", "carol", "dave"] {
+        let before = app.state.store.user_by_username_key(name).await.unwrap().unwrap();
+        assert!(!before.password_hash.starts_with("$argon2id$v=19$m=19456"), "{name}");
+        app.login(name).await;
+        let after = app.state.store.user_by_username_key(name).await.unwrap().unwrap();
+        assert!(
+            after.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{name}: {}",
+            after.password_hash
+        );
+        app.login(name).await;
+    }
+    let r = app.post("/api/token/", json!({"username": "bob", "password": "wrong password"})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.post("/api/token/", json!({"username": "eve", "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "inactive stays inactive");
+
+    // Groups became roles; flags and dates came along.
+    let (access, _) = app.login("alice").await;
+    let me = app.get("/api/me/", Some(&access)).await.body;
+    assert_eq!(me["roles"], json!(["editors", "support-team"]));
+    assert_eq!(me["date_joined"], "2025-01-02T03:04:05Z");
+    let (dave, _) = app.login("dave").await;
+    assert_eq!(app.get("/api/me/", Some(&dave)).await.body["is_superuser"], true);
+    let carol = app.state.store.user_by_username_key("carol").await.unwrap().unwrap();
+    assert!(carol.last_login.is_some(), "set by the login above");
+
+    // Again: nothing is created twice, and a password changed here is not reverted.
+    let out = import(&app.database_url, &path);
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("0 user(s) created, 5 updated, 3 skipped; 0 role(s) created"));
+    app.login("alice").await;
+}
+
+#[tokio::test]
+async fn a_corrupt_file_stops_before_any_write() {
+    let app = spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    let mut text = export();
+    text.truncate(text.len() / 2);
+    std::fs::write(&path, text).unwrap();
+    let out = import(&app.database_url, &path);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {}: not a Django dumpdata file: line ", path.display())),
+        "{stderr}"
+    );
+    assert!(app.state.store.user_by_username_key("alice").await.unwrap().is_none());
+    assert_eq!(app.state.store.list_roles().await.unwrap().len(), 1);
+}
