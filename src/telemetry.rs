@@ -37,11 +37,22 @@ const BUCKETS: [f64; 14] =
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     PROMETHEUS
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("seconds".into()), &BUCKETS)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            // Histograms keep raw samples until drained: without this, memory would grow
+            // with traffic between scrapes (or forever, if nobody scrapes).
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("authenticon-metrics".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                })
+                .ok()?;
+            Some(handle)
         })
         .clone()
 }

@@ -174,15 +174,54 @@ async fn request_span(mut req: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     span.in_scope(|| info!(status, duration_ms = elapsed.as_secs_f64() * 1000.0, "request"));
-    // Labels are the route template, never the raw path: bounded cardinality.
+    // Labels are the route template, never the raw path: bounded cardinality. Static
+    // strings where possible: this runs on every request.
     let route_label = if route == "-" { "unmatched".to_string() } else { route };
+    let method_label = method_label(&method);
     metrics::counter!("authenticon_http_requests_total",
-        "method" => method.to_string(), "route" => route_label.clone(), "status" => status.to_string())
+        "method" => method_label, "route" => route_label.clone(), "status" => status_label(status))
     .increment(1);
-    metrics::histogram!("authenticon_http_request_duration_seconds",
-        "method" => method.to_string(), "route" => route_label)
-    .record(elapsed.as_secs_f64());
+    metrics::histogram!("authenticon_http_request_duration_seconds", "method" => method_label, "route" => route_label)
+        .record(elapsed.as_secs_f64());
     response
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        431 => "431",
+        500 => "500",
+        503 => "503",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.

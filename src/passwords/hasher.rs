@@ -30,7 +30,9 @@ pub enum HashError {
 /// One hashing thread's state: its own Argon2 instance and memory.
 struct Worker {
     argon2: Argon2<'static>,
+    /// Allocated at the thread's first hash, then reused: an idle service holds none.
     memory: Vec<Block>,
+    blocks: usize,
 }
 
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
@@ -53,13 +55,21 @@ const OUTPUT_LEN: usize = 32;
 const SALT_LEN: usize = 16;
 
 impl Worker {
+    fn memory(&mut self) -> &mut Vec<Block> {
+        if self.memory.is_empty() {
+            self.memory = vec![Block::default(); self.blocks];
+        }
+        &mut self.memory
+    }
+
     /// A PHC string, computed in this thread's memory.
     fn hash(&mut self, password: &[u8], prefix: &str) -> Result<String, HashError> {
         let mut salt = [0u8; SALT_LEN];
         rand::fill(&mut salt);
         let mut out = [0u8; OUTPUT_LEN];
-        self.argon2
-            .hash_password_into_with_memory(password, &salt, &mut out, &mut self.memory)
+        let argon2 = self.argon2.clone();
+        argon2
+            .hash_password_into_with_memory(password, &salt, &mut out, self.memory())
             .map_err(|e| HashError::Argon2(e.to_string()))?;
         Ok(format!("{prefix}{}${}", STANDARD_NO_PAD.encode(salt), STANDARD_NO_PAD.encode(out)))
     }
@@ -77,10 +87,8 @@ impl Worker {
                 return self.argon2.verify_password(password, phc).is_ok();
             }
             let mut out = [0u8; OUTPUT_LEN];
-            return self
-                .argon2
-                .hash_password_into_with_memory(password, &salt, &mut out, &mut self.memory)
-                .is_ok()
+            let argon2 = self.argon2.clone();
+            return argon2.hash_password_into_with_memory(password, &salt, &mut out, self.memory()).is_ok()
                 && bool::from(out.ct_eq(&expected));
         }
         self.argon2.verify_password(password, phc).is_ok()
@@ -99,7 +107,8 @@ impl Hasher {
             let queue = Arc::clone(&queue);
             let mut worker = Worker {
                 argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
-                memory: vec![Block::default(); params.block_count()],
+                memory: Vec::new(),
+                blocks: params.block_count(),
             };
             std::thread::Builder::new()
                 .name(format!("authenticon-hash-{i}"))
@@ -120,7 +129,8 @@ impl Hasher {
         rand::fill(&mut random);
         let mut probe = Worker {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
-            memory: vec![Block::default(); params.block_count()],
+            memory: Vec::new(),
+            blocks: params.block_count(),
         };
         let dummy_hash = probe.hash(hex::encode(random).as_bytes(), &current_prefix)?;
         Ok(Self { inner: Arc::new(Inner { jobs, dummy_hash, current_prefix }) })
