@@ -306,8 +306,10 @@ async fn operators_rotate_keys_from_the_command_line() {
     let listed = text(&keys(&["list"]).stdout);
     assert!(listed.contains(&format!("{kid}\tEdDSA\tpublished")), "{listed}");
 
-    assert!(keys(&["activate", &kid]).status.success());
-    assert!(text(&keys(&["list"]).stdout).contains(&format!("{kid}\tEdDSA\tactive")));
+    let out = keys(&["activate", &kid]);
+    assert!(out.status.success(), "activate: {}{}", text(&out.stdout), text(&out.stderr));
+    let listed = text(&keys(&["list"]).stdout);
+    assert!(listed.contains(&format!("{kid}\tEdDSA\tactive")), "{listed}");
     let out = keys(&["retire", &kid]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("is the signing key"), "{}", text(&out.stderr));
@@ -321,8 +323,8 @@ async fn operators_rotate_keys_from_the_command_line() {
     let server = serve(&url, &[("AUTHENTICON_JWT_ALGORITHM", "EdDSA"), ("AUTHENTICON_SECRET_KEY", SECRET)]);
     let body: serde_json::Value =
         reqwest::get(format!("{}/.well-known/jwks.json", server.url)).await.unwrap().json().await.unwrap();
-    assert_eq!(body["keys"][0]["kid"], json!(kid));
     let (status, log) = server.terminate();
+    assert_eq!(body["keys"][0]["kid"], json!(kid), "{body}\n{log}");
     assert!(status.success(), "{log}");
 }
 
