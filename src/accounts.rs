@@ -37,9 +37,6 @@ pub enum AccountError {
     RegistrationClosed,
     #[error("throttled for {0} s")]
     Throttled(u64),
-    /// A rule about the whole request rather than one field.
-    #[error("refused: {0}")]
-    Refused(String),
     #[error("user not found")]
     NotFound,
     #[error(transparent)]

@@ -187,7 +187,6 @@ impl From<AccountError> for ApiError {
             ),
             AccountError::RegistrationClosed => ApiError::Forbidden,
             AccountError::Throttled(secs) => ApiError::Throttled(secs),
-            AccountError::Refused(message) => ApiError::BadRequest(message),
             AccountError::NotFound => ApiError::UserNotFound,
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => e.into(),

@@ -135,6 +135,12 @@ macro_rules! impl_sql_store {
             Ok(sqlx::query_as(&sql).bind(jti).fetch_optional(&mut *conn).await?)
         }
 
+        /// The state of `jti` if it belongs to a family that is neither revoked nor past
+        /// its expiry (locked for the transaction): what rotation and logout start from.
+        async fn live_token_state(conn: &mut $conn, jti: &str, now: Timestamp) -> Result<Option<TokenState>, StoreError> {
+            Ok(token_state(conn, jti, true).await?.filter(|s| s.revoked_at.is_none() && s.expires_at > now))
+        }
+
         #[async_trait]
         impl Store for $store {
             async fn migrate(&self) -> Result<(), StoreError> {
@@ -380,12 +386,9 @@ macro_rules! impl_sql_store {
                 // serialises rotations of one token: the first spends it, every later one
                 // sees `used_at` set. Dropping `tx` without commit rolls back.
                 let mut tx = self.write_tx().await?;
-                let Some(state) = token_state(&mut tx, jti, true).await? else {
+                let Some(state) = live_token_state(&mut tx, jti, now).await? else {
                     return Ok(RotateOutcome::Invalid);
                 };
-                if state.revoked_at.is_some() || state.expires_at <= now {
-                    return Ok(RotateOutcome::Invalid);
-                }
                 if let Some(used_at) = state.used_at {
                     let benign = reuse_interval > 0 && now - used_at <= reuse_interval;
                     if !benign {
@@ -433,12 +436,9 @@ macro_rules! impl_sql_store {
                 audit: &AuditMeta,
             ) -> Result<RevokeOutcome, StoreError> {
                 let mut tx = self.write_tx().await?;
-                let Some(state) = token_state(&mut tx, jti, true).await? else {
+                let Some(state) = live_token_state(&mut tx, jti, now).await? else {
                     return Ok(RevokeOutcome::Invalid);
                 };
-                if state.revoked_at.is_some() || state.expires_at <= now {
-                    return Ok(RevokeOutcome::Invalid);
-                }
                 revoke_session(&mut tx, &state.session_id, now).await?;
                 let (event, detail) = match state.used_at {
                     Some(_) => (
