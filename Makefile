@@ -59,11 +59,11 @@ test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
 	cd web && npx vitest run
 
-test-sqlite: web
+test-sqlite: web .venv/.installed
 	@echo "== unit tests and integration suite on SQLite"
 	$(CARGO) test --locked --no-fail-fast --workspace
 
-test-postgres: web check-postgres
+test-postgres: web check-postgres .venv/.installed
 	@echo "== integration suite on PostgreSQL ($(TEST_DATABASE_URL))"
 	TEST_BACKEND=postgres $(CARGO) test --locked --no-fail-fast --test api
 
@@ -80,7 +80,7 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
-test-e2e: web browser
+test-e2e: web browser .venv/.installed
 	@echo "== browser tests (Chromium, against the real binary)"
 	$(CARGO) build --locked
 	cd web && AUTHENTICON_BIN=../target/debug/authenticon node --test --test-reporter=spec e2e/run.mjs
@@ -89,7 +89,7 @@ test-e2e: web browser
 .venv/.installed: Makefile
 	python3 -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1" \
-	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0
+	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0 aiosmtpd==1.4.6
 	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema

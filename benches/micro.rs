@@ -39,6 +39,7 @@ fn user() -> UserWithRoles {
             is_superuser: false,
             date_joined: 1_795_678_857,
             last_login: Some(1_795_678_900),
+            email_verified: false,
             password_changed_at: 1_795_678_857,
         },
         roles: vec!["editor".into()],

@@ -12,7 +12,7 @@ use crate::fields::FieldErrors;
 use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
 use crate::secret::Secret;
 use crate::store::{
-    AuditEvent, AuditMeta, ClientInfo, NewUser, Page, Store, StoreError, UserChanges, UserWithRoles,
+    AuditEvent, AuditMeta, ClientInfo, NewUser, Page, Store, StoreError, UserChanges, UserRow, UserWithRoles,
 };
 use crate::throttle::Throttle;
 use crate::tokens::now;
@@ -31,6 +31,8 @@ pub enum AccountError {
     Invalid(FieldErrors),
     #[error("wrong credentials")]
     WrongCredentials,
+    #[error("email not verified")]
+    EmailNotVerified,
     #[error("wrong old password")]
     WrongOldPassword,
     #[error("registration is closed")]
@@ -43,6 +45,18 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] HashError),
+}
+
+/// Django's validators on a replacement password, their messages under `new_password`.
+pub fn check_new_password(password: &Secret, user: &UserRow) -> Result<(), AccountError> {
+    let attrs = UserAttributes { username: &user.username, email: &user.email };
+    let problems = validate_password(password.expose(), &attrs);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::default();
+    errors.extend("new_password", problems);
+    Err(AccountError::Invalid(errors))
 }
 
 /// Django's `AbstractBaseUser.normalize_username`: Unicode NFKC.
@@ -91,7 +105,7 @@ pub fn email_is_valid(email: &str) -> bool {
 /// line) are seen within `ttl`. A zero `ttl` turns the cache off.
 pub struct UserCache {
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, UserWithRoles)>>,
+    entries: RwLock<HashMap<String, (Instant, Arc<UserWithRoles>)>>,
 }
 
 /// Past this many entries the cache starts over rather than grow without bound.
@@ -102,13 +116,14 @@ impl UserCache {
         Self { ttl, entries: RwLock::new(HashMap::new()) }
     }
 
-    fn get(&self, id: &str) -> Option<UserWithRoles> {
+    /// Shared, not copied: the busiest routes read the user on every request.
+    fn get(&self, id: &str) -> Option<Arc<UserWithRoles>> {
         let entries = self.entries.read().ok()?;
         let (at, user) = entries.get(id)?;
-        (at.elapsed() < self.ttl).then(|| user.clone())
+        (at.elapsed() < self.ttl).then(|| Arc::clone(user))
     }
 
-    fn put(&self, user: &UserWithRoles) {
+    fn put(&self, user: &Arc<UserWithRoles>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -116,7 +131,7 @@ impl UserCache {
             if entries.len() >= USER_CACHE_MAX {
                 entries.clear();
             }
-            entries.insert(user.user.id.clone(), (Instant::now(), user.clone()));
+            entries.insert(user.user.id.clone(), (Instant::now(), Arc::clone(user)));
         }
     }
 
@@ -146,6 +161,7 @@ pub struct Accounts {
     hasher: Hasher,
     throttle: Arc<Throttle>,
     registration_open: bool,
+    require_verified_email: bool,
     /// Until when (Unix ms) token lookups skip the store after it failed to answer.
     store_down_until: AtomicI64,
     cache: Arc<UserCache>,
@@ -166,15 +182,24 @@ impl Accounts {
         hasher: Hasher,
         throttle: Arc<Throttle>,
         registration_open: bool,
+        require_verified_email: bool,
         cache: Arc<UserCache>,
     ) -> Self {
-        Self { store, hasher, throttle, registration_open, store_down_until: AtomicI64::new(0), cache }
+        Self {
+            store,
+            hasher,
+            throttle,
+            registration_open,
+            require_verified_email,
+            store_down_until: AtomicI64::new(0),
+            cache,
+        }
     }
 
     /// The user behind a verified access token. `Ok(None)` when the store cannot answer
     /// promptly: verification itself needs no database, so protected routes keep working
     /// on the token's claims during an outage instead of waiting out the pool's timeout.
-    pub async fn user_for_token(&self, id: &str) -> Result<Option<UserWithRoles>, AccountError> {
+    pub async fn user_for_token(&self, id: &str) -> Result<Option<Arc<UserWithRoles>>, AccountError> {
         if let Some(user) = self.cache.get(id) {
             return Ok(Some(user));
         }
@@ -184,10 +209,11 @@ impl Accounts {
         let outage = match tokio::time::timeout(TOKEN_USER_LOOKUP_TIMEOUT, self.user(id)).await {
             Ok(Err(AccountError::Store(StoreError::Unavailable(reason)))) => reason,
             Ok(Ok(user)) => {
+                let user = Arc::new(user);
                 self.cache.put(&user);
                 return Ok(Some(user));
             }
-            Ok(result) => return result.map(Some),
+            Ok(Err(e)) => return Err(e),
             Err(_) => "user lookup timed out".to_string(),
         };
         warn!(reason = %outage, "store unavailable; accepting access tokens on their signature alone");
@@ -248,6 +274,12 @@ impl Accounts {
             return Err(AccountError::Throttled(wait));
         }
         match self.check_credentials(&key, password).await? {
+            // Only after the password was right: the answer reveals nothing to a guesser.
+            Ok(user) if self.require_verified_email && !user.user.email_verified => {
+                self.throttle.login_succeeded(&keys).await;
+                metrics::counter!("authenticon_logins_total", "outcome" => "email_not_verified").increment(1);
+                Err(AccountError::EmailNotVerified)
+            }
             Ok(user) => {
                 self.throttle.login_succeeded(&keys).await;
                 metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
@@ -359,13 +391,7 @@ impl Accounts {
         if !self.hasher.verify(old_password, Some(&user.password_hash)).await? {
             return Err(AccountError::WrongOldPassword);
         }
-        let attrs = UserAttributes { username: &user.username, email: &user.email };
-        let problems = validate_password(new_password.expose(), &attrs);
-        if !problems.is_empty() {
-            let mut errors = FieldErrors::default();
-            errors.extend("new_password", problems);
-            return Err(AccountError::Invalid(errors));
-        }
+        check_new_password(new_password, &user)?;
         let hash = self.hasher.hash(new_password).await?;
         let audit = AuditMeta::actor(id, client.clone());
         self.store.set_password(id, &hash, Some(keep_session), now(), &audit).await?;

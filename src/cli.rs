@@ -512,6 +512,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
+    info!(mail = %state.recovery.mailer().describe(), "mail goes out by this route");
     let limits = state.config.connection_limits();
     if let Some(metrics_addr) = state.config.metrics_bind {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)

@@ -142,6 +142,20 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed to call the API from a browser. Empty: CORS off.
     pub cors_allowed_origins: Vec<String>,
+    /// Mail: SMTP server, as `smtp://[user:pass@]host[:port]` (STARTTLS with
+    /// `?tls=required`) or `smtps://…`. `None`: mails are written as `.eml` files to
+    /// `mail_dir` instead.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// Where mails go without SMTP. `None`: `mail/` beside the SQLite database (or the
+    /// working directory).
+    pub mail_dir: Option<std::path::PathBuf>,
+    /// The web app's address as users reach it, for links in mails. `None`: `http://BIND`.
+    pub public_url: Option<String>,
+    pub password_reset_timeout: Duration,
+    pub email_verification_timeout: Duration,
+    /// Refuse logins until the user has verified their email address.
+    pub require_verified_email: bool,
 }
 
 impl fmt::Debug for Config {
@@ -205,6 +219,13 @@ impl Default for Config {
             throttle: ThrottleLimits::default(),
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
+            smtp_url: None,
+            mail_from: "Authenticon <noreply@localhost>".into(),
+            mail_dir: None,
+            public_url: None,
+            password_reset_timeout: Duration::from_secs(30 * 60),
+            email_verification_timeout: Duration::from_secs(3 * 86_400),
+            require_verified_email: false,
         }
     }
 }
@@ -388,6 +409,51 @@ impl Config {
             c.metrics_bind =
                 Some(v.parse().map_err(|_| bad("METRICS_BIND", "an address like 127.0.0.1:9100", v))?);
         }
+        if let Some(v) = get("THROTTLE_PASSWORD_RESET_PER_ADDRESS") {
+            t.password_reset_per_address = limit("THROTTLE_PASSWORD_RESET_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("THROTTLE_PASSWORD_RESET_PER_EMAIL") {
+            t.password_reset_per_email = limit("THROTTLE_PASSWORD_RESET_PER_EMAIL", v)?;
+        }
+        if let Some(v) = get("THROTTLE_PASSWORD_RESET_WINDOW") {
+            t.password_reset_window = positive_lifetime("THROTTLE_PASSWORD_RESET_WINDOW", v)?;
+        }
+        if let Some(v) = get("SMTP_URL") {
+            let known = ["smtp://", "smtps://"].iter().any(|p| v.starts_with(p));
+            if !known || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(v).is_err() {
+                return Err(bad(
+                    "SMTP_URL",
+                    "an smtp://[USER:PASS@]HOST[:PORT][?tls=required] or smtps:// URL",
+                    &redact_url(v),
+                ));
+            }
+            c.smtp_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("MAIL_FROM") {
+            if v.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(bad("MAIL_FROM", "an address like Name <noreply@example.com>", v));
+            }
+            c.mail_from = v.to_string();
+        }
+        if let Some(v) = get("MAIL_DIR") {
+            c.mail_dir = Some(v.into());
+        }
+        if let Some(v) = get("PUBLIC_URL") {
+            let ok = (v.starts_with("http://") || v.starts_with("https://")) && !v.contains(['?', '#', ' ']);
+            if !ok {
+                return Err(bad("PUBLIC_URL", "the web app's address, like https://auth.example.com", v));
+            }
+            c.public_url = Some(v.trim_end_matches('/').to_string());
+        }
+        if let Some(v) = get("PASSWORD_RESET_TIMEOUT") {
+            c.password_reset_timeout = positive_lifetime("PASSWORD_RESET_TIMEOUT", v)?;
+        }
+        if let Some(v) = get("EMAIL_VERIFICATION_TIMEOUT") {
+            c.email_verification_timeout = positive_lifetime("EMAIL_VERIFICATION_TIMEOUT", v)?;
+        }
+        if let Some(v) = get("REQUIRE_VERIFIED_EMAIL") {
+            c.require_verified_email = boolean("REQUIRE_VERIFIED_EMAIL", v)?;
+        }
         if let Some(v) = get("LOG_FORMAT") {
             c.log_format = match v {
                 "text" => LogFormat::Text,
@@ -396,6 +462,21 @@ impl Config {
             };
         }
         Ok(c)
+    }
+
+    /// Base of the links in mails.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    /// Where mails are written when no SMTP server is configured.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        if let Some(dir) = &self.mail_dir {
+            return dir.clone();
+        }
+        let beside = self.sqlite_path().and_then(|p| Path::new(p).parent()).unwrap_or(Path::new(""));
+        let base = if beside.as_os_str().is_empty() { Path::new(".") } else { beside };
+        base.join("mail")
     }
 
     /// The SQLite database file, when the store is a file-backed SQLite database.

@@ -23,6 +23,10 @@ pub struct ThrottleLimits {
     pub login_window: Duration,
     pub registrations_per_address: u32,
     pub registration_window: Duration,
+    /// Password-reset requests, counted whether or not the address has an account.
+    pub password_reset_per_address: u32,
+    pub password_reset_per_email: u32,
+    pub password_reset_window: Duration,
 }
 
 impl Default for ThrottleLimits {
@@ -34,6 +38,9 @@ impl Default for ThrottleLimits {
             login_window: Duration::from_secs(15 * 60),
             registrations_per_address: 1000,
             registration_window: Duration::from_secs(3600),
+            password_reset_per_address: 20,
+            password_reset_per_email: 5,
+            password_reset_window: Duration::from_secs(3600),
         }
     }
 }
@@ -134,6 +141,29 @@ impl Throttle {
             window_ms: window_ms(self.limits.registration_window),
         };
         let all = [w];
+        if let Some(wait) = self.retry_after(&all).await {
+            return Some(wait);
+        }
+        self.record(&all).await;
+        None
+    }
+
+    /// Counts a password-reset request; `Some(seconds)` when over a limit. The email is
+    /// counted as typed (lower-cased), known or not, so the answer says nothing of it.
+    pub async fn password_reset(&self, address: &str, email: &str) -> Option<u64> {
+        let window_ms = window_ms(self.limits.password_reset_window);
+        let all = [
+            Window {
+                key: format!("reset-a:{address}"),
+                limit: self.limits.password_reset_per_address,
+                window_ms,
+            },
+            Window {
+                key: format!("reset-e:{}", email.to_lowercase()),
+                limit: self.limits.password_reset_per_email,
+                window_ms,
+            },
+        ];
         if let Some(wait) = self.retry_after(&all).await {
             return Some(wait);
         }

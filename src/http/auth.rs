@@ -109,6 +109,7 @@ pub async fn register(
             &client,
         )
         .await?;
+    app.recovery.send_verification(&user.user, &client);
     Ok((StatusCode::CREATED, Json(UserResponse::from(&user))))
 }
 
@@ -118,7 +119,7 @@ pub async fn register(
     responses(
         (status = 200, body = TokenPairResponse),
         (status = 400, description = "Missing or malformed fields", body = BadRequestBody),
-        (status = 401, description = "`No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike", body = Detail),
+        (status = 401, description = "`No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike; or, with the right password while `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address unverified, code `email_not_verified`", body = CodedDetail),
         (status = 429, description = "Too many failed logins (per username and address, per username, per address, in 15-minute sliding windows); see `Retry-After`", body = Detail),
     ))]
 pub async fn obtain_token_pair(

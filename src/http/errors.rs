@@ -46,6 +46,10 @@ pub enum ApiError {
     /// Login with wrong username, wrong password or an inactive account.
     #[error("no active account")]
     NoActiveAccount,
+    /// Right password, but `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address
+    /// is not verified yet.
+    #[error("email not verified")]
+    EmailNotVerified,
     /// Refresh for a user deactivated or deleted since.
     #[error("no active account for token")]
     NoActiveAccountForToken,
@@ -115,6 +119,11 @@ impl ApiError {
             ApiError::NoActiveAccount => {
                 (StatusCode::UNAUTHORIZED, detail("No active account found with the given credentials"))
             }
+            ApiError::EmailNotVerified => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "detail": "Verify your email address before logging in: follow the link in the mail we sent.",
+                        "code": "email_not_verified" }),
+            ),
             ApiError::NoActiveAccountForToken => {
                 (StatusCode::UNAUTHORIZED, detail("No active account found for the given token."))
             }
@@ -181,6 +190,7 @@ impl From<AccountError> for ApiError {
         match e {
             AccountError::Invalid(errors) => ApiError::Fields(errors),
             AccountError::WrongCredentials => ApiError::NoActiveAccount,
+            AccountError::EmailNotVerified => ApiError::EmailNotVerified,
             AccountError::WrongOldPassword => ApiError::field(
                 "old_password",
                 "Your old password was entered incorrectly. Please enter it again.",

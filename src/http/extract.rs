@@ -99,7 +99,7 @@ pub struct AuthUser {
     pub claims: Claims,
     /// The user as stored now; `None` only when the store is down (verification itself
     /// needs no database, so protected routes keep answering).
-    pub user: Option<UserWithRoles>,
+    pub user: Option<std::sync::Arc<UserWithRoles>>,
 }
 
 impl AuthUser {

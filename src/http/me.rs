@@ -148,9 +148,9 @@ pub async fn protected_resource(user: AuthUser) -> Json<ProtectedResourceRespons
 pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<UserResponse>, ApiError> {
     let current = match user.user {
         Some(u) => u,
-        None => app.accounts.user(user.id()).await?,
+        None => std::sync::Arc::new(app.accounts.user(user.id()).await?),
     };
-    Ok(Json(UserResponse::from(&current)))
+    Ok(Json(UserResponse::from(&*current)))
 }
 
 /// Change the current user's email. Other fields of the user object are read-only here
@@ -171,7 +171,11 @@ pub async fn update_me(
     let email = f.optional("email", MAX_EMAIL_CHARS);
     f.finish().map_err(ApiError::Fields)?;
     let updated = match email {
-        Some(email) => app.accounts.set_email(user.id(), &email, &client).await?,
+        Some(email) => {
+            let updated = app.accounts.set_email(user.id(), &email, &client).await?;
+            app.recovery.send_verification(&updated.user, &client);
+            updated
+        }
         None => app.accounts.user(user.id()).await?,
     };
     Ok(Json(UserResponse::from(&updated)))

@@ -26,6 +26,9 @@ pub struct UserResponse {
     pub date_joined: String,
     /// RFC 3339, or null before the first login.
     pub last_login: Option<String>,
+    /// Whether the user proved they own `email` (by its verification link, or a
+    /// password-reset link sent to it). Changing the email clears it.
+    pub email_verified: bool,
 }
 
 pub fn rfc3339(t: Timestamp) -> String {
@@ -44,6 +47,7 @@ impl From<&UserWithRoles> for UserResponse {
             permissions: effective_permissions(u),
             date_joined: rfc3339(u.user.date_joined),
             last_login: u.user.last_login.map(rfc3339),
+            email_verified: u.user.email_verified,
         }
     }
 }

@@ -89,7 +89,7 @@ fn clearing_cookie(mut response: Response, secure: bool) -> Response {
     responses(
         (status = 200, description = "Sets the `authenticon_refresh` cookie (HttpOnly; SameSite=Strict; Path=/api/session/; Secure except on plain-HTTP localhost)", body = SessionResponse),
         (status = 400, body = BadRequestBody),
-        (status = 401, body = Detail),
+        (status = 401, description = "As `/api/token/`: wrong credentials, or code `email_not_verified`", body = CodedDetail),
         (status = 429, body = Detail),
     ))]
 pub async fn session_login(

@@ -80,6 +80,7 @@ pub struct UserRow {
     pub date_joined: Timestamp,
     pub last_login: Option<Timestamp>,
     pub password_changed_at: Timestamp,
+    pub email_verified: bool,
 }
 
 /// A user with the roles and permissions they hold now.
@@ -169,10 +170,15 @@ pub enum AuditEvent {
     RoleUpdated,
     RoleDeleted,
     Throttled,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailVerificationSent,
+    EmailVerified,
+    TheftAlertSent,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 14] = [
+    pub const ALL: [AuditEvent; 19] = [
         Self::Register,
         Self::Login,
         Self::LoginFailed,
@@ -187,6 +193,11 @@ impl AuditEvent {
         Self::RoleUpdated,
         Self::RoleDeleted,
         Self::Throttled,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::EmailVerificationSent,
+        Self::EmailVerified,
+        Self::TheftAlertSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -205,6 +216,11 @@ impl AuditEvent {
             Self::RoleUpdated => "role_updated",
             Self::RoleDeleted => "role_deleted",
             Self::Throttled => "throttled",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerificationSent => "email_verification_sent",
+            Self::EmailVerified => "email_verified",
+            Self::TheftAlertSent => "theft_alert_sent",
         }
     }
 }
@@ -294,7 +310,7 @@ pub enum RotateOutcome {
     /// Spent; the new token is recorded in the same family.
     Rotated(Box<UserWithRoles>),
     /// Spent before: the whole family is now revoked.
-    ReuseDetected { user_id: String, session_id: String },
+    ReuseDetected(Reuse),
     /// Unknown jti, revoked or expired family.
     Invalid,
     /// The family belongs to a deactivated user.
@@ -308,11 +324,62 @@ pub enum RevokeOutcome {
         user_id: String,
     },
     /// Spent before: reuse; the family is revoked anyway.
-    ReuseDetected {
-        user_id: String,
-        session_id: String,
-    },
+    ReuseDetected(Reuse),
     Invalid,
+}
+
+/// A spent refresh token presented again: whose family it was, and where it was first
+/// spent from (the other use the theft alert names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reuse {
+    pub user_id: String,
+    pub session_id: String,
+    pub first_used_at: Timestamp,
+    pub first_ip: String,
+    pub first_user_agent: String,
+}
+
+/// What a token sent by mail is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl MailPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
+        }
+    }
+}
+
+/// A token about to be mailed; only the hash of its secret part is stored.
+#[derive(Debug, Clone)]
+pub struct NewMailToken {
+    pub id: String,
+    pub verifier_hash: String,
+    pub purpose: MailPurpose,
+    pub user_id: String,
+    pub email: String,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A presented mail token: its id, and the SHA-256 (hex) of its secret part.
+#[derive(Debug, Clone)]
+pub struct PresentedMailToken {
+    pub id: String,
+    pub verifier_hash: String,
+}
+
+/// A live mail token as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MailTokenRow {
+    pub user_id: String,
+    pub email: String,
+    pub verifier_hash: String,
 }
 
 #[async_trait]
@@ -384,6 +451,41 @@ pub trait Store: Send + Sync {
     ) -> Result<RevokeOutcome, StoreError>;
     /// Whether `jti` is an unspent token of a live family (for `/api/token/verify/`).
     async fn refresh_is_live(&self, jti: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Active users with this email address (case-insensitive; emails are not unique).
+    async fn active_users_by_email(&self, email: &str) -> Result<Vec<UserRow>, StoreError>;
+    /// Records a token about to be mailed, audited as `event` in the same transaction.
+    async fn insert_mail_token(
+        &self,
+        token: &NewMailToken,
+        event: AuditEvent,
+        audit: &AuditMeta,
+    ) -> Result<(), StoreError>;
+    /// The token, if it is live (unspent, unexpired, of this purpose, verifier matching).
+    async fn mail_token(
+        &self,
+        token: &PresentedMailToken,
+        purpose: MailPurpose,
+        now: Timestamp,
+    ) -> Result<Option<MailTokenRow>, StoreError>;
+    /// Spends a live reset token and sets the password: every session of the user is
+    /// revoked and every other reset token spent. The user's id, or `None` if the token
+    /// is not live (or the user no longer active).
+    async fn reset_password(
+        &self,
+        token: &PresentedMailToken,
+        password_hash: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<Option<String>, StoreError>;
+    /// Spends a live verification token and marks the address verified if it is still
+    /// the user's. The user's id, or `None`.
+    async fn verify_email(
+        &self,
+        token: &PresentedMailToken,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<Option<String>, StoreError>;
     /// Deletes expired token records and sessions; returns how many tokens went.
     async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
 

@@ -9,9 +9,9 @@
 //! trait bounds; a macro keeps the SQL in one place with concrete types.
 
 macro_rules! impl_sql_store {
-    ($store:ident, $db:ty, $conn:ty, row_lock = $row_lock:literal) => {
+    ($store:ident, $db:ty, $conn:ty, row_lock = $row_lock:literal, mail_lock = $mail_lock:literal, rotate = $rotate:expr) => {
         const USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, \
-             date_joined, last_login, password_changed_at";
+             date_joined, last_login, password_changed_at, email_verified";
 
         async fn roles_and_permissions(
             conn: &mut $conn,
@@ -128,11 +128,32 @@ macro_rules! impl_sql_store {
         /// that serialises rotations of one token across connections and instances.
         async fn token_state(conn: &mut $conn, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
             let sql = format!(
-                "SELECT rt.session_id, rt.used_at, rt.expires_at, s.user_id, s.revoked_at \
+                "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at \
                  FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.jti = $1{}",
                 if lock { $row_lock } else { "" }
             );
             Ok(sqlx::query_as(&sql).bind(jti).fetch_optional(&mut *conn).await?)
+        }
+
+        /// A mail token that is unspent, unexpired, of `purpose`, and whose verifier
+        /// matches (compared in constant time); locked for the transaction when `lock`.
+        async fn live_mail_token(
+            conn: &mut $conn,
+            token: &PresentedMailToken,
+            purpose: MailPurpose,
+            now: Timestamp,
+            lock: bool,
+        ) -> Result<Option<MailTokenRow>, StoreError> {
+            let sql = format!(
+                "SELECT user_id, email, verifier_hash FROM mail_tokens \
+                 WHERE id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3{}",
+                if lock { $mail_lock } else { "" }
+            );
+            let row: Option<MailTokenRow> =
+                sqlx::query_as(&sql).bind(&token.id).bind(purpose.as_str()).bind(now).fetch_optional(&mut *conn).await?;
+            Ok(row.filter(|r| {
+                bool::from(subtle::ConstantTimeEq::ct_eq(r.verifier_hash.as_bytes(), token.verifier_hash.as_bytes()))
+            }))
         }
 
         /// The state of `jti` if it belongs to a family that is neither revoked nor past
@@ -200,7 +221,11 @@ macro_rules! impl_sql_store {
                 let mut tx = self.write_tx().await?;
                 let mut detail = serde_json::Map::new();
                 if let Some(email) = &changes.email {
-                    let n = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                    // A new address is unverified; setting the same one again keeps its state.
+                    let n = sqlx::query(
+                        "UPDATE users SET email_verified = CASE WHEN email = $1 THEN email_verified ELSE FALSE END, \
+                         email = $1 WHERE id = $2",
+                    )
                         .bind(email)
                         .bind(id)
                         .execute(&mut *tx)
@@ -382,6 +407,17 @@ macro_rules! impl_sql_store {
                 reuse_interval: i64,
                 audit: &AuditMeta,
             ) -> Result<RotateOutcome, StoreError> {
+                // The user (three reads) is read before the write lock is taken: on
+                // SQLite every write waits for the one before it, and this shortened
+                // each rotation's turn by a third. A session never changes owner, so the
+                // unlocked read names the same user the locked one will.
+                let user = {
+                    let mut conn = self.pool.acquire().await?;
+                    match token_state(&mut conn, jti, false).await? {
+                        Some(s) => user_with_roles(&mut conn, &s.user_id).await?,
+                        None => return Ok(RotateOutcome::Invalid),
+                    }
+                };
                 // The lock (the database's on SQLite, the token row's on PostgreSQL)
                 // serialises rotations of one token: the first spends it, every later one
                 // sees `used_at` set. Dropping `tx` without commit rolls back.
@@ -397,34 +433,34 @@ macro_rules! impl_sql_store {
                         insert_audit(&mut tx, AuditEvent::RefreshReuseDetected, Some(&state.user_id), &detail, now, audit)
                             .await?;
                         tx.commit().await?;
-                        return Ok(RotateOutcome::ReuseDetected {
-                            user_id: state.user_id,
-                            session_id: state.session_id,
-                        });
+                        return Ok(RotateOutcome::ReuseDetected(state.into_reuse()));
                     }
                 }
-                let Some(user) = user_with_roles(&mut tx, &state.user_id).await? else {
+                let Some(user) = user.filter(|u| u.user.id == state.user_id) else {
                     return Ok(RotateOutcome::Invalid);
                 };
                 if !user.user.is_active {
                     return Ok(RotateOutcome::UserInactive);
                 }
-                if state.used_at.is_none() {
-                    sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE jti = $2 AND used_at IS NULL")
-                        .bind(now)
-                        .bind(jti)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                insert_refresh(&mut tx, &state.session_id, &next).await?;
-                sqlx::query("UPDATE sessions SET last_used_at = $1, expires_at = $2 WHERE id = $3")
+                // Spend the token, record its successor, extend the session and write
+                // the audit event in one round trip (see `ROTATE_SQL` of each store):
+                // the write lock is held for as few round trips as possible.
+                let detail = serde_json::json!({ "session_id": state.session_id });
+                sqlx::query($rotate)
                     .bind(now)
-                    .bind(next.expires_at)
+                    .bind(jti)
+                    .bind(&next.jti)
                     .bind(&state.session_id)
+                    .bind(next.issued_at)
+                    .bind(next.expires_at)
+                    .bind(AuditEvent::Refresh.as_str())
+                    .bind(&state.user_id)
+                    .bind(audit.actor_id.as_deref())
+                    .bind(&audit.client.ip)
+                    .bind(&audit.client.user_agent)
+                    .bind(detail.to_string())
                     .execute(&mut *tx)
                     .await?;
-                let detail = serde_json::json!({ "session_id": state.session_id });
-                insert_audit(&mut tx, AuditEvent::Refresh, Some(&state.user_id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(RotateOutcome::Rotated(Box::new(user)))
             }
@@ -450,7 +486,7 @@ macro_rules! impl_sql_store {
                 insert_audit(&mut tx, event, Some(&state.user_id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(match state.used_at {
-                    Some(_) => RevokeOutcome::ReuseDetected { user_id: state.user_id, session_id: state.session_id },
+                    Some(_) => RevokeOutcome::ReuseDetected(state.into_reuse()),
                     None => RevokeOutcome::Revoked { user_id: state.user_id },
                 })
             }
@@ -461,6 +497,133 @@ macro_rules! impl_sql_store {
                     token_state(&mut conn, jti, false).await?,
                     Some(s) if s.used_at.is_none() && s.revoked_at.is_none() && s.expires_at > now
                 ))
+            }
+
+            async fn active_users_by_email(&self, email: &str) -> Result<Vec<UserRow>, StoreError> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND email <> '' AND is_active = TRUE"
+                ))
+                .bind(email.to_lowercase())
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn insert_mail_token(
+                &self,
+                t: &NewMailToken,
+                event: AuditEvent,
+                audit: &AuditMeta,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query(
+                    "INSERT INTO mail_tokens (id, verifier_hash, purpose, user_id, email, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&t.id)
+                .bind(&t.verifier_hash)
+                .bind(t.purpose.as_str())
+                .bind(&t.user_id)
+                .bind(&t.email)
+                .bind(t.now)
+                .bind(t.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                let detail = serde_json::json!({ "email": t.email, "expires_at": t.expires_at });
+                insert_audit(&mut tx, event, Some(&t.user_id), &detail, t.now, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn mail_token(
+                &self,
+                token: &PresentedMailToken,
+                purpose: MailPurpose,
+                now: Timestamp,
+            ) -> Result<Option<MailTokenRow>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                live_mail_token(&mut conn, token, purpose, now, false).await
+            }
+
+            async fn reset_password(
+                &self,
+                token: &PresentedMailToken,
+                password_hash: &str,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<Option<String>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let Some(row) = live_mail_token(&mut tx, token, MailPurpose::PasswordReset, now, true).await? else {
+                    return Ok(None);
+                };
+                // Following the link proves the address, as a verification mail would.
+                let changed = sqlx::query(
+                    "UPDATE users SET password_hash = $1, password_changed_at = $2, \
+                     email_verified = CASE WHEN lower(email) = lower($3) THEN TRUE ELSE email_verified END \
+                     WHERE id = $4 AND is_active = TRUE",
+                )
+                .bind(password_hash)
+                .bind(now)
+                .bind(&row.email)
+                .bind(&row.user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(None);
+                }
+                // This token and every other reset link of the user: one reset per mail.
+                sqlx::query(
+                    "UPDATE mail_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+                )
+                .bind(now)
+                .bind(&row.user_id)
+                .bind(MailPurpose::PasswordReset.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(&row.user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let detail = serde_json::json!({ "sessions_revoked": revoked });
+                insert_audit(&mut tx, AuditEvent::PasswordReset, Some(&row.user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(Some(row.user_id))
+            }
+
+            async fn verify_email(
+                &self,
+                token: &PresentedMailToken,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<Option<String>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let Some(row) = live_mail_token(&mut tx, token, MailPurpose::EmailVerification, now, true).await? else {
+                    return Ok(None);
+                };
+                // Only if the address is still the user's: a link to an old address
+                // verifies nothing.
+                let changed = sqlx::query(
+                    "UPDATE users SET email_verified = TRUE WHERE id = $1 AND lower(email) = lower($2) AND email <> ''",
+                )
+                .bind(&row.user_id)
+                .bind(&row.email)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(None);
+                }
+                sqlx::query("UPDATE mail_tokens SET used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&token.id)
+                    .execute(&mut *tx)
+                    .await?;
+                let detail = serde_json::json!({ "email": row.email });
+                insert_audit(&mut tx, AuditEvent::EmailVerified, Some(&row.user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(Some(row.user_id))
             }
 
             async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
@@ -804,7 +967,21 @@ pub(crate) use impl_sql_store;
 pub(crate) struct TokenState {
     pub session_id: String,
     pub used_at: Option<super::Timestamp>,
+    pub used_ip: Option<String>,
+    pub used_user_agent: Option<String>,
     pub expires_at: super::Timestamp,
     pub user_id: String,
     pub revoked_at: Option<super::Timestamp>,
+}
+
+impl TokenState {
+    pub fn into_reuse(self) -> super::Reuse {
+        super::Reuse {
+            user_id: self.user_id,
+            session_id: self.session_id,
+            first_used_at: self.used_at.unwrap_or_default(),
+            first_ip: self.used_ip.unwrap_or_default(),
+            first_user_agent: self.used_user_agent.unwrap_or_default(),
+        }
+    }
 }

@@ -68,4 +68,22 @@ impl SqliteStore {
     }
 }
 
-impl_sql_store!(SqliteStore, Sqlite, sqlx::SqliteConnection, row_lock = "");
+/// A rotation's writes, as one batch of statements. SQLite numbers parameters, so every
+/// statement reads the same `$N`: $1 now, $2 spent jti, $3 successor jti, $4 session,
+/// $5 issued at, $6 expires at, $7 event, $8 user, $9 actor, $10 ip, $11 user agent,
+/// $12 detail.
+const ROTATE_SQL: &str = "\
+    UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11 WHERE jti = $2 AND used_at IS NULL; \
+    INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($3, $4, $5, $6); \
+    UPDATE sessions SET last_used_at = $1, expires_at = $6 WHERE id = $4; \
+    INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
+    VALUES ($1, $7, $8, (SELECT username FROM users WHERE id = $8), $9, $10, $11, $12)";
+
+impl_sql_store!(
+    SqliteStore,
+    Sqlite,
+    sqlx::SqliteConnection,
+    row_lock = "",
+    mail_lock = "",
+    rotate = ROTATE_SQL
+);

@@ -18,7 +18,7 @@ use crate::store::{
     AuditMeta, ClientInfo, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, Store, StoreError,
     UserWithRoles,
 };
-use crate::store::{SessionRow, SigningKeyRow};
+use crate::store::{Reuse, SessionRow, SigningKeyRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -66,7 +66,12 @@ pub struct TokenService {
     secret: Secret,
     /// How long a retired key keeps verifying: the longest token lifetime plus slack.
     retired_key_horizon: i64,
+    /// Told of every detected reuse, with the replaying client (the theft alert).
+    on_reuse: Option<ReuseAlert>,
 }
+
+/// Called when a spent refresh token comes back; must not block (it runs in the request).
+pub type ReuseAlert = Arc<dyn Fn(Reuse, ClientInfo) + Send + Sync>;
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -89,6 +94,7 @@ impl TokenService {
             key_file: config.jwt_private_key_file.clone(),
             secret,
             retired_key_horizon: i64::try_from(longest + config.jwt_leeway.as_secs() + 5).unwrap_or(i64::MAX),
+            on_reuse: None,
         }
     }
 
@@ -247,12 +253,24 @@ impl TokenService {
         Ok(TokenPair { access, refresh, session_id, user })
     }
 
+    /// Whom to tell when a spent refresh token comes back.
+    pub fn set_reuse_alert(&mut self, alert: ReuseAlert) {
+        self.on_reuse = Some(alert);
+    }
+
+    fn alert(&self, reuse: Reuse, replay: ClientInfo) {
+        if let Some(alert) = &self.on_reuse {
+            alert(reuse, replay);
+        }
+    }
+
     /// Spends `refresh` and returns a new pair in the same family. A spent token presented
     /// again revokes the family (RFC 9700 §4.14.2): the thief and the victim both lose it.
     pub async fn refresh(&self, refresh: &str, client: ClientInfo) -> Result<TokenPair, TokenError> {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh))?;
         let now = now();
         let (new_refresh, record) = self.sign_refresh(&claims.user_id, &claims.sid, now)?;
+        let replay = client.clone();
         let audit = AuditMeta::client(client);
         match self.store.rotate_refresh(&claims.jti, record, now, self.reuse_interval, &audit).await? {
             RotateOutcome::Rotated(user) => {
@@ -260,8 +278,9 @@ impl TokenService {
                 let access = self.sign_access(&user, &claims.sid, now)?;
                 Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
             }
-            RotateOutcome::ReuseDetected { user_id, session_id } => {
-                warn!(%user_id, %session_id, "refresh token reuse detected; session revoked");
+            RotateOutcome::ReuseDetected(reuse) => {
+                warn!(user_id = %reuse.user_id, session_id = %reuse.session_id, "refresh token reuse detected; session revoked");
+                self.alert(reuse, replay);
                 metrics::counter!("authenticon_refreshes_total", "outcome" => "reuse_detected").increment(1);
                 metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
                 Err(TokenError::Invalid("refresh token reused".into()))
@@ -280,13 +299,16 @@ impl TokenService {
     /// Logout: revokes the family of `refresh`.
     pub async fn blacklist(&self, refresh: &str, client: ClientInfo) -> Result<String, TokenError> {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh))?;
+        let replay = client.clone();
         match self.store.revoke_by_refresh(&claims.jti, now(), &AuditMeta::client(client)).await? {
             RevokeOutcome::Revoked { user_id } => {
                 info!(%user_id, session_id = %claims.sid, "session logged out");
                 Ok(claims.sid)
             }
-            RevokeOutcome::ReuseDetected { user_id, session_id } => {
-                warn!(%user_id, %session_id, "spent refresh token presented for logout; session revoked");
+            RevokeOutcome::ReuseDetected(reuse) => {
+                warn!(user_id = %reuse.user_id, session_id = %reuse.session_id,
+                    "spent refresh token presented for logout; session revoked");
+                self.alert(reuse, replay);
                 metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
                 Err(TokenError::Invalid("refresh token reused".into()))
             }

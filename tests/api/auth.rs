@@ -22,6 +22,7 @@ async fn register_returns_the_user_object_and_no_secret() {
         [
             "date_joined",
             "email",
+            "email_verified",
             "id",
             "is_active",
             "is_superuser",
@@ -38,6 +39,7 @@ async fn register_returns_the_user_object_and_no_secret() {
     assert_eq!(r.body["roles"], json!([]));
     assert_eq!(r.body["permissions"], json!([]));
     assert_eq!(r.body["last_login"], Value::Null);
+    assert_eq!(r.body["email_verified"], false);
     let joined = str_of(&r.body["date_joined"]);
     assert!(time::OffsetDateTime::parse(&joined, &time::format_description::well_known::Rfc3339).is_ok());
     let text = r.body.to_string();

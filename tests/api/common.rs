@@ -62,8 +62,16 @@ impl TestDb {
 }
 
 impl Drop for TestDb {
+    /// Ends any connection still holding locks in the schema first: a background task
+    /// (a mail being recorded) cut off when the test's runtime stopped leaves its
+    /// connection idle in a transaction, and the drop would wait on it forever.
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
+            run_sql_blocking(&format!(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                 JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid()"
+            ));
             run_sql_blocking(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
@@ -122,6 +130,8 @@ pub async fn spawn() -> TestApp {
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new();
     let mut config = test_config(&db.url);
+    // Mail goes to files in the test's own folder unless a test sets up SMTP.
+    config.mail_dir = Some(db.dir().join("mail"));
     adjust(&mut config);
     let database_url = config.database_url.clone();
     let (state, _) = AppState::build(config).await.expect("state");

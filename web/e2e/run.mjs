@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -19,6 +19,8 @@ const PASSWORD = 'a long passphrase';
 const ACCESS_LIFETIME_S = 4;
 
 let server;
+let smtp;
+let mailDir;
 let baseUrl;
 let browser;
 let dir;
@@ -30,11 +32,42 @@ function env() {
     AUTHENTICON_SECRET_KEY: 'e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
     AUTHENTICON_ACCESS_TOKEN_LIFETIME: `${ACCESS_LIFETIME_S}s`,
     AUTHENTICON_BIND: '127.0.0.1:0',
+    AUTHENTICON_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
   };
+}
+
+/** A real SMTP server (aiosmtpd from the project's virtualenv) writing mails as JSON. */
+async function startSmtp() {
+  mailDir = join(dir, 'mail');
+  const python = resolve(process.env.PYTHON ?? '../.venv/bin/python');
+  const proc = spawn(python, [resolve('../tests/support/smtp_sink.py'), mailDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((ok, fail) => {
+    proc.stdout.once('data', (chunk) => ok(Number(String(chunk).trim())));
+    proc.on('exit', (code) => fail(new Error(`SMTP sink exited ${code}`)));
+  });
+  return { proc, port };
+}
+
+/** Waits for mail number `n` (1-based) and returns it. */
+async function mail(n) {
+  for (let i = 0; i < 300; i++) {
+    const names = readdirSync(mailDir).filter((f) => f.endsWith('.json')).sort();
+    if (names.length >= n) return JSON.parse(readFileSync(join(mailDir, names[n - 1]), 'utf8'));
+    await sleep(50);
+  }
+  throw new Error(`mail ${n} never arrived`);
+}
+
+/** The path and query of the link to `page` in a mail. */
+function linkIn(message, page) {
+  const m = new RegExp(`https?://[^/\\s]+(/${page}\\?token=\\S+)`).exec(message.body);
+  assert.ok(m, `no ${page} link in ${message.body}`);
+  return m[1];
 }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'authenticon-e2e-'));
+  smtp = await startSmtp();
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   execFileSync(BIN, ['createsuperuser', '--username', 'root', '--no-input'], {
@@ -65,6 +98,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
+  smtp?.proc.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -243,4 +277,79 @@ test('an admin assigns a role and the user is offered the new screens', async ()
   assert.deepEqual(admin.errors, []);
   await user.context.close();
   await admin.context.close();
+});
+
+test('forgot password: the mailed link sets a new password once; the email is verified by its link', async () => {
+  const { page, errors, context } = await device();
+  const mailsBefore = readdirSync(mailDir).filter((f) => f.endsWith('.json')).length;
+  const res = await fetch(`${baseUrl}/register/`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'rita', password: PASSWORD, email: 'rita@example.com' }),
+  });
+  assert.equal(res.status, 201);
+  const verification = await mail(mailsBefore + 1);
+  assert.deepEqual(verification.to, ['rita@example.com']);
+
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Forgot password?' }).click();
+  await page.getByLabel('Email').fill('rita@example.com');
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  await page.getByText('If an account with this email address exists').waitFor();
+  await shot(page, '12-forgot-password');
+
+  const reset = await mail(mailsBefore + 2);
+  assert.equal(reset.subject, 'Reset your password');
+  const link = linkIn(reset, 'reset-password');
+  await page.goto(link);
+  await page.getByLabel('New password', { exact: true }).fill('rita');
+  await page.getByLabel('New password again').fill('rita');
+  await page.getByRole('button', { name: 'Set the new password' }).click();
+  await page.getByText('This password is too short. It must contain at least 8 characters.').waitFor();
+  await shot(page, '13-reset-password-rules');
+  const fresh = 'a brand new passphrase';
+  await page.getByLabel('New password', { exact: true }).fill(fresh);
+  await page.getByLabel('New password again').fill(fresh);
+  await page.getByRole('button', { name: 'Set the new password' }).click();
+  await page.getByText('Your password has been reset.').waitFor();
+  await shot(page, '14-reset-password-done');
+
+  // The link is spent.
+  await page.goto(link);
+  await page.getByLabel('New password', { exact: true }).fill('yet another passphrase');
+  await page.getByLabel('New password again').fill('yet another passphrase');
+  await page.getByRole('button', { name: 'Set the new password' }).click();
+  await page.getByText('This link is invalid or has expired.').waitFor();
+
+  // Signed in with the new password, the banner asks for verification until the link is used.
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('rita');
+  await page.getByLabel('Password').fill(fresh);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('username').waitFor();
+  // The reset link proved the address already: no banner.
+  assert.equal(await page.getByText('is not verified yet').count(), 0);
+  await context.close();
+
+  // A second account, unverified: the banner shows, the verification link clears it.
+  const second = await device({ phone: true });
+  const mailsNow = readdirSync(mailDir).filter((f) => f.endsWith('.json')).length;
+  await fetch(`${baseUrl}/register/`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'sam', password: PASSWORD, email: 'sam@example.com' }),
+  });
+  const samMail = await mail(mailsNow + 1);
+  await signIn(second.page, 'sam');
+  await second.page.getByText('is not verified yet').waitFor();
+  await shot(second.page, '15-unverified-banner-phone');
+  await second.page.goto(linkIn(samMail, 'verify-email'));
+  await second.page.getByText('Email address verified.').waitFor();
+  await shot(second.page, '16-email-verified-phone');
+  await second.page.getByRole('link', { name: 'Continue to Authenticon' }).click();
+  await second.page.getByTestId('username').waitFor();
+  assert.equal(await second.page.getByText('is not verified yet').count(), 0);
+  const events = (await audit('user=rita')).map((e) => e.event);
+  for (const e of ['password_reset_requested', 'password_reset']) assert.ok(events.includes(e), `${e} in ${events}`);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(second.errors, []);
+  await second.context.close();
 });

@@ -11,6 +11,10 @@ import { PasswordPage } from '../features/account/PasswordPage';
 import { UsersPage } from '../features/users/UsersPage';
 import { RolesPage } from '../features/roles/RolesPage';
 import { AuditPage } from '../features/audit/AuditPage';
+import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
+import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
+import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
+import { VerifyBanner } from '../features/recovery/VerifyBanner';
 
 export function App() {
   return (
@@ -63,10 +67,14 @@ function Shell() {
           </nav>
         )}
       </header>
+      {user && <VerifyBanner user={user} />}
       <main id="main">
         <Routes>
           <Route path="/login" element={<LoginPage />} />
           <Route path="/signup" element={<RegisterPage />} />
+          <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+          <Route path="/reset-password" element={<ResetPasswordPage />} />
+          <Route path="/verify-email" element={<VerifyEmailPage />} />
           <Route path="/" element={<Private>{<DashboardPage />}</Private>} />
           <Route path="/sessions" element={<Private>{<SessionsPage />}</Private>} />
           <Route path="/password" element={<Private>{<PasswordPage />}</Private>} />

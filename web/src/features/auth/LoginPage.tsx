@@ -48,6 +48,9 @@ export function LoginPage() {
         <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
       <p>
+        <Link to="/forgot-password">Forgot password?</Link>
+      </p>
+      <p>
         No account yet? <Link to="/signup">Create one</Link>
       </p>
     </section>

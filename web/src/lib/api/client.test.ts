@@ -3,7 +3,7 @@ import { api, ApiError, getUser, login, resetForTests } from './client';
 
 const user = {
   id: 'u1', username: 'alice', email: '', is_active: true, is_superuser: false,
-  roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null,
+  roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null, email_verified: false,
 };
 
 function json(status: number, body: unknown): Response {

@@ -182,16 +182,21 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return body as T;
 }
 
-export async function login(username: string, password: string): Promise<User> {
-  const res = await fetch('/api/session/login/', {
+/** A JSON POST that needs no access token (login, password reset, email links). */
+export async function post<T>(path: string, payload: unknown): Promise<T> {
+  const res = await fetch(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify(payload),
     credentials: 'same-origin',
   });
   const body = await parse(res);
   if (!res.ok) throw new ApiError(res.status, body);
-  const session = body as SessionResponse;
+  return body as T;
+}
+
+export async function login(username: string, password: string): Promise<User> {
+  const session = await post<SessionResponse>('/api/session/login/', { username, password });
   setSession(session.access, session.user, true);
   return session.user;
 }

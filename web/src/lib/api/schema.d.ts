@@ -58,6 +58,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/email/verify/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an email address with a mailed link's token (sent on registration and on every
+         *     email change). The user object's `email_verified` becomes `true`.
+         */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/verify/resend/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the current user a new verification link. Throttled like password-reset
+         *     requests.
+         */
+        post: operations["resend_verification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/": {
         parameters: {
             query?: never;
@@ -142,6 +182,49 @@ export interface paths {
         post?: never;
         /** Revoke one of the caller's sessions: its refresh tokens stop working. */
         delete: operations["revoke_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/password-reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password-reset link. The answer is always `202` with the same body, known
+         *     address or not, and takes the same time (mail goes out in the background); every
+         *     active account with this address gets a link valid for
+         *     `AUTHENTICON_PASSWORD_RESET_TIMEOUT` (30 minutes). Throttled per client address and
+         *     per email address.
+         */
+        post: operations["request_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/password-reset/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a mailed link's token. Every session of the account is
+         *     revoked and the link (with any other reset link of the account) is spent.
+         */
+        post: operations["confirm_password_reset"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -631,7 +714,22 @@ export interface components {
                 date_joined: string;
                 /** @description RFC 3339, or null before the first login. */
                 last_login?: string | null;
+                /**
+                 * @description Whether the user proved they own `email` (by its verification link, or a
+                 *     password-reset link sent to it). Changing the email clears it.
+                 */
+                email_verified: boolean;
             }[];
+        };
+        PasswordResetConfirmRequest: {
+            /** @description The `token` parameter of the mailed link. */
+            token: string;
+            /** @description Checked by Django's four validators against the account's username and email. */
+            new_password: string;
+        };
+        PasswordResetRequest: {
+            /** @example alice@example.com */
+            email: string;
         };
         ProtectedResourceResponse: {
             /** @example Hello, alice! You have accessed a protected resource. */
@@ -750,6 +848,15 @@ export interface components {
             date_joined: string;
             /** @description RFC 3339, or null before the first login. */
             last_login?: string | null;
+            /**
+             * @description Whether the user proved they own `email` (by its verification link, or a
+             *     password-reset link sent to it). Changing the email clears it.
+             */
+            email_verified: boolean;
+        };
+        VerifyEmailRequest: {
+            /** @description The `token` parameter of the mailed link. */
+            token: string;
         };
         VerifyRequest: {
             token: string;
@@ -860,6 +967,82 @@ export interface operations {
             };
             /** @description `Invalid page.` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description `{"token": ["This link is invalid or has expired."]}`: unknown, spent, expired, or for an address the account no longer has */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+        };
+    };
+    resend_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description `{"detail": ...}`: no email address, or already verified */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1068,6 +1251,79 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    request_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description `email` missing or not a string */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            /** @description Too many requests from this address or for this email; see `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    confirm_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description `{"token": ["This link is invalid or has expired."]}` (unknown, spent, expired), or `new_password` failing validation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
         };
@@ -1398,12 +1654,13 @@ export interface operations {
                     "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
+            /** @description As `/api/token/`: wrong credentials, or code `email_not_verified` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
             429: {
@@ -1505,13 +1762,13 @@ export interface operations {
                     "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
-            /** @description `No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike */
+            /** @description `No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike; or, with the right password while `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address unverified, code `email_not_verified` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
             /** @description Too many failed logins (per username and address, per username, per address, in 15-minute sliding windows); see `Retry-After` */

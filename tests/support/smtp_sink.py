@@ -1,0 +1,61 @@
+"""A real SMTP server for the tests (aiosmtpd): every message it accepts is written to
+DIR/<n>.json as {"from", "to", "subject", "body"} (the body decoded from its transfer
+encoding). Prints the port it listens on, then runs until stdin closes or it is killed.
+
+    python smtp_sink.py DIR
+"""
+import email
+import email.policy
+import json
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, folder):
+        self.folder = folder
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            name = self.folder / f"{self.count:04}.json"
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        record = {
+            "from": envelope.mail_from,
+            "to": envelope.rcpt_tos,
+            "subject": str(message["subject"]),
+            "body": message.get_content(),
+        }
+        tmp = name.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.rename(name)  # readers never see half a mail
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    folder = Path(sys.argv[1])
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port)
+    controller.start()
+    print(port, flush=True)
+    try:
+        sys.stdin.read()  # the test holds our stdin; when it goes, so do we
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
