@@ -33,6 +33,9 @@ pub enum AccountError {
     WrongCredentials,
     #[error("email not verified")]
     EmailNotVerified,
+    /// A request that cannot be honoured as it stands (`400 {"detail": ...}`).
+    #[error("{0}")]
+    Refused(String),
     #[error("wrong old password")]
     WrongOldPassword,
     #[error("registration is closed")]

@@ -156,6 +156,8 @@ pub struct Config {
     pub email_verification_timeout: Duration,
     /// Refuse logins until the user has verified their email address.
     pub require_verified_email: bool,
+    /// The name authenticator apps show next to the account.
+    pub mfa_issuer: String,
 }
 
 impl fmt::Debug for Config {
@@ -226,6 +228,7 @@ impl Default for Config {
             password_reset_timeout: Duration::from_secs(30 * 60),
             email_verification_timeout: Duration::from_secs(3 * 86_400),
             require_verified_email: false,
+            mfa_issuer: "Authenticon".into(),
         }
     }
 }
@@ -453,6 +456,12 @@ impl Config {
         }
         if let Some(v) = get("REQUIRE_VERIFIED_EMAIL") {
             c.require_verified_email = boolean("REQUIRE_VERIFIED_EMAIL", v)?;
+        }
+        if let Some(v) = get("MFA_ISSUER") {
+            if v.contains(':') {
+                return Err(bad("MFA_ISSUER", "a name without a colon", v));
+            }
+            c.mfa_issuer = v.to_string();
         }
         if let Some(v) = get("LOG_FORMAT") {
             c.log_format = match v {

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod http;
 pub mod import;
 pub mod mail;
+pub mod mfa;
 pub mod passwords;
 pub mod rbac;
 pub mod recovery;

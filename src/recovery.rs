@@ -240,11 +240,11 @@ impl Recovery {
         page: &str,
         audit: &AuditMeta,
     ) -> Option<String> {
-        let (token, stored) = new_token();
-        let ttl = match purpose {
-            MailPurpose::PasswordReset => self.reset_ttl,
-            MailPurpose::EmailVerification => self.verification_ttl,
+        let (ttl, event) = match purpose {
+            MailPurpose::EmailVerification => (self.verification_ttl, AuditEvent::EmailVerificationSent),
+            _ => (self.reset_ttl, AuditEvent::PasswordResetRequested),
         };
+        let (token, stored) = new_token();
         let now = now();
         let record = NewMailToken {
             id: stored.id,
@@ -255,11 +255,7 @@ impl Recovery {
             now,
             expires_at: now.saturating_add(ttl),
         };
-        let event = match purpose {
-            MailPurpose::PasswordReset => AuditEvent::PasswordResetRequested,
-            MailPurpose::EmailVerification => AuditEvent::EmailVerificationSent,
-        };
-        if let Err(e) = self.store.insert_mail_token(&record, event, audit).await {
+        if let Err(e) = self.store.insert_mail_token(&record, Some(event), audit).await {
             warn!(error = %e, user_id = %user.id, purpose = purpose.as_str(), "could not store a mail token");
             return None;
         }
@@ -268,7 +264,7 @@ impl Recovery {
 }
 
 /// A fresh token: what goes in the link, and what is stored.
-fn new_token() -> (String, PresentedMailToken) {
+pub fn new_token() -> (String, PresentedMailToken) {
     let id: [u8; 16] = rand::random();
     let verifier: [u8; 32] = rand::random();
     let id = hex::encode(id);
@@ -282,7 +278,7 @@ fn hash_verifier(verifier: &str) -> String {
 }
 
 /// `<32 hex>.<verifier>`; anything else is refused before the store is asked.
-fn parse_token(token: &str) -> Option<PresentedMailToken> {
+pub fn parse_token(token: &str) -> Option<PresentedMailToken> {
     let (id, verifier) = token.trim().split_once('.')?;
     let ok = id.len() == 32
         && id.bytes().all(|b| b.is_ascii_hexdigit())

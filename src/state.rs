@@ -6,6 +6,7 @@ use crate::accounts::{Accounts, UserCache};
 use crate::audit::Audit;
 use crate::config::Config;
 use crate::mail::{MailError, Mailer};
+use crate::mfa::Mfa;
 use crate::passwords::{HashError, Hasher};
 use crate::rbac::Roles;
 use crate::recovery::Recovery;
@@ -27,6 +28,7 @@ pub struct Services {
     pub roles: Arc<Roles>,
     pub audit: Arc<Audit>,
     pub recovery: Arc<Recovery>,
+    pub mfa: Arc<Mfa>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -89,6 +91,7 @@ impl AppState {
             config.require_verified_email,
             Arc::clone(&cache),
         );
+        let mfa = Arc::new(Mfa::new(Arc::clone(&store), secret.clone(), &config.mfa_issuer));
         let state = AppState(Arc::new(Services {
             config: Arc::new(config),
             store: Arc::clone(&store),
@@ -97,6 +100,7 @@ impl AppState {
             roles: Arc::new(Roles::new(Arc::clone(&store), cache)),
             audit: Arc::new(Audit::new(Arc::clone(&store))),
             recovery,
+            mfa,
             metrics: crate::telemetry::metrics_handle(),
         }));
         Ok((state, source))

@@ -119,7 +119,7 @@ pub async fn register(
     responses(
         (status = 200, body = TokenPairResponse),
         (status = 400, description = "Missing or malformed fields", body = BadRequestBody),
-        (status = 401, description = "`No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike; or, with the right password while `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address unverified, code `email_not_verified`", body = CodedDetail),
+        (status = 401, description = "`No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike; or, with the right password while `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address unverified, code `email_not_verified`; or, for a user with a second factor, code `mfa_required` with an `mfa_token` for `/api/token/mfa/`", body = CodedDetail),
         (status = 429, description = "Too many failed logins (per username and address, per username, per address, in 15-minute sliding windows); see `Retry-After`", body = Detail),
     ))]
 pub async fn obtain_token_pair(
@@ -129,6 +129,7 @@ pub async fn obtain_token_pair(
 ) -> Result<Json<TokenPairResponse>, ApiError> {
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
+    super::mfa::require_second_factor(&app, &user).await?;
     let pair = app.tokens.start_session(user, client).await?;
     Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
 }

@@ -50,6 +50,9 @@ pub enum ApiError {
     /// is not verified yet.
     #[error("email not verified")]
     EmailNotVerified,
+    /// Right password; now the second factor, with this token.
+    #[error("second factor required")]
+    MfaRequired(String),
     /// Refresh for a user deactivated or deleted since.
     #[error("no active account for token")]
     NoActiveAccountForToken,
@@ -124,6 +127,11 @@ impl ApiError {
                 json!({ "detail": "Verify your email address before logging in: follow the link in the mail we sent.",
                         "code": "email_not_verified" }),
             ),
+            ApiError::MfaRequired(token) => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "detail": "Enter the code from your authenticator app, or a recovery code.",
+                        "code": "mfa_required", "mfa_token": token }),
+            ),
             ApiError::NoActiveAccountForToken => {
                 (StatusCode::UNAUTHORIZED, detail("No active account found for the given token."))
             }
@@ -191,6 +199,7 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(errors) => ApiError::Fields(errors),
             AccountError::WrongCredentials => ApiError::NoActiveAccount,
             AccountError::EmailNotVerified => ApiError::EmailNotVerified,
+            AccountError::Refused(message) => ApiError::BadRequest(message),
             AccountError::WrongOldPassword => ApiError::field(
                 "old_password",
                 "Your old password was entered incorrectly. Please enter it again.",

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod errors;
 pub mod extract;
 pub mod me;
+pub mod mfa;
 pub mod models;
 pub mod pagination;
 pub mod recovery;
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .merge(me::routes())
         .merge(session::routes())
         .merge(recovery::routes())
+        .merge(mfa::routes())
         .merge(roles::routes())
         .merge(users::routes())
         .merge(audit::routes())
@@ -253,6 +255,8 @@ fn status_label(status: u16) -> &'static str {
         session::session_login, session::session_refresh, session::session_logout,
         recovery::request_password_reset, recovery::confirm_password_reset,
         recovery::verify_email, recovery::resend_verification,
+        mfa::mfa_status, mfa::start_totp, mfa::confirm_totp, mfa::disable_totp, mfa::regenerate_recovery_codes,
+        mfa::obtain_token_pair_mfa, mfa::reset_user_mfa, session::session_mfa,
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
         users::list_users, users::get_user, users::update_user, users::set_user_roles,
         audit::list_audit, audit::reports,
@@ -265,6 +269,7 @@ fn status_label(status: u16) -> &'static str {
         (name = "me", description = "The caller's own resources"),
         (name = "session", description = "Browser sessions: the refresh token in an HttpOnly cookie"),
         (name = "recovery", description = "Password reset and email verification by mailed, single-use links"),
+        (name = "mfa", description = "Second factors: TOTP and recovery codes"),
         (name = "roles", description = "Roles and permissions; each route names the permission it needs"),
         (name = "users", description = "User administration"),
         (name = "audit", description = "The audit log"),

@@ -24,6 +24,7 @@ const COOKIE_PATH: &str = "/api/session/";
 pub fn routes() -> Router<AppState> {
     let r = Router::new();
     let r = route(r, "/api/session/login/", post(session_login));
+    let r = route(r, "/api/session/mfa/", post(session_mfa));
     let r = route(r, "/api/session/refresh/", post(session_refresh));
     route(r, "/api/session/logout/", post(session_logout))
 }
@@ -89,7 +90,7 @@ fn clearing_cookie(mut response: Response, secure: bool) -> Response {
     responses(
         (status = 200, description = "Sets the `authenticon_refresh` cookie (HttpOnly; SameSite=Strict; Path=/api/session/; Secure except on plain-HTTP localhost)", body = SessionResponse),
         (status = 400, body = BadRequestBody),
-        (status = 401, description = "As `/api/token/`: wrong credentials, or code `email_not_verified`", body = CodedDetail),
+        (status = 401, description = "As `/api/token/`: wrong credentials, or code `email_not_verified`, or code `mfa_required` with an `mfa_token` for `/api/session/mfa/`", body = CodedDetail),
         (status = 429, body = Detail),
     ))]
 pub async fn session_login(
@@ -101,6 +102,27 @@ pub async fn session_login(
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
+    super::mfa::require_second_factor(&app, &user).await?;
+    let pair = app.tokens.start_session(user, client).await?;
+    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(&headers, https)))
+}
+
+/// The second login step of the web app: as `/api/token/mfa/`, answered like
+/// `/api/session/login/` (the refresh token in the cookie).
+#[utoipa::path(post, path = "/api/session/mfa/", tag = "session", request_body = super::mfa::MfaLoginRequest,
+    responses(
+        (status = 200, description = "Sets the `authenticon_refresh` cookie", body = SessionResponse),
+        (status = 400, body = BadRequestBody),
+        (status = 429, body = Detail),
+    ))]
+pub async fn session_mfa(
+    State(app): State<AppState>,
+    Client(client): Client,
+    Https(https): Https,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let user = super::mfa::second_step(&app, &body, &client).await?;
     let pair = app.tokens.start_session(user, client).await?;
     Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(&headers, https)))
 }

@@ -175,10 +175,16 @@ pub enum AuditEvent {
     EmailVerificationSent,
     EmailVerified,
     TheftAlertSent,
+    MfaEnabled,
+    MfaDisabled,
+    MfaReset,
+    MfaUsed,
+    MfaFailed,
+    RecoveryCodesRegenerated,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 19] = [
+    pub const ALL: [AuditEvent; 25] = [
         Self::Register,
         Self::Login,
         Self::LoginFailed,
@@ -198,6 +204,12 @@ impl AuditEvent {
         Self::EmailVerificationSent,
         Self::EmailVerified,
         Self::TheftAlertSent,
+        Self::MfaEnabled,
+        Self::MfaDisabled,
+        Self::MfaReset,
+        Self::MfaUsed,
+        Self::MfaFailed,
+        Self::RecoveryCodesRegenerated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -221,6 +233,12 @@ impl AuditEvent {
             Self::EmailVerificationSent => "email_verification_sent",
             Self::EmailVerified => "email_verified",
             Self::TheftAlertSent => "theft_alert_sent",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::MfaReset => "mfa_reset",
+            Self::MfaUsed => "mfa_used",
+            Self::MfaFailed => "mfa_failed",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 }
@@ -339,11 +357,13 @@ pub struct Reuse {
     pub first_user_agent: String,
 }
 
-/// What a token sent by mail is for.
+/// What a single-use token (mailed, or handed out between login steps) is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailPurpose {
     PasswordReset,
     EmailVerification,
+    /// The `mfa_token` of a login waiting for its second factor.
+    MfaLogin,
 }
 
 impl MailPurpose {
@@ -351,8 +371,19 @@ impl MailPurpose {
         match self {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
+            Self::MfaLogin => "mfa_login",
         }
     }
+}
+
+/// A user's TOTP factor as stored (the secret sealed).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpRow {
+    pub secret: String,
+    pub confirmed_at: Option<Timestamp>,
+    pub last_step: i64,
+    pub failures: i64,
+    pub locked_until: Timestamp,
 }
 
 /// A token about to be mailed; only the hash of its secret part is stored.
@@ -454,11 +485,11 @@ pub trait Store: Send + Sync {
 
     /// Active users with this email address (case-insensitive; emails are not unique).
     async fn active_users_by_email(&self, email: &str) -> Result<Vec<UserRow>, StoreError>;
-    /// Records a token about to be mailed, audited as `event` in the same transaction.
+    /// Records a single-use token, audited as `event` (if any) in the same transaction.
     async fn insert_mail_token(
         &self,
         token: &NewMailToken,
-        event: AuditEvent,
+        event: Option<AuditEvent>,
         audit: &AuditMeta,
     ) -> Result<(), StoreError>;
     /// The token, if it is live (unspent, unexpired, of this purpose, verifier matching).
@@ -478,6 +509,58 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<Option<String>, StoreError>;
+    /// Spends a live token of `purpose`; the user it was for, or `None` if not live.
+    async fn spend_token(
+        &self,
+        token: &PresentedMailToken,
+        purpose: MailPurpose,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+
+    async fn totp_factor(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError>;
+    /// Starts (or restarts) an unconfirmed enrolment with this sealed secret.
+    async fn start_totp(&self, user_id: &str, sealed_secret: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Confirms the enrolment at `step` and replaces the recovery codes; audited
+    /// `mfa_enabled`.
+    async fn confirm_totp(
+        &self,
+        user_id: &str,
+        step: i64,
+        code_hashes: &[String],
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<(), StoreError>;
+    /// Accepts `step` if it is later than the last accepted one (a code works once);
+    /// clears the failure count. False for a replayed step.
+    async fn accept_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError>;
+    /// Counts a wrong code; the `limit`th in a row locks the factor until `lock_until`
+    /// and starts the count again. The failures now.
+    async fn totp_failed(&self, user_id: &str, limit: i64, lock_until: Timestamp) -> Result<i64, StoreError>;
+    /// Spends one recovery code; false if it is not an unused code of the user.
+    async fn use_recovery_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the user's recovery codes (the old set stops working); audited.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        code_hashes: &[String],
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<(), StoreError>;
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<i64, StoreError>;
+    /// Removes every factor of the user (turning MFA off, or an administrator's reset);
+    /// audited as `event`. False when there was none.
+    async fn remove_mfa(
+        &self,
+        user_id: &str,
+        event: AuditEvent,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError>;
     /// Spends a live verification token and marks the address verified if it is still
     /// the user's. The user's id, or `None`.
     async fn verify_email(

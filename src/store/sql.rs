@@ -135,6 +135,18 @@ macro_rules! impl_sql_store {
             Ok(sqlx::query_as(&sql).bind(jti).fetch_optional(&mut *conn).await?)
         }
 
+        async fn put_recovery_codes(conn: &mut $conn, user_id: &str, code_hashes: &[String]) -> Result<(), StoreError> {
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+            for hash in code_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind(user_id)
+                    .bind(hash)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+
         /// A mail token that is unspent, unexpired, of `purpose`, and whose verifier
         /// matches (compared in constant time); locked for the transaction when `lock`.
         async fn live_mail_token(
@@ -511,7 +523,7 @@ macro_rules! impl_sql_store {
             async fn insert_mail_token(
                 &self,
                 t: &NewMailToken,
-                event: AuditEvent,
+                event: Option<AuditEvent>,
                 audit: &AuditMeta,
             ) -> Result<(), StoreError> {
                 let mut tx = self.write_tx().await?;
@@ -528,8 +540,10 @@ macro_rules! impl_sql_store {
                 .bind(t.expires_at)
                 .execute(&mut *tx)
                 .await?;
-                let detail = serde_json::json!({ "email": t.email, "expires_at": t.expires_at });
-                insert_audit(&mut tx, event, Some(&t.user_id), &detail, t.now, audit).await?;
+                if let Some(event) = event {
+                    let detail = serde_json::json!({ "email": t.email, "expires_at": t.expires_at });
+                    insert_audit(&mut tx, event, Some(&t.user_id), &detail, t.now, audit).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -624,6 +638,174 @@ macro_rules! impl_sql_store {
                 insert_audit(&mut tx, AuditEvent::EmailVerified, Some(&row.user_id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(Some(row.user_id))
+            }
+
+            async fn spend_token(
+                &self,
+                token: &PresentedMailToken,
+                purpose: MailPurpose,
+                now: Timestamp,
+            ) -> Result<Option<String>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let Some(row) = live_mail_token(&mut tx, token, purpose, now, true).await? else {
+                    return Ok(None);
+                };
+                sqlx::query("UPDATE mail_tokens SET used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&token.id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(row.user_id))
+            }
+
+            async fn totp_factor(&self, user_id: &str) -> Result<Option<TotpRow>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT secret, confirmed_at, last_step, failures, locked_until FROM totp_factors WHERE user_id = $1",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn start_totp(&self, user_id: &str, sealed_secret: &str, now: Timestamp) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                // Never over a confirmed factor: that is turned off first, with a code.
+                sqlx::query("DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO totp_factors (user_id, secret, created_at) VALUES ($1, $2, $3)")
+                    .bind(user_id)
+                    .bind(sealed_secret)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn confirm_totp(
+                &self,
+                user_id: &str,
+                step: i64,
+                code_hashes: &[String],
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query(
+                    "UPDATE totp_factors SET confirmed_at = $1, last_step = $2, failures = 0 \
+                     WHERE user_id = $3 AND confirmed_at IS NULL",
+                )
+                .bind(now)
+                .bind(step)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+                put_recovery_codes(&mut tx, user_id, code_hashes).await?;
+                let detail = serde_json::json!({ "factor": "totp", "recovery_codes": code_hashes.len() });
+                insert_audit(&mut tx, AuditEvent::MfaEnabled, Some(user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn accept_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let n = sqlx::query(
+                    "UPDATE totp_factors SET last_step = $1, failures = 0 WHERE user_id = $2 AND last_step < $1",
+                )
+                .bind(step)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n == 1)
+            }
+
+            async fn totp_failed(&self, user_id: &str, limit: i64, lock_until: Timestamp) -> Result<i64, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let failures: Option<i64> = sqlx::query_scalar(
+                    "UPDATE totp_factors SET failures = failures + 1 WHERE user_id = $1 RETURNING failures",
+                )
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let failures = failures.unwrap_or(0);
+                if failures >= limit {
+                    sqlx::query("UPDATE totp_factors SET failures = 0, locked_until = $1 WHERE user_id = $2")
+                        .bind(lock_until)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(failures)
+            }
+
+            async fn use_recovery_code(&self, user_id: &str, code_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let n = sqlx::query(
+                    "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+                )
+                .bind(now)
+                .bind(user_id)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n == 1)
+            }
+
+            async fn replace_recovery_codes(
+                &self,
+                user_id: &str,
+                code_hashes: &[String],
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                put_recovery_codes(&mut tx, user_id, code_hashes).await?;
+                let detail = serde_json::json!({ "recovery_codes": code_hashes.len() });
+                insert_audit(&mut tx, AuditEvent::RecoveryCodesRegenerated, Some(user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn recovery_codes_left(&self, user_id: &str) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+                    .bind(user_id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn remove_mfa(
+                &self,
+                user_id: &str,
+                event: AuditEvent,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let factors = sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let codes = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if factors + codes == 0 {
+                    return Ok(false);
+                }
+                let detail = serde_json::json!({ "factors": factors, "recovery_codes": codes });
+                insert_audit(&mut tx, event, Some(user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError> {

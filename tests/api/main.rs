@@ -12,6 +12,7 @@ mod input;
 mod keys;
 mod me;
 mod metrics;
+mod mfa;
 mod recovery;
 mod roles;
 mod scale;

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +47,20 @@ async function startSmtp() {
     proc.on('exit', (code) => fail(new Error(`SMTP sink exited ${code}`)));
   });
   return { proc, port };
+}
+
+/** RFC 6238 with SHA-1, 6 digits, 30 s steps: what an authenticator app shows. */
+function totp(base32, offsetSteps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + offsetSteps));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const o = mac[19] & 15;
+  const n = ((mac[o] & 127) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
 }
 
 /** Waits for mail number `n` (1-based) and returns it. */
@@ -352,4 +367,43 @@ test('forgot password: the mailed link sets a new password once; the email is ve
   assert.deepEqual(errors, []);
   assert.deepEqual(second.errors, []);
   await second.context.close();
+});
+
+test('turn on an authenticator app, then signing in asks for its code', async () => {
+  const { page, errors, context } = await device();
+  await fetch(`${baseUrl}/register/`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'tina', password: PASSWORD }),
+  });
+  await signIn(page, 'tina');
+  await page.getByRole('link', { name: 'Two-factor' }).click();
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+  await page.getByAltText('QR code for your authenticator app').waitFor();
+  const secret = await page.getByTestId('totp-secret').innerText();
+  await shot(page, '17-totp-enrol');
+  await page.getByLabel('Code').fill(totp(secret));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await page.getByTestId('recovery-codes').waitFor();
+  assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
+  assert.match(await page.getByTestId('mfa-state').innerText(), /^On/);
+  await shot(page, '18-totp-on-recovery-codes');
+  await page.getByRole('button', { name: 'Log out' }).click();
+
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('tina');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Code').waitFor();
+  await page.getByLabel('Code').fill('000000' === totp(secret, 1) ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByText('Invalid code.').waitFor();
+  await shot(page, '19-login-second-step');
+  await page.getByLabel('Code').fill(totp(secret, 1));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('username').waitFor();
+  assert.equal(await page.getByTestId('username').innerText(), 'tina');
+  const events = (await audit('user=tina')).map((e) => e.event);
+  for (const e of ['mfa_enabled', 'mfa_failed', 'mfa_used']) assert.ok(events.includes(e), `${e} in ${events}`);
+  assert.deepEqual(errors, []);
+  await context.close();
 });

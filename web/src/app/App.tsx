@@ -8,6 +8,7 @@ import { RegisterPage } from '../features/auth/RegisterPage';
 import { DashboardPage } from '../features/dashboard/DashboardPage';
 import { SessionsPage } from '../features/sessions/SessionsPage';
 import { PasswordPage } from '../features/account/PasswordPage';
+import { TwoFactorPage } from '../features/account/TwoFactorPage';
 import { UsersPage } from '../features/users/UsersPage';
 import { RolesPage } from '../features/roles/RolesPage';
 import { AuditPage } from '../features/audit/AuditPage';
@@ -50,6 +51,7 @@ function Shell() {
             </NavLink>
             <NavLink to="/sessions">My sessions</NavLink>
             <NavLink to="/password">Password</NavLink>
+            <NavLink to="/two-factor">Two-factor</NavLink>
             {adminScreens
               .filter((s) => hasPermission(user, s.permission))
               .map((s) => (
@@ -78,6 +80,7 @@ function Shell() {
           <Route path="/" element={<Private>{<DashboardPage />}</Private>} />
           <Route path="/sessions" element={<Private>{<SessionsPage />}</Private>} />
           <Route path="/password" element={<Private>{<PasswordPage />}</Private>} />
+          <Route path="/two-factor" element={<Private>{<TwoFactorPage />}</Private>} />
           {adminScreens.map((s) => (
             <Route
               key={s.to}

@@ -195,6 +195,20 @@ export async function post<T>(path: string, payload: unknown): Promise<T> {
   return body as T;
 }
 
+/** The second login step, with the `mfa_token` of a `mfa_required` answer. */
+export async function loginWithCode(mfaToken: string, code: string): Promise<User> {
+  const session = await post<SessionResponse>('/api/session/mfa/', { mfa_token: mfaToken, code });
+  setSession(session.access, session.user, true);
+  return session.user;
+}
+
+/** The `mfa_token` when the server wants a second factor, else null. */
+export function mfaTokenOf(err: unknown): string | null {
+  if (!(err instanceof ApiError) || !err.body || typeof err.body !== 'object') return null;
+  const body = err.body as { code?: unknown; mfa_token?: unknown };
+  return body.code === 'mfa_required' && typeof body.mfa_token === 'string' ? body.mfa_token : null;
+}
+
 export async function login(username: string, password: string): Promise<User> {
   const session = await post<SessionResponse>('/api/session/login/', { username, password });
   setSession(session.access, session.user, true);

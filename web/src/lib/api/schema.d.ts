@@ -187,6 +187,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mfa/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current user's factors. */
+        get: operations["mfa_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mfa/recovery-codes/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace the recovery codes (the old ones stop working); needs a current code. */
+        post: operations["regenerate_recovery_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mfa/totp/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start TOTP enrolment: a new secret, unconfirmed until `/api/mfa/totp/confirm/`. */
+        post: operations["start_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mfa/totp/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm TOTP with a first code. From now on logins need a second step. Answers the
+         *     recovery codes, once.
+         */
+        post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mfa/totp/disable/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn TOTP off (and drop the recovery codes); needs a current code. */
+        post: operations["disable_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/password-reset/": {
         parameters: {
             query?: never;
@@ -348,6 +436,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/session/mfa/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The second login step of the web app: as `/api/token/mfa/`, answered like
+         *     `/api/session/login/` (the refresh token in the cookie).
+         */
+        post: operations["session_mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/session/refresh/": {
         parameters: {
             query?: never;
@@ -399,6 +507,27 @@ export interface paths {
         put?: never;
         /** Log out: revoke a refresh token and its whole family. */
         post: operations["blacklist_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token/mfa/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The second login step: the `mfa_token` of a `401 mfa_required` answer and a code
+         *     (TOTP, good once; or a recovery code) give the token pair. Five wrong codes lock the
+         *     factor for a minute.
+         */
+        post: operations["obtain_token_pair_mfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -481,6 +610,23 @@ export interface paths {
          *     themself, nor the last active superuser. Needs `users.manage`.
          */
         patch: operations["update_user"];
+        trace?: never;
+    };
+    "/api/users/{id}/mfa/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove every factor of a user (a lost device). Needs `users.manage`. */
+        delete: operations["reset_user_mfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/users/{id}/roles/": {
@@ -620,6 +766,10 @@ export interface components {
             /** @description Checked by Django's four validators. */
             new_password: string;
         };
+        CodeRequest: {
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code: string;
+        };
         /**
          * @description A 401: `{"detail": "Authentication credentials were not provided."}`, or with a
          *     `code` (`token_not_valid`, `user_inactive`, `user_not_found`); protected routes add
@@ -665,6 +815,18 @@ export interface components {
              *     with an HMAC algorithm.
              */
             keys: Record<string, never>[];
+        };
+        MfaLoginRequest: {
+            /** @description From the `401 mfa_required` answer of the password step. */
+            mfa_token: string;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code: string;
+        };
+        MfaStatus: {
+            /** @description A confirmed TOTP factor: logins need a second step. */
+            totp: boolean;
+            /** Format: int64 */
+            recovery_codes_left: number;
         };
         /** @description One page of results, in DRF's shape. */
         Paginated_AuditEntry: {
@@ -741,6 +903,10 @@ export interface components {
             username: string;
             roles: string[];
         };
+        RecoveryCodes: {
+            /** @description Ten single-use codes, shown this once (only their hashes are kept). */
+            recovery_codes: string[];
+        };
         RefreshRequest: {
             refresh: string;
         };
@@ -815,6 +981,12 @@ export interface components {
         TokenPairResponse: {
             access: string;
             refresh: string;
+        };
+        TotpEnrolment: {
+            /** @description Base32, for typing into an authenticator app. */
+            secret: string;
+            /** @description `otpauth://totp/...`, for a QR code. */
+            otpauth_url: string;
         };
         UpdateMeRequest: {
             /** @description The only field a user may change here; `""` clears it. */
@@ -1255,6 +1427,203 @@ export interface operations {
             };
         };
     };
+    mfa_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    regenerate_recovery_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    start_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            /** @description Already on */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    confirm_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            /** @description `{"code": ["Invalid code."]}`, or no enrolment started */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    disable_totp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description Locked after five wrong codes; see `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     request_password_reset: {
         parameters: {
             query?: never;
@@ -1654,7 +2023,7 @@ export interface operations {
                     "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
-            /** @description As `/api/token/`: wrong credentials, or code `email_not_verified` */
+            /** @description As `/api/token/`: wrong credentials, or code `email_not_verified`, or code `mfa_required` with an `mfa_token` for `/api/session/mfa/` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1688,6 +2057,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    session_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Sets the `authenticon_refresh` cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
             };
         };
     };
@@ -1762,7 +2171,7 @@ export interface operations {
                     "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
-            /** @description `No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike; or, with the right password while `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address unverified, code `email_not_verified` */
+            /** @description `No active account found with the given credentials`, for a wrong username, wrong password or inactive user alike; or, with the right password while `AUTHENTICON_REQUIRE_VERIFIED_EMAIL` is on and the address unverified, code `email_not_verified`; or, for a user with a second factor, code `mfa_required` with an `mfa_token` for `/api/token/mfa/` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1817,6 +2226,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    obtain_token_pair_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaLoginRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPairResponse"];
+                };
+            };
+            /** @description `{"code": ["Invalid code."]}`, or an expired or spent `mfa_token` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            /** @description Locked after five wrong codes; see `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2045,6 +2495,52 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    reset_user_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No such user, or no factor to remove */
             404: {
                 headers: {
                     [name: string]: unknown;

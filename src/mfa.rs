@@ -1,0 +1,258 @@
+//! Multi-factor authentication: TOTP (RFC 6238, through `totp-rs`) and single-use
+//! recovery codes. A login with the right password, for a user with a confirmed
+//! factor, gets an `mfa_token` instead of tokens; the second step trades it and a code
+//! for the pair. Codes are good once (the last accepted time step is kept), and five
+//! wrong codes in a row lock the factor for a minute.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use totp_rs::{Algorithm, Builder, Secret as TotpSecret, Totp};
+use tracing::{info, warn};
+
+use crate::accounts::AccountError;
+use crate::fields::FieldErrors;
+use crate::recovery::{new_token, parse_token};
+use crate::secret::Secret;
+use crate::store::{AuditEvent, AuditMeta, ClientInfo, MailPurpose, NewMailToken, Store, UserRow};
+use crate::tokens::{keys, now};
+
+const STEP_SECS: u64 = 30;
+/// Wrong codes in a row that lock the factor, and for how long.
+const LOCK_AFTER: i64 = 5;
+const LOCK_SECS: i64 = 60;
+/// How long the second step may wait after the password step.
+const CHALLENGE_SECS: i64 = 300;
+const RECOVERY_CODES: usize = 10;
+
+pub const CODE_INVALID: &str = "Invalid code.";
+pub const LOGIN_EXPIRED: &str = "This login has expired or was already completed. Sign in again.";
+
+/// What an authenticator app needs: the secret, as text and as an `otpauth://` URL (the
+/// web app shows it as a QR code).
+pub struct Enrolment {
+    pub secret: String,
+    pub otpauth_url: String,
+}
+
+pub struct Mfa {
+    store: Arc<dyn Store>,
+    /// Seals TOTP secrets at rest.
+    sealing: Secret,
+    issuer: String,
+}
+
+fn invalid(field: &str, message: &str) -> AccountError {
+    AccountError::Invalid(FieldErrors::one(field, message))
+}
+
+impl Mfa {
+    pub fn new(store: Arc<dyn Store>, sealing: Secret, issuer: &str) -> Self {
+        Self { store, sealing, issuer: issuer.to_string() }
+    }
+
+    /// Whether logins of this user need a second factor.
+    pub async fn enabled(&self, user_id: &str) -> Result<bool, AccountError> {
+        Ok(self.store.totp_factor(user_id).await?.is_some_and(|f| f.confirmed_at.is_some()))
+    }
+
+    /// `(totp on, unused recovery codes)`.
+    pub async fn status(&self, user_id: &str) -> Result<(bool, i64), AccountError> {
+        Ok((self.enabled(user_id).await?, self.store.recovery_codes_left(user_id).await?))
+    }
+
+    /// Starts enrolment: a new secret, unconfirmed until the first code.
+    pub async fn start_enrolment(&self, user: &UserRow) -> Result<Enrolment, AccountError> {
+        if self.enabled(&user.id).await? {
+            return Err(AccountError::Refused("Two-factor authentication is already on.".into()));
+        }
+        let bytes: [u8; 20] = rand::random();
+        let secret = TotpSecret::new(Box::new(bytes)).to_base32();
+        let sealed = keys::seal(&Secret::new(secret.clone()), &self.sealing)
+            .map_err(|e| AccountError::Refused(format!("cannot seal the secret: {e}")))?;
+        self.store.start_totp(&user.id, &sealed, now()).await?;
+        let otpauth_url = self.totp(&secret, &user.username)?.to_url().unwrap_or_default();
+        Ok(Enrolment { secret, otpauth_url })
+    }
+
+    /// Confirms enrolment with a first code; returns the recovery codes, shown once.
+    pub async fn confirm(
+        &self,
+        user: &UserRow,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AccountError> {
+        let factor = match self.store.totp_factor(&user.id).await? {
+            Some(f) if f.confirmed_at.is_none() => f,
+            Some(_) => return Err(AccountError::Refused("Two-factor authentication is already on.".into())),
+            None => return Err(AccountError::Refused("Start the enrolment first.".into())),
+        };
+        let step = self
+            .matching_step(&factor.secret, &user.username, code)?
+            .ok_or_else(|| invalid("code", CODE_INVALID))?;
+        let (codes, hashes) = new_recovery_codes();
+        let audit = AuditMeta::actor(&user.id, client.clone());
+        self.store.confirm_totp(&user.id, step, &hashes, now(), &audit).await?;
+        info!(user_id = %user.id, "two-factor authentication turned on");
+        Ok(codes)
+    }
+
+    /// The `mfa_token` for a login that passed its password step.
+    pub async fn challenge(&self, user_id: &str) -> Result<String, AccountError> {
+        let (token, stored) = new_token();
+        let now = now();
+        let record = NewMailToken {
+            id: stored.id,
+            verifier_hash: stored.verifier_hash,
+            purpose: MailPurpose::MfaLogin,
+            user_id: user_id.to_string(),
+            email: String::new(),
+            now,
+            expires_at: now + CHALLENGE_SECS,
+        };
+        self.store.insert_mail_token(&record, None, &AuditMeta::default()).await?;
+        Ok(token)
+    }
+
+    /// The second step: the user the `mfa_token` was for, once `code` checks out.
+    pub async fn complete(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<String, AccountError> {
+        let expired = || invalid("mfa_token", LOGIN_EXPIRED);
+        let token = parse_token(mfa_token).ok_or_else(expired)?;
+        let row = self.store.mail_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)?;
+        self.check_code(&row.user_id, code, client).await?;
+        // Spent only after a right code, so a typo does not end the login; spent before
+        // tokens are issued, so one challenge makes one session.
+        self.store.spend_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)
+    }
+
+    /// A new set of recovery codes; the old set stops working. Needs a current code.
+    pub async fn regenerate_codes(
+        &self,
+        user_id: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AccountError> {
+        if !self.enabled(user_id).await? {
+            return Err(AccountError::Refused("Two-factor authentication is off.".into()));
+        }
+        self.check_code(user_id, code, client).await?;
+        let (codes, hashes) = new_recovery_codes();
+        self.store
+            .replace_recovery_codes(user_id, &hashes, now(), &AuditMeta::actor(user_id, client.clone()))
+            .await?;
+        Ok(codes)
+    }
+
+    /// Turns MFA off; needs a current code (or a recovery code).
+    pub async fn disable(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
+        if !self.enabled(user_id).await? {
+            return Err(AccountError::Refused("Two-factor authentication is off.".into()));
+        }
+        self.check_code(user_id, code, client).await?;
+        let audit = AuditMeta::actor(user_id, client.clone());
+        self.store.remove_mfa(user_id, AuditEvent::MfaDisabled, now(), &audit).await?;
+        Ok(())
+    }
+
+    /// An administrator removes every factor of a user (who lost their device).
+    pub async fn reset(&self, user_id: &str, audit: &AuditMeta) -> Result<bool, AccountError> {
+        Ok(self.store.remove_mfa(user_id, AuditEvent::MfaReset, now(), audit).await?)
+    }
+
+    /// A TOTP code (once per time step) or an unused recovery code. Wrong codes count
+    /// towards the lock.
+    async fn check_code(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
+        let factor = self.store.totp_factor(user_id).await?.filter(|f| f.confirmed_at.is_some());
+        let Some(factor) = factor else {
+            return Err(AccountError::Refused("Two-factor authentication is off.".into()));
+        };
+        let now = now();
+        if factor.locked_until > now {
+            return Err(AccountError::Throttled((factor.locked_until - now) as u64));
+        }
+        let audit = AuditMeta::client(client.clone());
+        let user = self.store.user_by_id(user_id).await?.ok_or(AccountError::NotFound)?.user;
+        let method = match self.matching_step(&factor.secret, &user.username, code)? {
+            Some(step) if self.store.accept_totp_step(user_id, step).await? => Some("totp"),
+            Some(_) => None, // a replayed code
+            None => {
+                let hash = recovery_hash(code);
+                self.store.use_recovery_code(user_id, &hash, now).await?.then_some("recovery_code")
+            }
+        };
+        if let Some(method) = method {
+            self.note(AuditEvent::MfaUsed, user_id, serde_json::json!({ "method": method }), &audit).await;
+            return Ok(());
+        }
+        let failures = self.store.totp_failed(user_id, LOCK_AFTER, now + LOCK_SECS).await?;
+        self.note(AuditEvent::MfaFailed, user_id, serde_json::json!({ "failures": failures }), &audit).await;
+        if failures >= LOCK_AFTER {
+            warn!(%user_id, "second factor locked after repeated wrong codes");
+            return Err(AccountError::Throttled(LOCK_SECS as u64));
+        }
+        Err(invalid("code", CODE_INVALID))
+    }
+
+    /// Records a use or a failure; losing the record to a store fault must not fail the
+    /// login.
+    async fn note(&self, event: AuditEvent, user_id: &str, detail: serde_json::Value, audit: &AuditMeta) {
+        if let Err(e) = self.store.record_audit(event, Some(user_id), &detail, now(), audit).await {
+            warn!(error = %e, event = event.as_str(), "could not write audit event");
+        }
+    }
+
+    /// The time step `code` belongs to (now, or one step either side), if any.
+    fn matching_step(&self, sealed: &str, username: &str, code: &str) -> Result<Option<i64>, AccountError> {
+        let secret = keys::open(sealed, &self.sealing)
+            .map_err(|e| AccountError::Refused(format!("sealed secret: {e}")))?;
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
+        let totp = self.totp(secret.expose(), username)?;
+        Ok(totp.check(&code, now() as u64).map(|counter| counter as i64))
+    }
+
+    fn totp(&self, base32: &str, username: &str) -> Result<Totp, AccountError> {
+        let secret = TotpSecret::try_from_base32(base32)
+            .map_err(|e| AccountError::Refused(format!("secret: {e:?}")))?;
+        // The otpauth label may not hold a colon.
+        let account = username.replace(':', "_");
+        Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(6)
+            .with_skew(1)
+            .with_step_duration(STEP_SECS)
+            .with_secret(secret)
+            .with_issuer(Some(self.issuer.as_str()))
+            .with_account_name(account)
+            .build()
+            .map_err(|e| AccountError::Refused(format!("totp: {e:?}")))
+    }
+}
+
+/// Ten codes like `k3m9x-q2w7t` (50 random bits each) and their hashes.
+fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let raw: String =
+                (0..10).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
+            format!("{}-{}", &raw[..5], &raw[5..])
+        })
+        .collect();
+    let hashes = codes.iter().map(|c| recovery_hash(c)).collect();
+    (codes, hashes)
+}
+
+/// Codes match however they are typed: case, spaces and the dash do not count.
+fn recovery_hash(code: &str) -> String {
+    let normal: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+    hex::encode(Sha256::digest(normal.as_bytes()))
+}
