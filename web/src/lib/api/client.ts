@@ -104,9 +104,17 @@ function nextSessionChange(timeoutMs: number): Promise<void> {
   });
 }
 
-function withCrossTabLock<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` holding the cross-tab refresh lock. `fn` learns whether another tab held the
+ * lock first (then that tab has most likely just refreshed).
+ */
+async function withCrossTabLock<T>(fn: (contended: boolean) => Promise<T>): Promise<T> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-  return locks ? (locks.request('authenticon-refresh', fn) as Promise<T>) : fn();
+  if (!locks) return fn(false);
+  const free = (await locks.request('authenticon-refresh', { ifAvailable: true }, async (lock) =>
+    lock ? { value: await fn(false) } : null)) as { value: T } | null;
+  if (free) return free.value;
+  return locks.request('authenticon-refresh', () => fn(true)) as Promise<T>;
 }
 
 /**
@@ -117,12 +125,13 @@ function withCrossTabLock<T>(fn: () => Promise<T>): Promise<T> {
 export function refreshSession(): Promise<boolean> {
   if (!refreshing) {
     const before = accessToken;
-    refreshing = withCrossTabLock(async () => {
+    refreshing = withCrossTabLock(async (contended) => {
       if (accessToken && accessToken !== before) return true;
       // A peer tab held the lock and is about to share its result: take that instead of
-      // rotating the cookie a second time.
-      if (peerRefreshing) {
-        await nextSessionChange(2000);
+      // rotating the cookie a second time. Lock grants and channel messages are not
+      // ordered, so its news may still be on the way even when no "refreshing" arrived.
+      if (peerRefreshing || contended) {
+        await nextSessionChange(peerRefreshing ? 2000 : 500);
         if (accessToken && accessToken !== before) return true;
       }
       channel?.postMessage({ type: 'refreshing' } satisfies Message);
