@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { api, ApiError } from '../../lib/api/client';
+import { api, formError } from '../../lib/api/client';
 
 export function PasswordPage() {
   const [oldPassword, setOld] = useState('');
@@ -23,10 +23,9 @@ export function PasswordPage() {
       setNew('');
       setDone('Password changed. Your other sessions were signed out.');
     } catch (err) {
-      if (err instanceof ApiError) {
-        setErrors(err.fieldErrors());
-        setError(Object.keys(err.fieldErrors()).length ? null : err.message);
-      } else setError('The server could not be reached.');
+      const m = formError(err);
+      setErrors(m.fields);
+      setError(m.error);
     } finally {
       setBusy(false);
     }

@@ -2,16 +2,10 @@ import { useEffect, useState, type FormEvent } from 'react';
 import QRCode from 'qrcode';
 import { Field } from '../../components/Field';
 import { Loading, Notice } from '../../components/Notice';
-import { api, ApiError } from '../../lib/api/client';
+import { api, formError } from '../../lib/api/client';
 
 interface Status { totp: boolean; recovery_codes_left: number }
 interface Enrolment { secret: string; otpauth_url: string }
-
-function message(err: unknown): { fields: Record<string, string[]>; error: string | null } {
-  if (!(err instanceof ApiError)) return { fields: {}, error: 'The server could not be reached.' };
-  const fields = err.fieldErrors();
-  return { fields, error: Object.keys(fields).length ? null : err.message };
-}
 
 /** Turn TOTP on (QR code, first code), see recovery codes once, replace them, turn it off. */
 export function TwoFactorPage() {
@@ -25,7 +19,7 @@ export function TwoFactorPage() {
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const load = () => api<Status>('/api/mfa/').then(setStatus).catch((e: unknown) => setError(message(e).error));
+  const load = () => api<Status>('/api/mfa/').then(setStatus).catch((e: unknown) => setError(formError(e).error));
   useEffect(() => { void load(); }, []);
 
   async function run(action: () => Promise<void>) {
@@ -37,7 +31,7 @@ export function TwoFactorPage() {
       await action();
       setCode('');
     } catch (err) {
-      const m = message(err);
+      const m = formError(err);
       setErrors(m.fields);
       setError(m.error);
     } finally {

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { ApiError, post } from '../../lib/api/client';
+import { formError, post } from '../../lib/api/client';
 
 /** Asks for a reset link. The server answers alike for known and unknown addresses. */
 export function ForgotPasswordPage() {
@@ -21,10 +21,9 @@ export function ForgotPasswordPage() {
       const body = await post<{ detail: string }>('/api/password-reset/', { email });
       setDone(body.detail);
     } catch (err) {
-      if (err instanceof ApiError) {
-        setErrors(err.fieldErrors());
-        setError(Object.keys(err.fieldErrors()).length ? null : err.message);
-      } else setError('The server could not be reached. Try again.');
+      const m = formError(err);
+      setErrors(m.fields);
+      setError(m.error);
     } finally {
       setBusy(false);
     }

@@ -31,6 +31,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What a form shows for a failed call: DRF field errors under their fields, otherwise
+ * one message (the server's `detail`, or that it could not be reached).
+ */
+export function formError(err: unknown): { fields: Record<string, string[]>; error: string | null } {
+  if (!(err instanceof ApiError)) return { fields: {}, error: 'The server could not be reached. Try again.' };
+  const fields = err.fieldErrors();
+  return { fields, error: Object.keys(fields).length ? null : err.message };
+}
+
 function describe(body: unknown): string | undefined {
   if (body && typeof body === 'object' && 'detail' in body) {
     const d = (body as { detail: unknown }).detail;
