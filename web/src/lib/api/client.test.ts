@@ -40,6 +40,27 @@ describe('api client', () => {
     expect(calls.filter((c) => c.url.startsWith('/api/thing/'))).toHaveLength(10);
   });
 
+  it('retries with a token a peer tab shared while the request was in flight, without rotating', async () => {
+    const peer = new BroadcastChannel('authenticon-session');
+    vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit) => {
+      const auth = (init.headers as Record<string, string>)['Authorization'] ?? null;
+      calls.push({ url, auth });
+      if (url === '/api/session/login/') return json(200, { access: 'old', user });
+      if (url === '/api/session/refresh/') return json(200, { access: 'newer', user });
+      if (auth === 'Bearer old') {
+        // The peer tab rotated meanwhile and shares its token before this 401 arrives.
+        peer.postMessage({ type: 'session', access: 'new', user });
+        await new Promise((r) => setTimeout(r, 50));
+        return json(401, { detail: 'expired' });
+      }
+      return json(200, { ok: auth });
+    }));
+    await login('alice', 'pw');
+    expect(await api<{ ok: string }>('/api/thing/')).toEqual({ ok: 'Bearer new' });
+    expect(calls.filter((c) => c.url === '/api/session/refresh/')).toHaveLength(0);
+    peer.close();
+  });
+
   it('drops the session when the refresh cookie is refused, and reports the error', async () => {
     vi.stubGlobal('fetch', vi.fn(async (url: string) =>
       url === '/api/session/refresh/'

@@ -131,10 +131,14 @@ async function withCrossTabLock<T>(fn: (contended: boolean) => Promise<T>): Prom
  * Gets a fresh access token from the refresh cookie. Concurrent callers in a tab share
  * one attempt; other tabs wait on the lock and, if a refresh happened meanwhile, take
  * its token instead of spending the cookie again (which would look like token theft).
+ *
+ * `stale` is the token a caller saw refused. When a peer tab's news replaced it while
+ * that request was in flight, the new token is already here and nothing is rotated.
  */
-export function refreshSession(): Promise<boolean> {
+export function refreshSession(stale: string | null = accessToken): Promise<boolean> {
+  if (accessToken && accessToken !== stale) return Promise.resolve(true);
   if (!refreshing) {
-    const before = accessToken;
+    const before = stale;
     refreshing = withCrossTabLock(async (contended) => {
       if (accessToken && accessToken !== before) return true;
       // A peer tab held the lock and is about to share its result: take that instead of
@@ -181,10 +185,12 @@ export interface RequestOptions {
 
 /** Calls the API with the access token; on 401 refreshes once and retries once. */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  let sent: string | null = null;
   const send = () => {
     const headers: Record<string, string> = {};
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-    if (accessToken) headers['Authorization'] = `Bearer ${accessToken}`;
+    sent = accessToken;
+    if (sent) headers['Authorization'] = `Bearer ${sent}`;
     return fetch(path, {
       method: options.method ?? 'GET',
       headers,
@@ -193,7 +199,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     });
   };
   let res = await send();
-  if (res.status === 401 && (await refreshSession())) {
+  if (res.status === 401 && (await refreshSession(sent))) {
     res = await send();
   }
   const body = await parse(res);
