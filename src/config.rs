@@ -158,6 +158,9 @@ pub struct Config {
     pub require_verified_email: bool,
     /// The name authenticator apps show next to the account.
     pub mfa_issuer: String,
+    /// Roles whose holders must have a second factor: without one, every route guarded
+    /// by a permission answers `403 mfa_enrollment_required`.
+    pub mfa_required_roles: Vec<String>,
 }
 
 impl fmt::Debug for Config {
@@ -229,6 +232,7 @@ impl Default for Config {
             email_verification_timeout: Duration::from_secs(3 * 86_400),
             require_verified_email: false,
             mfa_issuer: "Authenticon".into(),
+            mfa_required_roles: Vec::new(),
         }
     }
 }
@@ -462,6 +466,13 @@ impl Config {
                 return Err(bad("MFA_ISSUER", "a name without a colon", v));
             }
             c.mfa_issuer = v.to_string();
+        }
+        if let Some(v) = get("MFA_REQUIRED_ROLES") {
+            c.mfa_required_roles =
+                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if !c.mfa_required_roles.iter().all(|r| crate::rbac::valid_role_name(r)) {
+                return Err(bad("MFA_REQUIRED_ROLES", "comma-separated role names like admin,support", v));
+            }
         }
         if let Some(v) = get("LOG_FORMAT") {
             c.log_format = match v {

@@ -10,6 +10,7 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod mfa;
+pub mod passkeys;
 pub mod passwords;
 pub mod rbac;
 pub mod recovery;

@@ -1,8 +1,9 @@
-//! Multi-factor authentication: TOTP (RFC 6238, through `totp-rs`) and single-use
-//! recovery codes. A login with the right password, for a user with a confirmed
-//! factor, gets an `mfa_token` instead of tokens; the second step trades it and a code
-//! for the pair. Codes are good once (the last accepted time step is kept), and five
-//! wrong codes in a row lock the factor for a minute.
+//! Multi-factor authentication: TOTP (RFC 6238, through `totp-rs`), passkeys (see
+//! `passkeys`) and single-use recovery codes. A login with the right password, for a
+//! user with a confirmed factor, gets an `mfa_token` instead of tokens; the second step
+//! trades it and a code or a passkey's signature for the pair. Codes are good once (the
+//! last accepted time step is kept), and five wrong codes in a row lock the factor for a
+//! minute.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use tracing::{info, warn};
 
 use crate::accounts::AccountError;
 use crate::fields::FieldErrors;
+use crate::passkeys::{PasskeyInfo, Passkeys};
 use crate::recovery::{new_token, parse_token};
 use crate::secret::Secret;
 use crate::store::{AuditEvent, AuditMeta, ClientInfo, MailPurpose, NewMailToken, Store, UserRow};
@@ -35,8 +37,45 @@ pub struct Enrolment {
     pub otpauth_url: String,
 }
 
+/// What the second step presents.
+pub enum Proof {
+    /// A TOTP or recovery code.
+    Code(String),
+    /// A passkey's answer to the challenge of `/api/token/mfa/passkey/`.
+    Passkey(serde_json::Value),
+}
+
+/// A user's factors.
+pub struct Status {
+    pub totp: bool,
+    pub passkeys: usize,
+    pub recovery_codes_left: i64,
+}
+
+impl Status {
+    pub fn enabled(&self) -> bool {
+        self.totp || self.passkeys > 0
+    }
+
+    /// The ways the second step can be passed, for the `mfa_required` answer.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut methods = Vec::new();
+        if self.totp {
+            methods.push("totp");
+        }
+        if self.passkeys > 0 {
+            methods.push("passkey");
+        }
+        if self.recovery_codes_left > 0 {
+            methods.push("recovery_code");
+        }
+        methods
+    }
+}
+
 pub struct Mfa {
     store: Arc<dyn Store>,
+    pub passkeys: Arc<Passkeys>,
     /// Seals TOTP secrets at rest.
     sealing: Secret,
     issuer: String,
@@ -47,24 +86,45 @@ fn invalid(field: &str, message: &str) -> AccountError {
 }
 
 impl Mfa {
-    pub fn new(store: Arc<dyn Store>, sealing: Secret, issuer: &str) -> Self {
-        Self { store, sealing, issuer: issuer.to_string() }
+    pub fn new(store: Arc<dyn Store>, passkeys: Arc<Passkeys>, sealing: Secret, issuer: &str) -> Self {
+        Self { store, passkeys, sealing, issuer: issuer.to_string() }
     }
 
-    /// Whether logins of this user need a second factor.
-    pub async fn enabled(&self, user_id: &str) -> Result<bool, AccountError> {
+    /// Whether the user has a confirmed TOTP factor.
+    async fn totp_on(&self, user_id: &str) -> Result<bool, AccountError> {
         Ok(self.store.totp_factor(user_id).await?.is_some_and(|f| f.confirmed_at.is_some()))
     }
 
-    /// `(totp on, unused recovery codes)`.
-    pub async fn status(&self, user_id: &str) -> Result<(bool, i64), AccountError> {
-        Ok((self.enabled(user_id).await?, self.store.recovery_codes_left(user_id).await?))
+    pub async fn status(&self, user_id: &str) -> Result<Status, AccountError> {
+        Ok(Status {
+            totp: self.totp_on(user_id).await?,
+            passkeys: self.store.passkeys(user_id).await?.len(),
+            recovery_codes_left: self.store.recovery_codes_left(user_id).await?,
+        })
+    }
+
+    /// Registers a passkey from a finished ceremony. The user's first factor brings ten
+    /// recovery codes, returned once (empty when the user had a factor already).
+    pub async fn add_passkey(
+        &self,
+        user_id: &str,
+        ceremony: &str,
+        answer: serde_json::Value,
+        client: &ClientInfo,
+    ) -> Result<(PasskeyInfo, Vec<String>), AccountError> {
+        let (codes, hashes) = if self.status(user_id).await?.enabled() {
+            (Vec::new(), Vec::new())
+        } else {
+            new_recovery_codes()
+        };
+        let info = self.passkeys.finish_registration(user_id, ceremony, answer, &hashes, client).await?;
+        Ok((info, codes))
     }
 
     /// Starts enrolment: a new secret, unconfirmed until the first code.
     pub async fn start_enrolment(&self, user: &UserRow) -> Result<Enrolment, AccountError> {
-        if self.enabled(&user.id).await? {
-            return Err(AccountError::Refused("Two-factor authentication is already on.".into()));
+        if self.totp_on(&user.id).await? {
+            return Err(AccountError::Refused("An authenticator app is already on.".into()));
         }
         let bytes: [u8; 20] = rand::random();
         let secret = TotpSecret::new(Box::new(bytes)).to_base32();
@@ -84,13 +144,18 @@ impl Mfa {
     ) -> Result<Vec<String>, AccountError> {
         let factor = match self.store.totp_factor(&user.id).await? {
             Some(f) if f.confirmed_at.is_none() => f,
-            Some(_) => return Err(AccountError::Refused("Two-factor authentication is already on.".into())),
+            Some(_) => return Err(AccountError::Refused("An authenticator app is already on.".into())),
             None => return Err(AccountError::Refused("Start the enrolment first.".into())),
         };
         let step = self
             .matching_step(&factor.secret, &user.username, code)?
             .ok_or_else(|| invalid("code", CODE_INVALID))?;
-        let (codes, hashes) = new_recovery_codes();
+        // A passkey brought recovery codes already: those stay valid.
+        let (codes, hashes) = if self.store.passkeys(&user.id).await?.is_empty() {
+            new_recovery_codes()
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let audit = AuditMeta::actor(&user.id, client.clone());
         self.store.confirm_totp(&user.id, step, &hashes, now(), &audit).await?;
         info!(user_id = %user.id, "two-factor authentication turned on");
@@ -114,18 +179,31 @@ impl Mfa {
         Ok(token)
     }
 
-    /// The second step: the user the `mfa_token` was for, once `code` checks out.
+    /// The passkey challenge for the second step of the login `mfa_token` stands for.
+    pub async fn passkey_challenge(&self, mfa_token: &str) -> Result<serde_json::Value, AccountError> {
+        let expired = || invalid("mfa_token", LOGIN_EXPIRED);
+        let token = parse_token(mfa_token).ok_or_else(expired)?;
+        let row = self.store.mail_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)?;
+        self.passkeys.start_second_step(&row.user_id, &token.id).await
+    }
+
+    /// The second step: the user the `mfa_token` was for, once the proof checks out.
     pub async fn complete(
         &self,
         mfa_token: &str,
-        code: &str,
+        proof: Proof,
         client: &ClientInfo,
     ) -> Result<String, AccountError> {
         let expired = || invalid("mfa_token", LOGIN_EXPIRED);
         let token = parse_token(mfa_token).ok_or_else(expired)?;
         let row = self.store.mail_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)?;
-        self.check_code(&row.user_id, code, client).await?;
-        // Spent only after a right code, so a typo does not end the login; spent before
+        match proof {
+            Proof::Code(code) => self.check_code(&row.user_id, &code, client).await?,
+            Proof::Passkey(answer) => {
+                self.passkeys.finish_second_step(&row.user_id, &token.id, answer, client).await?
+            }
+        }
+        // Spent only after a right proof, so a typo does not end the login; spent before
         // tokens are issued, so one challenge makes one session.
         self.store.spend_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)
     }
@@ -137,7 +215,7 @@ impl Mfa {
         code: &str,
         client: &ClientInfo,
     ) -> Result<Vec<String>, AccountError> {
-        if !self.enabled(user_id).await? {
+        if !self.status(user_id).await?.enabled() {
             return Err(AccountError::Refused("Two-factor authentication is off.".into()));
         }
         self.check_code(user_id, code, client).await?;
@@ -148,36 +226,42 @@ impl Mfa {
         Ok(codes)
     }
 
-    /// Turns MFA off; needs a current code (or a recovery code).
+    /// Turns the authenticator app off (the recovery codes go too unless a passkey
+    /// remains); needs a current code (or a recovery code).
     pub async fn disable(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
-        if !self.enabled(user_id).await? {
-            return Err(AccountError::Refused("Two-factor authentication is off.".into()));
+        if !self.totp_on(user_id).await? {
+            return Err(AccountError::Refused("The authenticator app is off.".into()));
         }
         self.check_code(user_id, code, client).await?;
         let audit = AuditMeta::actor(user_id, client.clone());
-        self.store.remove_mfa(user_id, AuditEvent::MfaDisabled, now(), &audit).await?;
+        self.store.remove_mfa(user_id, true, AuditEvent::MfaDisabled, now(), &audit).await?;
         Ok(())
     }
 
     /// An administrator removes every factor of a user (who lost their device).
     pub async fn reset(&self, user_id: &str, audit: &AuditMeta) -> Result<bool, AccountError> {
-        Ok(self.store.remove_mfa(user_id, AuditEvent::MfaReset, now(), audit).await?)
+        Ok(self.store.remove_mfa(user_id, false, AuditEvent::MfaReset, now(), audit).await?)
     }
 
     /// A TOTP code (once per time step) or an unused recovery code. Wrong codes count
-    /// towards the lock.
+    /// towards the TOTP factor's lock; a user with passkeys only has no such counter, and
+    /// a recovery code's 50 random bits are out of reach of guessing anyway.
     async fn check_code(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
         let factor = self.store.totp_factor(user_id).await?.filter(|f| f.confirmed_at.is_some());
-        let Some(factor) = factor else {
+        if factor.is_none() && self.store.passkeys(user_id).await?.is_empty() {
             return Err(AccountError::Refused("Two-factor authentication is off.".into()));
-        };
+        }
         let now = now();
-        if factor.locked_until > now {
-            return Err(AccountError::Throttled((factor.locked_until - now) as u64));
+        if let Some(f) = factor.as_ref().filter(|f| f.locked_until > now) {
+            return Err(AccountError::Throttled((f.locked_until - now) as u64));
         }
         let audit = AuditMeta::client(client.clone());
         let user = self.store.user_by_id(user_id).await?.ok_or(AccountError::NotFound)?.user;
-        let method = match self.matching_step(&factor.secret, &user.username, code)? {
+        let step = match &factor {
+            Some(f) => self.matching_step(&f.secret, &user.username, code)?,
+            None => None,
+        };
+        let method = match step {
             Some(step) if self.store.accept_totp_step(user_id, step).await? => Some("totp"),
             Some(_) => None, // a replayed code
             None => {
@@ -188,6 +272,16 @@ impl Mfa {
         if let Some(method) = method {
             self.note(AuditEvent::MfaUsed, user_id, serde_json::json!({ "method": method }), &audit).await;
             return Ok(());
+        }
+        if factor.is_none() {
+            self.note(
+                AuditEvent::MfaFailed,
+                user_id,
+                serde_json::json!({ "method": "recovery_code" }),
+                &audit,
+            )
+            .await;
+            return Err(invalid("code", CODE_INVALID));
         }
         let failures = self.store.totp_failed(user_id, LOCK_AFTER, now + LOCK_SECS).await?;
         self.note(AuditEvent::MfaFailed, user_id, serde_json::json!({ "failures": failures }), &audit).await;

@@ -7,6 +7,7 @@ use crate::audit::Audit;
 use crate::config::Config;
 use crate::mail::{MailError, Mailer};
 use crate::mfa::Mfa;
+use crate::passkeys::Passkeys;
 use crate::passwords::{HashError, Hasher};
 use crate::rbac::Roles;
 use crate::recovery::Recovery;
@@ -91,7 +92,8 @@ impl AppState {
             config.require_verified_email,
             Arc::clone(&cache),
         );
-        let mfa = Arc::new(Mfa::new(Arc::clone(&store), secret.clone(), &config.mfa_issuer));
+        let passkeys = Arc::new(Passkeys::new(Arc::clone(&store), &config.public_url(), &config.mfa_issuer));
+        let mfa = Arc::new(Mfa::new(Arc::clone(&store), passkeys, secret.clone(), &config.mfa_issuer));
         let state = AppState(Arc::new(Services {
             config: Arc::new(config),
             store: Arc::clone(&store),

@@ -67,6 +67,16 @@ pub struct TokenPairResponse {
     pub refresh: String,
 }
 
+/// A new session for a user who passed every login step: the token pair.
+pub async fn issue_pair(
+    app: &AppState,
+    user: crate::store::UserWithRoles,
+    client: crate::store::ClientInfo,
+) -> Result<Json<TokenPairResponse>, ApiError> {
+    let pair = app.tokens.start_session(user, client).await?;
+    Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
+}
+
 /// Reads `{"username", "password"}` with DRF's field messages.
 pub fn credentials(body: &JsonObject) -> Result<(String, Secret), ApiError> {
     let mut f = FieldReader::new(&body.0);
@@ -130,8 +140,7 @@ pub async fn obtain_token_pair(
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
     super::mfa::require_second_factor(&app, &user).await?;
-    let pair = app.tokens.start_session(user, client).await?;
-    Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
+    issue_pair(&app, user, client).await
 }
 
 /// Rotate a refresh token: it is spent and a new pair returned. Presenting a spent token

@@ -50,14 +50,17 @@ pub enum ApiError {
     /// is not verified yet.
     #[error("email not verified")]
     EmailNotVerified,
-    /// Right password; now the second factor, with this token.
+    /// Right password; now the second factor, with this token, by one of these methods.
     #[error("second factor required")]
-    MfaRequired(String),
+    MfaRequired { token: String, methods: Vec<&'static str> },
     /// Refresh for a user deactivated or deleted since.
     #[error("no active account for token")]
     NoActiveAccountForToken,
     #[error("forbidden")]
     Forbidden,
+    /// The user holds a role that requires a second factor, and has none yet.
+    #[error("second factor enrolment required")]
+    MfaEnrollmentRequired,
     #[error("not found")]
     NotFound,
     /// 404 with its own message (`Invalid page.`).
@@ -127,10 +130,10 @@ impl ApiError {
                 json!({ "detail": "Verify your email address before logging in: follow the link in the mail we sent.",
                         "code": "email_not_verified" }),
             ),
-            ApiError::MfaRequired(token) => (
+            ApiError::MfaRequired { token, methods } => (
                 StatusCode::UNAUTHORIZED,
-                json!({ "detail": "Enter the code from your authenticator app, or a recovery code.",
-                        "code": "mfa_required", "mfa_token": token }),
+                json!({ "detail": "Confirm it is you with your second factor.",
+                        "code": "mfa_required", "mfa_token": token, "methods": methods }),
             ),
             ApiError::NoActiveAccountForToken => {
                 (StatusCode::UNAUTHORIZED, detail("No active account found for the given token."))
@@ -138,6 +141,11 @@ impl ApiError {
             ApiError::Forbidden => {
                 (StatusCode::FORBIDDEN, detail("You do not have permission to perform this action."))
             }
+            ApiError::MfaEnrollmentRequired => (
+                StatusCode::FORBIDDEN,
+                json!({ "detail": "Your role requires two-factor authentication. Turn it on to continue.",
+                        "code": "mfa_enrollment_required" }),
+            ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
             ApiError::NotFoundDetail(message) => (StatusCode::NOT_FOUND, detail(message)),
             ApiError::MethodNotAllowed(m) => {

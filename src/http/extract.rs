@@ -163,7 +163,8 @@ permissions! {
 /// The guard: an authenticated user holding permission `P` right now. The check reads
 /// the user's roles from the store on every request (bypassing the user cache), so a
 /// revoked permission stops working at once; 401 without a valid token, 403 without the
-/// permission.
+/// permission, or (`mfa_enrollment_required`) while a role in
+/// `AUTHENTICON_MFA_REQUIRED_ROLES` waits for the user to add a second factor.
 pub struct Require<P: Permission> {
     pub user: UserWithRoles,
     pub auth: AuthUser,
@@ -183,6 +184,13 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
         }
         if !has_permission(&user, P::NAME) {
             return Err(ApiError::Forbidden);
+        }
+        // A role that demands a second factor lends its permissions only once the user
+        // has one (they can still sign in, and enrol at /api/mfa/).
+        let required = &app.config.mfa_required_roles;
+        if user.roles.iter().any(|r| required.contains(r)) && !app.mfa.status(&user.user.id).await?.enabled()
+        {
+            return Err(ApiError::MfaEnrollmentRequired);
         }
         Ok(Require { user, auth, _permission: std::marker::PhantomData })
     }

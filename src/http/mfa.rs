@@ -1,5 +1,5 @@
-//! Multi-factor authentication: enrolment, the second login step, recovery codes, and an
-//! administrator's reset.
+//! Multi-factor authentication: TOTP and passkey enrolment, the second login step,
+//! passwordless passkey login, recovery codes, and an administrator's reset.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,14 +8,16 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::auth::TokenPairResponse;
+use super::auth::{issue_pair, TokenPairResponse};
 use super::errors::ApiError;
 use super::extract::{AuthUser, Client, JsonObject, Require, UsersManage};
 use super::models::{BadRequestBody, CodedDetail, Detail};
 use super::route;
-use crate::fields::FieldReader;
+use crate::fields::{FieldErrors, FieldReader};
+use crate::mfa::Proof;
+use crate::passkeys::{PasskeyInfo, MAX_NAME_CHARS};
 use crate::state::AppState;
-use crate::store::{AuditMeta, UserWithRoles};
+use crate::store::{AuditMeta, ClientInfo, UserWithRoles};
 
 pub fn routes() -> Router<AppState> {
     let r = Router::new();
@@ -24,7 +26,13 @@ pub fn routes() -> Router<AppState> {
     let r = route(r, "/api/mfa/totp/confirm/", post(confirm_totp));
     let r = route(r, "/api/mfa/totp/disable/", post(disable_totp));
     let r = route(r, "/api/mfa/recovery-codes/", post(regenerate_recovery_codes));
+    let r = route(r, "/api/mfa/passkeys/", get(list_passkeys).post(start_passkey));
+    let r = route(r, "/api/mfa/passkeys/confirm/", post(confirm_passkey));
+    let r = route(r, "/api/mfa/passkeys/{id}/", axum::routing::delete(remove_passkey));
     let r = route(r, "/api/token/mfa/", post(obtain_token_pair_mfa));
+    let r = route(r, "/api/token/mfa/passkey/", post(mfa_passkey_options));
+    let r = route(r, "/api/passkeys/login/", post(passkey_login_options));
+    let r = route(r, "/api/token/passkey/", post(obtain_token_pair_passkey));
     route(r, "/api/users/{id}/mfa/", axum::routing::delete(reset_user_mfa))
 }
 
@@ -36,6 +44,8 @@ const MAX_MFA_TOKEN_CHARS: usize = 200;
 pub struct MfaStatus {
     /// A confirmed TOTP factor: logins need a second step.
     pub totp: bool,
+    /// Registered passkeys: with one, logins need a second step too.
+    pub passkeys: usize,
     pub recovery_codes_left: i64,
 }
 
@@ -65,8 +75,72 @@ pub struct CodeRequest {
 pub struct MfaLoginRequest {
     /// From the `401 mfa_required` answer of the password step.
     mfa_token: String,
-    /// A 6-digit code from the authenticator app, or a recovery code.
-    code: String,
+    /// A 6-digit code from the authenticator app, or a recovery code. Either this or
+    /// `credential`.
+    code: Option<String>,
+    /// A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+    /// `/api/token/mfa/passkey/`.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct MfaTokenRequest {
+    /// From the `401 mfa_required` answer of the password step.
+    mfa_token: String,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct PasskeyNameRequest {
+    /// What the owner calls it ("Laptop", "YubiKey"); at most 64 characters.
+    name: String,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct PasskeyAnswer {
+    /// The `ceremony` of the options answered.
+    ceremony: String,
+    /// `PublicKeyCredential.toJSON()` of what the browser returned.
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+}
+
+/// Options for `navigator.credentials.create()` or `.get()`: WebAuthn's
+/// `publicKey` in its JSON form (binary fields base64url), and the ceremony id to name
+/// in the answer.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct PasskeyOptions {
+    ceremony: String,
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    public_key: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyRegistered {
+    pub passkey: PasskeyInfo,
+    /// The first factor brings ten single-use recovery codes, shown this once; empty
+    /// when the account had a factor already.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Longest answer read from a body (an attestation is a few kilobytes).
+const MAX_CEREMONY_CHARS: usize = 64;
+
+/// Reads `{"ceremony", "credential"}`.
+fn passkey_answer(body: &JsonObject) -> Result<(String, serde_json::Value), ApiError> {
+    let mut f = FieldReader::new(&body.0);
+    let ceremony = f.required("ceremony", true, MAX_CEREMONY_CHARS);
+    f.finish().map_err(ApiError::Fields)?;
+    match body.0.get("credential") {
+        Some(c @ serde_json::Value::Object(_)) => Ok((ceremony, c.clone())),
+        Some(_) => Err(ApiError::Fields(FieldErrors::one("credential", "Not a passkey answer."))),
+        None => Err(ApiError::Fields(FieldErrors::one("credential", "This field is required."))),
+    }
 }
 
 fn code_of(body: &JsonObject) -> Result<String, ApiError> {
@@ -76,29 +150,51 @@ fn code_of(body: &JsonObject) -> Result<String, ApiError> {
     Ok(code)
 }
 
-/// Reads `{"mfa_token", "code"}` and checks them: the user whose login this completes.
+/// Reads `{"mfa_token", "code"}` or `{"mfa_token", "credential"}` and checks them: the
+/// user whose login this completes.
 pub async fn second_step(
     app: &AppState,
     body: &JsonObject,
-    client: &crate::store::ClientInfo,
+    client: &ClientInfo,
 ) -> Result<UserWithRoles, ApiError> {
     let mut f = FieldReader::new(&body.0);
     let token = f.required("mfa_token", true, MAX_MFA_TOKEN_CHARS);
-    let code = f.required("code", true, MAX_CODE_CHARS);
+    let proof = match body.0.get("credential") {
+        Some(serde_json::Value::Object(_)) => Proof::Passkey(body.0["credential"].clone()),
+        _ => Proof::Code(f.required("code", true, MAX_CODE_CHARS)),
+    };
     f.finish().map_err(ApiError::Fields)?;
-    let user_id = app.mfa.complete(&token, &code, client).await?;
-    let user = app.accounts.user(&user_id).await?;
+    let user_id = app.mfa.complete(&token, proof, client).await?;
+    active_user(app, &user_id).await
+}
+
+async fn active_user(app: &AppState, user_id: &str) -> Result<UserWithRoles, ApiError> {
+    let user = app.accounts.user(user_id).await?;
     if !user.user.is_active {
         return Err(ApiError::NoActiveAccount);
     }
     Ok(user)
 }
 
+/// Reads `{"ceremony", "credential"}` of a passwordless login: the user whose passkey
+/// signed.
+pub async fn passkey_step(
+    app: &AppState,
+    body: &JsonObject,
+    client: &ClientInfo,
+) -> Result<UserWithRoles, ApiError> {
+    let (ceremony, answer) = passkey_answer(body)?;
+    let user_id = app.mfa.passkeys.finish_login(&ceremony, answer, client).await?;
+    active_user(app, &user_id).await
+}
+
 /// After a right password: when the user has a second factor, the login stops here with
 /// `401 mfa_required` and a token for the second step.
 pub async fn require_second_factor(app: &AppState, user: &UserWithRoles) -> Result<(), ApiError> {
-    if app.mfa.enabled(&user.user.id).await? {
-        return Err(ApiError::MfaRequired(app.mfa.challenge(&user.user.id).await?));
+    let status = app.mfa.status(&user.user.id).await?;
+    if status.enabled() {
+        let token = app.mfa.challenge(&user.user.id).await?;
+        return Err(ApiError::MfaRequired { token, methods: status.methods() });
     }
     Ok(())
 }
@@ -107,8 +203,124 @@ pub async fn require_second_factor(app: &AppState, user: &UserWithRoles) -> Resu
 #[utoipa::path(get, path = "/api/mfa/", tag = "mfa", security(("bearer" = [])),
     responses((status = 200, body = MfaStatus), (status = 401, body = CodedDetail)))]
 pub async fn mfa_status(State(app): State<AppState>, user: AuthUser) -> Result<Json<MfaStatus>, ApiError> {
-    let (totp, recovery_codes_left) = app.mfa.status(user.id()).await?;
-    Ok(Json(MfaStatus { totp, recovery_codes_left }))
+    let s = app.mfa.status(user.id()).await?;
+    Ok(Json(MfaStatus { totp: s.totp, passkeys: s.passkeys, recovery_codes_left: s.recovery_codes_left }))
+}
+
+/// The current user's passkeys.
+#[utoipa::path(get, path = "/api/mfa/passkeys/", tag = "mfa", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PasskeyInfo>), (status = 401, body = CodedDetail)))]
+pub async fn list_passkeys(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<PasskeyInfo>>, ApiError> {
+    Ok(Json(app.mfa.passkeys.list(user.id()).await?))
+}
+
+/// Start registering a passkey: options for `navigator.credentials.create()`. The
+/// answer goes to `/api/mfa/passkeys/confirm/` within five minutes.
+#[utoipa::path(post, path = "/api/mfa/passkeys/", tag = "mfa", request_body = PasskeyNameRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = PasskeyOptions),
+        (status = 400, description = "A bad name, or passkeys are not available (the public URL names no domain)", body = BadRequestBody),
+        (status = 401, body = CodedDetail),
+    ))]
+pub async fn start_passkey(
+    State(app): State<AppState>,
+    user: AuthUser,
+    body: JsonObject,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut f = FieldReader::new(&body.0);
+    let name = f.required("name", true, MAX_NAME_CHARS);
+    f.finish().map_err(ApiError::Fields)?;
+    let current = app.accounts.user(user.id()).await?.user;
+    Ok(Json(app.mfa.passkeys.start_registration(&current, &name).await?))
+}
+
+/// Finish registering a passkey with the browser's answer. From now on logins need a
+/// second step (the passkey, or another factor), and the passkey can log in alone.
+#[utoipa::path(post, path = "/api/mfa/passkeys/confirm/", tag = "mfa", request_body = PasskeyAnswer, security(("bearer" = [])),
+    responses(
+        (status = 201, body = PasskeyRegistered),
+        (status = 400, description = "An expired or unknown `ceremony`, or an answer that does not verify", body = BadRequestBody),
+        (status = 401, body = CodedDetail),
+    ))]
+pub async fn confirm_passkey(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Client(client): Client,
+    body: JsonObject,
+) -> Result<(StatusCode, Json<PasskeyRegistered>), ApiError> {
+    let (ceremony, answer) = passkey_answer(&body)?;
+    let (passkey, recovery_codes) = app.mfa.add_passkey(user.id(), &ceremony, answer, &client).await?;
+    Ok((StatusCode::CREATED, Json(PasskeyRegistered { passkey, recovery_codes })))
+}
+
+/// Remove one of the current user's passkeys.
+#[utoipa::path(delete, path = "/api/mfa/passkeys/{id}/", tag = "mfa", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Passkey id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = CodedDetail),
+        (status = 404, body = Detail),
+    ))]
+pub async fn remove_passkey(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    match app.mfa.passkeys.remove(user.id(), &id, &client).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::NotFound),
+    }
+}
+
+/// Options for the second login step with a passkey: `navigator.credentials.get()`
+/// with the user's passkeys. Send the answer to `/api/token/mfa/` (or
+/// `/api/session/mfa/`) as `credential`, with the same `mfa_token`.
+#[utoipa::path(post, path = "/api/token/mfa/passkey/", tag = "auth", request_body = MfaTokenRequest,
+    responses(
+        (status = 200, description = "`{\"publicKey\": {...}}`", body = Object),
+        (status = 400, description = "An expired or spent `mfa_token`, or no passkey registered", body = BadRequestBody),
+    ))]
+pub async fn mfa_passkey_options(
+    State(app): State<AppState>,
+    body: JsonObject,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut f = FieldReader::new(&body.0);
+    let token = f.required("mfa_token", true, MAX_MFA_TOKEN_CHARS);
+    f.finish().map_err(ApiError::Fields)?;
+    Ok(Json(app.mfa.passkey_challenge(&token).await?))
+}
+
+/// Options for a login without a password: `navigator.credentials.get()` for any
+/// passkey of this site. Send the answer to `/api/token/passkey/` (or
+/// `/api/session/passkey/`).
+#[utoipa::path(post, path = "/api/passkeys/login/", tag = "auth",
+    responses(
+        (status = 200, body = PasskeyOptions),
+        (status = 400, description = "Passkeys are not available (the public URL names no domain)", body = Detail),
+    ))]
+pub async fn passkey_login_options(State(app): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(app.mfa.passkeys.start_login().await?))
+}
+
+/// Log in with a passkey alone: the answer to `/api/passkeys/login/` gives the token
+/// pair. A passkey verifies its user (PIN or biometrics), so it is both factors.
+#[utoipa::path(post, path = "/api/token/passkey/", tag = "auth", request_body = PasskeyAnswer,
+    responses(
+        (status = 200, body = TokenPairResponse),
+        (status = 400, description = "An expired or spent `ceremony`, an unknown passkey, or an answer that does not verify", body = BadRequestBody),
+        (status = 401, description = "The passkey's user is inactive", body = CodedDetail),
+    ))]
+pub async fn obtain_token_pair_passkey(
+    State(app): State<AppState>,
+    Client(client): Client,
+    body: JsonObject,
+) -> Result<Json<TokenPairResponse>, ApiError> {
+    let user = passkey_step(&app, &body, &client).await?;
+    issue_pair(&app, user, client).await
 }
 
 /// Start TOTP enrolment: a new secret, unconfirmed until `/api/mfa/totp/confirm/`.
@@ -186,8 +398,8 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// The second login step: the `mfa_token` of a `401 mfa_required` answer and a code
-/// (TOTP, good once; or a recovery code) give the token pair. Five wrong codes lock the
-/// factor for a minute.
+/// (TOTP, good once; or a recovery code) or a passkey's answer give the token pair. Five
+/// wrong codes lock the factor for a minute.
 #[utoipa::path(post, path = "/api/token/mfa/", tag = "auth", request_body = MfaLoginRequest,
     responses(
         (status = 200, body = TokenPairResponse),
@@ -200,8 +412,7 @@ pub async fn obtain_token_pair_mfa(
     body: JsonObject,
 ) -> Result<Json<TokenPairResponse>, ApiError> {
     let user = second_step(&app, &body, &client).await?;
-    let pair = app.tokens.start_session(user, client).await?;
-    Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
+    issue_pair(&app, user, client).await
 }
 
 /// Remove every factor of a user (a lost device). Needs `users.manage`.

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     let r = Router::new();
     let r = route(r, "/api/session/login/", post(session_login));
     let r = route(r, "/api/session/mfa/", post(session_mfa));
+    let r = route(r, "/api/session/passkey/", post(session_passkey));
     let r = route(r, "/api/session/refresh/", post(session_refresh));
     route(r, "/api/session/logout/", post(session_logout))
 }
@@ -103,8 +104,20 @@ pub async fn session_login(
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
     super::mfa::require_second_factor(&app, &user).await?;
+    start_session(&app, user, client, &headers, https).await
+}
+
+/// A new browser session for a user who passed every login step: the refresh token
+/// goes in the cookie.
+async fn start_session(
+    app: &AppState,
+    user: crate::store::UserWithRoles,
+    client: crate::store::ClientInfo,
+    headers: &HeaderMap,
+    https: bool,
+) -> Result<Response, ApiError> {
     let pair = app.tokens.start_session(user, client).await?;
-    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(&headers, https)))
+    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(headers, https)))
 }
 
 /// The second login step of the web app: as `/api/token/mfa/`, answered like
@@ -123,8 +136,26 @@ pub async fn session_mfa(
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let user = super::mfa::second_step(&app, &body, &client).await?;
-    let pair = app.tokens.start_session(user, client).await?;
-    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(&headers, https)))
+    start_session(&app, user, client, &headers, https).await
+}
+
+/// A login without a password, for the web app: as `/api/token/passkey/`, answered
+/// like `/api/session/login/` (the refresh token in the cookie).
+#[utoipa::path(post, path = "/api/session/passkey/", tag = "session", request_body = super::mfa::PasskeyAnswer,
+    responses(
+        (status = 200, description = "Sets the `authenticon_refresh` cookie", body = SessionResponse),
+        (status = 400, body = BadRequestBody),
+        (status = 401, body = CodedDetail),
+    ))]
+pub async fn session_passkey(
+    State(app): State<AppState>,
+    Client(client): Client,
+    Https(https): Https,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let user = super::mfa::passkey_step(&app, &body, &client).await?;
+    start_session(&app, user, client, &headers, https).await
 }
 
 /// Rotate the cookie's refresh token. Needs `X-Requested-With: XMLHttpRequest`, which a

@@ -386,6 +386,33 @@ pub struct TotpRow {
     pub locked_until: Timestamp,
 }
 
+/// A registered passkey.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: String,
+    /// base64url of the authenticator's credential id.
+    pub credential_id: String,
+    pub name: String,
+    /// The credential as webauthn-rs serialises it (public key, counter).
+    pub passkey: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A WebAuthn ceremony waiting for the browser's answer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CeremonyRow {
+    pub id: String,
+    /// `register`, `login` (passwordless) or `mfa` (the second step).
+    pub kind: String,
+    /// Empty for a passwordless login, whose user is known only from the answer.
+    pub user_id: String,
+    /// The webauthn-rs state, as JSON.
+    pub state: String,
+    pub expires_at: Timestamp,
+}
+
 /// A token about to be mailed; only the hash of its secret part is stored.
 #[derive(Debug, Clone)]
 pub struct NewMailToken {
@@ -552,11 +579,44 @@ pub trait Store: Send + Sync {
         audit: &AuditMeta,
     ) -> Result<(), StoreError>;
     async fn recovery_codes_left(&self, user_id: &str) -> Result<i64, StoreError>;
-    /// Removes every factor of the user (turning MFA off, or an administrator's reset);
-    /// audited as `event`. False when there was none.
+    /// The user's passkeys, oldest first.
+    async fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>, StoreError>;
+    async fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<PasskeyRow>, StoreError>;
+    /// Registers a passkey and, when given, a first set of recovery codes; audited
+    /// `mfa_enabled`. False when the credential is registered already (to anyone).
+    async fn insert_passkey(
+        &self,
+        passkey: &PasskeyRow,
+        code_hashes: &[String],
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError>;
+    /// Stores the credential's new counter after a use.
+    async fn touch_passkey(&self, id: &str, passkey: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Removes one passkey of the user (and the recovery codes, when no factor is left);
+    /// audited `mfa_disabled`. False when the user has no passkey by that id.
+    async fn delete_passkey(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError>;
+    /// Stores a ceremony (replacing one with the same id) and drops expired ones.
+    async fn put_ceremony(&self, ceremony: &CeremonyRow, now: Timestamp) -> Result<(), StoreError>;
+    /// Takes (deletes and returns) a live ceremony of `kind`: each is finished once.
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<Option<CeremonyRow>, StoreError>;
+    /// Removes the user's factors, audited as `event`: every factor (an administrator's
+    /// reset), or only TOTP (the user turning it off; the recovery codes go too unless a
+    /// passkey remains). False when there was nothing to remove.
     async fn remove_mfa(
         &self,
         user_id: &str,
+        totp_only: bool,
         event: AuditEvent,
         now: Timestamp,
         audit: &AuditMeta,

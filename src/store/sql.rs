@@ -135,6 +135,21 @@ macro_rules! impl_sql_store {
             Ok(sqlx::query_as(&sql).bind(jti).fetch_optional(&mut *conn).await?)
         }
 
+        const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, passkey, created_at, last_used_at";
+
+        /// Recovery codes serve the factors; with none left (no TOTP, no passkey) they go.
+        async fn drop_orphan_recovery_codes(conn: &mut $conn, user_id: &str) -> Result<u64, StoreError> {
+            Ok(sqlx::query(
+                "DELETE FROM recovery_codes WHERE user_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL)",
+            )
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected())
+        }
+
         async fn put_recovery_codes(conn: &mut $conn, user_id: &str, code_hashes: &[String]) -> Result<(), StoreError> {
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
             for hash in code_hashes {
@@ -781,9 +796,128 @@ macro_rules! impl_sql_store {
                     .await?)
             }
 
+            async fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>, StoreError> {
+                Ok(sqlx::query_as(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id"))
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<PasskeyRow>, StoreError> {
+                Ok(sqlx::query_as(&format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1"))
+                    .bind(credential_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_passkey(
+                &self,
+                passkey: &PasskeyRow,
+                code_hashes: &[String],
+                audit: &AuditMeta,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO passkeys (id, user_id, credential_id, name, passkey, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
+                )
+                .bind(&passkey.id)
+                .bind(&passkey.user_id)
+                .bind(&passkey.credential_id)
+                .bind(&passkey.name)
+                .bind(&passkey.passkey)
+                .bind(passkey.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                if !code_hashes.is_empty() {
+                    put_recovery_codes(&mut tx, &passkey.user_id, code_hashes).await?;
+                }
+                let detail = serde_json::json!({
+                    "factor": "passkey", "name": passkey.name, "recovery_codes": code_hashes.len(),
+                });
+                insert_audit(&mut tx, AuditEvent::MfaEnabled, Some(&passkey.user_id), &detail, passkey.created_at, audit)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn touch_passkey(&self, id: &str, passkey: &str, now: Timestamp) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3")
+                    .bind(passkey)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_passkey(
+                &self,
+                user_id: &str,
+                id: &str,
+                now: Timestamp,
+                audit: &AuditMeta,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let name: Option<String> =
+                    sqlx::query_scalar("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING name")
+                        .bind(id)
+                        .bind(user_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some(name) = name else { return Ok(false) };
+                drop_orphan_recovery_codes(&mut tx, user_id).await?;
+                let detail = serde_json::json!({ "factor": "passkey", "name": name });
+                insert_audit(&mut tx, AuditEvent::MfaDisabled, Some(user_id), &detail, now, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn put_ceremony(&self, ceremony: &CeremonyRow, now: Timestamp) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1 OR expires_at <= $2")
+                    .bind(&ceremony.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO webauthn_ceremonies (id, kind, user_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&ceremony.id)
+                .bind(&ceremony.kind)
+                .bind(&ceremony.user_id)
+                .bind(&ceremony.state)
+                .bind(ceremony.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn take_ceremony(&self, id: &str, kind: &str, now: Timestamp) -> Result<Option<CeremonyRow>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                let row: Option<CeremonyRow> = sqlx::query_as(
+                    "DELETE FROM webauthn_ceremonies WHERE id = $1 AND kind = $2 \
+                     RETURNING id, kind, user_id, state, expires_at",
+                )
+                .bind(id)
+                .bind(kind)
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(row.filter(|c| c.expires_at > now))
+            }
+
             async fn remove_mfa(
                 &self,
                 user_id: &str,
+                totp_only: bool,
                 event: AuditEvent,
                 now: Timestamp,
                 audit: &AuditMeta,
@@ -794,15 +928,20 @@ macro_rules! impl_sql_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                let codes = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if factors + codes == 0 {
+                let passkeys = if totp_only {
+                    0
+                } else {
+                    sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                };
+                let codes = drop_orphan_recovery_codes(&mut tx, user_id).await?;
+                if factors + passkeys + codes == 0 {
                     return Ok(false);
                 }
-                let detail = serde_json::json!({ "factors": factors, "recovery_codes": codes });
+                let detail = serde_json::json!({ "factors": factors, "passkeys": passkeys, "recovery_codes": codes });
                 insert_audit(&mut tx, event, Some(user_id), &detail, now, audit).await?;
                 tx.commit().await?;
                 Ok(true)

@@ -13,6 +13,7 @@ mod keys;
 mod me;
 mod metrics;
 mod mfa;
+mod passkeys;
 mod recovery;
 mod roles;
 mod scale;

@@ -138,6 +138,16 @@ async fn health_readiness_and_schema() {
         ("/api/users/{id}/roles/", "put"),
         ("/api/audit/", "get"),
         ("/api/reports/", "get"),
+        ("/api/mfa/", "get"),
+        ("/api/mfa/passkeys/", "get"),
+        ("/api/mfa/passkeys/", "post"),
+        ("/api/mfa/passkeys/confirm/", "post"),
+        ("/api/mfa/passkeys/{id}/", "delete"),
+        ("/api/token/mfa/", "post"),
+        ("/api/token/mfa/passkey/", "post"),
+        ("/api/passkeys/login/", "post"),
+        ("/api/token/passkey/", "post"),
+        ("/api/session/passkey/", "post"),
     ];
     for (path, method) in expected {
         let op = &paths[path][method];

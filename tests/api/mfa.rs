@@ -49,7 +49,8 @@ async fn password_step(app: &TestApp, path: &str, username: &str) -> String {
     let r = app.post(path, json!({"username": username, "password": PASSWORD})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     assert_eq!(r.body["code"], "mfa_required", "{}", r.body);
-    assert_eq!(r.body["detail"], "Enter the code from your authenticator app, or a recovery code.");
+    assert_eq!(r.body["detail"], "Confirm it is you with your second factor.");
+    assert_eq!(r.body["methods"], json!(["totp", "recovery_code"]));
     str_of(&r.body["mfa_token"])
 }
 
@@ -64,7 +65,7 @@ async fn enrolling_totp_turns_on_a_second_login_step() {
     app.register("alice").await;
     let (access, refresh) = app.login("alice").await;
     let r = app.get("/api/mfa/", Some(&access)).await;
-    assert_eq!(r.body, json!({"totp": false, "recovery_codes_left": 0}));
+    assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
 
     let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -93,9 +94,9 @@ async fn enrolling_totp_turns_on_a_second_login_step() {
     assert_eq!(unique.len(), 10);
     assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
     let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({})), Some(&access)).await;
-    assert_eq!(r.body, json!({"detail": "Two-factor authentication is already on."}));
+    assert_eq!(r.body, json!({"detail": "An authenticator app is already on."}));
     let r = app.get("/api/mfa/", Some(&access)).await;
-    assert_eq!(r.body, json!({"totp": true, "recovery_codes_left": 10}));
+    assert_eq!(r.body, json!({"totp": true, "passkeys": 0, "recovery_codes_left": 10}));
     // Sessions from before stay (turning MFA on is not a password change).
     assert_eq!(app.post("/api/token/refresh/", json!({"refresh": refresh})).await.status, StatusCode::OK);
 
@@ -226,7 +227,7 @@ async fn turning_totp_off_needs_a_code() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     app.login("dave").await;
     let r = app.get("/api/mfa/", Some(&access)).await;
-    assert_eq!(r.body, json!({"totp": false, "recovery_codes_left": 0}));
+    assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
     let r = off("123456").await;
-    assert_eq!(r.body, json!({"detail": "Two-factor authentication is off."}));
+    assert_eq!(r.body, json!({"detail": "The authenticator app is off."}));
 }

@@ -126,10 +126,13 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** A new browser profile ("device") with one tab, phone-sized when asked. */
-async function device({ phone = false, userAgent } = {}) {
+/**
+ * A new browser profile ("device") with one tab, phone-sized when asked. `localhost`
+ * opens the app by that name instead of 127.0.0.1: WebAuthn wants a domain.
+ */
+async function device({ phone = false, userAgent, localhost = false } = {}) {
   const context = await browser.newContext({
-    baseURL: baseUrl,
+    baseURL: localhost ? baseUrl.replace('127.0.0.1', 'localhost') : baseUrl,
     viewport: phone ? { width: 390, height: 844 } : { width: 1200, height: 800 },
     userAgent,
   });
@@ -144,7 +147,7 @@ async function signIn(page, username) {
   await page.goto('/login');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByTestId('username').waitFor();
 }
 
@@ -239,16 +242,16 @@ test('a session revoked from another device ends there; logout everywhere ends e
   // The phone's access token lives out its few seconds, then its refresh is refused.
   await expireAccessToken();
   await phone.page.getByRole('link', { name: 'My sessions' }).click();
-  await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await phone.page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
   await shot(phone.page, '07-phone-signed-out');
 
   const secondTab = await laptop.context.newPage();
   await secondTab.goto('/');
   await secondTab.getByTestId('username').waitFor();
   await laptop.page.getByRole('button', { name: 'Log out everywhere' }).click();
-  await laptop.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await laptop.page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
   // The other tab follows at once (BroadcastChannel), without waiting for a request.
-  await secondTab.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 5000 });
+  await secondTab.getByRole('heading', { name: 'Sign in', exact: true }).waitFor({ timeout: 5000 });
   await laptop.context.close();
   await phone.context.close();
 });
@@ -339,7 +342,7 @@ test('forgot password: the mailed link sets a new password once; the email is ve
   await page.goto('/login');
   await page.getByLabel('Username').fill('rita');
   await page.getByLabel('Password').fill(fresh);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByTestId('username').waitFor();
   // The reset link proved the address already: no banner.
   assert.equal(await page.getByText('is not verified yet').count(), 0);
@@ -392,7 +395,7 @@ test('turn on an authenticator app, then signing in asks for its code', async ()
   await page.goto('/login');
   await page.getByLabel('Username').fill('tina');
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByLabel('Code').waitFor();
   await page.getByLabel('Code').fill('000000' === totp(secret, 1) ? '111111' : '000000');
   await page.getByRole('button', { name: 'Verify' }).click();
@@ -404,6 +407,58 @@ test('turn on an authenticator app, then signing in asks for its code', async ()
   assert.equal(await page.getByTestId('username').innerText(), 'tina');
   const events = (await audit('user=tina')).map((e) => e.event);
   for (const e of ['mfa_enabled', 'mfa_failed', 'mfa_used']) assert.ok(events.includes(e), `${e} in ${events}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('add a passkey, then sign in with it: as the second step, and without a password', async () => {
+  const { page, errors, context } = await device({ localhost: true });
+  // A platform authenticator that verifies its user (as a fingerprint reader would).
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  await fetch(`${baseUrl}/register/`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'pat', password: PASSWORD }),
+  });
+  await signIn(page, 'pat');
+  await page.getByRole('link', { name: 'Two-factor' }).click();
+  await page.getByLabel('Passkey name').fill('Laptop');
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.getByText('Passkey added.').waitFor();
+  assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
+  assert.match(await page.getByTestId('passkeys').innerText(), /Laptop/);
+  assert.match(await page.getByTestId('mfa-state').innerText(), /^On: signing in asks for a passkey/);
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(credentials.length, 1);
+  assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential');
+  await shot(page, '20-passkey-added');
+  await page.getByRole('button', { name: 'Log out' }).click();
+
+  // The password is no longer enough: the passkey is the second step.
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('pat');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Use your passkey' }).waitFor();
+  await shot(page, '21-login-passkey-step');
+  await page.getByRole('button', { name: 'Use your passkey' }).click();
+  await page.getByTestId('username').waitFor();
+  assert.equal(await page.getByTestId('username').innerText(), 'pat');
+  await page.getByRole('button', { name: 'Log out' }).click();
+
+  // Or the passkey alone: it names its user.
+  await page.goto('/login');
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await page.getByTestId('username').waitFor();
+  assert.equal(await page.getByTestId('username').innerText(), 'pat');
+  const used = (await audit('user=pat&event=mfa_used')).map((e) => e.detail.passwordless);
+  assert.deepEqual(used.sort(), [false, true]);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -3,11 +3,20 @@ import QRCode from 'qrcode';
 import { Field } from '../../components/Field';
 import { Loading, Notice } from '../../components/Notice';
 import { api, formError } from '../../lib/api/client';
+import { createPasskey, passkeyError, passkeysSupported } from '../../lib/passkeys';
 
-interface Status { totp: boolean; recovery_codes_left: number }
+interface Status { totp: boolean; passkeys: number; recovery_codes_left: number }
 interface Enrolment { secret: string; otpauth_url: string }
+interface PasskeyInfo { id: string; name: string; created_at: number; last_used_at: number | null }
 
-/** Turn TOTP on (QR code, first code), see recovery codes once, replace them, turn it off. */
+function when(seconds: number | null): string {
+  return seconds === null ? 'never' : new Date(seconds * 1000).toLocaleString();
+}
+
+/**
+ * Turn TOTP on (QR code, first code), add and remove passkeys, see recovery codes once,
+ * replace them, turn TOTP off.
+ */
 export function TwoFactorPage() {
   const [status, setStatus] = useState<Status | null>(null);
   const [enrolment, setEnrolment] = useState<Enrolment | null>(null);
@@ -19,10 +28,19 @@ export function TwoFactorPage() {
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const load = () => api<Status>('/api/mfa/').then(setStatus).catch((e: unknown) => setError(formError(e).error));
+  const [passkeys, setPasskeys] = useState<PasskeyInfo[]>([]);
+  const [passkeyName, setPasskeyName] = useState('');
+
+  const load = () => Promise.all([api<Status>('/api/mfa/'), api<PasskeyInfo[]>('/api/mfa/passkeys/')])
+    .then(([s, p]) => { setStatus(s); setPasskeys(p); })
+    .catch((e: unknown) => setError(formError(e).error));
   useEffect(() => { void load(); }, []);
 
-  async function run(action: () => Promise<void>) {
+  // Which part of the page the last action came from: its notice shows the outcome.
+  const [section, setSection] = useState<'totp' | 'passkey'>('totp');
+
+  async function run(action: () => Promise<void>, where: 'totp' | 'passkey' = 'totp') {
+    setSection(where);
     setBusy(true);
     setErrors({});
     setError(null);
@@ -33,7 +51,9 @@ export function TwoFactorPage() {
     } catch (err) {
       const m = formError(err);
       setErrors(m.fields);
-      setError(m.error);
+      // A passkey answer's problems have no field on the page: say them here.
+      const unshown = [...(m.fields.credential ?? []), ...(m.fields.ceremony ?? [])];
+      setError(passkeyError(err) ?? (unshown.length ? unshown.join(' ') : m.error));
     } finally {
       setBusy(false);
     }
@@ -66,6 +86,28 @@ export function TwoFactorPage() {
     });
   };
 
+  const addPasskey = (ev: FormEvent) => {
+    ev.preventDefault();
+    return run(async () => {
+      const options = await api<{ ceremony: string; publicKey: Record<string, unknown> }>(
+        '/api/mfa/passkeys/', { method: 'POST', body: { name: passkeyName } });
+      const credential = await createPasskey(options);
+      const r = await api<{ recovery_codes: string[] }>('/api/mfa/passkeys/confirm/', {
+        method: 'POST', body: { ceremony: options.ceremony, credential },
+      });
+      if (r.recovery_codes.length) setCodes(r.recovery_codes);
+      setPasskeyName('');
+      setDone('Passkey added.');
+      await load();
+    }, 'passkey');
+  };
+
+  const removePasskey = (id: string) => run(async () => {
+    await api(`/api/mfa/passkeys/${encodeURIComponent(id)}/`, { method: 'DELETE' });
+    setDone('Passkey removed.');
+    await load();
+  }, 'passkey');
+
   const disable = () => run(async () => {
     await api('/api/mfa/totp/disable/', { method: 'POST', body: { code } });
     setCodes(null);
@@ -79,8 +121,9 @@ export function TwoFactorPage() {
     <section className="card narrow" aria-labelledby="mfa-title">
       <h1 id="mfa-title">Two-factor authentication</h1>
       <p data-testid="mfa-state">
-        {status.totp
-          ? `On: signing in asks for a code from your authenticator app. ${status.recovery_codes_left} recovery codes left.`
+        {status.totp || status.passkeys
+          ? `On: signing in asks for ${[status.totp && 'a code from your authenticator app', status.passkeys && 'a passkey']
+            .filter(Boolean).join(' or ')}. ${status.recovery_codes_left} recovery codes left.`
           : 'Off: signing in needs only your password.'}
       </p>
       {codes && (
@@ -89,6 +132,7 @@ export function TwoFactorPage() {
           <ul data-testid="recovery-codes">{codes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
         </div>
       )}
+      <h2>Authenticator app</h2>
       {!status.totp && !enrolment && (
         <button type="button" onClick={() => void start()} disabled={busy}>Set up an authenticator app</button>
       )}
@@ -99,7 +143,7 @@ export function TwoFactorPage() {
           <p>Key: <code data-testid="totp-secret">{enrolment.secret}</code></p>
           <Field label="Code" name="code" autoComplete="one-time-code" value={code}
             onChange={(e) => setCode(e.target.value)} errors={errors.code} required />
-          <Notice error={error} reserve />
+          <Notice error={section === 'totp' ? error : null} reserve />
           <button type="submit" disabled={busy}>Turn on</button>
         </form>
       )}
@@ -108,14 +152,38 @@ export function TwoFactorPage() {
           <Field label="Current code" name="code" autoComplete="one-time-code" value={code}
             onChange={(e) => setCode(e.target.value)} errors={errors.code} required
             hint="A code from your app (or a recovery code) to confirm it is you." />
-          <Notice error={error} success={done} reserve />
+          <Notice error={section === 'totp' ? error : null} success={section === 'totp' ? done : null} reserve />
           <div className="actions">
             <button type="submit" disabled={busy}>New recovery codes</button>{' '}
             <button type="button" className="secondary" onClick={() => void disable()} disabled={busy}>Turn off</button>
           </div>
         </form>
       )}
-      {!status.totp && !enrolment && <Notice error={error} success={done} />}
+      {!status.totp && !enrolment && section === 'totp' && <Notice error={error} success={done} />}
+
+      <h2>Passkeys</h2>
+      <p>A passkey signs you in with your device's screen lock or security key, with or without your password.</p>
+      {passkeys.length > 0 && (
+        <ul className="passkeys" data-testid="passkeys">
+          {passkeys.map((p) => (
+            <li key={p.id}>
+              <strong>{p.name}</strong> <small>added {when(p.created_at)}, last used {when(p.last_used_at)}</small>{' '}
+              <button type="button" className="secondary" onClick={() => void removePasskey(p.id)} disabled={busy}
+                aria-label={`Remove passkey ${p.name}`}>Remove</button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {passkeysSupported() ? (
+        <form onSubmit={(e) => void addPasskey(e)} noValidate>
+          <Field label="Passkey name" name="name" value={passkeyName} onChange={(e) => setPasskeyName(e.target.value)}
+            errors={errors.name} required hint="Something to tell it apart, like “Laptop” or “YubiKey”." />
+          <Notice error={section === 'passkey' ? error : null} success={section === 'passkey' ? done : null} reserve />
+          <button type="submit" disabled={busy}>Add a passkey</button>
+        </form>
+      ) : (
+        <p>This browser cannot use passkeys.</p>
+      )}
     </section>
   );
 }

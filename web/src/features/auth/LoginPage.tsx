@@ -2,7 +2,10 @@ import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useNavigate } from 'react-router';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { ApiError, login, loginWithCode, mfaTokenOf } from '../../lib/api/client';
+import {
+  ApiError, login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge,
+} from '../../lib/api/client';
+import { passkeyError, passkeysSupported } from '../../lib/passkeys';
 import { useAuth } from '../../lib/auth';
 
 export function LoginPage() {
@@ -14,50 +17,73 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // Set when the password was right and a second factor is wanted.
-  const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const [code, setCode] = useState('');
 
   if (user) return <Navigate to="/" replace />;
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
+  async function attempt(step: () => Promise<unknown>) {
     setBusy(true);
     setError(null);
     setFieldErrors({});
     try {
-      if (mfaToken) await loginWithCode(mfaToken, code);
-      else await login(username, password);
+      await step();
       navigate('/');
     } catch (err) {
-      const token = mfaTokenOf(err);
-      if (token) {
-        setMfaToken(token);
+      const wanted = mfaChallengeOf(err);
+      if (wanted) {
+        setChallenge(wanted);
       } else if (err instanceof ApiError && err.fieldErrors().mfa_token) {
         // The login expired (or was completed elsewhere): start again from the password.
-        setMfaToken(null);
+        setChallenge(null);
         setCode('');
         setError(err.fieldErrors().mfa_token?.join(' ') ?? null);
       } else if (err instanceof ApiError) {
-        setFieldErrors(err.fieldErrors());
-        setError(err.fieldErrors() && Object.keys(err.fieldErrors()).length ? null : err.message);
+        const fields = err.fieldErrors();
+        setFieldErrors(fields);
+        const shown = Object.keys(fields).filter((f) => f === 'code' || f === 'username' || f === 'password');
+        setError(shown.length ? null : Object.values(fields).flat().join(' ') || err.message);
       } else {
-        setError('The server could not be reached. Try again.');
+        setError(passkeyError(err) ?? 'The server could not be reached. Try again.');
       }
     } finally {
       setBusy(false);
     }
   }
 
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    void attempt(() => (challenge ? loginWithCode(challenge.token, code) : login(username, password)));
+  }
+
+  const canUseCode = !challenge || challenge.methods.some((m) => m !== 'passkey') || challenge.methods.length === 0;
+  const canUsePasskey = passkeysSupported() && (!challenge || challenge.methods.includes('passkey'));
+
   return (
     <section className="card narrow" aria-labelledby="login-title">
       <h1 id="login-title">Sign in</h1>
-      {mfaToken ? (
+      {challenge ? (
         <form onSubmit={submit} noValidate>
-          <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
-          <Field label="Code" name="code" autoComplete="one-time-code" inputMode="text" value={code}
-            onChange={(e) => setCode(e.target.value)} errors={fieldErrors.code} required autoFocus />
+          {canUsePasskey && (
+            <p>
+              <button type="button" onClick={() => void attempt(() => loginWithPasskeyStep(challenge.token))} disabled={busy}>
+                Use your passkey
+              </button>
+            </p>
+          )}
+          {canUseCode && (
+            <>
+              <p>
+                {challenge.methods.includes('totp')
+                  ? 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.'
+                  : 'Or enter one of your recovery codes.'}
+              </p>
+              <Field label="Code" name="code" autoComplete="one-time-code" inputMode="text" value={code}
+                onChange={(e) => setCode(e.target.value)} errors={fieldErrors.code} required autoFocus={!canUsePasskey} />
+            </>
+          )}
           <Notice error={error} reserve />
-          <button type="submit" disabled={busy}>{busy ? 'Checking…' : 'Verify'}</button>
+          {canUseCode && <button type="submit" disabled={busy}>{busy ? 'Checking…' : 'Verify'}</button>}
         </form>
       ) : (
       <form onSubmit={submit} noValidate>
@@ -67,6 +93,14 @@ export function LoginPage() {
           onChange={(e) => setPassword(e.target.value)} errors={fieldErrors.password} required />
         <Notice error={error} reserve />
         <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {canUsePasskey && (
+          <>
+            {' '}
+            <button type="button" className="secondary" onClick={() => void attempt(loginWithPasskey)} disabled={busy}>
+              Sign in with a passkey
+            </button>
+          </>
+        )}
       </form>
       )}
       <p>

@@ -5,6 +5,7 @@
 // new access token and logouts over a BroadcastChannel.
 
 import type { components } from './schema';
+import { signWithPasskey } from '../passkeys';
 
 export type User = components['schemas']['UserResponse'];
 export type SessionResponse = components['schemas']['SessionResponse'];
@@ -227,11 +228,37 @@ export async function loginWithCode(mfaToken: string, code: string): Promise<Use
   return session.user;
 }
 
-/** The `mfa_token` when the server wants a second factor, else null. */
-export function mfaTokenOf(err: unknown): string | null {
+/** Logs in with a passkey alone (it verifies its user: both factors in one). */
+export async function loginWithPasskey(): Promise<User> {
+  const options = await post<{ ceremony: string; publicKey: Record<string, unknown> }>('/api/passkeys/login/', {});
+  const credential = await signWithPasskey(options);
+  const session = await post<SessionResponse>('/api/session/passkey/', { ceremony: options.ceremony, credential });
+  setSession(session.access, session.user, true);
+  return session.user;
+}
+
+/** The second login step with a passkey, for the login `mfaToken` stands for. */
+export async function loginWithPasskeyStep(mfaToken: string): Promise<User> {
+  const options = await post<{ publicKey: Record<string, unknown> }>('/api/token/mfa/passkey/', { mfa_token: mfaToken });
+  const credential = await signWithPasskey(options);
+  const session = await post<SessionResponse>('/api/session/mfa/', { mfa_token: mfaToken, credential });
+  setSession(session.access, session.user, true);
+  return session.user;
+}
+
+/** A second factor the server wants: the token for the second step and its methods. */
+export interface MfaChallenge {
+  token: string;
+  methods: string[];
+}
+
+/** The challenge when the server wants a second factor, else null. */
+export function mfaChallengeOf(err: unknown): MfaChallenge | null {
   if (!(err instanceof ApiError) || !err.body || typeof err.body !== 'object') return null;
-  const body = err.body as { code?: unknown; mfa_token?: unknown };
-  return body.code === 'mfa_required' && typeof body.mfa_token === 'string' ? body.mfa_token : null;
+  const body = err.body as { code?: unknown; mfa_token?: unknown; methods?: unknown };
+  if (body.code !== 'mfa_required' || typeof body.mfa_token !== 'string') return null;
+  const methods = Array.isArray(body.methods) ? body.methods.filter((m): m is string => typeof m === 'string') : [];
+  return { token: body.mfa_token, methods };
 }
 
 export async function login(username: string, password: string): Promise<User> {

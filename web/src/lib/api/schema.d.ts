@@ -204,6 +204,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mfa/passkeys/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current user's passkeys. */
+        get: operations["list_passkeys"];
+        put?: never;
+        /**
+         * Start registering a passkey: options for `navigator.credentials.create()`. The
+         *     answer goes to `/api/mfa/passkeys/confirm/` within five minutes.
+         */
+        post: operations["start_passkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mfa/passkeys/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish registering a passkey with the browser's answer. From now on logins need a
+         *     second step (the passkey, or another factor), and the passkey can log in alone.
+         */
+        post: operations["confirm_passkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mfa/passkeys/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove one of the current user's passkeys. */
+        delete: operations["remove_passkey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mfa/recovery-codes/": {
         parameters: {
             query?: never;
@@ -269,6 +327,27 @@ export interface paths {
         put?: never;
         /** Turn TOTP off (and drop the recovery codes); needs a current code. */
         post: operations["disable_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/passkeys/login/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for a login without a password: `navigator.credentials.get()` for any
+         *     passkey of this site. Send the answer to `/api/token/passkey/` (or
+         *     `/api/session/passkey/`).
+         */
+        post: operations["passkey_login_options"];
         delete?: never;
         options?: never;
         head?: never;
@@ -456,6 +535,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/session/passkey/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A login without a password, for the web app: as `/api/token/passkey/`, answered
+         *     like `/api/session/login/` (the refresh token in the cookie).
+         */
+        post: operations["session_passkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/session/refresh/": {
         parameters: {
             query?: never;
@@ -524,10 +623,51 @@ export interface paths {
         put?: never;
         /**
          * The second login step: the `mfa_token` of a `401 mfa_required` answer and a code
-         *     (TOTP, good once; or a recovery code) give the token pair. Five wrong codes lock the
-         *     factor for a minute.
+         *     (TOTP, good once; or a recovery code) or a passkey's answer give the token pair. Five
+         *     wrong codes lock the factor for a minute.
          */
         post: operations["obtain_token_pair_mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token/mfa/passkey/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for the second login step with a passkey: `navigator.credentials.get()`
+         *     with the user's passkeys. Send the answer to `/api/token/mfa/` (or
+         *     `/api/session/mfa/`) as `credential`, with the same `mfa_token`.
+         */
+        post: operations["mfa_passkey_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token/passkey/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with a passkey alone: the answer to `/api/passkeys/login/` gives the token
+         *     pair. A passkey verifies its user (PIN or biometrics), so it is both factors.
+         */
+        post: operations["obtain_token_pair_passkey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -819,14 +959,28 @@ export interface components {
         MfaLoginRequest: {
             /** @description From the `401 mfa_required` answer of the password step. */
             mfa_token: string;
-            /** @description A 6-digit code from the authenticator app, or a recovery code. */
-            code: string;
+            /**
+             * @description A 6-digit code from the authenticator app, or a recovery code. Either this or
+             *     `credential`.
+             */
+            code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/token/mfa/passkey/`.
+             */
+            credential?: Record<string, never> | null;
         };
         MfaStatus: {
             /** @description A confirmed TOTP factor: logins need a second step. */
             totp: boolean;
+            /** @description Registered passkeys: with one, logins need a second step too. */
+            passkeys: number;
             /** Format: int64 */
             recovery_codes_left: number;
+        };
+        MfaTokenRequest: {
+            /** @description From the `401 mfa_required` answer of the password step. */
+            mfa_token: string;
         };
         /** @description One page of results, in DRF's shape. */
         Paginated_AuditEntry: {
@@ -882,6 +1036,41 @@ export interface components {
                  */
                 email_verified: boolean;
             }[];
+        };
+        PasskeyAnswer: {
+            /** @description The `ceremony` of the options answered. */
+            ceremony: string;
+            /** @description `PublicKeyCredential.toJSON()` of what the browser returned. */
+            credential: Record<string, never>;
+        };
+        /** @description A passkey as its owner sees it. */
+        PasskeyInfo: {
+            id: string;
+            name: string;
+            /** @description Unix seconds. */
+            created_at: components["schemas"]["i64"];
+            last_used_at?: components["schemas"]["i64"] | null;
+        };
+        PasskeyNameRequest: {
+            /** @description What the owner calls it ("Laptop", "YubiKey"); at most 64 characters. */
+            name: string;
+        };
+        /**
+         * @description Options for `navigator.credentials.create()` or `.get()`: WebAuthn's
+         *     `publicKey` in its JSON form (binary fields base64url), and the ceremony id to name
+         *     in the answer.
+         */
+        PasskeyOptions: {
+            ceremony: string;
+            publicKey: Record<string, never>;
+        };
+        PasskeyRegistered: {
+            passkey: components["schemas"]["PasskeyInfo"];
+            /**
+             * @description The first factor brings ten single-use recovery codes, shown this once; empty
+             *     when the account had a factor already.
+             */
+            recovery_codes: string[];
         };
         PasswordResetConfirmRequest: {
             /** @description The `token` parameter of the mailed link. */
@@ -1033,6 +1222,8 @@ export interface components {
         VerifyRequest: {
             token: string;
         };
+        /** Format: int64 */
+        i64: number;
     };
     responses: never;
     parameters: never;
@@ -1454,6 +1645,150 @@ export interface operations {
             };
         };
     };
+    list_passkeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyInfo"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    start_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyNameRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOptions"];
+                };
+            };
+            /** @description A bad name, or passkeys are not available (the public URL names no domain) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    confirm_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyAnswer"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRegistered"];
+                };
+            };
+            /** @description An expired or unknown `ceremony`, or an answer that does not verify */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    remove_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Passkey id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     regenerate_recovery_codes: {
         parameters: {
             query?: never;
@@ -1615,6 +1950,34 @@ export interface operations {
             };
             /** @description Locked after five wrong codes; see `Retry-After` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    passkey_login_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOptions"];
+                };
+            };
+            /** @description Passkeys are not available (the public URL names no domain) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2100,6 +2463,46 @@ export interface operations {
             };
         };
     };
+    session_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyAnswer"];
+            };
+        };
+        responses: {
+            /** @description Sets the `authenticon_refresh` cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
     session_refresh: {
         parameters: {
             query?: never;
@@ -2267,6 +2670,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    mfa_passkey_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description `{"publicKey": {...}}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description An expired or spent `mfa_token`, or no passkey registered */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+        };
+    };
+    obtain_token_pair_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyAnswer"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPairResponse"];
+                };
+            };
+            /** @description An expired or spent `ceremony`, an unknown passkey, or an answer that does not verify */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            /** @description The passkey's user is inactive */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
         };
