@@ -507,6 +507,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
             }
         }
     });
+    let shutdown = shutdown_signal().context("installing signal handlers")?;
     let bind = state.config.bind;
     let listener =
         tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
@@ -522,32 +523,30 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         let router = crate::http::service::metrics_router(state.clone());
         tokio::spawn(crate::http::server::serve_forever(metrics_listener, router, limits));
     }
-    crate::http::server::serve(listener, crate::app(state), limits, shutdown_signal()).await?;
+    crate::http::server::serve(listener, crate::app(state), limits, shutdown).await?;
     info!("shut down cleanly");
     Ok(())
 }
 
-/// SIGINT or SIGTERM: stop accepting, let in-flight requests finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM: stop accepting, let in-flight requests finish. The handlers are
+/// installed here, before the server says it is listening: a future that installed them
+/// on its first poll left a window in which a prompt SIGTERM killed the process outright.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    info!("shutdown signal received; finishing in-flight requests");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        info!("shutdown signal received; finishing in-flight requests");
+    })
 }
 
 async fn create_superuser(

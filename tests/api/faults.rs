@@ -65,13 +65,15 @@ impl Cluster {
         cluster
     }
 
+    /// Over the cluster's own Unix socket: a TCP port released while the cluster is
+    /// down can be taken by another test's server, and the restart would then fail.
     fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!("postgres://postgres@localhost/postgres?host={}&port={}", self.data.display(), self.port)
     }
 
     fn pg_ctl_start(&self) {
         let options =
-            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.data.display());
+            format!("-p {} -k {} -c listen_addresses='' -c fsync=off", self.port, self.data.display());
         let log = self.data.join("server.log");
         pg_tool(
             &self.bin,
