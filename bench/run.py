@@ -53,11 +53,19 @@ def http(method, url, body=None, token=None):
         req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, None
+    # Generous, and retried: after a saturating run Django's workers are still busy with
+    # the requests wrk left queued, and a setup request waits behind them.
+    for attempt in range(3):
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, None
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as e:
+            if attempt == 2:
+                raise
+            log(f"{method} {url} failed ({e}); retrying")
+            time.sleep(5)
 
 
 def wait_ready(url, timeout=60):

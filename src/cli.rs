@@ -523,7 +523,11 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         let router = crate::http::service::metrics_router(state.clone());
         tokio::spawn(crate::http::server::serve_forever(metrics_listener, router, limits));
     }
+    let mailer = state.recovery.mailer().clone();
     crate::http::server::serve(listener, crate::app(state), limits, shutdown).await?;
+    if !mailer.drain(std::time::Duration::from_secs(30)).await {
+        warn!("gave up waiting for mails still being sent");
+    }
     info!("shut down cleanly");
     Ok(())
 }

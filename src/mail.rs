@@ -10,6 +10,7 @@ use std::time::Duration;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::file::AsyncFileTransport;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -33,6 +34,8 @@ enum Transport {
 pub struct Mailer {
     transport: Arc<Transport>,
     from: Mailbox,
+    /// Mail work running in the background; a graceful shutdown waits for it.
+    tasks: TaskTracker,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +65,7 @@ impl Mailer {
                 Transport::Files { transport: AsyncFileTransport::new(&dir), dir }
             }
         };
-        Ok(Self { transport: Arc::new(transport), from })
+        Ok(Self { transport: Arc::new(transport), from, tasks: TaskTracker::new() })
     }
 
     /// Where mails go, for the start-up line.
@@ -73,10 +76,25 @@ impl Mailer {
         }
     }
 
+    /// Runs mail work (a lookup, then a send) in the background, where `drain` finds it.
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(work);
+    }
+
+    /// At shutdown: waits up to `limit` for mails still being sent or retried, so a
+    /// reset link requested just before a restart still arrives. True when none is left.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        self.tasks.close();
+        if !self.tasks.is_empty() {
+            info!(mails = self.tasks.len(), "waiting for mails still being sent");
+        }
+        tokio::time::timeout(limit, self.tasks.wait()).await.is_ok()
+    }
+
     /// Sends `mail` in the background, retrying; failures are logged, never raised.
     pub fn send_later(&self, mail: Mail) {
         let mailer = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             let mut pause = Duration::from_millis(500);
             for attempt in 1..=ATTEMPTS {
                 match mailer.send(&mail).await {

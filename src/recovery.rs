@@ -75,7 +75,7 @@ impl Recovery {
             return Err(AccountError::Throttled(wait));
         }
         let (this, email, client) = (Arc::clone(self), email.to_string(), client.clone());
-        tokio::spawn(async move {
+        self.mailer.spawn(async move {
             let users = match this.store.active_users_by_email(&email).await {
                 Ok(users) => users,
                 Err(e) => return warn!(error = %e, "password reset: could not look up the address"),
@@ -135,7 +135,7 @@ impl Recovery {
             return;
         }
         let (this, user, audit) = (Arc::clone(self), user.clone(), AuditMeta::client(client.clone()));
-        tokio::spawn(async move {
+        self.mailer.spawn(async move {
             let Some(link) = this.issue(&user, MailPurpose::EmailVerification, "verify-email", &audit).await
             else {
                 return;
@@ -185,7 +185,7 @@ impl Recovery {
     pub fn alert_reuse(self: &Arc<Self>, reuse: Reuse, replay: ClientInfo) {
         let this = Arc::clone(self);
         let replayed_at = now();
-        tokio::spawn(async move {
+        self.mailer.spawn(async move {
             let user = match this.store.user_by_id(&reuse.user_id).await {
                 Ok(Some(u)) if !u.user.email.is_empty() => u.user,
                 Ok(_) => return,

@@ -329,6 +329,29 @@ async fn operators_rotate_keys_from_the_command_line() {
 }
 
 #[tokio::test]
+async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
+    let (_db, url) = temp_db();
+    // The mail server takes two seconds to accept a sender: without the wait, the
+    // process would be gone before the mail is handed over.
+    let sink = crate::recovery::SmtpSink::start_slow(2);
+    let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &sink.url())]);
+    let r = reqwest::Client::new()
+        .post(format!("{}/register/", server.url))
+        .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    tokio::time::sleep(Duration::from_millis(200)).await; // the send has started
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("waiting for mails still being sent"), "{log}");
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1, "the verification mail was delivered before exit: {log}");
+    assert_eq!(mails[0]["to"], json!(["alice@example.com"]));
+}
+
+#[tokio::test]
 async fn metrics_are_served_on_their_own_address_when_configured() {
     let (_db, url) = temp_db();
     let server = serve(&url, &[("AUTHENTICON_METRICS_BIND", "127.0.0.1:0")]);

@@ -30,6 +30,15 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A sink that answers each MAIL FROM only after `seconds`.
+    pub fn start_slow(seconds: u32) -> Self {
+        Self::start_with(&["--slow", &seconds.to_string()])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let python = std::env::var("AUTHENTICON_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv").join("bin").join("python")
         });
@@ -43,6 +52,7 @@ impl SmtpSink {
         let mut child = Command::new(python)
             .arg(script)
             .arg(dir.path())
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

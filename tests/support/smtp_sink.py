@@ -2,8 +2,12 @@
 DIR/<n>.json as {"from", "to", "subject", "body"} (the body decoded from its transfer
 encoding). Prints the port it listens on, then runs until stdin closes or it is killed.
 
-    python smtp_sink.py DIR
+    python smtp_sink.py DIR [--slow SECONDS]
+
+With --slow, each MAIL FROM is answered only after that many seconds: a sender that
+stops waiting (or exits) in between delivers nothing.
 """
+import asyncio
 import email
 import email.policy
 import json
@@ -16,10 +20,17 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, folder):
+    def __init__(self, folder, slow=0.0):
         self.folder = folder
+        self.slow = slow
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.slow)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -47,8 +58,9 @@ def free_port():
 def main():
     folder = Path(sys.argv[1])
     folder.mkdir(parents=True, exist_ok=True)
+    slow = float(sys.argv[sys.argv.index("--slow") + 1]) if "--slow" in sys.argv else 0.0
     port = free_port()
-    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port)
+    controller = Controller(Sink(folder, slow), hostname="127.0.0.1", port=port)
     controller.start()
     print(port, flush=True)
     try:
