@@ -16,6 +16,7 @@ import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
 import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
 import { VerifyBanner } from '../features/recovery/VerifyBanner';
+import { MfaBanner } from '../features/account/MfaBanner';
 
 export function App() {
   return (
@@ -70,6 +71,7 @@ function Shell() {
         )}
       </header>
       {user && <VerifyBanner user={user} />}
+      {user && <MfaBanner />}
       <main id="main">
         <Routes>
           <Route path="/login" element={<LoginPage />} />

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import QRCode from 'qrcode';
 import { Field } from '../../components/Field';
 import { Loading, Notice } from '../../components/Notice';
-import { api, formError } from '../../lib/api/client';
+import { api, formError, setMfaEnrollmentRequired } from '../../lib/api/client';
 import { createPasskey, passkeyError, passkeysSupported } from '../../lib/passkeys';
 
 interface Status { totp: boolean; passkeys: number; recovery_codes_left: number }
@@ -32,7 +32,11 @@ export function TwoFactorPage() {
   const [passkeyName, setPasskeyName] = useState('');
 
   const load = () => Promise.all([api<Status>('/api/mfa/'), api<PasskeyInfo[]>('/api/mfa/passkeys/')])
-    .then(([s, p]) => { setStatus(s); setPasskeys(p); })
+    .then(([s, p]) => {
+      setStatus(s);
+      setPasskeys(p);
+      if (s.totp || s.passkeys) setMfaEnrollmentRequired(false);
+    })
     .catch((e: unknown) => setError(formError(e).error));
   useEffect(() => { void load(); }, []);
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError, getUser, login, resetForTests } from './client';
+import { api, ApiError, getUser, login, onMfaEnrollmentRequired, resetForTests } from './client';
 
 const user = {
   id: 'u1', username: 'alice', email: '', is_active: true, is_superuser: false,
@@ -70,6 +70,19 @@ describe('api client', () => {
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(401);
     expect(getUser()).toBeNull();
+  });
+
+  it('raises the two-factor banner when a role wants a second factor, and not for other 403s', async () => {
+    const seen: boolean[] = [];
+    const off = onMfaEnrollmentRequired((required) => seen.push(required));
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => url === '/api/users/'
+      ? json(403, { detail: 'Your role requires two-factor authentication.', code: 'mfa_enrollment_required' })
+      : json(403, { detail: 'You do not have permission to perform this action.' })));
+    await expect(api('/api/roles/')).rejects.toBeInstanceOf(ApiError);
+    expect(seen).toEqual([false]);
+    await expect(api('/api/users/')).rejects.toBeInstanceOf(ApiError);
+    expect(seen).toEqual([false, true]);
+    off();
   });
 
   it('exposes DRF field errors', () => {

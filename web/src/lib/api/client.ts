@@ -72,6 +72,7 @@ channel?.addEventListener('message', (event: MessageEvent<Message>) => {
 
 function setSession(access: string | null, user: User | null, broadcast: boolean): void {
   peerRefreshing = false;
+  if (!user) setMfaEnrollmentRequired(false);
   accessToken = access;
   currentUser = user;
   if (broadcast && channel) {
@@ -99,6 +100,7 @@ export function resetForTests(): void {
   accessToken = null;
   currentUser = null;
   refreshing = null;
+  mfaEnrollmentRequired = false;
 }
 
 let refreshing: Promise<boolean> | null = null;
@@ -204,8 +206,30 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     res = await send();
   }
   const body = await parse(res);
-  if (!res.ok) throw new ApiError(res.status, body);
+  if (!res.ok) {
+    if (res.status === 403 && (body as { code?: unknown } | null)?.code === 'mfa_enrollment_required') {
+      setMfaEnrollmentRequired(true);
+    }
+    throw new ApiError(res.status, body);
+  }
   return body as T;
+}
+
+// Set when the server refused a guarded route because the user's role requires a second
+// factor they have not added yet; the app shows a banner until they do.
+let mfaEnrollmentRequired = false;
+const mfaListeners = new Set<(required: boolean) => void>();
+
+export function setMfaEnrollmentRequired(required: boolean): void {
+  if (required === mfaEnrollmentRequired) return;
+  mfaEnrollmentRequired = required;
+  for (const l of mfaListeners) l(required);
+}
+
+export function onMfaEnrollmentRequired(listener: (required: boolean) => void): () => void {
+  mfaListeners.add(listener);
+  listener(mfaEnrollmentRequired);
+  return () => mfaListeners.delete(listener);
 }
 
 /** A JSON POST that needs no access token (login, password reset, email links). */
