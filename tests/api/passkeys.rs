@@ -2,6 +2,8 @@
 //! WebAuthn spec (P-256, "none" attestation) the way a browser and an authenticator
 //! would answer; and the setting that requires a second factor for chosen roles.
 
+use authenticon::accounts::Registration;
+use authenticon::secret::Secret;
 use authenticon::store::{AuditFilter, AuditMeta};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -374,6 +376,24 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     register_passkey(&app, &access, &mut key, "Laptop").await;
     let r = app.get("/api/users/", Some(&access)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // An administrator's reset removes the passkey too, and the role waits again.
+    let root = Registration {
+        username: "root".into(),
+        email: String::new(),
+        password: Secret::new(PASSWORD),
+        is_superuser: true,
+    };
+    app.state.accounts.create_user(root, &AuditMeta::default()).await.unwrap();
+    let (root_access, _) = app.login("root").await;
+    let r = app.request(Method::DELETE, &format!("/api/users/{bob}/mfa/"), None, Some(&root_access)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app.get("/api/mfa/", Some(&access)).await;
+    assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
+    let r = app.get("/api/users/", Some(&access)).await;
+    assert_eq!(r.body["code"], "mfa_enrollment_required");
+    let reset = events(&app).await.into_iter().find(|(e, _)| e == "mfa_reset").expect("mfa_reset audited");
+    assert_eq!(reset.1["passkeys"], 1);
 
     // A user without such a role is not asked.
     app.register("carol").await;
