@@ -508,6 +508,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         }
     });
     let shutdown = shutdown_signal().context("installing signal handlers")?;
+    crate::memory::release_freed();
     let bind = state.config.bind;
     let listener =
         tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod http;
 pub mod import;
 pub mod mail;
+pub mod memory;
 pub mod mfa;
 pub mod passkeys;
 pub mod passwords;
