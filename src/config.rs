@@ -484,9 +484,14 @@ impl Config {
         Ok(c)
     }
 
-    /// Base of the links in mails.
+    /// Base of the links in mails, and the passkeys' relying party. Unset, it is the
+    /// bind address, except that an address serving every interface (`0.0.0.0`, `::`)
+    /// is reached as `localhost` on this machine: it is no address a browser can open.
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+        self.public_url.clone().unwrap_or_else(|| match self.bind.ip().is_unspecified() {
+            true => format!("http://localhost:{}", self.bind.port()),
+            false => format!("http://{}", self.bind),
+        })
     }
 
     /// Where mails are written when no SMTP server is configured.
@@ -651,6 +656,15 @@ mod tests {
         assert_eq!(c.secret_key.unwrap().expose(), "s".repeat(40));
         let e = with(&[("SECRET_KEY_FILE", "/nonexistent/secret")]).unwrap_err();
         assert_eq!(e.key, "SECRET_KEY_FILE");
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_an_address_a_browser_can_open() {
+        assert_eq!(with(&[]).unwrap().public_url(), "http://127.0.0.1:8000");
+        assert_eq!(with(&[("BIND", "0.0.0.0:9000")]).unwrap().public_url(), "http://localhost:9000");
+        assert_eq!(with(&[("BIND", "[::]:9000")]).unwrap().public_url(), "http://localhost:9000");
+        let set = with(&[("BIND", "0.0.0.0:9000"), ("PUBLIC_URL", "https://auth.example.com/")]).unwrap();
+        assert_eq!(set.public_url(), "https://auth.example.com");
     }
 
     #[test]

@@ -382,3 +382,23 @@ fn with_ceremony(mut options: Value, id: &str) -> Value {
     }
     options
 }
+
+#[cfg(test)]
+mod tests {
+    use super::relying_party;
+
+    #[test]
+    fn the_relying_party_is_the_public_hosts_domain() {
+        for ok in [
+            "http://127.0.0.1:8000",
+            "http://[::1]:8000",
+            "http://localhost:5173",
+            "https://auth.example.com",
+        ] {
+            assert!(relying_party(ok, "Authenticon").is_ok(), "{ok}");
+        }
+        // Browsers allow WebAuthn on names only: a public IP address turns passkeys off.
+        let why = relying_party("http://203.0.113.7:8000", "Authenticon").err().unwrap_or_default();
+        assert!(why.contains("passkeys need a domain name"), "{why}");
+    }
+}
