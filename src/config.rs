@@ -382,6 +382,9 @@ impl Config {
         if let Some(v) = get("THROTTLE_REGISTRATIONS_PER_ADDRESS") {
             t.registrations_per_address = limit("THROTTLE_REGISTRATIONS_PER_ADDRESS", v)?;
         }
+        if let Some(v) = get("THROTTLE_PASSKEY_LOGINS_PER_ADDRESS") {
+            t.passkey_logins_per_address = limit("THROTTLE_PASSKEY_LOGINS_PER_ADDRESS", v)?;
+        }
         if let Some(v) = get("THROTTLE_REGISTRATION_WINDOW") {
             t.registration_window = positive_lifetime("THROTTLE_REGISTRATION_WINDOW", v)?;
         }

@@ -22,6 +22,7 @@ use webauthn_rs::prelude::{
 use crate::accounts::AccountError;
 use crate::fields::FieldErrors;
 use crate::store::{AuditEvent, AuditMeta, CeremonyRow, ClientInfo, PasskeyRow, Store, Timestamp, UserRow};
+use crate::throttle::Throttle;
 use crate::tokens::now;
 
 /// How long the browser has to answer a ceremony.
@@ -66,6 +67,7 @@ struct Registering {
 
 pub struct Passkeys {
     store: Arc<dyn Store>,
+    throttle: Arc<Throttle>,
     /// `Err` says why passkeys are off (the public URL names no domain).
     webauthn: Result<Webauthn, String>,
 }
@@ -123,12 +125,12 @@ fn ceremony_id() -> String {
 }
 
 impl Passkeys {
-    pub fn new(store: Arc<dyn Store>, public_url: &str, rp_name: &str) -> Self {
+    pub fn new(store: Arc<dyn Store>, throttle: Arc<Throttle>, public_url: &str, rp_name: &str) -> Self {
         let webauthn = relying_party(public_url, rp_name);
         if let Err(why) = &webauthn {
             warn!(%why, "passkeys are off");
         }
-        Self { store, webauthn }
+        Self { store, throttle, webauthn }
     }
 
     fn webauthn(&self) -> Result<&Webauthn, AccountError> {
@@ -222,7 +224,11 @@ impl Passkeys {
 
     /// The options for a login without a password: any passkey of this site will do,
     /// and the answer says whose it is.
-    pub async fn start_login(&self) -> Result<Value, AccountError> {
+    pub async fn start_login(&self, client: &ClientInfo) -> Result<Value, AccountError> {
+        if let Some(wait) = self.throttle.passkey_login(&client.ip).await {
+            metrics::counter!("authenticon_throttled_total", "scope" => "passkey_login").increment(1);
+            return Err(AccountError::Throttled(wait));
+        }
         let (options, state) = self
             .webauthn()?
             .start_discoverable_authentication()

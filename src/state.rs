@@ -84,6 +84,12 @@ impl AppState {
         ));
         let alerts = Arc::clone(&recovery);
         tokens.set_reuse_alert(Arc::new(move |reuse, replay| alerts.alert_reuse(reuse, replay)));
+        let passkeys = Arc::new(Passkeys::new(
+            Arc::clone(&store),
+            Arc::clone(&throttle),
+            &config.public_url(),
+            &config.mfa_issuer,
+        ));
         let accounts = Accounts::new(
             Arc::clone(&store),
             hasher,
@@ -92,7 +98,6 @@ impl AppState {
             config.require_verified_email,
             Arc::clone(&cache),
         );
-        let passkeys = Arc::new(Passkeys::new(Arc::clone(&store), &config.public_url(), &config.mfa_issuer));
         let mfa = Arc::new(Mfa::new(Arc::clone(&store), passkeys, secret.clone(), &config.mfa_issuer));
         let state = AppState(Arc::new(Services {
             config: Arc::new(config),

@@ -27,6 +27,9 @@ pub struct ThrottleLimits {
     pub password_reset_per_address: u32,
     pub password_reset_per_email: u32,
     pub password_reset_window: Duration,
+    /// Passwordless passkey logins started (each stores a challenge), per address, in
+    /// the login window.
+    pub passkey_logins_per_address: u32,
 }
 
 impl Default for ThrottleLimits {
@@ -41,6 +44,7 @@ impl Default for ThrottleLimits {
             password_reset_per_address: 20,
             password_reset_per_email: 5,
             password_reset_window: Duration::from_secs(3600),
+            passkey_logins_per_address: 1000,
         }
     }
 }
@@ -134,6 +138,22 @@ impl Throttle {
     }
 
     /// Counts a registration attempt from `address`; `Some(seconds)` when over the limit.
+    /// Counts a passwordless passkey login started from `address`; `Some(seconds)` when
+    /// over the limit. Each start stores a challenge, so an unthrottled stream of them
+    /// would be writes for free.
+    pub async fn passkey_login(&self, address: &str) -> Option<u64> {
+        let all = [Window {
+            key: format!("passkey-a:{address}"),
+            limit: self.limits.passkey_logins_per_address,
+            window_ms: window_ms(self.limits.login_window),
+        }];
+        if let Some(wait) = self.retry_after(&all).await {
+            return Some(wait);
+        }
+        self.record(&all).await;
+        None
+    }
+
     pub async fn registration(&self, address: &str) -> Option<u64> {
         let w = Window {
             key: format!("register-a:{address}"),

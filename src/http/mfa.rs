@@ -301,9 +301,13 @@ pub async fn mfa_passkey_options(
     responses(
         (status = 200, body = PasskeyOptions),
         (status = 400, description = "Passkeys are not available (the public URL names no domain)", body = Detail),
+        (status = 429, description = "Too many passkey logins started from this address; see `Retry-After`", body = Detail),
     ))]
-pub async fn passkey_login_options(State(app): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(app.mfa.passkeys.start_login().await?))
+pub async fn passkey_login_options(
+    State(app): State<AppState>,
+    Client(client): Client,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(app.mfa.passkeys.start_login(&client).await?))
 }
 
 /// Log in with a passkey alone: the answer to `/api/passkeys/login/` gives the token

@@ -356,6 +356,18 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
 }
 
 #[tokio::test]
+async fn passwordless_logins_started_are_throttled_per_address() {
+    let app = spawn_with(|c| c.throttle.passkey_logins_per_address = 2).await;
+    for _ in 0..2 {
+        assert_eq!(app.post("/api/passkeys/login/", json!({})).await.status, StatusCode::OK);
+    }
+    let r = app.post("/api/passkeys/login/", json!({})).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let wait: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
 async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     let app = spawn_with(|c| c.mfa_required_roles = vec!["admin".into()]).await;
     let user = app.register("bob").await;
