@@ -192,14 +192,10 @@ impl Passkeys {
         if self.store.passkey_by_credential(&URL_SAFE_NO_PAD.encode(&answer.raw_id)).await?.is_some() {
             return Err(invalid("credential", REGISTERED_ALREADY));
         }
-        let passkey =
-            webauthn.finish_passkey_registration(&answer, &registering.state).map_err(|e| match e {
-                WebauthnError::CredentialAlreadyExists => invalid("credential", REGISTERED_ALREADY),
-                e => {
-                    info!(error = %e, "passkey registration refused");
-                    invalid("credential", NOT_VERIFIED)
-                }
-            })?;
+        let passkey = webauthn.finish_passkey_registration(&answer, &registering.state).map_err(|e| {
+            info!(error = %e, "passkey registration refused");
+            invalid("credential", NOT_VERIFIED)
+        })?;
         let row = PasskeyRow {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_string(),
