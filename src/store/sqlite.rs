@@ -20,6 +20,14 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
+/// SQLITE_BUSY or SQLITE_LOCKED (primary result codes 5 and 6, with any extension).
+fn is_locked(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|code| matches!(code & 0xff, 5 | 6))
+            || d.message().contains("database is locked")
+    })
+}
+
 impl SqliteStore {
     pub async fn connect(config: &Config) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(&config.database_url)
@@ -32,14 +40,26 @@ impl SqliteStore {
         // Each connection to `:memory:` is its own database: keep exactly one, forever.
         let in_memory = config.sqlite_path().is_none();
         let writer_options = options.clone();
-        let pool = SqlitePoolOptions::new()
+        let pool_options = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { config.db_pool_size })
             .min_connections(if in_memory { 1 } else { 0 })
             .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
             .max_lifetime((!in_memory).then_some(Duration::from_secs(3600)))
-            .acquire_timeout(config.db_acquire_timeout)
-            .connect_with(options)
-            .await?;
+            .acquire_timeout(config.db_acquire_timeout);
+        // Instances starting together on a new file race to switch it to WAL, and SQLite
+        // answers the loser "database is locked" at once, without waiting in its busy
+        // handler. The first connection is retried for a while.
+        let mut attempt = 0u64;
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(e) if attempt < 10 && is_locked(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         // In memory there is one database per connection: writes must share the pool's.
         let writer = if in_memory {
             pool.clone()

@@ -343,7 +343,12 @@ pub fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
             sink.lock().unwrap().push(line);
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
+    let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let status = child.wait();
+        std::thread::sleep(Duration::from_millis(100)); // let the reader drain the pipe
+        panic!("server did not report its address ({status:?}):\n{}", log.lock().unwrap().join("\n"));
+    };
     Server { child, url: format!("http://{addr}"), log }
 }
 
