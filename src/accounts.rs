@@ -19,6 +19,8 @@ use crate::tokens::now;
 
 pub const MAX_USERNAME_CHARS: usize = 150;
 pub const MAX_EMAIL_CHARS: usize = 254;
+/// Django's wording for a wrong old password, for the password that confirms a change.
+pub const WRONG_PASSWORD: &str = "Your password was entered incorrectly. Please enter it again.";
 
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
 const USERNAME_INVALID: &str =
@@ -389,7 +391,7 @@ impl Accounts {
         old_password: &Secret,
         new_password: &Secret,
         client: &ClientInfo,
-    ) -> Result<(), AccountError> {
+    ) -> Result<UserRow, AccountError> {
         let user = self.user(id).await?.user;
         if !self.hasher.verify(old_password, Some(&user.password_hash)).await? {
             return Err(AccountError::WrongOldPassword);
@@ -400,7 +402,17 @@ impl Accounts {
         self.store.set_password(id, &hash, Some(keep_session), now(), &audit).await?;
         self.cache.invalidate(id);
         info!(user_id = %id, "password changed; other sessions revoked");
-        Ok(())
+        Ok(user)
+    }
+
+    /// Asks a signed-in user for their password again before a change that an access
+    /// token alone must not make (removing a second factor).
+    pub async fn confirm_password(&self, id: &str, password: &Secret) -> Result<(), AccountError> {
+        let user = self.user(id).await?.user;
+        if self.hasher.verify(password, Some(&user.password_hash)).await? {
+            return Ok(());
+        }
+        Err(AccountError::Invalid(FieldErrors::one("password", WRONG_PASSWORD)))
     }
 
     /// A user changes their own email.

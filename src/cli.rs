@@ -308,6 +308,10 @@ async fn check(state: &AppState) -> anyhow::Result<()> {
             Err(e) => say(false, format!("signing keys: {e}")),
         }
     }
+    match config.public_url_warning() {
+        Some(warning) => println!("WARN  public URL: {warning}"),
+        None => say(true, format!("public URL: {} (links in mails, passkeys)", config.public_url())),
+    }
     if let Some(url) = &config.redis_url {
         let reachable = async {
             let client = redis::Client::open(url.expose()).map_err(|e| e.to_string())?;
@@ -515,6 +519,9 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     info!(mail = %state.recovery.mailer().describe(), "mail goes out by this route");
+    if let Some(warning) = state.config.public_url_warning() {
+        warn!("{warning}");
+    }
     let limits = state.config.connection_limits();
     if let Some(metrics_addr) = state.config.metrics_bind {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)

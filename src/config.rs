@@ -497,6 +497,19 @@ impl Config {
         })
     }
 
+    /// Why the default public URL is probably wrong here: behind a trusted proxy, users
+    /// reach the service at an address it cannot see, and mail links and passkeys would
+    /// name the bind address instead.
+    pub fn public_url_warning(&self) -> Option<String> {
+        (self.public_url.is_none() && !self.trusted_proxies.is_empty()).then(|| {
+            format!(
+                "AUTHENTICON_PUBLIC_URL is not set, but AUTHENTICON_TRUSTED_PROXIES is: links in mails \
+                 and passkeys will use {}; set it to the address users open",
+                self.public_url()
+            )
+        })
+    }
+
     /// Where mails are written when no SMTP server is configured.
     pub fn mail_dir(&self) -> std::path::PathBuf {
         if let Some(dir) = &self.mail_dir {

@@ -108,7 +108,7 @@ impl Recovery {
     /// `POST /api/password-reset/confirm/`: sets the password (validated as at
     /// registration), revokes every session and spends the link.
     pub async fn confirm_reset(
-        &self,
+        self: &Arc<Self>,
         token: &str,
         new_password: &Secret,
         client: &ClientInfo,
@@ -125,6 +125,9 @@ impl Recovery {
         let user_id = self.store.reset_password(&token, &hash, now(), &audit).await?.ok_or_else(invalid)?;
         self.cache.invalidate(&user_id);
         info!(%user_id, "password reset by mail link; every session revoked");
+        // The link proved the address it was sent to (the store marks it verified).
+        let proven = user.email_verified || user.email.to_lowercase() == row.email.to_lowercase();
+        self.notify(&UserRow { email_verified: proven, ..user }, Notice::PasswordReset, client);
         Ok(())
     }
 
@@ -191,14 +194,6 @@ impl Recovery {
                 Ok(_) => return,
                 Err(e) => return warn!(error = %e, "theft alert: could not read the user"),
             };
-            let describe = |at: i64, ip: &str, agent: &str| {
-                let agent = if agent.is_empty() { "unknown browser or client" } else { agent };
-                format!(
-                    "  {} from {} ({agent})",
-                    rfc3339(at),
-                    if ip.is_empty() { "an unknown address" } else { ip }
-                )
-            };
             let link = format!("{}/sessions", this.public_url);
             this.mailer.send_later(Mail {
                 to: user.email.clone(),
@@ -210,8 +205,8 @@ impl Recovery {
                      sessions:\n\n{link}\n",
                     user.username,
                     this.public_url,
-                    describe(reuse.first_used_at, &reuse.first_ip, &reuse.first_user_agent),
-                    describe(replayed_at, &replay.ip, &replay.user_agent),
+                    describe_use(reuse.first_used_at, &reuse.first_ip, &reuse.first_user_agent),
+                    describe_use(replayed_at, &replay.ip, &replay.user_agent),
                 ),
                 link: Some(link),
             });
@@ -228,6 +223,72 @@ impl Recovery {
                 .await
             {
                 warn!(error = %e, "theft alert: could not write the audit event");
+            }
+        });
+    }
+
+    /// After an email change: a verification link to the new address, and a notice to
+    /// the old one. Nothing when the address stayed the same.
+    pub fn email_changed(self: &Arc<Self>, before: &UserRow, after: &UserRow, client: &ClientInfo) {
+        if before.email == after.email {
+            return;
+        }
+        self.send_verification(after, client);
+        self.notify(before, Notice::EmailChanged { new_email: &after.email }, client);
+    }
+
+    /// Tells the owner of an account about a change they should know of, so that one made
+    /// by someone else (with a stolen access token, say) does not go unnoticed. Only a
+    /// verified address is told: an unverified one may belong to a stranger. For an
+    /// email change, `user` is the account as it was, with the old address.
+    pub fn notify(self: &Arc<Self>, user: &UserRow, notice: Notice, client: &ClientInfo) {
+        if user.email.is_empty() || !user.email_verified {
+            return;
+        }
+        let when = describe_use(now(), &client.ip, &client.user_agent);
+        let (name, url) = (&user.username, &self.public_url);
+        let (kind, subject, body, link) = match notice {
+            Notice::EmailChanged { new_email } => {
+                let change = if new_email.is_empty() {
+                    format!("removed; it was {}", user.email)
+                } else {
+                    format!("changed from {} to {new_email}", user.email)
+                };
+                let link = format!("{url}/sessions");
+                let body = format!(
+                    "The email address of the account \"{name}\" at {url} was {change}:\n\n{when}\n\n\
+                     If it was you, there is nothing to do. If not, sign in, change your password, set \
+                     your address back and end the sessions you do not know:\n\n{link}\n"
+                );
+                ("email_changed", "The email address of your account was changed", body, link)
+            }
+            Notice::PasswordChanged | Notice::PasswordReset => {
+                let (kind, how) = match notice {
+                    Notice::PasswordReset => ("password_reset", "reset with a link mailed to this address"),
+                    _ => ("password_changed", "changed"),
+                };
+                let link = format!("{url}/forgot-password");
+                let body = format!(
+                    "The password of the account \"{name}\" at {url} was {how}, and its other \
+                     sign-ins were ended:\n\n{when}\n\n\
+                     If it was you, there is nothing to do. If not, choose a new password now:\n\n{link}\n"
+                );
+                (kind, "Your password was changed", body, link)
+            }
+        };
+        self.mailer.send_later(Mail {
+            to: user.email.clone(),
+            subject: subject.into(),
+            body,
+            link: Some(link),
+        });
+        let (store, user_id, audit) =
+            (Arc::clone(&self.store), user.id.clone(), AuditMeta::client(client.clone()));
+        let detail = serde_json::json!({ "notice": kind, "email": user.email });
+        self.mailer.spawn(async move {
+            let event = AuditEvent::SecurityNoticeSent;
+            if let Err(e) = store.record_audit(event, Some(&user_id), &detail, now(), &audit).await {
+                warn!(error = %e, "security notice: could not write the audit event");
             }
         });
     }
@@ -261,6 +322,23 @@ impl Recovery {
         }
         Some(format!("{}/{page}?token={token}", self.public_url))
     }
+}
+
+/// A change to an account its owner is told of by mail.
+#[derive(Clone, Copy)]
+pub enum Notice<'a> {
+    /// The address changed (to `new_email`, or removed when it is empty).
+    EmailChanged {
+        new_email: &'a str,
+    },
+    PasswordChanged,
+    PasswordReset,
+}
+
+/// One line of a mail: when, from where and with what something happened.
+fn describe_use(at: i64, ip: &str, agent: &str) -> String {
+    let agent = if agent.is_empty() { "unknown browser or client" } else { agent };
+    format!("  {} from {} ({agent})", rfc3339(at), if ip.is_empty() { "an unknown address" } else { ip })
 }
 
 /// A fresh token: what goes in the link, and what is stored.

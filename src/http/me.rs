@@ -14,6 +14,7 @@ use super::route;
 use crate::accounts::MAX_EMAIL_CHARS;
 use crate::fields::FieldReader;
 use crate::passwords::MAX_PASSWORD_CHARS;
+use crate::recovery::Notice;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -172,8 +173,9 @@ pub async fn update_me(
     f.finish().map_err(ApiError::Fields)?;
     let updated = match email {
         Some(email) => {
+            let before = app.accounts.user(user.id()).await?.user;
             let updated = app.accounts.set_email(user.id(), &email, &client).await?;
-            app.recovery.send_verification(&updated.user, &client);
+            app.recovery.email_changed(&before, &updated.user, &client);
             updated
         }
         None => app.accounts.user(user.id()).await?,
@@ -199,8 +201,10 @@ pub async fn change_password(
     let old = f.required("old_password", false, MAX_PASSWORD_CHARS);
     let new = f.required("new_password", false, MAX_PASSWORD_CHARS);
     f.finish().map_err(ApiError::Fields)?;
-    app.accounts
+    let changed = app
+        .accounts
         .change_password(user.id(), user.session_id(), &Secret::new(old), &Secret::new(new), &client)
         .await?;
+    app.recovery.notify(&changed, Notice::PasswordChanged, &client);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,8 @@ use super::route;
 use crate::fields::{FieldErrors, FieldReader};
 use crate::mfa::Proof;
 use crate::passkeys::{PasskeyInfo, MAX_NAME_CHARS};
+use crate::passwords::MAX_PASSWORD_CHARS;
+use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::{AuditMeta, ClientInfo, UserWithRoles};
 
@@ -256,11 +258,21 @@ pub async fn confirm_passkey(
     Ok((StatusCode::CREATED, Json(PasskeyRegistered { passkey, recovery_codes })))
 }
 
-/// Remove one of the current user's passkeys.
-#[utoipa::path(delete, path = "/api/mfa/passkeys/{id}/", tag = "mfa", security(("bearer" = [])),
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct PasswordRequest {
+    /// The current user's password.
+    password: String,
+}
+
+/// Remove one of the current user's passkeys. It takes the account's password, so an
+/// access token alone (a stolen one, say) cannot take a second factor away; turning the
+/// authenticator app off likewise takes a code.
+#[utoipa::path(delete, path = "/api/mfa/passkeys/{id}/", tag = "mfa", request_body = PasswordRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "Passkey id")),
     responses(
         (status = 204, description = "Removed"),
+        (status = 400, description = "`{\"password\": [\"Your password was entered incorrectly. Please enter it again.\"]}`, or missing", body = BadRequestBody),
         (status = 401, body = CodedDetail),
         (status = 404, body = Detail),
     ))]
@@ -269,7 +281,12 @@ pub async fn remove_passkey(
     user: AuthUser,
     Client(client): Client,
     Path(id): Path<String>,
+    body: JsonObject,
 ) -> Result<StatusCode, ApiError> {
+    let mut f = FieldReader::new(&body.0);
+    let password = f.required("password", false, MAX_PASSWORD_CHARS);
+    f.finish().map_err(ApiError::Fields)?;
+    app.accounts.confirm_password(user.id(), &Secret::new(password)).await?;
     match app.mfa.passkeys.remove(user.id(), &id, &client).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),

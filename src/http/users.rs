@@ -107,13 +107,15 @@ pub async fn update_user(
     let is_active = f.optional_bool("is_active");
     let email = f.optional("email", MAX_EMAIL_CHARS);
     f.finish().map_err(ApiError::Fields)?;
-    let email_changed = email.is_some();
+    let before = match email {
+        Some(_) => Some(app.accounts.user(&id).await.map_err(not_found_is_404)?.user),
+        None => None,
+    };
     let changes = UserChanges { email, is_active };
     let user =
         app.accounts.update_user(Some(guard.id()), &id, changes, &client).await.map_err(not_found_is_404)?;
-    if email_changed {
-        // Sent only when the new address is unverified (a real change).
-        app.recovery.send_verification(&user.user, &client);
+    if let Some(before) = before {
+        app.recovery.email_changed(&before, &user.user, &client);
     }
     Ok(Json(UserResponse::from(&user)))
 }

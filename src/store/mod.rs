@@ -175,6 +175,7 @@ pub enum AuditEvent {
     EmailVerificationSent,
     EmailVerified,
     TheftAlertSent,
+    SecurityNoticeSent,
     MfaEnabled,
     MfaDisabled,
     MfaReset,
@@ -184,7 +185,7 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 25] = [
+    pub const ALL: [AuditEvent; 26] = [
         Self::Register,
         Self::Login,
         Self::LoginFailed,
@@ -204,6 +205,7 @@ impl AuditEvent {
         Self::EmailVerificationSent,
         Self::EmailVerified,
         Self::TheftAlertSent,
+        Self::SecurityNoticeSent,
         Self::MfaEnabled,
         Self::MfaDisabled,
         Self::MfaReset,
@@ -233,6 +235,7 @@ impl AuditEvent {
             Self::EmailVerificationSent => "email_verification_sent",
             Self::EmailVerified => "email_verified",
             Self::TheftAlertSent => "theft_alert_sent",
+            Self::SecurityNoticeSent => "security_notice_sent",
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::MfaReset => "mfa_reset",

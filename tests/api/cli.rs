@@ -430,7 +430,31 @@ fn check_reports_what_it_finds_and_fails_on_problems() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("ok    database: reachable"), "{stdout}");
     assert!(stdout.contains("ok    schema: migrated"), "{stdout}");
+    assert!(
+        stdout.contains("ok    public URL: http://127.0.0.1:8000 (links in mails, passkeys)"),
+        "{stdout}"
+    );
     assert!(stdout.trim_end().ends_with("System check identified no issues."), "{stdout}");
+
+    // Behind a proxy, the bind address is not what users open: a warning, not a failure.
+    let out = run(authenticon(&url).env("AUTHENTICON_TRUSTED_PROXIES", "10.0.0.0/8").arg("check"));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "WARN  public URL: AUTHENTICON_PUBLIC_URL is not set, but AUTHENTICON_TRUSTED_PROXIES is"
+        ),
+        "{stdout}"
+    );
+    let out = run(authenticon(&url)
+        .env("AUTHENTICON_TRUSTED_PROXIES", "10.0.0.0/8")
+        .env("AUTHENTICON_PUBLIC_URL", "https://auth.example.com")
+        .arg("check"));
+    assert!(
+        text(&out.stdout).contains("ok    public URL: https://auth.example.com"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let out = run(authenticon(&url).env("AUTHENTICON_REDIS_URL", "redis://127.0.0.1:1").arg("check"));
     assert_eq!(out.status.code(), Some(1));

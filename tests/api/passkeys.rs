@@ -244,12 +244,23 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
     );
     assert!(log.iter().any(|(e, d)| e == "mfa_enabled" && d["factor"] == "passkey" && d["name"] == "Laptop"));
 
+    // Removing a passkey takes the password: an access token alone cannot.
+    let path = format!("/api/mfa/passkeys/{passkey_id}/");
+    let r = app.request(Method::DELETE, &path, None, Some(&access)).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::BAD_REQUEST, json!({"password": ["This field is required."]}))
+    );
+    let r =
+        app.request(Method::DELETE, &path, Some(json!({"password": "not it at all"})), Some(&access)).await;
+    let wrong = "Your password was entered incorrectly. Please enter it again.";
+    assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"password": [wrong]})));
+    assert_eq!(app.get("/api/mfa/passkeys/", Some(&access)).await.body.as_array().map(Vec::len), Some(1));
+
     // Removing the only passkey turns the second step off, and its recovery codes go.
-    let r =
-        app.request(Method::DELETE, &format!("/api/mfa/passkeys/{passkey_id}/"), None, Some(&access)).await;
+    let r = app.request(Method::DELETE, &path, Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r =
-        app.request(Method::DELETE, &format!("/api/mfa/passkeys/{passkey_id}/"), None, Some(&access)).await;
+    let r = app.request(Method::DELETE, &path, Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = app.get("/api/mfa/", Some(&access)).await;
     assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
@@ -348,7 +359,7 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
         .request(
             Method::DELETE,
             &format!("/api/mfa/passkeys/{}/", str_of(&alices[0]["id"])),
-            None,
+            Some(json!({"password": PASSWORD})),
             Some(&mallory),
         )
         .await;

@@ -125,6 +125,10 @@ async fn register_with_email(app: &TestApp, username: &str, email: &str) -> Valu
     r.body
 }
 
+async fn change_email(app: &TestApp, access: &str, email: &str) -> StatusCode {
+    app.request(reqwest::Method::PATCH, "/api/me/", Some(json!({"email": email})), Some(access)).await.status
+}
+
 async fn events(app: &TestApp, user_id: &str) -> Vec<String> {
     let filter = AuditFilter { user_id: Some(user_id.to_string()), ..AuditFilter::default() };
     let page = app.state.store.list_audit(&filter, 0, 100).await.unwrap();
@@ -181,11 +185,22 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body, link_invalid());
 
-    // The link proved the address.
+    // The link proved the address, which is told of the reset.
     let me = app.get("/api/me/", Some(&access)).await;
     assert_eq!(me.body["email_verified"], true);
+    let notice = sink.wait_for(3).await.remove(2);
+    assert_eq!(
+        (&notice["to"], &notice["subject"]),
+        (&json!(["alice@example.com"]), &json!("Your password was changed"))
+    );
+    let body = str_of(&notice["body"]);
+    assert!(body.contains("was reset with a link mailed to this address"), "{body}");
+    assert!(body.contains("https://auth.example.com/forgot-password"), "{body}");
+    assert!(!body.contains(&token), "{body}");
     let log = events(&app, &id).await;
-    for event in ["email_verification_sent", "password_reset_requested", "password_reset"] {
+    for event in
+        ["email_verification_sent", "password_reset_requested", "password_reset", "security_notice_sent"]
+    {
         assert!(log.iter().any(|e| e == event), "{event} missing from {log:?}");
     }
     // Nothing secret in the audit log.
@@ -350,14 +365,79 @@ async fn emails_are_verified_by_link_and_a_change_needs_a_new_one() {
         Some(&access),
     )
     .await;
-    sink.wait_for(3).await;
+    sink.wait_for(4).await; // the new link, and a notice to the verified old address
     let r = app.request(reqwest::Method::POST, resend, Some(json!({})), Some(&access)).await;
     assert_eq!((r.status, r.body), (StatusCode::ACCEPTED, json!({"detail": "Verification mail sent."})));
-    let mails = sink.wait_for(4).await;
-    assert_eq!(mails[3]["to"], json!(["dave@example.net"]));
+    let mails = sink.wait_for(5).await;
+    assert_eq!(mails[4]["to"], json!(["dave@example.net"]));
+    assert_eq!(mails[4]["subject"], "Confirm your email address");
     let log = events(&app, &str_of(&user["id"])).await;
     assert_eq!(log.iter().filter(|e| *e == "email_verification_sent").count(), 4, "{log:?}");
     assert_eq!(log.iter().filter(|e| *e == "email_verified").count(), 1, "{log:?}");
+}
+
+#[tokio::test]
+async fn password_and_address_changes_are_told_to_the_verified_address() {
+    let (app, sink) = with_mail(|_| {}).await;
+    let user = register_with_email(&app, "hank", "hank@example.com").await;
+    let verification = sink.wait_for(1).await.remove(0);
+    let (access, _) = app.login("hank").await;
+    let change_password = |old: &'static str, new: &'static str| {
+        app.request(
+            reqwest::Method::POST,
+            "/api/me/password/",
+            Some(json!({"old_password": old, "new_password": new})),
+            Some(&access),
+        )
+    };
+
+    // Unverified, the address may be a stranger's: it is told nothing.
+    assert_eq!(change_password(PASSWORD, NEW_PASSWORD).await.status, StatusCode::NO_CONTENT);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.mails().len(), 1, "{:?}", sink.mails());
+
+    let token = token_in(&verification, "verify-email");
+    assert_eq!(app.post("/api/email/verify/", json!({"token": token})).await.status, StatusCode::OK);
+    assert_eq!(change_password(NEW_PASSWORD, PASSWORD).await.status, StatusCode::NO_CONTENT);
+    let notice = sink.wait_for(2).await.remove(1);
+    assert_eq!(
+        (&notice["to"], &notice["subject"]),
+        (&json!(["hank@example.com"]), &json!("Your password was changed"))
+    );
+    let body = str_of(&notice["body"]);
+    assert!(
+        body.contains("The password of the account \"hank\" at https://auth.example.com was changed"),
+        "{body}"
+    );
+    assert!(body.contains("from 127.0.0.1 (authenticon-tests)"), "{body}");
+    assert!(body.contains("https://auth.example.com/forgot-password"), "{body}");
+    assert!(!body.contains(PASSWORD) && !body.contains(NEW_PASSWORD), "{body}");
+
+    // A new address: a link to it, and a notice to the old one. (The password change
+    // ended older access tokens: a new login.)
+    let (access, _) = app.login("hank").await;
+    assert_eq!(change_email(&app, &access, "hank@example.org").await, StatusCode::OK);
+    let mails = sink.wait_for(4).await;
+    let to = |m: &Value| m["to"][0].as_str().unwrap_or_default().to_string();
+    let notice =
+        mails[2..].iter().find(|m| to(m) == "hank@example.com").expect("a notice to the old address");
+    assert_eq!(notice["subject"], "The email address of your account was changed");
+    let body = str_of(&notice["body"]);
+    assert!(body.contains("was changed from hank@example.com to hank@example.org"), "{body}");
+    assert!(body.contains("https://auth.example.com/sessions"), "{body}");
+    let link = mails[2..].iter().find(|m| to(m) == "hank@example.org").expect("a link to the new address");
+    assert_eq!(link["subject"], "Confirm your email address");
+
+    // The same address again changes nothing and mails nothing; from an unverified one,
+    // only the new address hears.
+    assert_eq!(change_email(&app, &access, "hank@example.org").await, StatusCode::OK);
+    assert_eq!(change_email(&app, &access, "hank@example.net").await, StatusCode::OK);
+    let mails = sink.wait_for(5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.mails().len(), 5, "{:?}", sink.mails());
+    assert_eq!(to(&mails[4]), "hank@example.net");
+    let log = events(&app, &str_of(&user["id"])).await;
+    assert_eq!(log.iter().filter(|e| *e == "security_notice_sent").count(), 2, "{log:?}");
 }
 
 #[tokio::test]

@@ -459,6 +459,23 @@ test('add a passkey, then sign in with it: as the second step, and without a pas
   assert.equal(await page.getByTestId('username').innerText(), 'pat');
   const used = (await audit('user=pat&event=mfa_used')).map((e) => e.detail.passwordless);
   assert.deepEqual(used.sort(), [false, true]);
+
+  // Removing it takes the password; then the password alone signs in again.
+  await page.getByRole('link', { name: 'Two-factor' }).click();
+  await page.getByRole('button', { name: 'Remove passkey Laptop' }).click();
+  await page.getByLabel('Your password').fill('not my password');
+  await page.getByRole('button', { name: 'Remove passkey', exact: true }).click();
+  await page.getByText('Your password was entered incorrectly. Please enter it again.').waitFor();
+  await shot(page, '22-passkey-remove-password');
+  assert.match(await page.getByTestId('passkeys').innerText(), /Laptop/);
+  await page.getByLabel('Your password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Remove passkey', exact: true }).click();
+  await page.getByText('Passkey “Laptop” removed.').waitFor();
+  assert.equal(await page.getByTestId('passkeys').count(), 0);
+  assert.match(await page.getByTestId('mfa-state').innerText(), /^Off: signing in needs only your password/);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await signIn(page, 'pat');
+  assert.equal(await page.getByTestId('username').innerText(), 'pat');
   assert.deepEqual(errors, []);
   await context.close();
 });

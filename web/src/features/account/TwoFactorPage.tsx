@@ -106,11 +106,21 @@ export function TwoFactorPage() {
     }, 'passkey');
   };
 
-  const removePasskey = (id: string) => run(async () => {
-    await api(`/api/mfa/passkeys/${encodeURIComponent(id)}/`, { method: 'DELETE' });
-    setDone('Passkey removed.');
-    await load();
-  }, 'passkey');
+  // Removing a passkey asks for the password again: an open tab alone cannot do it.
+  const [removing, setRemoving] = useState<PasskeyInfo | null>(null);
+  const [password, setPassword] = useState('');
+
+  const removePasskey = (ev: FormEvent) => {
+    ev.preventDefault();
+    if (!removing) return;
+    return run(async () => {
+      await api(`/api/mfa/passkeys/${encodeURIComponent(removing.id)}/`, { method: 'DELETE', body: { password } });
+      setRemoving(null);
+      setPassword('');
+      setDone(`Passkey “${removing.name}” removed.`);
+      await load();
+    }, 'passkey');
+  };
 
   const disable = () => run(async () => {
     await api('/api/mfa/totp/disable/', { method: 'POST', body: { code } });
@@ -172,11 +182,23 @@ export function TwoFactorPage() {
           {passkeys.map((p) => (
             <li key={p.id}>
               <strong>{p.name}</strong> <small>added {when(p.created_at)}, last used {when(p.last_used_at)}</small>{' '}
-              <button type="button" className="secondary" onClick={() => void removePasskey(p.id)} disabled={busy}
+              <button type="button" className="secondary" disabled={busy}
+                onClick={() => { setRemoving(p); setPassword(''); setErrors({}); setError(null); setDone(null); }}
                 aria-label={`Remove passkey ${p.name}`}>Remove</button>
             </li>
           ))}
         </ul>
+      )}
+      {removing && (
+        <form className="confirm-box" onSubmit={(e) => void removePasskey(e)} noValidate aria-label="Remove a passkey">
+          <p>Remove the passkey <strong>{removing.name}</strong>? Enter your password to confirm.</p>
+          <Field label="Your password" name="password" type="password" autoComplete="current-password"
+            value={password} onChange={(e) => setPassword(e.target.value)} errors={errors.password} required />
+          <div className="actions">
+            <button type="submit" disabled={busy}>Remove passkey</button>{' '}
+            <button type="button" className="secondary" onClick={() => setRemoving(null)} disabled={busy}>Cancel</button>
+          </div>
+        </form>
       )}
       {passkeysSupported() ? (
         <form onSubmit={(e) => void addPasskey(e)} noValidate>

@@ -255,7 +255,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove one of the current user's passkeys. */
+        /**
+         * Remove one of the current user's passkeys. It takes the account's password, so an
+         *     access token alone (a stolen one, say) cannot take a second factor away; turning the
+         *     authenticator app off likewise takes a code.
+         */
         delete: operations["remove_passkey"];
         options?: never;
         head?: never;
@@ -1072,6 +1076,10 @@ export interface components {
              */
             recovery_codes: string[];
         };
+        PasswordRequest: {
+            /** @description The current user's password. */
+            password: string;
+        };
         PasswordResetConfirmRequest: {
             /** @description The `token` parameter of the mailed link. */
             token: string;
@@ -1762,7 +1770,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordRequest"];
+            };
+        };
         responses: {
             /** @description Removed */
             204: {
@@ -1770,6 +1782,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `{"password": ["Your password was entered incorrectly. Please enter it again."]}`, or missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
             };
             401: {
                 headers: {
