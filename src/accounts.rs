@@ -393,7 +393,7 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<UserRow, AccountError> {
         let user = self.user(id).await?.user;
-        if !self.hasher.verify(old_password, Some(&user.password_hash)).await? {
+        if !self.recheck_password(&user, old_password, client).await? {
             return Err(AccountError::WrongOldPassword);
         }
         check_new_password(new_password, &user)?;
@@ -407,12 +407,40 @@ impl Accounts {
 
     /// Asks a signed-in user for their password again before a change that an access
     /// token alone must not make (removing a second factor).
-    pub async fn confirm_password(&self, id: &str, password: &Secret) -> Result<(), AccountError> {
+    pub async fn confirm_password(
+        &self,
+        id: &str,
+        password: &Secret,
+        client: &ClientInfo,
+    ) -> Result<(), AccountError> {
         let user = self.user(id).await?.user;
-        if self.hasher.verify(password, Some(&user.password_hash)).await? {
+        if self.recheck_password(&user, password, client).await? {
             return Ok(());
         }
         Err(AccountError::Invalid(FieldErrors::one("password", WRONG_PASSWORD)))
+    }
+
+    /// The password of a signed-in user, asked again. Counted in the login throttle as a
+    /// login with their username from this address: an access token (a stolen one) must
+    /// not guess passwords faster than the login form lets anyone.
+    async fn recheck_password(
+        &self,
+        user: &UserRow,
+        password: &Secret,
+        client: &ClientInfo,
+    ) -> Result<bool, AccountError> {
+        let keys = self.throttle.login_keys(&username_key(&user.username), &client.ip);
+        if let Some(wait) = self.throttle.check_login(&keys).await {
+            warn!(user_id = %user.id, address = %client.ip, "password re-check throttled");
+            metrics::counter!("authenticon_throttled_total", "scope" => "password_check").increment(1);
+            return Err(AccountError::Throttled(wait));
+        }
+        let right = self.hasher.verify(password, Some(&user.password_hash)).await?;
+        match right {
+            true => self.throttle.login_succeeded(&keys).await,
+            false => self.throttle.login_failed(&keys).await,
+        }
+        Ok(right)
     }
 
     /// A user changes their own email.

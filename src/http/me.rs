@@ -189,6 +189,7 @@ pub async fn update_me(
         (status = 204, description = "Changed"),
         (status = 400, description = "Wrong `old_password`, or `new_password` fails validation", body = BadRequestBody),
         (status = 401, body = CodedDetail),
+        (status = 429, description = "Too many wrong passwords (counted with failed logins); see `Retry-After`", body = Detail),
         (status = 503, body = Detail),
     ))]
 pub async fn change_password(

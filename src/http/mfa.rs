@@ -275,6 +275,7 @@ pub struct PasswordRequest {
         (status = 400, description = "`{\"password\": [\"Your password was entered incorrectly. Please enter it again.\"]}`, or missing", body = BadRequestBody),
         (status = 401, body = CodedDetail),
         (status = 404, body = Detail),
+        (status = 429, description = "Too many wrong passwords (counted with failed logins); see `Retry-After`", body = Detail),
     ))]
 pub async fn remove_passkey(
     State(app): State<AppState>,
@@ -286,7 +287,7 @@ pub async fn remove_passkey(
     let mut f = FieldReader::new(&body.0);
     let password = f.required("password", false, MAX_PASSWORD_CHARS);
     f.finish().map_err(ApiError::Fields)?;
-    app.accounts.confirm_password(user.id(), &Secret::new(password)).await?;
+    app.accounts.confirm_password(user.id(), &Secret::new(password), &client).await?;
     match app.mfa.passkeys.remove(user.id(), &id, &client).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),

@@ -38,6 +38,36 @@ async fn five_failures_for_a_username_and_address_throttle_the_next_attempt() {
 }
 
 #[tokio::test]
+async fn wrong_passwords_behind_an_access_token_count_like_failed_logins() {
+    let app = spawn_with(|c| c.throttle.login_per_user_and_address = 2).await;
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    let change = |old: &'static str| {
+        let body = json!({"old_password": old, "new_password": "a third long passphrase"});
+        app.request(reqwest::Method::POST, "/api/me/password/", Some(body), Some(&access))
+    };
+    let wrong =
+        json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]});
+    for _ in 0..2 {
+        let r = change("not the password").await;
+        assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, wrong.clone()));
+    }
+    // The third try waits, even with the right password, and so does the login form.
+    assert_throttled(&change(PASSWORD).await);
+    assert_throttled(&attempt(&app, "alice", PASSWORD).await);
+    // Removing a passkey asks for the password the same way.
+    let r = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/mfa/passkeys/x/",
+            Some(json!({"password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
+    assert_throttled(&r);
+}
+
+#[tokio::test]
 async fn a_success_resets_the_username_and_address_count() {
     let app = spawn().await;
     app.register("alice").await;

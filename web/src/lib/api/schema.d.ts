@@ -1526,6 +1526,15 @@ export interface operations {
                     "application/json": components["schemas"]["CodedDetail"];
                 };
             };
+            /** @description Too many wrong passwords (counted with failed logins); see `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1801,6 +1810,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Too many wrong passwords (counted with failed logins); see `Retry-After` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
