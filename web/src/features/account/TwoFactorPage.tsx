@@ -43,6 +43,8 @@ export function TwoFactorPage() {
   // Which part of the page the last action came from: its notice shows the outcome.
   const [section, setSection] = useState<'totp' | 'passkey'>('totp');
 
+  // Each action reloads the state before saying it is done, so that what the page shows
+  // agrees with its message when the message appears.
   async function run(action: () => Promise<void>, where: 'totp' | 'passkey' = 'totp') {
     setSection(where);
     setBusy(true);
@@ -75,8 +77,8 @@ export function TwoFactorPage() {
       const r = await api<{ recovery_codes: string[] }>('/api/mfa/totp/confirm/', { method: 'POST', body: { code } });
       setCodes(r.recovery_codes);
       setEnrolment(null);
-      setDone('Two-factor authentication is on.');
       await load();
+      setDone('Two-factor authentication is on.');
     });
   };
 
@@ -85,8 +87,8 @@ export function TwoFactorPage() {
     return run(async () => {
       const r = await api<{ recovery_codes: string[] }>('/api/mfa/recovery-codes/', { method: 'POST', body: { code } });
       setCodes(r.recovery_codes);
-      setDone('New recovery codes; the old ones no longer work.');
       await load();
+      setDone('New recovery codes; the old ones no longer work.');
     });
   };
 
@@ -101,8 +103,8 @@ export function TwoFactorPage() {
       });
       if (r.recovery_codes.length) setCodes(r.recovery_codes);
       setPasskeyName('');
-      setDone('Passkey added.');
       await load();
+      setDone('Passkey added.');
     }, 'passkey');
   };
 
@@ -117,16 +119,16 @@ export function TwoFactorPage() {
       await api(`/api/mfa/passkeys/${encodeURIComponent(removing.id)}/`, { method: 'DELETE', body: { password } });
       setRemoving(null);
       setPassword('');
-      setDone(`Passkey “${removing.name}” removed.`);
       await load();
+      setDone(`Passkey “${removing.name}” removed.`);
     }, 'passkey');
   };
 
   const disable = () => run(async () => {
     await api('/api/mfa/totp/disable/', { method: 'POST', body: { code } });
     setCodes(null);
-    setDone('Two-factor authentication is off.');
     await load();
+    setDone('Two-factor authentication is off.');
   });
 
   if (!status) return error ? <Notice error={error} /> : <Loading what="your factors" />;
