@@ -308,6 +308,10 @@ async fn check(state: &AppState) -> anyhow::Result<()> {
             Err(e) => say(false, format!("signing keys: {e}")),
         }
     }
+    if let Ok(waiting) = state.store.pending_mails().await {
+        let route = state.recovery.mailer().describe();
+        say(true, format!("mail: by {route}; {waiting} waiting in the outbox"));
+    }
     match config.public_url_warning() {
         Some(warning) => println!("WARN  public URL: {warning}"),
         None => say(true, format!("public URL: {} (links in mails, passkeys)", config.public_url())),
@@ -519,6 +523,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     info!(mail = %state.recovery.mailer().describe(), "mail goes out by this route");
+    state.recovery.mailer().start_outbox();
     if let Some(warning) = state.config.public_url_warning() {
         warn!("{warning}");
     }

@@ -2,6 +2,12 @@
 //! `.eml` files in a folder (with their links logged), so a development set-up needs no
 //! mail server. Mails go out in the background: a request never waits on a mail server,
 //! and a request for an unknown address takes the same time as one for a known address.
+//!
+//! Every mail goes through an outbox in the database first: a crash, a restart or a mail
+//! server that is down for hours loses none. Each instance sends what is due (at once
+//! when it queued the mail itself, otherwise within a few seconds), retrying with a
+//! growing pause for a day. Delivery is at least once: an instance that dies after the
+//! mail server took a mail but before it deleted it leaves the mail to be sent again.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,13 +16,18 @@ use std::time::Duration;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::file::AsyncFileTransport;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::secret::Secret;
+use crate::store::{OutboxMail, Store};
+use crate::tokens::{keys, now};
 
 /// One mail: plain text, with the one link it exists for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -34,6 +45,11 @@ enum Transport {
 pub struct Mailer {
     transport: Arc<Transport>,
     from: Mailbox,
+    store: Arc<dyn Store>,
+    /// Seals queued mails, as signing keys are sealed.
+    sealing: Secret,
+    /// Wakes this instance's sender when it queues a mail.
+    wake: Arc<Notify>,
     /// Mail work running in the background; a graceful shutdown waits for it.
     tasks: TaskTracker,
 }
@@ -46,12 +62,20 @@ pub enum MailError {
     From(String),
 }
 
-/// Attempts per mail, with a growing pause between them: a mail server restarting
-/// loses no mail.
-const ATTEMPTS: u32 = 4;
+/// How often each instance looks for due mails it was not woken for (queued by another
+/// instance, or due again after a failure).
+const POLL: Duration = Duration::from_secs(2);
+/// How long an instance holds the mails it is sending; one that died meanwhile leaves
+/// them to the others after this.
+const LEASE_SECONDS: i64 = 60;
+/// Mails claimed at a time.
+const BATCH: i64 = 20;
+/// The longest pause between two attempts, and when to give up on a mail.
+const MAX_PAUSE_SECONDS: i64 = 300;
+const GIVE_UP_AFTER_SECONDS: i64 = 24 * 3600;
 
 impl Mailer {
-    pub fn new(config: &Config) -> Result<Self, MailError> {
+    pub fn new(config: &Config, store: Arc<dyn Store>, sealing: Secret) -> Result<Self, MailError> {
         let from = config.mail_from.parse::<Mailbox>().map_err(|e| MailError::From(e.to_string()))?;
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
@@ -65,7 +89,14 @@ impl Mailer {
                 Transport::Files { transport: AsyncFileTransport::new(&dir), dir }
             }
         };
-        Ok(Self { transport: Arc::new(transport), from, tasks: TaskTracker::new() })
+        Ok(Self {
+            transport: Arc::new(transport),
+            from,
+            store,
+            sealing,
+            wake: Arc::new(Notify::new()),
+            tasks: TaskTracker::new(),
+        })
     }
 
     /// Where mails go, for the start-up line.
@@ -81,36 +112,116 @@ impl Mailer {
         self.tasks.spawn(work);
     }
 
-    /// At shutdown: waits up to `limit` for mails still being sent or retried, so a
-    /// reset link requested just before a restart still arrives. True when none is left.
+    /// Sends what is due in the outbox until shutdown: at once when this instance queued
+    /// a mail, and every few seconds for the rest. (Started by `serve`; one-off commands
+    /// only queue, and a running instance sends.)
+    pub fn start_outbox(&self) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            while !mailer.tasks.is_closed() {
+                // Tracked, so that a shutdown waits for the mails being handed over.
+                let batch = mailer.clone();
+                let _ = mailer.tasks.spawn(async move { batch.send_due().await }).await;
+                tokio::select! {
+                    _ = mailer.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        });
+    }
+
+    /// At shutdown: waits up to `limit` for mails still being queued or sent, then sends
+    /// what is due once more, so a reset link requested just before a restart arrives
+    /// now rather than after it. True when all that finished in time.
     pub async fn drain(&self, limit: Duration) -> bool {
         self.tasks.close();
         if !self.tasks.is_empty() {
             info!(mails = self.tasks.len(), "waiting for mails still being sent");
         }
-        tokio::time::timeout(limit, self.tasks.wait()).await.is_ok()
+        let flush = async {
+            self.tasks.wait().await;
+            self.send_due().await;
+        };
+        tokio::time::timeout(limit, flush).await.is_ok()
     }
 
-    /// Sends `mail` in the background, retrying; failures are logged, never raised.
+    /// Queues `mail` in the outbox and wakes the sender; failures are logged, never
+    /// raised. With the database unreachable, the mail is sent straight away instead.
     pub fn send_later(&self, mail: Mail) {
         let mailer = self.clone();
         self.spawn(async move {
-            let mut pause = Duration::from_millis(500);
-            for attempt in 1..=ATTEMPTS {
-                match mailer.send(&mail).await {
-                    Ok(()) => return,
-                    Err(e) if attempt == ATTEMPTS => {
+            match mailer.enqueue(&mail).await {
+                Ok(()) => mailer.wake.notify_one(),
+                Err(e) => {
+                    warn!(error = %e, "mail outbox unavailable; sending directly");
+                    if let Err(e) = mailer.send(&mail).await {
                         // SECURITY: the body holds a live link; only the subject is logged.
-                        warn!(error = %e, subject = %mail.subject, "mail not sent; giving up");
-                    }
-                    Err(e) => {
-                        warn!(error = %e, attempt, "mail not sent; retrying");
-                        tokio::time::sleep(pause).await;
-                        pause *= 2;
+                        warn!(error = %e, subject = %mail.subject, "mail not sent");
                     }
                 }
             }
         });
+    }
+
+    async fn enqueue(&self, mail: &Mail) -> Result<(), String> {
+        let json = serde_json::to_string(mail).map_err(|e| e.to_string())?;
+        let sealed = keys::seal(&Secret::new(json), &self.sealing).map_err(|e| e.to_string())?;
+        let id = uuid::Uuid::new_v4().to_string();
+        self.store.enqueue_mail(&id, &sealed, now()).await.map_err(|e| e.to_string())
+    }
+
+    /// Claims and sends due mails until none is left.
+    async fn send_due(&self) {
+        loop {
+            let at = now();
+            let batch = match self.store.claim_mails(at, at + LEASE_SECONDS, BATCH).await {
+                Ok(batch) if batch.is_empty() => return,
+                Ok(batch) => batch,
+                Err(e) => return warn!(error = %e, "could not read the mail outbox"),
+            };
+            for queued in batch {
+                self.deliver(queued).await;
+            }
+        }
+    }
+
+    async fn deliver(&self, queued: OutboxMail) {
+        let opened = keys::open(&queued.sealed, &self.sealing).map_err(|e| e.to_string());
+        let mail =
+            match opened.and_then(|m| serde_json::from_str::<Mail>(m.expose()).map_err(|e| e.to_string())) {
+                Ok(mail) => mail,
+                Err(e) => {
+                    // Sealed under another secret (changed since), or damaged: no one can send it.
+                    warn!(error = %e, id = %queued.id, "unreadable mail in the outbox; dropped");
+                    return self.forget(&queued.id).await;
+                }
+            };
+        let result = self.send(&mail).await;
+        let at = now();
+        match result {
+            Ok(()) => self.forget(&queued.id).await,
+            Err(e) if at - queued.created_at >= GIVE_UP_AFTER_SECONDS => {
+                // SECURITY: the body holds a live link; only the subject is logged.
+                warn!(error = %e, subject = %mail.subject, attempts = queued.attempts + 1, "mail not sent for a day; giving up");
+                self.forget(&queued.id).await;
+            }
+            Err(e) => {
+                let pause = 1_i64
+                    .checked_shl(queued.attempts.clamp(0, 30) as u32)
+                    .unwrap_or(i64::MAX)
+                    .min(MAX_PAUSE_SECONDS);
+                warn!(error = %e, attempt = queued.attempts + 1, retry_in_s = pause, "mail not sent; will try again");
+                if let Err(e) = self.store.retry_mail(&queued.id, at + pause, &e).await {
+                    warn!(error = %e, "could not reschedule a mail; its lease will free it");
+                }
+            }
+        }
+    }
+
+    async fn forget(&self, id: &str) {
+        if let Err(e) = self.store.delete_mail(id).await {
+            warn!(error = %e, "could not remove a mail from the outbox; it may be sent again");
+        }
     }
 
     /// Sends now.

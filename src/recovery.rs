@@ -264,13 +264,14 @@ impl Recovery {
             }
             Notice::PasswordChanged | Notice::PasswordReset => {
                 let (kind, how) = match notice {
-                    Notice::PasswordReset => ("password_reset", "reset with a link mailed to this address"),
-                    _ => ("password_changed", "changed"),
+                    Notice::PasswordReset => {
+                        ("password_reset", "reset with a link mailed to this address, and every sign-in was")
+                    }
+                    _ => ("password_changed", "changed, and its other sign-ins were"),
                 };
                 let link = format!("{url}/forgot-password");
                 let body = format!(
-                    "The password of the account \"{name}\" at {url} was {how}, and its other \
-                     sign-ins were ended:\n\n{when}\n\n\
+                    "The password of the account \"{name}\" at {url} was {how} ended:\n\n{when}\n\n\
                      If it was you, there is nothing to do. If not, choose a new password now:\n\n{link}\n"
                 );
                 (kind, "Your password was changed", body, link)

@@ -77,7 +77,7 @@ impl AppState {
         let recovery = Arc::new(Recovery::new(
             &config,
             Arc::clone(&store),
-            Mailer::new(&config)?,
+            Mailer::new(&config, Arc::clone(&store), secret.clone())?,
             Arc::clone(&throttle),
             hasher.clone(),
             Arc::clone(&cache),

@@ -403,6 +403,17 @@ pub struct PasskeyRow {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// A mail waiting in the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxMail {
+    pub id: String,
+    /// The message, sealed (it may hold a live link).
+    pub sealed: String,
+    pub created_at: Timestamp,
+    /// Failed attempts so far.
+    pub attempts: i32,
+}
+
 /// A WebAuthn ceremony waiting for the browser's answer.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CeremonyRow {
@@ -604,6 +615,22 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<bool, StoreError>;
+    /// Puts a sealed mail in the outbox, due at once.
+    async fn enqueue_mail(&self, id: &str, sealed: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Claims up to `limit` due mails until `lease_until`: no other instance gets them
+    /// meanwhile, and a mail whose sender died is due again when its lease ends.
+    async fn claim_mails(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxMail>, StoreError>;
+    /// Sent, or given up: out of the outbox.
+    async fn delete_mail(&self, id: &str) -> Result<(), StoreError>;
+    /// A failed attempt: the mail is due again at `next_attempt_at`.
+    async fn retry_mail(&self, id: &str, next_attempt_at: Timestamp, error: &str) -> Result<(), StoreError>;
+    /// How many mails wait in the outbox.
+    async fn pending_mails(&self) -> Result<i64, StoreError>;
     /// Stores a ceremony (replacing one with the same id) and drops expired ones.
     async fn put_ceremony(&self, ceremony: &CeremonyRow, now: Timestamp) -> Result<(), StoreError>;
     /// Takes (deletes and returns) a live ceremony of `kind`: each is finished once.

@@ -900,6 +900,69 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn enqueue_mail(&self, id: &str, sealed: &str, now: Timestamp) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query("INSERT INTO mail_outbox (id, sealed, created_at, next_attempt_at) VALUES ($1, $2, $3, $3)")
+                    .bind(id)
+                    .bind(sealed)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn claim_mails(
+                &self,
+                now: Timestamp,
+                lease_until: Timestamp,
+                limit: i64,
+            ) -> Result<Vec<OutboxMail>, StoreError> {
+                let mut tx = self.write_tx().await?;
+                // The outer condition is checked again on the row as it is when updated
+                // (PostgreSQL), so of two instances claiming at once only one gets a mail.
+                let rows: Vec<OutboxMail> = sqlx::query_as(
+                    "UPDATE mail_outbox SET claimed_until = $1 \
+                     WHERE claimed_until <= $2 AND next_attempt_at <= $2 AND id IN ( \
+                         SELECT id FROM mail_outbox WHERE claimed_until <= $2 AND next_attempt_at <= $2 \
+                         ORDER BY next_attempt_at LIMIT $3) \
+                     RETURNING id, sealed, created_at, attempts",
+                )
+                .bind(lease_until)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
+            async fn delete_mail(&self, id: &str) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query("DELETE FROM mail_outbox WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn retry_mail(&self, id: &str, next_attempt_at: Timestamp, error: &str) -> Result<(), StoreError> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query(
+                    "UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = $2, claimed_until = 0, \
+                     last_error = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(next_attempt_at)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn pending_mails(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox").fetch_one(&self.pool).await?)
+            }
+
             async fn take_ceremony(&self, id: &str, kind: &str, now: Timestamp) -> Result<Option<CeremonyRow>, StoreError> {
                 let mut tx = self.write_tx().await?;
                 let row: Option<CeremonyRow> = sqlx::query_as(

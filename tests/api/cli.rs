@@ -328,13 +328,8 @@ async fn operators_rotate_keys_from_the_command_line() {
     assert!(status.success(), "{log}");
 }
 
-#[tokio::test]
-async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
-    let (_db, url) = temp_db();
-    // The mail server takes two seconds to accept a sender: without the wait, the
-    // process would be gone before the mail is handed over.
-    let sink = crate::recovery::SmtpSink::start_slow(2);
-    let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &sink.url())]);
+/// Registers alice with an address, which queues her verification mail.
+async fn register_alice_with_email(server: &Server) {
     let r = reqwest::Client::new()
         .post(format!("{}/register/", server.url))
         .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
@@ -342,6 +337,16 @@ async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
+    let (_db, url) = temp_db();
+    // The mail server takes two seconds to accept a sender: without the wait, the
+    // process would be gone before the mail is handed over.
+    let sink = crate::recovery::SmtpSink::start_slow(2);
+    let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &sink.url())]);
+    register_alice_with_email(&server).await;
     tokio::time::sleep(Duration::from_millis(200)).await; // the send has started
     let (status, log) = server.terminate();
     assert!(status.success(), "{log}");
@@ -349,6 +354,30 @@ async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
     let mails = sink.mails();
     assert_eq!(mails.len(), 1, "the verification mail was delivered before exit: {log}");
     assert_eq!(mails[0]["to"], json!(["alice@example.com"]));
+}
+
+#[tokio::test]
+async fn mails_queued_before_a_restart_are_sent_after_it() {
+    let (_db, url) = temp_db();
+    // The first process meets no mail server and stops with the mail still queued.
+    let port = crate::recovery::unused_port();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &smtp)]);
+    register_alice_with_email(&server).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("mail not sent; will try again"), "{log}");
+
+    // The next one, with the mail server back, sends it.
+    let sink = crate::recovery::SmtpSink::start_on(port);
+    let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &smtp)]);
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0]["to"], json!(["alice@example.com"]));
+    assert_eq!(mails[0]["subject"], "Confirm your email address");
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert_eq!(sink.mails().len(), 1, "sent once");
 }
 
 #[tokio::test]
@@ -434,6 +463,8 @@ fn check_reports_what_it_finds_and_fails_on_problems() {
         stdout.contains("ok    public URL: http://127.0.0.1:8000 (links in mails, passkeys)"),
         "{stdout}"
     );
+    assert!(stdout.contains("ok    mail: by .eml files in "), "{stdout}");
+    assert!(stdout.contains("; 0 waiting in the outbox"), "{stdout}");
     assert!(stdout.trim_end().ends_with("System check identified no issues."), "{stdout}");
 
     // Behind a proxy, the bind address is not what users open: a warning, not a failure.

@@ -137,6 +137,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (state, _) = AppState::build(config).await.expect("state");
     state.store.migrate().await.expect("migrate");
     state.tokens.load_keys().await.expect("signing keys");
+    state.recovery.mailer().start_outbox();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = authenticon::app(state.clone());

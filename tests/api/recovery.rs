@@ -33,6 +33,11 @@ impl SmtpSink {
         Self::start_with(&[])
     }
 
+    /// A sink on `port`: a mail server coming back where the service expects it.
+    pub fn start_on(port: u16) -> Self {
+        Self::start_with(&["--port", &port.to_string()])
+    }
+
     /// A sink that answers each MAIL FROM only after `seconds`.
     pub fn start_slow(seconds: u32) -> Self {
         Self::start_with(&["--slow", &seconds.to_string()])
@@ -438,6 +443,40 @@ async fn password_and_address_changes_are_told_to_the_verified_address() {
     assert_eq!(to(&mails[4]), "hank@example.net");
     let log = events(&app, &str_of(&user["id"])).await;
     assert_eq!(log.iter().filter(|e| *e == "security_notice_sent").count(), 2, "{log:?}");
+}
+
+/// A loopback port with nothing listening on it (yet).
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
+    let port = unused_port();
+    let app = spawn_with(|c| {
+        c.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{port}")));
+        c.public_url = Some("https://auth.example.com".into());
+    })
+    .await;
+    register_with_email(&app, "ivan", "ivan@example.com").await;
+    // Refused connections: the mail stays queued (sealed: its link is not readable there).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.state.store.pending_mails().await.unwrap(), 1);
+    let now = authenticon::tokens::now();
+    let queued = app.state.store.claim_mails(now + 3600, now + 3600, 10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].attempts >= 1, "{queued:?}");
+    assert!(!queued[0].sealed.contains("verify-email") && !queued[0].sealed.contains("ivan"), "{queued:?}");
+    app.state.store.retry_mail(&queued[0].id, now, "claimed by the test").await.unwrap();
+
+    // The mail server comes back: the mail arrives, once, and leaves the outbox.
+    let sink = SmtpSink::start_on(port);
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0]["to"], json!(["ivan@example.com"]));
+    assert!(str_of(&mails[0]["body"]).contains("https://auth.example.com/verify-email?token="));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.mails().len(), 1);
+    assert_eq!(app.state.store.pending_mails().await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -2,10 +2,11 @@
 DIR/<n>.json as {"from", "to", "subject", "body"} (the body decoded from its transfer
 encoding). Prints the port it listens on, then runs until stdin closes or it is killed.
 
-    python smtp_sink.py DIR [--slow SECONDS]
+    python smtp_sink.py DIR [--slow SECONDS] [--port PORT]
 
 With --slow, each MAIL FROM is answered only after that many seconds: a sender that
-stops waiting (or exits) in between delivers nothing.
+stops waiting (or exits) in between delivers nothing. With --port, it listens there
+(a mail server coming back where the service expects it) instead of on a free port.
 """
 import asyncio
 import email
@@ -59,7 +60,7 @@ def main():
     folder = Path(sys.argv[1])
     folder.mkdir(parents=True, exist_ok=True)
     slow = float(sys.argv[sys.argv.index("--slow") + 1]) if "--slow" in sys.argv else 0.0
-    port = free_port()
+    port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else free_port()
     controller = Controller(Sink(folder, slow), hostname="127.0.0.1", port=port)
     controller.start()
     print(port, flush=True)
