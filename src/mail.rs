@@ -193,19 +193,25 @@ impl Mailer {
                 Err(e) => {
                     // Sealed under another secret (changed since), or damaged: no one can send it.
                     warn!(error = %e, id = %queued.id, "unreadable mail in the outbox; dropped");
+                    metrics::counter!("authenticon_mails_total", "outcome" => "dropped").increment(1);
                     return self.forget(&queued.id).await;
                 }
             };
         let result = self.send(&mail).await;
         let at = now();
         match result {
-            Ok(()) => self.forget(&queued.id).await,
+            Ok(()) => {
+                metrics::counter!("authenticon_mails_total", "outcome" => "sent").increment(1);
+                self.forget(&queued.id).await
+            }
             Err(e) if at - queued.created_at >= GIVE_UP_AFTER_SECONDS => {
                 // SECURITY: the body holds a live link; only the subject is logged.
                 warn!(error = %e, subject = %mail.subject, attempts = queued.attempts + 1, "mail not sent for a day; giving up");
+                metrics::counter!("authenticon_mails_total", "outcome" => "dropped").increment(1);
                 self.forget(&queued.id).await;
             }
             Err(e) => {
+                metrics::counter!("authenticon_mails_total", "outcome" => "retry").increment(1);
                 let pause = 1_i64
                     .checked_shl(queued.attempts.clamp(0, 30) as u32)
                     .unwrap_or(i64::MAX)

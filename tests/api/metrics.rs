@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub async fn scrape(app: &TestApp) -> Scrape {
     let r = app.client.get(format!("{}/metrics", app.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
@@ -17,7 +17,7 @@ async fn scrape(app: &TestApp) -> Scrape {
 }
 
 /// The sum of a metric's samples whose labels include `labels` (counters and gauges).
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .samples
         .iter()

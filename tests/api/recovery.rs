@@ -458,6 +458,7 @@ async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
         c.public_url = Some("https://auth.example.com".into());
     })
     .await;
+    let before = crate::metrics::scrape(&app).await;
     register_with_email(&app, "ivan", "ivan@example.com").await;
     // Refused connections: the mail stays queued (sealed: its link is not readable there).
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -477,6 +478,12 @@ async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.mails().len(), 1);
     assert_eq!(app.state.store.pending_mails().await.unwrap(), 0);
+    // Other tests send mail in this process too: at least ours.
+    let after = crate::metrics::scrape(&app).await;
+    for outcome in ["retry", "sent"] {
+        let count = |s| crate::metrics::value(s, "authenticon_mails_total", &[("outcome", outcome)]);
+        assert!(count(&after) >= count(&before) + 1.0, "{outcome}");
+    }
 }
 
 #[tokio::test]
