@@ -54,6 +54,26 @@ pub struct Mailer {
     tasks: TaskTracker,
 }
 
+/// Why a mail was not sent.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub message: String,
+    /// Trying again cannot help: the mail server refused it for good (a 5xx answer, such
+    /// as an unknown recipient), or it cannot be written at all.
+    pub permanent: bool,
+}
+
+impl SendError {
+    fn permanent(message: String) -> Self {
+        Self { message, permanent: true }
+    }
+
+    fn transient(message: String) -> Self {
+        Self { message, permanent: false }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("AUTHENTICON_SMTP_URL: {0}")]
@@ -204,9 +224,10 @@ impl Mailer {
                 metrics::counter!("authenticon_mails_total", "outcome" => "sent").increment(1);
                 self.forget(&queued.id).await
             }
-            Err(e) if at - queued.created_at >= GIVE_UP_AFTER_SECONDS => {
+            Err(e) if e.permanent || at - queued.created_at >= GIVE_UP_AFTER_SECONDS => {
                 // SECURITY: the body holds a live link; only the subject is logged.
-                warn!(error = %e, subject = %mail.subject, attempts = queued.attempts + 1, "mail not sent for a day; giving up");
+                let why = if e.permanent { "refused for good" } else { "not sent for a day" };
+                warn!(error = %e, subject = %mail.subject, attempts = queued.attempts + 1, "mail {why}; giving up");
                 metrics::counter!("authenticon_mails_total", "outcome" => "dropped").increment(1);
                 self.forget(&queued.id).await;
             }
@@ -217,7 +238,7 @@ impl Mailer {
                     .unwrap_or(i64::MAX)
                     .min(MAX_PAUSE_SECONDS);
                 warn!(error = %e, attempt = queued.attempts + 1, retry_in_s = pause, "mail not sent; will try again");
-                if let Err(e) = self.store.retry_mail(&queued.id, at + pause, &e).await {
+                if let Err(e) = self.store.retry_mail(&queued.id, at + pause, &e.message).await {
                     warn!(error = %e, "could not reschedule a mail; its lease will free it");
                 }
             }
@@ -231,20 +252,26 @@ impl Mailer {
     }
 
     /// Sends now.
-    pub async fn send(&self, mail: &Mail) -> Result<(), String> {
-        let to = mail.to.parse::<Mailbox>().map_err(|e| format!("recipient: {e}"))?;
+    pub async fn send(&self, mail: &Mail) -> Result<(), SendError> {
+        let to = mail.to.parse::<Mailbox>().map_err(|e| SendError::permanent(format!("recipient: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&mail.subject)
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| SendError::permanent(e.to_string()))?;
         match &*self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError { permanent: e.is_permanent(), message: e.to_string() }),
             Transport::Files { transport, dir } => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("{}: {e}", dir.display()))?;
-                let id = transport.send(message).await.map_err(|e| e.to_string())?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| SendError::transient(format!("{}: {e}", dir.display())))?;
+                let id = transport.send(message).await.map_err(|e| SendError::transient(e.to_string()))?;
                 let file = dir.join(format!("{id}.eml"));
                 // No mail server: the link is what a developer needs, so it is logged.
                 info!(subject = %mail.subject, file = %file.display(), link = mail.link.as_deref().unwrap_or(""),

@@ -38,6 +38,11 @@ impl SmtpSink {
         Self::start_with(&["--port", &port.to_string()])
     }
 
+    /// A sink that refuses mail for `address` for good (550).
+    pub fn start_rejecting(address: &str) -> Self {
+        Self::start_with(&["--reject", address])
+    }
+
     /// A sink that answers each MAIL FROM only after `seconds`.
     pub fn start_slow(seconds: u32) -> Self {
         Self::start_with(&["--slow", &seconds.to_string()])
@@ -128,6 +133,11 @@ async fn register_with_email(app: &TestApp, username: &str, email: &str) -> Valu
     let r = app.post("/register/", json!({"username": username, "password": PASSWORD, "email": email})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body
+}
+
+async fn change_password(app: &TestApp, access: &str, old: &str, new: &str) -> StatusCode {
+    let body = json!({"old_password": old, "new_password": new});
+    app.request(reqwest::Method::POST, "/api/me/password/", Some(body), Some(access)).await.status
 }
 
 async fn change_email(app: &TestApp, access: &str, email: &str) -> StatusCode {
@@ -387,23 +397,17 @@ async fn password_and_address_changes_are_told_to_the_verified_address() {
     let user = register_with_email(&app, "hank", "hank@example.com").await;
     let verification = sink.wait_for(1).await.remove(0);
     let (access, _) = app.login("hank").await;
-    let change_password = |old: &'static str, new: &'static str| {
-        app.request(
-            reqwest::Method::POST,
-            "/api/me/password/",
-            Some(json!({"old_password": old, "new_password": new})),
-            Some(&access),
-        )
-    };
 
     // Unverified, the address may be a stranger's: it is told nothing.
-    assert_eq!(change_password(PASSWORD, NEW_PASSWORD).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(change_password(&app, &access, PASSWORD, NEW_PASSWORD).await, StatusCode::NO_CONTENT);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.mails().len(), 1, "{:?}", sink.mails());
 
     let token = token_in(&verification, "verify-email");
     assert_eq!(app.post("/api/email/verify/", json!({"token": token})).await.status, StatusCode::OK);
-    assert_eq!(change_password(NEW_PASSWORD, PASSWORD).await.status, StatusCode::NO_CONTENT);
+    // A password change ends the access tokens issued before it: a new login.
+    let (access, _) = app.login_with("hank", NEW_PASSWORD).await;
+    assert_eq!(change_password(&app, &access, NEW_PASSWORD, PASSWORD).await, StatusCode::NO_CONTENT);
     let notice = sink.wait_for(2).await.remove(1);
     assert_eq!(
         (&notice["to"], &notice["subject"]),
@@ -418,8 +422,7 @@ async fn password_and_address_changes_are_told_to_the_verified_address() {
     assert!(body.contains("https://auth.example.com/forgot-password"), "{body}");
     assert!(!body.contains(PASSWORD) && !body.contains(NEW_PASSWORD), "{body}");
 
-    // A new address: a link to it, and a notice to the old one. (The password change
-    // ended older access tokens: a new login.)
+    // A new address: a link to it, and a notice to the old one.
     let (access, _) = app.login("hank").await;
     assert_eq!(change_email(&app, &access, "hank@example.org").await, StatusCode::OK);
     let mails = sink.wait_for(4).await;
@@ -484,6 +487,28 @@ async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
         let count = |s| crate::metrics::value(s, "authenticon_mails_total", &[("outcome", outcome)]);
         assert!(count(&after) >= count(&before) + 1.0, "{outcome}");
     }
+}
+
+#[tokio::test]
+async fn a_mail_refused_for_good_is_not_retried() {
+    let sink = SmtpSink::start_rejecting("gone@example.com");
+    let url = sink.url();
+    let app = spawn_with(|c| c.smtp_url = Some(Secret::new(url))).await;
+    let before = crate::metrics::scrape(&app).await;
+    register_with_email(&app, "judy", "gone@example.com").await;
+    register_with_email(&app, "kate", "kate@example.com").await;
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0]["to"], json!(["kate@example.com"]));
+    // The 550 ends it: out of the outbox at once, not tried again for a day.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.store.pending_mails().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the refused mail is still queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = crate::metrics::scrape(&app).await;
+    let dropped = |s| crate::metrics::value(s, "authenticon_mails_total", &[("outcome", "dropped")]);
+    assert!(dropped(&after) >= dropped(&before) + 1.0);
+    assert_eq!(sink.mails().len(), 1);
 }
 
 #[tokio::test]
