@@ -44,7 +44,7 @@ pub enum Command {
     /// --no-input, otherwise it is prompted for without echo.
     #[command(name = "createsuperuser")]
     CreateSuperuser {
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         username: Option<String>,
         #[arg(long, default_value = "")]
         email: String,
@@ -91,9 +91,16 @@ pub enum KeysCommand {
     },
     /// Start signing with a published key; the current signing key retires. Wait until
     /// every instance has picked up the published key (30 s) before activating it.
-    Activate { kid: String },
+    Activate {
+        /// As `keys list` shows it (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Retire a key that does not sign; it stays in the JWKS until its tokens expire.
-    Retire { kid: String },
+    Retire {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,27 +109,34 @@ pub enum RolesCommand {
     List,
     /// Create a role.
     Create {
+        // Names and usernames may start with `-`: taken as values, not flags.
+        #[arg(allow_hyphen_values = true)]
         name: String,
         #[arg(long, default_value = "")]
         description: String,
         /// A permission the role holds (repeat for more).
-        #[arg(long = "permission", value_name = "PERMISSION")]
+        #[arg(long = "permission", value_name = "PERMISSION", allow_hyphen_values = true)]
         permissions: Vec<String>,
     },
     /// Add permissions to a role.
     Grant {
+        #[arg(allow_hyphen_values = true)]
         role: String,
-        #[arg(required = true)]
+        #[arg(required = true, allow_hyphen_values = true)]
         permissions: Vec<String>,
     },
     /// Remove permissions from a role.
     Revoke {
+        #[arg(allow_hyphen_values = true)]
         role: String,
-        #[arg(required = true)]
+        #[arg(required = true, allow_hyphen_values = true)]
         permissions: Vec<String>,
     },
     /// Delete a role (its holders lose it).
-    Delete { name: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,13 +148,29 @@ pub enum UsersCommand {
         search: String,
     },
     /// Give a user a role.
-    AssignRole { user: String, role: String },
+    AssignRole {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+    },
     /// Take a role from a user.
-    RemoveRole { user: String, role: String },
+    RemoveRole {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+    },
     /// Deactivate a user: every session is revoked at once.
-    Deactivate { user: String },
+    Deactivate {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+    },
     /// Activate a user again.
-    Activate { user: String },
+    Activate {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {

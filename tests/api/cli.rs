@@ -220,6 +220,29 @@ async fn shutdown_lets_in_flight_requests_finish() {
     }
 }
 
+#[test]
+fn names_and_key_ids_that_start_with_a_hyphen_are_values_not_flags() {
+    // Key ids are base64url thumbprints, and usernames and role names may contain `-`:
+    // about one key in 64 starts with it, and `keys activate <kid>` failed on it.
+    let (_db, url) = temp_db();
+    assert!(run(authenticon(&url).arg("migrate")).status.success());
+    let ok = |args: &[&str]| {
+        let out = run(authenticon(&url).args(args).env("AUTHENTICON_SUPERUSER_PASSWORD", PASSWORD));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    ok(&["createsuperuser", "--username", "-root", "--no-input"]);
+    assert_eq!(
+        ok(&["roles", "create", "-odd", "--permission", "-x.y"]),
+        "Role -odd created with permissions: -x.y."
+    );
+    assert_eq!(ok(&["roles", "grant", "-odd", "-a.b"]), "Role -odd now holds: -a.b, -x.y.");
+    assert_eq!(ok(&["users", "assign-role", "-root", "-odd"]), "-root now has roles: -odd.");
+    let out = run(authenticon(&url).args(["keys", "activate", "-Eabc"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr).trim(), "error: no published key -Eabc");
+}
+
 #[tokio::test]
 async fn an_operator_manages_roles_from_the_command_line() {
     let app = spawn().await;
