@@ -247,6 +247,14 @@ impl Recovery {
         }
         let when = describe_use(now(), &client.ip, &client.user_agent);
         let (name, url) = (&user.username, &self.public_url);
+        let password_notice = |kind, how: &str| {
+            let link = format!("{url}/forgot-password");
+            let body = format!(
+                "The password of the account \"{name}\" at {url} was {how} ended:\n\n{when}\n\n\
+                 If it was you, there is nothing to do. If not, choose a new password now:\n\n{link}\n"
+            );
+            (kind, "Your password was changed", body, link)
+        };
         let (kind, subject, body, link) = match notice {
             Notice::EmailChanged { new_email } => {
                 let change = if new_email.is_empty() {
@@ -262,20 +270,13 @@ impl Recovery {
                 );
                 ("email_changed", "The email address of your account was changed", body, link)
             }
-            Notice::PasswordChanged | Notice::PasswordReset => {
-                let (kind, how) = match notice {
-                    Notice::PasswordReset => {
-                        ("password_reset", "reset with a link mailed to this address, and every sign-in was")
-                    }
-                    _ => ("password_changed", "changed, and its other sign-ins were"),
-                };
-                let link = format!("{url}/forgot-password");
-                let body = format!(
-                    "The password of the account \"{name}\" at {url} was {how} ended:\n\n{when}\n\n\
-                     If it was you, there is nothing to do. If not, choose a new password now:\n\n{link}\n"
-                );
-                (kind, "Your password was changed", body, link)
+            Notice::PasswordChanged => {
+                password_notice("password_changed", "changed, and its other sign-ins were")
             }
+            Notice::PasswordReset => password_notice(
+                "password_reset",
+                "reset with a link mailed to this address, and every sign-in was",
+            ),
         };
         self.mailer.send_later(Mail {
             to: user.email.clone(),
