@@ -386,7 +386,7 @@ test('turn on an authenticator app, then signing in asks for its code', async ()
   await shot(page, '17-totp-enrol');
   await page.getByLabel('Code').fill(totp(secret));
   await page.getByRole('button', { name: 'Turn on' }).click();
-  await page.getByTestId('recovery-codes').waitFor();
+  await page.getByText('Two-factor authentication is on.').waitFor();
   assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
   assert.match(await page.getByTestId('mfa-state').innerText(), /^On/);
   await shot(page, '18-totp-on-recovery-codes');

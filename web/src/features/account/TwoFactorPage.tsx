@@ -43,8 +43,9 @@ export function TwoFactorPage() {
   // Which part of the page the last action came from: its notice shows the outcome.
   const [section, setSection] = useState<'totp' | 'passkey'>('totp');
 
-  // Each action reloads the state before saying it is done, so that what the page shows
-  // agrees with its message when the message appears.
+  // Each action reloads the state first and only then shows its outcome (new recovery
+  // codes, the message): what the page shows never contradicts what it has just said, and
+  // anything that waits for the outcome sees the new status too.
   async function run(action: () => Promise<void>, where: 'totp' | 'passkey' = 'totp') {
     setSection(where);
     setBusy(true);
@@ -75,9 +76,9 @@ export function TwoFactorPage() {
     ev.preventDefault();
     return run(async () => {
       const r = await api<{ recovery_codes: string[] }>('/api/mfa/totp/confirm/', { method: 'POST', body: { code } });
+      await load();
       setCodes(r.recovery_codes);
       setEnrolment(null);
-      await load();
       setDone('Two-factor authentication is on.');
     });
   };
@@ -86,8 +87,8 @@ export function TwoFactorPage() {
     ev.preventDefault();
     return run(async () => {
       const r = await api<{ recovery_codes: string[] }>('/api/mfa/recovery-codes/', { method: 'POST', body: { code } });
-      setCodes(r.recovery_codes);
       await load();
+      setCodes(r.recovery_codes);
       setDone('New recovery codes; the old ones no longer work.');
     });
   };
@@ -101,9 +102,9 @@ export function TwoFactorPage() {
       const r = await api<{ recovery_codes: string[] }>('/api/mfa/passkeys/confirm/', {
         method: 'POST', body: { ceremony: options.ceremony, credential },
       });
+      await load();
       if (r.recovery_codes.length) setCodes(r.recovery_codes);
       setPasskeyName('');
-      await load();
       setDone('Passkey added.');
     }, 'passkey');
   };
@@ -117,17 +118,17 @@ export function TwoFactorPage() {
     if (!removing) return;
     return run(async () => {
       await api(`/api/mfa/passkeys/${encodeURIComponent(removing.id)}/`, { method: 'DELETE', body: { password } });
+      await load();
       setRemoving(null);
       setPassword('');
-      await load();
       setDone(`Passkey “${removing.name}” removed.`);
     }, 'passkey');
   };
 
   const disable = () => run(async () => {
     await api('/api/mfa/totp/disable/', { method: 'POST', body: { code } });
-    setCodes(null);
     await load();
+    setCodes(null);
     setDone('Two-factor authentication is off.');
   });
 
