@@ -120,7 +120,7 @@ fuzz-tools:
 test-fuzz: fuzz-tools
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  tmp=$$(mktemp -d); echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
-	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$t $$tmp corpus/$$t \
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --dev --sanitizer none $$t $$tmp corpus/$$t \
 	     -- -max_total_time=$(FUZZ_SECONDS) -seed=1 2>&1 | grep -E '^(#[0-9]+ +DONE|Done|==|SUMMARY|ERROR|panicked)' ); \
 	  status=$${PIPESTATUS[0]}; rm -rf $$tmp; [ "$$status" = 0 ] || { echo "error: fuzzing $$t failed"; exit 1; }; \
 	done
