@@ -13,7 +13,9 @@ use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
 use crate::secret::Secret;
 use crate::store::{
     AuditEvent, AuditMeta, ClientInfo, NewUser, Page, Store, StoreError, UserChanges, UserRow, UserWithRoles,
+    LAST_SUPERUSER,
 };
+use crate::rbac::{record_denial, Actor};
 use crate::throttle::Throttle;
 use crate::tokens::now;
 
@@ -25,7 +27,7 @@ pub const WRONG_PASSWORD: &str = "Your password was entered incorrectly. Please 
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
 const USERNAME_INVALID: &str =
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
-const EMAIL_INVALID: &str = "Enter a valid email address.";
+pub const EMAIL_INVALID: &str = "Enter a valid email address.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -46,6 +48,12 @@ pub enum AccountError {
     Throttled(u64),
     #[error("user not found")]
     NotFound,
+    /// A sensitive change without a fresh proof of presence.
+    #[error("reauthentication required")]
+    ReauthenticationRequired,
+    /// Bounded delegation: the actor may not do this to this user.
+    #[error("denied: {0}")]
+    Denied(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -111,6 +119,9 @@ pub fn email_is_valid(email: &str) -> bool {
 pub struct UserCache {
     ttl: Duration,
     entries: RwLock<HashMap<String, (Instant, Arc<UserWithRoles>)>>,
+    /// Per user, per session id: whether the session stood when it was read. Kept by
+    /// user so that every change that drops a user's entry drops their sessions too.
+    sessions: RwLock<HashMap<String, HashMap<String, (Instant, bool)>>>,
 }
 
 /// Past this many entries the cache starts over rather than grow without bound.
@@ -118,7 +129,30 @@ const USER_CACHE_MAX: usize = 100_000;
 
 impl UserCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: RwLock::new(HashMap::new()) }
+        Self { ttl, entries: RwLock::new(HashMap::new()), sessions: RwLock::new(HashMap::new()) }
+    }
+
+    fn session(&self, user_id: &str, session_id: &str) -> Option<bool> {
+        let sessions = self.sessions.read().ok()?;
+        let (at, live) = sessions.get(user_id)?.get(session_id)?;
+        (at.elapsed() < self.ttl).then_some(*live)
+    }
+
+    fn put_session(&self, user_id: &str, session_id: &str, live: bool) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut sessions) = self.sessions.write() {
+            if sessions.len() >= USER_CACHE_MAX {
+                sessions.clear();
+            }
+            let of_user = sessions.entry(user_id.to_string()).or_default();
+            // A user with many sessions read in one cache lifetime: start their set over.
+            if of_user.len() >= 64 {
+                of_user.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            }
+            of_user.insert(session_id.to_string(), (Instant::now(), live));
+        }
     }
 
     /// Shared, not copied: the busiest routes read the user on every request.
@@ -140,9 +174,13 @@ impl UserCache {
         }
     }
 
+    /// After a change to the user or to any of their sessions (a revocation).
     pub fn invalidate(&self, id: &str) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(id);
+        }
+        if let Ok(mut sessions) = self.sessions.write() {
+            sessions.remove(id);
         }
     }
 
@@ -226,6 +264,38 @@ impl Accounts {
         Ok(None)
     }
 
+    /// Whether the session an access token names still stands (API.md "Trust rules":
+    /// revocation reaches access tokens). From the cache, so a busy protected route does
+    /// not query per request; a revocation on this instance drops the entry at once,
+    /// one elsewhere is seen within the cache lifetime. `None` when the store cannot
+    /// answer (as for `user_for_token`).
+    pub async fn session_is_live(&self, user_id: &str, session_id: &str) -> Result<Option<bool>, AccountError> {
+        if let Some(live) = self.cache.session(user_id, session_id) {
+            return Ok(Some(live));
+        }
+        if now_ms() < self.store_down_until.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        match tokio::time::timeout(TOKEN_USER_LOOKUP_TIMEOUT, self.store.session_state(session_id)).await {
+            Ok(Ok(state)) => {
+                // SECURITY: a session that is gone, revoked, or someone else's ends the token.
+                let live = state.is_some_and(|s| s.revoked_at.is_none() && s.user_id == user_id);
+                self.cache.put_session(user_id, session_id, live);
+                Ok(Some(live))
+            }
+            Ok(Err(StoreError::Unavailable(reason))) => {
+                warn!(reason = %reason, "store unavailable; accepting access tokens on their signature alone");
+                self.store_down_until.store(now_ms() + STORE_DOWN_BACKOFF_MS, Ordering::Relaxed);
+                Ok(None)
+            }
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => {
+                self.store_down_until.store(now_ms() + STORE_DOWN_BACKOFF_MS, Ordering::Relaxed);
+                Ok(None)
+            }
+        }
+    }
+
     /// `/register/`: honours the registration switch and the per-address limit.
     pub async fn register(
         &self,
@@ -269,30 +339,25 @@ impl Accounts {
         let key = username_key(&normalize_username(username.trim()));
         let keys = self.throttle.login_keys(&key, &client.ip);
         let audit = AuditMeta::client(client.clone());
-        if let Some(wait) = self.throttle.check_login(&keys).await {
-            warn!(address = %client.ip, "login throttled");
-            metrics::counter!("authenticon_logins_total", "outcome" => "throttled").increment(1);
-            metrics::counter!("authenticon_throttled_total", "scope" => "login").increment(1);
-            let known = self.store.user_by_username_key(&key).await.ok().flatten();
-            let detail = serde_json::json!({ "scope": "login", "retry_after": wait });
-            self.note(AuditEvent::Throttled, known.as_ref().map(|u| u.id.as_str()), detail, &audit).await;
-            return Err(AccountError::Throttled(wait));
-        }
+        let attempt = match self.throttle.begin_login(&keys).await {
+            Ok(attempt) => attempt,
+            Err(wait) => return Err(self.login_throttled(&key, wait, &audit).await),
+        };
         match self.check_credentials(&key, password).await? {
             // Only after the password was right: the answer reveals nothing to a guesser.
             Ok(user) if self.require_verified_email && !user.user.email_verified => {
-                self.throttle.login_succeeded(&keys).await;
+                self.throttle.login_succeeded(attempt).await;
                 metrics::counter!("authenticon_logins_total", "outcome" => "email_not_verified").increment(1);
                 Err(AccountError::EmailNotVerified)
             }
             Ok(user) => {
-                self.throttle.login_succeeded(&keys).await;
+                self.throttle.login_succeeded(attempt).await;
                 metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
                 Ok(user)
             }
             Err(known_user) => {
+                // The attempt stays counted: it was taken before the hash was checked.
                 metrics::counter!("authenticon_logins_total", "outcome" => "failure").increment(1);
-                self.throttle.login_failed(&keys).await;
                 // SECURITY: the attempted name is recorded only when it is a real account;
                 // people type passwords into username fields.
                 let detail = serde_json::json!({ "reason": if known_user.is_some() { "bad_credentials" } else { "unknown_user" } });
@@ -300,6 +365,17 @@ impl Accounts {
                 Err(AccountError::WrongCredentials)
             }
         }
+    }
+
+    /// A refused login: counted, audited, and the wait to tell the client.
+    async fn login_throttled(&self, key: &str, wait: u64, audit: &AuditMeta) -> AccountError {
+        warn!(address = %audit.client.ip, "login throttled");
+        metrics::counter!("authenticon_logins_total", "outcome" => "throttled").increment(1);
+        metrics::counter!("authenticon_throttled_total", "scope" => "login").increment(1);
+        let known = self.store.user_by_username_key(key).await.ok().flatten();
+        let detail = serde_json::json!({ "scope": "login", "retry_after": wait });
+        self.note(AuditEvent::Throttled, known.as_ref().map(|u| u.id.as_str()), detail, audit).await;
+        AccountError::Throttled(wait)
     }
 
     /// Creates a user after every check registration makes (also used by the CLI).
@@ -430,15 +506,17 @@ impl Accounts {
         client: &ClientInfo,
     ) -> Result<bool, AccountError> {
         let keys = self.throttle.login_keys(&username_key(&user.username), &client.ip);
-        if let Some(wait) = self.throttle.check_login(&keys).await {
-            warn!(user_id = %user.id, address = %client.ip, "password re-check throttled");
-            metrics::counter!("authenticon_throttled_total", "scope" => "password_check").increment(1);
-            return Err(AccountError::Throttled(wait));
-        }
+        let attempt = match self.throttle.begin_login(&keys).await {
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                warn!(user_id = %user.id, address = %client.ip, "password re-check throttled");
+                metrics::counter!("authenticon_throttled_total", "scope" => "password_check").increment(1);
+                return Err(AccountError::Throttled(wait));
+            }
+        };
         let right = self.hasher.verify(password, Some(&user.password_hash)).await?;
-        match right {
-            true => self.throttle.login_succeeded(&keys).await,
-            false => self.throttle.login_failed(&keys).await,
+        if right {
+            self.throttle.login_succeeded(attempt).await;
         }
         Ok(right)
     }
@@ -487,12 +565,18 @@ impl Accounts {
     /// someone who can administer it. Deactivation revokes every session of the user.
     pub async fn update_user(
         &self,
-        actor_id: Option<&str>,
+        actor: Actor<'_>,
         target_id: &str,
         changes: UserChanges,
         client: &ClientInfo,
     ) -> Result<UserWithRoles, AccountError> {
+        let actor_id = actor.id();
         let target = self.user(target_id).await?;
+        let audit = AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone() };
+        if let Err(reason) = actor.may_manage(&target) {
+            record_denial(&*self.store, Some(target_id), "user_update", &reason, &audit).await;
+            return Err(AccountError::Denied(reason));
+        }
         if let Some(email) = &changes.email {
             if !email.is_empty() && !email_is_valid(email) {
                 return Err(AccountError::Invalid(FieldErrors::one("email", EMAIL_INVALID)));
@@ -505,15 +589,18 @@ impl Accounts {
                     "You cannot deactivate your own account.",
                 )));
             }
-            if target.user.is_superuser && self.store.count_active_superusers().await? <= 1 {
+        }
+        let updated = match self.store.update_user(target_id, &changes, now(), &audit).await {
+            Ok(updated) => updated,
+            // Checked inside the write (see the store), so two at once cannot pass it.
+            Err(StoreError::Conflict { constraint }) if constraint == LAST_SUPERUSER => {
                 return Err(AccountError::Invalid(FieldErrors::one(
                     "is_active",
                     "You cannot deactivate the last active superuser.",
                 )));
             }
-        }
-        let audit = AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone() };
-        let updated = self.store.update_user(target_id, &changes, now(), &audit).await?;
+            Err(e) => return Err(e.into()),
+        };
         self.cache.invalidate(target_id);
         if changes.is_active == Some(false) {
             info!(user_id = %target_id, "user deactivated; sessions revoked");

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use crate::accounts::{AccountError, Registration};
 use crate::config::{redact_url, Config};
 use crate::fields::FieldErrors;
-use crate::rbac::RoleError;
+use crate::rbac::{Actor, RoleError};
 use crate::secret::{Secret, SecretSource};
 use crate::state::AppState;
 use crate::store::{AuditMeta, UserChanges};
@@ -429,23 +429,23 @@ async fn roles_command(state: &AppState, cmd: RolesCommand) -> anyhow::Result<()
             }
         }
         RolesCommand::Create { name, description, permissions } => {
-            let role = roles.create(&name, &description, &permissions, &audit).await.map_err(role_error)?;
+            let role = roles.create(Actor::Operator, &name, &description, &permissions, &audit).await.map_err(role_error)?;
             println!("Role {} created with permissions: {}.", role.name, role.permissions.join(", "));
         }
         RolesCommand::Grant { role, permissions } => {
             let mut all = roles.get(&role).await.map_err(role_error)?.permissions;
             all.extend(permissions);
-            let updated = roles.update(&role, None, Some(&all), &audit).await.map_err(role_error)?;
+            let updated = roles.update(Actor::Operator, &role, None, Some(&all), &audit).await.map_err(role_error)?;
             println!("Role {} now holds: {}.", updated.name, updated.permissions.join(", "));
         }
         RolesCommand::Revoke { role, permissions } => {
             let mut all = roles.get(&role).await.map_err(role_error)?.permissions;
             all.retain(|p| !permissions.contains(p));
-            let updated = roles.update(&role, None, Some(&all), &audit).await.map_err(role_error)?;
+            let updated = roles.update(Actor::Operator, &role, None, Some(&all), &audit).await.map_err(role_error)?;
             println!("Role {} now holds: {}.", updated.name, updated.permissions.join(", "));
         }
         RolesCommand::Delete { name } => {
-            roles.delete(&name, &audit).await.map_err(role_error)?;
+            roles.delete(Actor::Operator, &name, &audit).await.map_err(role_error)?;
             println!("Role {name} deleted.");
         }
     }
@@ -486,20 +486,20 @@ async fn users_command(state: &AppState, cmd: UsersCommand) -> anyhow::Result<()
             let target = accounts.find_user(&user).await.map_err(account_error)?;
             let mut wanted = target.roles.clone();
             wanted.push(role);
-            let updated = state.roles.assign(&target.user.id, &wanted, &audit).await.map_err(role_error)?;
+            let updated = state.roles.assign(Actor::Operator, &target.user.id, &wanted, &audit).await.map_err(role_error)?;
             println!("{} now has roles: {}.", updated.user.username, updated.roles.join(", "));
         }
         UsersCommand::RemoveRole { user, role } => {
             let target = accounts.find_user(&user).await.map_err(account_error)?;
             let wanted: Vec<String> = target.roles.iter().filter(|r| **r != role).cloned().collect();
-            let updated = state.roles.assign(&target.user.id, &wanted, &audit).await.map_err(role_error)?;
+            let updated = state.roles.assign(Actor::Operator, &target.user.id, &wanted, &audit).await.map_err(role_error)?;
             println!("{} now has roles: {}.", updated.user.username, updated.roles.join(", "));
         }
         UsersCommand::Deactivate { user } => {
             let target = accounts.find_user(&user).await.map_err(account_error)?;
             let changes = UserChanges { email: None, is_active: Some(false) };
             accounts
-                .update_user(None, &target.user.id, changes, &cli_client())
+                .update_user(Actor::Operator, &target.user.id, changes, &cli_client())
                 .await
                 .map_err(account_error)?;
             println!("{} deactivated; their sessions are revoked.", target.user.username);
@@ -508,7 +508,7 @@ async fn users_command(state: &AppState, cmd: UsersCommand) -> anyhow::Result<()
             let target = accounts.find_user(&user).await.map_err(account_error)?;
             let changes = UserChanges { email: None, is_active: Some(true) };
             accounts
-                .update_user(None, &target.user.id, changes, &cli_client())
+                .update_user(Actor::Operator, &target.user.id, changes, &cli_client())
                 .await
                 .map_err(account_error)?;
             println!("{} activated.", target.user.username);

@@ -115,6 +115,10 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// How long a spent refresh token may be presented again without counting as reuse.
     pub refresh_reuse_interval: Duration,
+    /// A session ends this long after its login, however often it was refreshed.
+    pub session_absolute_lifetime: Duration,
+    /// How long a proof of presence (`/api/me/reauthenticate/`) covers sensitive changes.
+    pub reauth_window: Duration,
     pub max_body_bytes: usize,
     pub registration_open: bool,
     pub argon2: Argon2Cost,
@@ -207,6 +211,8 @@ impl Default for Config {
             jwt_issuer: None,
             jwt_audience: None,
             refresh_reuse_interval: Duration::ZERO,
+            session_absolute_lifetime: Duration::from_secs(30 * 86_400),
+            reauth_window: Duration::from_secs(300),
             max_body_bytes: 64 * 1024,
             registration_open: true,
             argon2: Argon2Cost::default(),
@@ -341,6 +347,12 @@ impl Config {
         }
         if let Some(v) = get("HASH_CONCURRENCY") {
             c.hash_concurrency = number("HASH_CONCURRENCY", v, 1, 1024, "a number from 1 to 1024")?;
+        }
+        if let Some(v) = get("SESSION_ABSOLUTE_LIFETIME") {
+            c.session_absolute_lifetime = positive_lifetime("SESSION_ABSOLUTE_LIFETIME", v)?;
+        }
+        if let Some(v) = get("REAUTH_WINDOW") {
+            c.reauth_window = positive_lifetime("REAUTH_WINDOW", v)?;
         }
         if let Some(v) = get("USER_CACHE_TTL") {
             c.user_cache_ttl = lifetime("USER_CACHE_TTL", v)?;

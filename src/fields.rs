@@ -79,6 +79,12 @@ impl<'a> FieldReader<'a> {
         self.string(name, v, true, max_chars, true)
     }
 
+    /// An optional field taken as typed (a password: spaces count).
+    pub fn optional_untrimmed(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        let v = self.object.get(name)?;
+        self.string(name, v, false, max_chars, true)
+    }
+
     fn string(
         &mut self,
         name: &str,

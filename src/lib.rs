@@ -13,6 +13,7 @@ pub mod memory;
 pub mod mfa;
 pub mod passkeys;
 pub mod passwords;
+pub mod presence;
 pub mod rbac;
 pub mod recovery;
 pub mod secret;

@@ -16,13 +16,13 @@ use crate::fields::FieldErrors;
 use crate::passkeys::{PasskeyInfo, Passkeys};
 use crate::recovery::{new_token, parse_token};
 use crate::secret::Secret;
-use crate::store::{AuditEvent, AuditMeta, ClientInfo, MailPurpose, NewMailToken, Store, UserRow};
+use crate::store::{AuditEvent, AuditMeta, ClientInfo, MailPurpose, NewMailToken, Store, TotpLock, UserRow};
+use crate::throttle::{SecondFactorRefused, Throttle};
 use crate::tokens::{keys, now};
 
 const STEP_SECS: u64 = 30;
-/// Wrong codes in a row that lock the factor, and for how long.
-const LOCK_AFTER: i64 = 5;
-const LOCK_SECS: i64 = 60;
+/// Wrong codes one `mfa_token` may take before the login must start again.
+pub const CODES_PER_LOGIN: u32 = 5;
 /// How long the second step may wait after the password step.
 const CHALLENGE_SECS: i64 = 300;
 const RECOVERY_CODES: usize = 10;
@@ -75,6 +75,8 @@ impl Status {
 
 pub struct Mfa {
     store: Arc<dyn Store>,
+    throttle: Arc<Throttle>,
+    lock: TotpLock,
     pub passkeys: Arc<Passkeys>,
     /// Seals TOTP secrets at rest.
     sealing: Secret,
@@ -86,8 +88,14 @@ fn invalid(field: &str, message: &str) -> AccountError {
 }
 
 impl Mfa {
-    pub fn new(store: Arc<dyn Store>, passkeys: Arc<Passkeys>, sealing: Secret, issuer: &str) -> Self {
-        Self { store, passkeys, sealing, issuer: issuer.to_string() }
+    pub fn new(
+        store: Arc<dyn Store>,
+        throttle: Arc<Throttle>,
+        passkeys: Arc<Passkeys>,
+        sealing: Secret,
+        issuer: &str,
+    ) -> Self {
+        Self { store, throttle, lock: TotpLock::default(), passkeys, sealing, issuer: issuer.to_string() }
     }
 
     /// Whether the user has a confirmed TOTP factor.
@@ -197,12 +205,24 @@ impl Mfa {
         let expired = || invalid("mfa_token", LOGIN_EXPIRED);
         let token = parse_token(mfa_token).ok_or_else(expired)?;
         let row = self.store.mail_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)?;
+        // SECURITY: counted before the proof is checked, per address (codes tried across
+        // many accounts) and per login (five wrong codes and the password step must be
+        // passed again).
+        let attempt = match self.throttle.begin_second_factor(&client.ip, &token.id, CODES_PER_LOGIN).await {
+            Ok(attempt) => attempt,
+            Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
+            Err(SecondFactorRefused::Login) => {
+                self.store.spend_token(&token, MailPurpose::MfaLogin, now()).await?;
+                return Err(expired());
+            }
+        };
         match proof {
             Proof::Code(code) => self.check_code(&row.user_id, &code, client).await?,
             Proof::Passkey(answer) => {
                 self.passkeys.finish_second_step(&row.user_id, &token.id, answer, client).await?
             }
         }
+        self.throttle.second_factor_succeeded(attempt).await;
         // Spent only after a right proof, so a typo does not end the login; spent before
         // tokens are issued, so one challenge makes one session.
         self.store.spend_token(&token, MailPurpose::MfaLogin, now()).await?.ok_or_else(expired)
@@ -243,18 +263,27 @@ impl Mfa {
         Ok(self.store.remove_mfa(user_id, false, AuditEvent::MfaReset, now(), audit).await?)
     }
 
-    /// A TOTP code (once per time step) or an unused recovery code. Wrong codes count
-    /// towards the TOTP factor's lock; a user with passkeys only has no such counter, and
-    /// a recovery code's 50 random bits are out of reach of guessing anyway.
-    async fn check_code(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
+    /// A TOTP code (once per time step) or an unused recovery code. SECURITY: every code
+    /// is counted as a failure *before* it is checked (a right one clears the count), so
+    /// parallel guesses get no more tries than the lock allows; the lock grows with the
+    /// failures (`TotpLock`). A user with passkeys only has no such counter, and a
+    /// recovery code's 50 random bits are out of reach of guessing anyway.
+    pub async fn check_code(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
         let factor = self.store.totp_factor(user_id).await?.filter(|f| f.confirmed_at.is_some());
         if factor.is_none() && self.store.passkeys(user_id).await?.is_empty() {
             return Err(AccountError::Refused("Two-factor authentication is off.".into()));
         }
         let now = now();
-        if let Some(f) = factor.as_ref().filter(|f| f.locked_until > now) {
-            return Err(AccountError::Throttled((f.locked_until - now) as u64));
-        }
+        let failures = match &factor {
+            Some(_) => match self.store.totp_attempt(user_id, now, &self.lock).await? {
+                Some(failures) => Some(failures),
+                None => {
+                    let until = self.store.totp_factor(user_id).await?.map_or(now + 1, |f| f.locked_until);
+                    return Err(AccountError::Throttled((until - now).max(1) as u64));
+                }
+            },
+            None => None,
+        };
         let audit = AuditMeta::client(client.clone());
         let user = self.store.user_by_id(user_id).await?.ok_or(AccountError::NotFound)?.user;
         let step = match &factor {
@@ -270,10 +299,13 @@ impl Mfa {
             }
         };
         if let Some(method) = method {
+            if method == "recovery_code" && factor.is_some() {
+                self.store.clear_totp_failures(user_id).await?;
+            }
             self.note(AuditEvent::MfaUsed, user_id, serde_json::json!({ "method": method }), &audit).await;
             return Ok(());
         }
-        if factor.is_none() {
+        let Some(failures) = failures else {
             self.note(
                 AuditEvent::MfaFailed,
                 user_id,
@@ -282,12 +314,12 @@ impl Mfa {
             )
             .await;
             return Err(invalid("code", CODE_INVALID));
-        }
-        let failures = self.store.totp_failed(user_id, LOCK_AFTER, now + LOCK_SECS).await?;
+        };
         self.note(AuditEvent::MfaFailed, user_id, serde_json::json!({ "failures": failures }), &audit).await;
-        if failures >= LOCK_AFTER {
-            warn!(%user_id, "second factor locked after repeated wrong codes");
-            return Err(AccountError::Throttled(LOCK_SECS as u64));
+        if failures % self.lock.every == 0 {
+            warn!(%user_id, failures, "second factor locked after repeated wrong codes");
+            let until = self.store.totp_factor(user_id).await?.map_or(now + 1, |f| f.locked_until);
+            return Err(AccountError::Throttled((until - now).max(1) as u64));
         }
         Err(invalid("code", CODE_INVALID))
     }

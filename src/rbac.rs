@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::accounts::UserCache;
 use crate::fields::FieldErrors;
-use crate::store::{AuditMeta, RoleRow, Store, StoreError, UserWithRoles};
+use crate::store::{AuditEvent, AuditMeta, RoleRow, Store, StoreError, UserWithRoles};
 use crate::tokens::now;
 
 /// Permissions the service itself checks; the built-in `admin` role holds them all.
@@ -31,6 +31,71 @@ pub fn effective_permissions(user: &UserWithRoles) -> Vec<String> {
 /// including permissions no role mentions yet.
 pub fn has_permission(user: &UserWithRoles, permission: &str) -> bool {
     user.user.is_active && (user.user.is_superuser || user.permissions.iter().any(|p| p == permission))
+}
+
+/// Who makes an administrative change: an operator at the command line (who holds the
+/// database anyway), or a user through the API, bounded by what they hold.
+#[derive(Clone, Copy)]
+pub enum Actor<'a> {
+    Operator,
+    User(&'a UserWithRoles),
+}
+
+impl Actor<'_> {
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Actor::Operator => None,
+            Actor::User(u) => Some(&u.user.id),
+        }
+    }
+
+    fn holds(&self, permission: &str) -> bool {
+        match self {
+            Actor::Operator => true,
+            Actor::User(u) => has_permission(u, permission),
+        }
+    }
+
+    /// Of `permissions`, those the actor does not hold, sorted.
+    pub fn missing<'p>(&self, permissions: impl IntoIterator<Item = &'p String>) -> Vec<String> {
+        let missing: BTreeSet<String> =
+            permissions.into_iter().filter(|p| !self.holds(p)).cloned().collect();
+        missing.into_iter().collect()
+    }
+
+    /// SECURITY (bounded delegation, API.md "Trust rules"): an actor may change, reset
+    /// or assign roles to a user only when it holds everything that user holds, and
+    /// only a superuser touches a superuser. Otherwise a delegate could take over a
+    /// stronger account (its email, then a password reset). Why not, when refused.
+    pub fn may_manage(&self, target: &UserWithRoles) -> Result<(), String> {
+        let Actor::User(actor) = self else { return Ok(()) };
+        if actor.user.is_superuser {
+            return Ok(());
+        }
+        if target.user.is_superuser {
+            return Err("Only a superuser can change a superuser.".into());
+        }
+        let missing = self.missing(&target.permissions);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("This user holds permissions you do not hold: {}.", missing.join(", ")))
+        }
+    }
+}
+
+/// Records a refused administrative change; a store failure only loses the record.
+pub async fn record_denial(
+    store: &dyn Store,
+    target_user: Option<&str>,
+    action: &str,
+    reason: &str,
+    audit: &AuditMeta,
+) {
+    let detail = serde_json::json!({ "action": action, "reason": reason });
+    if let Err(e) = store.record_audit(AuditEvent::PermissionDenied, target_user, &detail, now(), audit).await {
+        tracing::warn!(error = %e, "could not write audit event");
+    }
 }
 
 /// `[a-z0-9_.-]{1,64}`
@@ -63,6 +128,9 @@ pub enum RoleError {
     NotFound,
     #[error("{0}")]
     Refused(String),
+    /// Bounded delegation: the actor may not grant or take what it does not hold.
+    #[error("denied: {0}")]
+    Denied(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -96,8 +164,30 @@ impl Roles {
         self.store.role(name).await?.ok_or(RoleError::NotFound)
     }
 
+    /// Refuses (and audits) a change that would grant or take permissions the actor
+    /// does not hold.
+    async fn bounded<'p>(
+        &self,
+        actor: Actor<'_>,
+        action: &str,
+        permissions: impl IntoIterator<Item = &'p String>,
+        audit: &AuditMeta,
+    ) -> Result<(), RoleError> {
+        let missing = actor.missing(permissions);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let reason = format!(
+            "You can only grant or remove permissions you hold yourself; you do not hold {}.",
+            missing.join(", ")
+        );
+        record_denial(&*self.store, None, action, &reason, audit).await;
+        Err(RoleError::Denied(reason))
+    }
+
     pub async fn create(
         &self,
+        actor: Actor<'_>,
         name: &str,
         description: &str,
         permissions: &[String],
@@ -120,6 +210,7 @@ impl Roles {
             errors.add("name", ROLE_NAME_TAKEN);
         }
         errors.into_result().map_err(RoleError::Invalid)?;
+        self.bounded(actor, "role_create", &permissions, audit).await?;
         let role = RoleRow {
             name: name.to_string(),
             description: description.to_string(),
@@ -139,6 +230,7 @@ impl Roles {
     /// role keeps every built-in permission.
     pub async fn update(
         &self,
+        actor: Actor<'_>,
         name: &str,
         description: Option<&str>,
         permissions: Option<&[String]>,
@@ -149,6 +241,12 @@ impl Roles {
             Some(p) => Some(normalize_permissions(p).map_err(RoleError::Invalid)?),
             None => None,
         };
+        if let Some(perms) = &permissions {
+            // Added and removed alike: taking a permission away is also a grant decision.
+            let before: BTreeSet<&String> = current.permissions.iter().collect();
+            let after: BTreeSet<&String> = perms.iter().collect();
+            self.bounded(actor, "role_update", before.symmetric_difference(&after).copied(), audit).await?;
+        }
         if let (true, Some(perms)) = (current.builtin, &permissions) {
             let missing: Vec<&str> =
                 BUILTIN_PERMISSIONS.iter().copied().filter(|b| !perms.iter().any(|p| p == b)).collect();
@@ -168,11 +266,12 @@ impl Roles {
             .ok_or(RoleError::NotFound)
     }
 
-    pub async fn delete(&self, name: &str, audit: &AuditMeta) -> Result<(), RoleError> {
+    pub async fn delete(&self, actor: Actor<'_>, name: &str, audit: &AuditMeta) -> Result<(), RoleError> {
         let role = self.get(name).await?;
         if role.builtin {
             return Err(RoleError::Refused(format!("The built-in role \"{name}\" cannot be deleted.")));
         }
+        self.bounded(actor, "role_delete", &role.permissions, audit).await?;
         if self.store.delete_role(name, now(), audit).await? {
             self.cache.clear();
             Ok(())
@@ -181,20 +280,43 @@ impl Roles {
         }
     }
 
-    /// Replaces a user's roles; unknown role names are field errors.
+    /// Replaces a user's roles; unknown role names are field errors. The actor must be
+    /// allowed to manage the user, and hold every permission of each role it adds or
+    /// removes.
     pub async fn assign(
         &self,
+        actor: Actor<'_>,
         user_id: &str,
         roles: &[String],
         audit: &AuditMeta,
     ) -> Result<UserWithRoles, RoleError> {
-        let known: BTreeSet<String> = self.store.list_roles().await?.into_iter().map(|r| r.name).collect();
+        let all = self.store.list_roles().await?;
         let wanted: BTreeSet<String> = roles.iter().cloned().collect();
         let mut errors = FieldErrors::default();
-        for unknown in wanted.iter().filter(|r| !known.contains(*r)) {
+        for unknown in wanted.iter().filter(|r| !all.iter().any(|k| &k.name == *r)) {
             errors.add("roles", format!("Object with name={unknown} does not exist."));
         }
         errors.into_result().map_err(RoleError::Invalid)?;
+        let target = self.store.user_by_id(user_id).await?.ok_or(RoleError::NotFound)?;
+        if let Err(reason) = actor.may_manage(&target) {
+            record_denial(&*self.store, Some(user_id), "roles_assign", &reason, audit).await;
+            return Err(RoleError::Denied(reason));
+        }
+        let held: BTreeSet<String> = target.roles.iter().cloned().collect();
+        let changed: Vec<&String> = all
+            .iter()
+            .filter(|r| held.contains(&r.name) != wanted.contains(&r.name))
+            .flat_map(|r| r.permissions.iter())
+            .collect();
+        let missing = actor.missing(changed);
+        if !missing.is_empty() {
+            let reason = format!(
+                "You can only assign or remove roles whose permissions you hold yourself; you do not hold {}.",
+                missing.join(", ")
+            );
+            record_denial(&*self.store, Some(user_id), "roles_assign", &reason, audit).await;
+            return Err(RoleError::Denied(reason));
+        }
         let wanted: Vec<String> = wanted.into_iter().collect();
         let result = self.store.set_user_roles(user_id, &wanted, now(), audit).await;
         self.cache.invalidate(user_id);

@@ -80,7 +80,9 @@ impl Recovery {
                 Ok(users) => users,
                 Err(e) => return warn!(error = %e, "password reset: could not look up the address"),
             };
-            for user in users {
+            // SECURITY: only a verified address may take an account over by mail; an
+            // unverified one may be a typo or a stranger's (API.md "Trust rules").
+            for user in users.into_iter().filter(|u| u.email_verified) {
                 let audit = AuditMeta::client(client.clone());
                 let Some(link) =
                     this.issue(&user, MailPurpose::PasswordReset, "reset-password", &audit).await
@@ -277,6 +279,15 @@ impl Recovery {
                 "password_reset",
                 "reset with a link mailed to this address, and every sign-in was",
             ),
+            Notice::FactorAdded { factor } => {
+                let link = format!("{url}/two-factor");
+                let body = format!(
+                    "{factor} was added as a second factor of the account \"{name}\" at {url}:\n\n{when}\n\n\
+                     If it was you, there is nothing to do. If not, someone can sign in as you: sign in, \
+                     change your password, remove the factor and end the sessions you do not know:\n\n{link}\n"
+                );
+                ("factor_added", "A second factor was added to your account", body, link)
+            }
         };
         self.mailer.send_later(Mail {
             to: user.email.clone(),
@@ -335,6 +346,10 @@ pub enum Notice<'a> {
     },
     PasswordChanged,
     PasswordReset,
+    /// A second factor was added (`"an authenticator app"`, `"a passkey"`).
+    FactorAdded {
+        factor: &'a str,
+    },
 }
 
 /// One line of a mail: when, from where and with what something happened.

@@ -9,6 +9,7 @@ use crate::mail::{MailError, Mailer};
 use crate::mfa::Mfa;
 use crate::passkeys::Passkeys;
 use crate::passwords::{HashError, Hasher};
+use crate::presence::Presence;
 use crate::rbac::Roles;
 use crate::recovery::Recovery;
 use crate::secret::{self, SecretError, SecretSource};
@@ -30,6 +31,8 @@ pub struct Services {
     pub audit: Arc<Audit>,
     pub recovery: Arc<Recovery>,
     pub mfa: Arc<Mfa>,
+    /// Proof of presence for sensitive changes.
+    pub presence: Arc<Presence>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -65,7 +68,9 @@ impl AppState {
         let (secret, source) = secret::resolve(config.secret_key.as_ref(), config.sqlite_path(), in_memory)?;
         let hasher = Hasher::new(config.argon2, config.hash_concurrency)?;
         let codec = JwtCodec::new(&config, &secret);
-        let mut tokens = TokenService::new(&config, codec, Arc::clone(&store), secret.clone());
+        let cache = Arc::new(UserCache::new(config.user_cache_ttl));
+        let mut tokens =
+            TokenService::new(&config, codec, Arc::clone(&store), secret.clone(), Arc::clone(&cache));
         let throttle = Throttle::new(
             config.throttle.clone(),
             config.redis_url.as_ref().map(|u| u.expose()),
@@ -73,7 +78,6 @@ impl AppState {
         )
         .map_err(StartError::Redis)?;
         let throttle = Arc::new(throttle);
-        let cache = Arc::new(UserCache::new(config.user_cache_ttl));
         let recovery = Arc::new(Recovery::new(
             &config,
             Arc::clone(&store),
@@ -93,21 +97,35 @@ impl AppState {
         let accounts = Accounts::new(
             Arc::clone(&store),
             hasher,
-            throttle,
+            Arc::clone(&throttle),
             config.registration_open,
             config.require_verified_email,
             Arc::clone(&cache),
         );
-        let mfa = Arc::new(Mfa::new(Arc::clone(&store), passkeys, secret.clone(), &config.mfa_issuer));
+        let mfa = Arc::new(Mfa::new(
+            Arc::clone(&store),
+            Arc::clone(&throttle),
+            passkeys,
+            secret.clone(),
+            &config.mfa_issuer,
+        ));
+        let accounts = Arc::new(accounts);
+        let presence = Arc::new(Presence::new(
+            Arc::clone(&store),
+            Arc::clone(&accounts),
+            Arc::clone(&mfa),
+            config.reauth_window,
+        ));
         let state = AppState(Arc::new(Services {
             config: Arc::new(config),
             store: Arc::clone(&store),
             tokens: Arc::new(tokens),
-            accounts: Arc::new(accounts),
+            accounts,
             roles: Arc::new(Roles::new(Arc::clone(&store), cache)),
             audit: Arc::new(Audit::new(Arc::clone(&store))),
             recovery,
             mfa,
+            presence,
             metrics: crate::telemetry::metrics_handle(),
         }));
         Ok((state, source))

@@ -64,6 +64,37 @@ pub struct LoginKeys {
     others: [Window; 2],
 }
 
+impl LoginKeys {
+    fn all(&self) -> [Window; 3] {
+        [self.user_and_address.clone(), self.others[0].clone(), self.others[1].clone()]
+    }
+}
+
+/// A second-factor attempt holding its place (see `Throttle::begin_second_factor`).
+#[derive(Debug)]
+pub struct SecondFactorAttempt {
+    by_address: String,
+    by_login: String,
+    member: String,
+}
+
+/// Why a second-factor attempt was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecondFactorRefused {
+    /// Too many from this address: wait this many seconds.
+    Address(u64),
+    /// This login took its wrong codes: it must start again.
+    Login,
+}
+
+/// A login attempt that holds its place in every counter: it counts as a failure until
+/// `Throttle::login_succeeded` takes it back, so attempts in flight are counted too.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    keys: LoginKeys,
+    member: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("redis: {0}")]
 struct RedisError(String);
@@ -97,6 +128,7 @@ impl Throttle {
 
     pub fn login_keys(&self, username_key: &str, address: &str) -> LoginKeys {
         let w = window_ms(self.limits.login_window);
+        let address = address_key(address);
         let window =
             |kind: &str, id: String, limit: u32| Window { key: format!("{kind}:{id}"), limit, window_ms: w };
         LoginKeys {
@@ -107,34 +139,33 @@ impl Throttle {
             ),
             others: [
                 window("login-u", username_key.to_string(), self.limits.login_per_user),
-                window("login-a", address.to_string(), self.limits.login_per_address),
+                window("login-a", address, self.limits.login_per_address),
             ],
         }
     }
 
-    /// `Some(seconds)` when a login for these keys must wait that long.
-    pub async fn check_login(&self, keys: &LoginKeys) -> Option<u64> {
-        let all: Vec<Window> =
-            std::iter::once(keys.user_and_address.clone()).chain(keys.others.clone()).collect();
-        self.retry_after(&all).await
+    /// Takes a place in every login counter before the password is checked, or says how
+    /// many seconds to wait. SECURITY: the check and the count are one step (one lock,
+    /// one Redis script), so a burst of parallel guesses gets no more checks than the
+    /// limit; and since a refused attempt counts nowhere, one address can add at most
+    /// its own per-username-and-address budget to the per-username count.
+    pub async fn begin_login(&self, keys: &LoginKeys) -> Result<LoginAttempt, u64> {
+        let member = self.take(&keys.all()).await?;
+        Ok(LoginAttempt { keys: keys.clone(), member })
     }
 
-    pub async fn login_failed(&self, keys: &LoginKeys) {
-        let all: Vec<Window> =
-            std::iter::once(keys.user_and_address.clone()).chain(keys.others.clone()).collect();
-        self.record(&all).await;
-    }
-
-    /// A success clears the per-username-and-address count only: the wider counts keep
-    /// slowing distributed guessing.
-    pub async fn login_succeeded(&self, keys: &LoginKeys) {
-        let key = keys.user_and_address.key.clone();
+    /// The password was right: the attempt was no failure. It leaves the wider counters,
+    /// and the per-username-and-address count starts again (the wider counts keep slowing
+    /// distributed guessing).
+    pub async fn login_succeeded(&self, attempt: LoginAttempt) {
+        let reset = attempt.keys.user_and_address.key.clone();
+        let keys: Vec<String> = attempt.keys.others.iter().map(|w| w.key.clone()).collect();
         if let Some(redis) = &self.redis {
-            if self.redis_result(redis.reset(&key).await).is_some() {
+            if self.redis_result(redis.release(&reset, &keys, &attempt.member).await).is_some() {
                 return;
             }
         }
-        self.local.reset(&key);
+        self.local.release(&reset, &keys, &attempt.member);
     }
 
     /// Counts a registration attempt from `address`; `Some(seconds)` when over the limit.
@@ -143,29 +174,20 @@ impl Throttle {
     /// would be writes for free.
     pub async fn passkey_login(&self, address: &str) -> Option<u64> {
         let all = [Window {
-            key: format!("passkey-a:{address}"),
+            key: format!("passkey-a:{}", address_key(address)),
             limit: self.limits.passkey_logins_per_address,
             window_ms: window_ms(self.limits.login_window),
         }];
-        if let Some(wait) = self.retry_after(&all).await {
-            return Some(wait);
-        }
-        self.record(&all).await;
-        None
+        self.take(&all).await.err()
     }
 
     pub async fn registration(&self, address: &str) -> Option<u64> {
-        let w = Window {
-            key: format!("register-a:{address}"),
+        let all = [Window {
+            key: format!("register-a:{}", address_key(address)),
             limit: self.limits.registrations_per_address,
             window_ms: window_ms(self.limits.registration_window),
-        };
-        let all = [w];
-        if let Some(wait) = self.retry_after(&all).await {
-            return Some(wait);
-        }
-        self.record(&all).await;
-        None
+        }];
+        self.take(&all).await.err()
     }
 
     /// Counts a password-reset request; `Some(seconds)` when over a limit. The email is
@@ -174,7 +196,7 @@ impl Throttle {
         let window_ms = window_ms(self.limits.password_reset_window);
         let all = [
             Window {
-                key: format!("reset-a:{address}"),
+                key: format!("reset-a:{}", address_key(address)),
                 limit: self.limits.password_reset_per_address,
                 window_ms,
             },
@@ -184,42 +206,62 @@ impl Throttle {
                 window_ms,
             },
         ];
-        if let Some(wait) = self.retry_after(&all).await {
-            return Some(wait);
-        }
-        self.record(&all).await;
-        None
+        self.take(&all).await.err()
     }
 
-    async fn retry_after(&self, windows: &[Window]) -> Option<u64> {
-        let active: Vec<Window> = windows.iter().filter(|w| w.limit > 0).cloned().collect();
-        if active.is_empty() {
-            return None;
+    /// Takes a place for a second-factor attempt, before the proof is checked: per
+    /// address over all accounts (the login limit per address), and per login (`login`,
+    /// the `mfa_token`'s id, `per_login` tries).
+    pub async fn begin_second_factor(
+        &self,
+        address: &str,
+        login: &str,
+        per_login: u32,
+    ) -> Result<SecondFactorAttempt, SecondFactorRefused> {
+        let window_ms = window_ms(self.limits.login_window);
+        let by_address =
+            Window { key: format!("mfa-a:{}", address_key(address)), limit: self.limits.login_per_address, window_ms };
+        let member = self.take(std::slice::from_ref(&by_address)).await.map_err(SecondFactorRefused::Address)?;
+        let by_login = Window { key: format!("mfa-t:{login}"), limit: per_login, window_ms };
+        if self.take(std::slice::from_ref(&by_login)).await.is_err() {
+            return Err(SecondFactorRefused::Login);
         }
-        let now = now_ms();
-        let wait_ms = match &self.redis {
-            Some(redis) => match self.redis_result(redis.retry_after(&active, now).await) {
-                Some(ms) => ms,
-                None => self.local.retry_after(&active, now),
-            },
-            None => self.local.retry_after(&active, now),
-        };
-        // Whole seconds, rounded up: waiting the advertised time always suffices.
-        (wait_ms > 0).then(|| (wait_ms as u64).div_ceil(1000).max(1))
+        Ok(SecondFactorAttempt { by_address: by_address.key, by_login: by_login.key, member })
     }
 
-    async fn record(&self, windows: &[Window]) {
-        let active: Vec<Window> = windows.iter().filter(|w| w.limit > 0).cloned().collect();
-        if active.is_empty() {
-            return;
-        }
-        let now = now_ms();
+    /// The proof was right: the attempt leaves the per-address count.
+    pub async fn second_factor_succeeded(&self, attempt: SecondFactorAttempt) {
+        let keys = [attempt.by_address];
         if let Some(redis) = &self.redis {
-            if self.redis_result(redis.record(&active, now).await).is_some() {
+            if self.redis_result(redis.release(&attempt.by_login, &keys, &attempt.member).await).is_some() {
                 return;
             }
         }
-        self.local.record(&active, now);
+        self.local.release(&attempt.by_login, &keys, &attempt.member);
+    }
+
+    /// Atomically: when every window has room, counts one event in each and returns its
+    /// member id; otherwise counts nothing and returns the wait in whole seconds.
+    async fn take(&self, windows: &[Window]) -> Result<String, u64> {
+        let member = format!("{}", uuid::Uuid::new_v4().simple());
+        let active: Vec<Window> = windows.iter().filter(|w| w.limit > 0).cloned().collect();
+        if active.is_empty() {
+            return Ok(member);
+        }
+        let now = now_ms();
+        let wait_ms = match &self.redis {
+            Some(redis) => match self.redis_result(redis.take(&active, now, &member).await) {
+                Some(ms) => ms,
+                None => self.local.take(&active, now, &member),
+            },
+            None => self.local.take(&active, now, &member),
+        };
+        // Whole seconds, rounded up: waiting the advertised time always suffices.
+        if wait_ms > 0 {
+            Err((wait_ms as u64).div_ceil(1000).max(1))
+        } else {
+            Ok(member)
+        }
     }
 
     /// Notes Redis going away and coming back, once each.
@@ -241,29 +283,42 @@ impl Throttle {
     }
 }
 
-/// Sliding-window logs in this process.
+/// The key of a client address in the per-address counters. SECURITY: an IPv6 client
+/// usually holds a whole /64 (and can pick any address in it), so it is counted as one.
+pub fn address_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        _ => address.to_string(),
+    }
+}
+
+/// Sliding-window logs in this process: per key, the times of its events with their ids.
 #[derive(Default)]
 struct LocalWindows {
-    events: Mutex<HashMap<String, VecDeque<i64>>>,
+    events: Mutex<HashMap<String, VecDeque<(i64, String)>>>,
 }
 
 /// Past this many keys, stale ones are swept out on the next write.
 const LOCAL_SWEEP_AT: usize = 10_000;
 
 impl LocalWindows {
-    fn retry_after(&self, windows: &[Window], now: i64) -> i64 {
-        let Ok(mut events) = self.events.lock() else { return 0 };
+    /// The wait (ms) before one more event fits in every window; 0 when it fits now.
+    fn wait(events: &mut HashMap<String, VecDeque<(i64, String)>>, windows: &[Window], now: i64) -> i64 {
         windows
             .iter()
             .map(|w| match events.get_mut(&w.key) {
                 Some(log) => {
-                    while log.front().is_some_and(|t| *t <= now - w.window_ms) {
+                    while log.front().is_some_and(|(t, _)| *t <= now - w.window_ms) {
                         log.pop_front();
                     }
                     if log.len() >= w.limit as usize {
                         // Wait until enough old events leave for one more to fit.
                         let idx = log.len() - w.limit as usize;
-                        log.get(idx).map_or(0, |t| t + w.window_ms - now)
+                        log.get(idx).map_or(0, |(t, _)| t + w.window_ms - now)
                     } else {
                         0
                     }
@@ -274,25 +329,36 @@ impl LocalWindows {
             .unwrap_or(0)
     }
 
-    fn record(&self, windows: &[Window], now: i64) {
-        let Ok(mut events) = self.events.lock() else { return };
+    /// Checks and counts under one lock: see `Throttle::take`.
+    fn take(&self, windows: &[Window], now: i64, member: &str) -> i64 {
+        let Ok(mut events) = self.events.lock() else { return 0 };
+        let wait = Self::wait(&mut events, windows, now);
+        if wait > 0 {
+            return wait;
+        }
         if events.len() >= LOCAL_SWEEP_AT {
             let longest = windows.iter().map(|w| w.window_ms).max().unwrap_or(0);
-            events.retain(|_, log| log.back().is_some_and(|t| *t > now - longest.max(3_600_000)));
+            events.retain(|_, log| log.back().is_some_and(|(t, _)| *t > now - longest.max(3_600_000)));
         }
         for w in windows {
             let log = events.entry(w.key.clone()).or_default();
-            log.push_back(now);
+            log.push_back((now, member.to_string()));
             // Never more than the limit plus one is needed to answer.
             while log.len() > w.limit as usize + 1 {
                 log.pop_front();
             }
         }
+        0
     }
 
-    fn reset(&self, key: &str) {
-        if let Ok(mut events) = self.events.lock() {
-            events.remove(key);
+    /// Clears `reset` and takes `member` back out of `keys`.
+    fn release(&self, reset: &str, keys: &[String], member: &str) {
+        let Ok(mut events) = self.events.lock() else { return };
+        events.remove(reset);
+        for key in keys {
+            if let Some(log) = events.get_mut(key) {
+                log.retain(|(_, m)| m != member);
+            }
         }
     }
 }
@@ -301,18 +367,19 @@ impl LocalWindows {
 struct RedisWindows {
     conn: redis::aio::ConnectionManager,
     prefix: String,
-    check: redis::Script,
-    add: redis::Script,
+    take: redis::Script,
+    release: redis::Script,
 }
 
-/// KEYS: the counters; ARGV: now, then (limit, window) per key. Returns the longest wait
-/// in ms (0: allowed).
-const CHECK_SCRIPT: &str = r"
+/// KEYS: the counters; ARGV: now, a unique member, then (limit, window) per key.
+/// Returns the longest wait in ms; when it is 0 the member was added to every key.
+/// One script, so no other attempt runs between the check and the count.
+const TAKE_SCRIPT: &str = r"
 local now = tonumber(ARGV[1])
 local wait = 0
 for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[2 * i + 1])
+  local window = tonumber(ARGV[2 * i + 2])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local count = redis.call('ZCARD', key)
   if count >= limit then
@@ -321,18 +388,22 @@ for i, key in ipairs(KEYS) do
     if w > wait then wait = w end
   end
 end
-return wait
-";
-
-/// KEYS: the counters; ARGV: now, a unique member, then (limit, window) per key.
-const ADD_SCRIPT: &str = r"
-local now = tonumber(ARGV[1])
+if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
   local limit = tonumber(ARGV[2 * i + 1])
   local window = tonumber(ARGV[2 * i + 2])
   redis.call('ZADD', key, now, ARGV[2])
   redis.call('ZREMRANGEBYRANK', key, 0, -(limit + 2))
   redis.call('PEXPIRE', key, window)
+end
+return 0
+";
+
+/// KEYS[1]: the counter to clear; the others: counters to take ARGV[1] out of.
+const RELEASE_SCRIPT: &str = r"
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  redis.call('ZREM', KEYS[i], ARGV[1])
 end
 return 1
 ";
@@ -352,49 +423,40 @@ impl RedisWindows {
         Ok(Self {
             conn,
             prefix: prefix.to_string(),
-            check: redis::Script::new(CHECK_SCRIPT),
-            add: redis::Script::new(ADD_SCRIPT),
+            take: redis::Script::new(TAKE_SCRIPT),
+            release: redis::Script::new(RELEASE_SCRIPT),
         })
     }
 
-    fn key(&self, w: &Window) -> String {
-        format!("{}:throttle:{}", self.prefix, w.key)
+    fn key(&self, key: &str) -> String {
+        format!("{}:throttle:{key}", self.prefix)
     }
 
-    async fn retry_after(&self, windows: &[Window], now: i64) -> Result<i64, RedisError> {
-        let mut call = self.check.prepare_invoke();
-        call.arg(now);
+    async fn take(&self, windows: &[Window], now: i64, member: &str) -> Result<i64, RedisError> {
+        let mut call = self.take.prepare_invoke();
+        call.arg(now).arg(member);
         for w in windows {
-            call.key(self.key(w)).arg(w.limit).arg(w.window_ms);
+            call.key(self.key(&w.key)).arg(w.limit).arg(w.window_ms);
         }
         let mut conn = self.conn.clone();
         call.invoke_async(&mut conn).await.map_err(|e| RedisError(e.to_string()))
     }
 
-    async fn record(&self, windows: &[Window], now: i64) -> Result<(), RedisError> {
-        let mut call = self.add.prepare_invoke();
-        call.arg(now).arg(format!("{now}-{}", uuid::Uuid::new_v4().simple()));
-        for w in windows {
-            call.key(self.key(w)).arg(w.limit).arg(w.window_ms);
+    async fn release(&self, reset: &str, keys: &[String], member: &str) -> Result<(), RedisError> {
+        let mut call = self.release.prepare_invoke();
+        call.key(self.key(reset)).arg(member);
+        for key in keys {
+            call.key(self.key(key));
         }
         let mut conn = self.conn.clone();
         let _: i64 = call.invoke_async(&mut conn).await.map_err(|e| RedisError(e.to_string()))?;
-        Ok(())
-    }
-
-    async fn reset(&self, key: &str) -> Result<(), RedisError> {
-        let mut conn = self.conn.clone();
-        let _: i64 = redis::cmd("DEL")
-            .arg(format!("{}:throttle:{key}", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| RedisError(e.to_string()))?;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn w(limit: u32, window_ms: i64) -> Window {
@@ -405,16 +467,35 @@ mod tests {
     fn local_window_counts_recent_events_only() {
         let local = LocalWindows::default();
         let win = [w(3, 1000)];
-        for t in [0, 100, 200] {
-            assert_eq!(local.retry_after(&win, t), 0);
-            local.record(&win, t);
+        for (i, t) in [0, 100, 200].into_iter().enumerate() {
+            assert_eq!(local.take(&win, t, &i.to_string()), 0);
         }
-        // Full: the oldest (t=0) leaves at t=1000.
-        assert_eq!(local.retry_after(&win, 300), 700);
-        assert_eq!(local.retry_after(&win, 999), 1);
-        assert_eq!(local.retry_after(&win, 1000), 0);
-        local.reset("k");
-        assert_eq!(local.retry_after(&win, 300), 0);
+        // Full: the oldest (t=0) leaves at t=1000; a refused attempt counts nowhere.
+        assert_eq!(local.take(&win, 300, "x"), 700);
+        assert_eq!(local.take(&win, 999, "x"), 1);
+        assert_eq!(local.take(&win, 1000, "y"), 0);
+        local.release("k", &[], "");
+        assert_eq!(local.take(&win, 300, "z"), 0);
+    }
+
+    #[test]
+    fn a_released_attempt_leaves_its_window() {
+        let local = LocalWindows::default();
+        let win = [w(1, 1000)];
+        assert_eq!(local.take(&win, 0, "a"), 0);
+        assert!(local.take(&win, 1, "b") > 0);
+        local.release("other", &["k".to_string()], "a");
+        assert_eq!(local.take(&win, 2, "c"), 0);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:ffff:1:2:3"), address_key("2001:db8:1:2::9"));
+        assert_ne!(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
+        assert_eq!(address_key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(address_key("192.0.2.1"), "192.0.2.1");
+        assert_eq!(address_key(""), "");
     }
 
     #[tokio::test]
@@ -426,13 +507,29 @@ mod tests {
         )
         .unwrap();
         let keys = t.login_keys("alice", "10.0.0.1");
-        assert_eq!(t.check_login(&keys).await, None);
-        t.login_failed(&keys).await;
-        let wait = t.check_login(&keys).await.unwrap();
+        let attempt = t.begin_login(&keys).await.unwrap();
+        let wait = t.begin_login(&keys).await.unwrap_err();
         assert!((899..=900).contains(&wait), "{wait}");
         // Another address for the same user is not held back by this counter.
-        assert_eq!(t.check_login(&t.login_keys("alice", "10.0.0.2")).await, None);
-        t.login_succeeded(&keys).await;
-        assert_eq!(t.check_login(&keys).await, None);
+        assert!(t.begin_login(&t.login_keys("alice", "10.0.0.2")).await.is_ok());
+        t.login_succeeded(attempt).await;
+        assert!(t.begin_login(&keys).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn parallel_attempts_get_no_more_checks_than_the_limit() {
+        let t = std::sync::Arc::new(Throttle::new(ThrottleLimits::default(), None, "x").unwrap());
+        let keys = t.login_keys("alice", "10.0.0.1");
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let (t, keys) = (std::sync::Arc::clone(&t), keys.clone());
+                tokio::spawn(async move { t.begin_login(&keys).await.is_ok() })
+            })
+            .collect();
+        let mut admitted = 0;
+        for task in tasks {
+            admitted += usize::from(task.await.unwrap());
+        }
+        assert_eq!(admitted, 5);
     }
 }

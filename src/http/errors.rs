@@ -17,6 +17,8 @@ use crate::tokens::TokenError;
 pub const TOKEN_NOT_VALID: &str = "Token is invalid or expired";
 pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
+pub const REAUTHENTICATION_REQUIRED: &str =
+    "Confirm it is you: send your password (or a code) with this request, or re-authenticate first.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -58,6 +60,12 @@ pub enum ApiError {
     NoActiveAccountForToken,
     #[error("forbidden")]
     Forbidden,
+    /// Bounded delegation refused the change: `403` with why, `code` `permission_denied`.
+    #[error("denied: {0}")]
+    Denied(String),
+    /// A sensitive change without a fresh proof of presence (API.md "Trust rules").
+    #[error("reauthentication required")]
+    ReauthenticationRequired,
     /// The user holds a role that requires a second factor, and has none yet.
     #[error("second factor enrolment required")]
     MfaEnrollmentRequired,
@@ -141,6 +149,13 @@ impl ApiError {
             ApiError::Forbidden => {
                 (StatusCode::FORBIDDEN, detail("You do not have permission to perform this action."))
             }
+            ApiError::Denied(message) => {
+                (StatusCode::FORBIDDEN, json!({ "detail": message, "code": "permission_denied" }))
+            }
+            ApiError::ReauthenticationRequired => (
+                StatusCode::FORBIDDEN,
+                json!({ "detail": REAUTHENTICATION_REQUIRED, "code": "reauthentication_required" }),
+            ),
             ApiError::MfaEnrollmentRequired => (
                 StatusCode::FORBIDDEN,
                 json!({ "detail": "Your role requires two-factor authentication. Turn it on to continue.",
@@ -215,6 +230,8 @@ impl From<AccountError> for ApiError {
             AccountError::RegistrationClosed => ApiError::Forbidden,
             AccountError::Throttled(secs) => ApiError::Throttled(secs),
             AccountError::NotFound => ApiError::UserNotFound,
+            AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
+            AccountError::Denied(message) => ApiError::Denied(message),
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => e.into(),
         }
@@ -227,6 +244,7 @@ impl From<RoleError> for ApiError {
             RoleError::Invalid(errors) => ApiError::Fields(errors),
             RoleError::NotFound => ApiError::NotFound,
             RoleError::Refused(message) => ApiError::BadRequest(message),
+            RoleError::Denied(message) => ApiError::Denied(message),
             RoleError::Store(e) => e.into(),
         }
     }

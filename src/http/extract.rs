@@ -126,7 +126,15 @@ impl FromRequestParts<AppState> for AuthUser {
             Ok(Some(user)) if (claims.iat as i64) < user.user.password_changed_at => {
                 Err(ApiError::AccessTokenNotValid)
             }
-            Ok(user) => Ok(AuthUser { claims, user }),
+            Ok(Some(user)) => {
+                // SECURITY: a revoked session (logout, revoke, reuse) ends its access
+                // tokens too, not only its refresh tokens. Stricter than simplejwt.
+                match app.accounts.session_is_live(&claims.user_id, &claims.sid).await? {
+                    Some(false) => Err(ApiError::AccessTokenNotValid),
+                    _ => Ok(AuthUser { claims, user: Some(user) }),
+                }
+            }
+            Ok(None) => Ok(AuthUser { claims, user: None }),
             Err(AccountError::NotFound) => Err(ApiError::UserNotFound),
             Err(e) => Err(e.into()),
         }
@@ -225,23 +233,28 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
     if !is_trusted(peer, trusted) {
         return Some(peer);
     }
-    let chain: Vec<IpAddr> = headers
+    // Right to left: each trusted proxy appended what it saw. The first address that is
+    // not a trusted proxy is the client; a malformed entry ends the walk (what stands
+    // left of it was written by the client), leaving the last proxy seen.
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().parse::<IpAddr>())
-        .collect::<Result<_, _>>()
-        .unwrap_or_default();
-    Some(
-        chain
-            .iter()
-            .rev()
-            .copied()
-            .find(|ip| !is_trusted(*ip, trusted))
-            .or(chain.first().copied())
-            .unwrap_or(peer),
-    )
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip, trusted) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Some(client)
 }
 
 /// Whether the request reached a trusted proxy over HTTPS (`X-Forwarded-Proto: https`).
@@ -307,6 +320,12 @@ mod tests {
         assert_eq!(client_ip(ip("10.0.0.2"), &h, &trusted), ip("203.0.113.7"));
         // Garbage in the header: the peer.
         assert_eq!(client_ip(ip("10.0.0.2"), &headers("nonsense"), &trusted), ip("10.0.0.2"));
+        // Garbage the client wrote left of what the proxy saw does not hide the client.
+        let h = headers("nonsense, 203.0.113.7");
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &trusted), ip("203.0.113.7"));
+        // A malformed entry right of the client stops the walk at the last proxy.
+        let h = headers("203.0.113.7, bogus, 10.1.1.1");
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &trusted), ip("10.1.1.1"));
         assert_eq!(client_ip(ip("10.0.0.2"), &HeaderMap::new(), &trusted), ip("10.0.0.2"));
     }
 }

@@ -11,9 +11,10 @@ use super::errors::ApiError;
 use super::extract::{AuthUser, Client, JsonObject};
 use super::models::{rfc3339, BadRequestBody, CodedDetail, Detail, UserResponse};
 use super::route;
-use crate::accounts::MAX_EMAIL_CHARS;
+use crate::accounts::{email_is_valid, EMAIL_INVALID, MAX_EMAIL_CHARS};
 use crate::fields::FieldReader;
 use crate::passwords::MAX_PASSWORD_CHARS;
+use crate::presence::PresenceProof;
 use crate::recovery::Notice;
 use crate::secret::Secret;
 use crate::state::AppState;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     let r = route(r, "/protected-resource/", get(protected_resource));
     let r = route(r, "/api/me/", get(get_me).patch(update_me));
     let r = route(r, "/api/me/password/", post(change_password));
+    let r = route(r, "/api/me/reauthenticate/", post(reauthenticate));
     let r = route(r, "/api/me/sessions/", get(list_sessions));
     let r = route(r, "/api/me/sessions/revoke-all/", post(revoke_all_sessions));
     route(r, "/api/me/sessions/{id}/", delete(revoke_session))
@@ -111,8 +113,68 @@ pub struct ProtectedResourceResponse {
 #[allow(dead_code)]
 #[derive(ToSchema)]
 pub struct UpdateMeRequest {
-    /// The only field a user may change here; `""` clears it.
+    /// The only field a user may change here; `""` clears it. A change needs a proof of
+    /// presence: `password` or `code` here, or a recent `/api/me/reauthenticate/`.
     email: Option<String>,
+    /// The current password, as proof of presence.
+    password: Option<String>,
+    /// A TOTP or recovery code, as proof of presence.
+    code: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct ProofRequest {
+    /// The current password. Either this or `code`.
+    password: Option<String>,
+    /// A 6-digit code from the authenticator app, or a recovery code.
+    code: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Reauthenticated {
+    /// RFC 3339: until when this session may make sensitive changes without another proof.
+    pub reauthenticated_until: String,
+}
+
+/// Longest code read as a proof.
+const MAX_PROOF_CODE_CHARS: usize = 64;
+
+/// The proof of presence a body carries: `password`, or `code` (a TOTP or recovery code).
+pub fn presence_proof(body: &JsonObject) -> Result<PresenceProof, ApiError> {
+    let mut f = FieldReader::new(&body.0);
+    let password = f.optional_untrimmed("password", MAX_PASSWORD_CHARS);
+    let code = f.optional("code", MAX_PROOF_CODE_CHARS);
+    f.finish().map_err(ApiError::Fields)?;
+    Ok(match (password, code) {
+        (Some(p), _) => PresenceProof::Password(Secret::new(p)),
+        (None, Some(c)) => PresenceProof::Code(c),
+        (None, None) => PresenceProof::None,
+    })
+}
+
+/// Prove presence for this session: for `AUTHENTICON_REAUTH_WINDOW` (5 minutes) it may
+/// change the email and the factors without sending a password with each request. A
+/// wrong password counts as a failed login.
+#[utoipa::path(post, path = "/api/me/reauthenticate/", tag = "me", request_body = ProofRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Reauthenticated),
+        (status = 400, description = "A wrong password (`{\"password\": [...]}`) or code (`{\"code\": [\"Invalid code.\"]}`), or neither sent", body = BadRequestBody),
+        (status = 401, body = CodedDetail),
+        (status = 429, description = "Too many wrong passwords or codes; see `Retry-After`", body = Detail),
+    ))]
+pub async fn reauthenticate(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Client(client): Client,
+    body: JsonObject,
+) -> Result<Json<Reauthenticated>, ApiError> {
+    let proof = match presence_proof(&body)? {
+        PresenceProof::None => return Err(ApiError::field("password", crate::fields::REQUIRED)),
+        proof => proof,
+    };
+    let until = app.presence.reauthenticate(user.id(), user.session_id(), proof, &client).await?;
+    Ok(Json(Reauthenticated { reauthenticated_until: rfc3339(until) }))
 }
 
 #[allow(dead_code)]
@@ -159,8 +221,9 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
 #[utoipa::path(patch, path = "/api/me/", tag = "me", request_body = UpdateMeRequest, security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = BadRequestBody),
+        (status = 400, description = "A bad email, or a wrong `password` or `code`", body = BadRequestBody),
         (status = 401, body = CodedDetail),
+        (status = 403, description = "`reauthentication_required`: an email change without a proof of presence", body = CodedDetail),
     ))]
 pub async fn update_me(
     State(app): State<AppState>,
@@ -171,9 +234,18 @@ pub async fn update_me(
     let mut f = FieldReader::new(&body.0);
     let email = f.optional("email", MAX_EMAIL_CHARS);
     f.finish().map_err(ApiError::Fields)?;
+    let proof = presence_proof(&body)?;
     let updated = match email {
         Some(email) => {
             let before = app.accounts.user(user.id()).await?.user;
+            if !email.is_empty() && !email_is_valid(&email) {
+                return Err(ApiError::field("email", EMAIL_INVALID));
+            }
+            if before.email != email {
+                // SECURITY: the address resets the password; a stolen access token alone
+                // must not be able to point it elsewhere.
+                app.presence.require(user.id(), user.session_id(), proof, &client).await?;
+            }
             let updated = app.accounts.set_email(user.id(), &email, &client).await?;
             app.recovery.email_changed(&before, &updated.user, &client);
             updated

@@ -11,13 +11,14 @@ use utoipa::ToSchema;
 use super::auth::{issue_pair, TokenPairResponse};
 use super::errors::ApiError;
 use super::extract::{AuthUser, Client, JsonObject, Require, UsersManage};
+use super::me::presence_proof;
 use super::models::{BadRequestBody, CodedDetail, Detail};
 use super::route;
 use crate::fields::{FieldErrors, FieldReader};
 use crate::mfa::Proof;
 use crate::passkeys::{PasskeyInfo, MAX_NAME_CHARS};
-use crate::passwords::MAX_PASSWORD_CHARS;
-use crate::secret::Secret;
+use crate::rbac::{record_denial, Actor};
+use crate::recovery::Notice;
 use crate::state::AppState;
 use crate::store::{AuditMeta, ClientInfo, UserWithRoles};
 
@@ -98,6 +99,10 @@ pub struct MfaTokenRequest {
 pub struct PasskeyNameRequest {
     /// What the owner calls it ("Laptop", "YubiKey"); at most 64 characters.
     name: String,
+    /// Proof of presence: the password (or `code`), unless the session re-authenticated
+    /// within `AUTHENTICON_REAUTH_WINDOW`.
+    password: Option<String>,
+    code: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -187,7 +192,12 @@ pub async fn passkey_step(
 ) -> Result<UserWithRoles, ApiError> {
     let (ceremony, answer) = passkey_answer(body)?;
     let user_id = app.mfa.passkeys.finish_login(&ceremony, answer, client).await?;
-    active_user(app, &user_id).await
+    let user = active_user(app, &user_id).await?;
+    // The same rule as a password login: a passkey is no proof of the address.
+    if app.config.require_verified_email && !user.user.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    Ok(user)
 }
 
 /// After a right password: when the user has a second factor, the login stops here with
@@ -224,17 +234,21 @@ pub async fn list_passkeys(
 #[utoipa::path(post, path = "/api/mfa/passkeys/", tag = "mfa", request_body = PasskeyNameRequest, security(("bearer" = [])),
     responses(
         (status = 200, body = PasskeyOptions),
-        (status = 400, description = "A bad name, or passkeys are not available (the public URL names no domain)", body = BadRequestBody),
+        (status = 400, description = "A bad name, a wrong `password` or `code`, or passkeys are not available (the public URL names no domain)", body = BadRequestBody),
         (status = 401, body = CodedDetail),
+        (status = 403, description = "`reauthentication_required`", body = CodedDetail),
     ))]
 pub async fn start_passkey(
     State(app): State<AppState>,
     user: AuthUser,
+    Client(client): Client,
     body: JsonObject,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let mut f = FieldReader::new(&body.0);
     let name = f.required("name", true, MAX_NAME_CHARS);
     f.finish().map_err(ApiError::Fields)?;
+    // SECURITY: a passkey logs in alone; a stolen access token must not add one.
+    app.presence.require(user.id(), user.session_id(), presence_proof(&body)?, &client).await?;
     let current = app.accounts.user(user.id()).await?.user;
     Ok(Json(app.mfa.passkeys.start_registration(&current, &name).await?))
 }
@@ -255,25 +269,22 @@ pub async fn confirm_passkey(
 ) -> Result<(StatusCode, Json<PasskeyRegistered>), ApiError> {
     let (ceremony, answer) = passkey_answer(&body)?;
     let (passkey, recovery_codes) = app.mfa.add_passkey(user.id(), &ceremony, answer, &client).await?;
+    let owner = app.accounts.user(user.id()).await?.user;
+    app.recovery.notify(&owner, Notice::FactorAdded { factor: "A passkey" }, &client);
     Ok((StatusCode::CREATED, Json(PasskeyRegistered { passkey, recovery_codes })))
 }
 
-#[allow(dead_code)]
-#[derive(ToSchema)]
-pub struct PasswordRequest {
-    /// The current user's password.
-    password: String,
-}
-
-/// Remove one of the current user's passkeys. It takes the account's password, so an
-/// access token alone (a stolen one, say) cannot take a second factor away; turning the
+/// Remove one of the current user's passkeys. It takes a proof of presence (the
+/// password or a code in the body, or a recent re-authentication), so an access token
+/// alone (a stolen one, say) cannot take a second factor away; turning the
 /// authenticator app off likewise takes a code.
-#[utoipa::path(delete, path = "/api/mfa/passkeys/{id}/", tag = "mfa", request_body = PasswordRequest, security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/mfa/passkeys/{id}/", tag = "mfa", request_body = super::me::ProofRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "Passkey id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "`{\"password\": [\"Your password was entered incorrectly. Please enter it again.\"]}`, or missing", body = BadRequestBody),
+        (status = 400, description = "`{\"password\": [\"Your password was entered incorrectly. Please enter it again.\"]}`", body = BadRequestBody),
         (status = 401, body = CodedDetail),
+        (status = 403, description = "`reauthentication_required`", body = CodedDetail),
         (status = 404, body = Detail),
         (status = 429, description = "Too many wrong passwords (counted with failed logins); see `Retry-After`", body = Detail),
     ))]
@@ -284,10 +295,7 @@ pub async fn remove_passkey(
     Path(id): Path<String>,
     body: JsonObject,
 ) -> Result<StatusCode, ApiError> {
-    let mut f = FieldReader::new(&body.0);
-    let password = f.required("password", false, MAX_PASSWORD_CHARS);
-    f.finish().map_err(ApiError::Fields)?;
-    app.accounts.confirm_password(user.id(), &Secret::new(password), &client).await?;
+    app.presence.require(user.id(), user.session_id(), presence_proof(&body)?, &client).await?;
     match app.mfa.passkeys.remove(user.id(), &id, &client).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),
@@ -346,16 +354,23 @@ pub async fn obtain_token_pair_passkey(
 }
 
 /// Start TOTP enrolment: a new secret, unconfirmed until `/api/mfa/totp/confirm/`.
-#[utoipa::path(post, path = "/api/mfa/totp/", tag = "mfa", security(("bearer" = [])),
+/// Takes a proof of presence: `password` in the body, or a recent re-authentication.
+#[utoipa::path(post, path = "/api/mfa/totp/", tag = "mfa", request_body = super::me::ProofRequest, security(("bearer" = [])),
     responses(
         (status = 201, body = TotpEnrolment),
-        (status = 400, description = "Already on", body = Detail),
+        (status = 400, description = "Already on, or a wrong `password`", body = BadRequestBody),
         (status = 401, body = CodedDetail),
+        (status = 403, description = "`reauthentication_required`", body = CodedDetail),
     ))]
 pub async fn start_totp(
     State(app): State<AppState>,
     user: AuthUser,
+    Client(client): Client,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
+    // SECURITY: a factor enrolled with a stolen token would lock the owner out of their
+    // own password logins.
+    app.presence.require(user.id(), user.session_id(), presence_proof(&body)?, &client).await?;
     let current = app.accounts.user(user.id()).await?.user;
     let e = app.mfa.start_enrolment(&current).await?;
     Ok((StatusCode::CREATED, Json(TotpEnrolment { secret: e.secret, otpauth_url: e.otpauth_url })))
@@ -378,6 +393,7 @@ pub async fn confirm_totp(
     let code = code_of(&body)?;
     let current = app.accounts.user(user.id()).await?.user;
     let recovery_codes = app.mfa.confirm(&current, &code, &client).await?;
+    app.recovery.notify(&current, Notice::FactorAdded { factor: "An authenticator app" }, &client);
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
@@ -437,7 +453,9 @@ pub async fn obtain_token_pair_mfa(
     issue_pair(&app, user, client).await
 }
 
-/// Remove every factor of a user (a lost device). Needs `users.manage`.
+/// Remove every factor of a user (a lost device). Needs `users.manage` and, as for any
+/// change to a user, every permission the user holds (only a superuser resets a
+/// superuser).
 #[utoipa::path(delete, path = "/api/users/{id}/mfa/", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
@@ -453,6 +471,15 @@ pub async fn reset_user_mfa(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let audit = AuditMeta { actor_id: Some(guard.id().to_string()), client };
+    let target = app.accounts.user(&id).await.map_err(|e| match e {
+        crate::accounts::AccountError::NotFound => ApiError::NotFound,
+        other => other.into(),
+    })?;
+    // SECURITY: removing a stronger account's factors is a step to taking it over.
+    if let Err(reason) = Actor::User(&guard.user).may_manage(&target) {
+        record_denial(&*app.store, Some(&id), "mfa_reset", &reason, &audit).await;
+        return Err(ApiError::Denied(reason));
+    }
     match app.mfa.reset(&id, &audit).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),

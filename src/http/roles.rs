@@ -12,6 +12,7 @@ use super::extract::{Client, JsonObject, Require, RolesManage, RolesView};
 use super::models::{BadRequestBody, CodedDetail, Detail};
 use super::route;
 use crate::fields::FieldReader;
+use crate::rbac::Actor;
 use crate::state::AppState;
 use crate::store::{AuditMeta, RoleRow};
 
@@ -86,7 +87,7 @@ pub async fn create_role(
     let permissions = f.optional_list("permissions", MAX_PERMISSIONS, 100).unwrap_or_default();
     f.finish().map_err(ApiError::Fields)?;
     let role =
-        app.roles.create(&name, &description, &permissions, &AuditMeta::actor(guard.id(), client)).await?;
+        app.roles.create(Actor::User(&guard.user), &name, &description, &permissions, &AuditMeta::actor(guard.id(), client)).await?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
@@ -124,7 +125,8 @@ pub async fn update_role(
     let permissions = f.optional_list("permissions", MAX_PERMISSIONS, 100);
     f.finish().map_err(ApiError::Fields)?;
     let audit = AuditMeta::actor(guard.id(), client);
-    let role = app.roles.update(&name, description.as_deref(), permissions.as_deref(), &audit).await?;
+    let actor = Actor::User(&guard.user);
+    let role = app.roles.update(actor, &name, description.as_deref(), permissions.as_deref(), &audit).await?;
     Ok(Json(role.into()))
 }
 
@@ -143,6 +145,6 @@ pub async fn delete_role(
     Client(client): Client,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.roles.delete(&name, &AuditMeta::actor(guard.id(), client)).await?;
+    app.roles.delete(Actor::User(&guard.user), &name, &AuditMeta::actor(guard.id(), client)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -87,13 +87,12 @@ pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
 /// OpenID-style discovery: the issuer and where its keys are.
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "service",
     responses((status = 200, description = "`issuer`, `jwks_uri`, `token_endpoint`, supported algorithms", body = Object)))]
-pub async fn openid_configuration(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-) -> Json<serde_json::Value> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let base = format!("http://{host}");
-    let issuer = app.config.jwt_issuer.clone().unwrap_or_else(|| base.clone());
+pub async fn openid_configuration(State(app): State<AppState>) -> Json<serde_json::Value> {
+    // SECURITY: from the configured public URL, never from `Host`: a client could
+    // otherwise have a cache or a proxy serve keys from an address of its choosing.
+    let public = app.config.public_url();
+    let base = public.trim_end_matches('/');
+    let issuer = app.config.jwt_issuer.clone().unwrap_or_else(|| base.to_string());
     Json(serde_json::json!({
         "issuer": issuer,
         "jwks_uri": format!("{base}/.well-known/jwks.json"),

@@ -49,13 +49,16 @@ fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `Secure` everywhere but plain-HTTP localhost, where browsers would drop it.
-fn cookie_is_secure(headers: &HeaderMap, https: bool) -> bool {
-    https || !is_localhost(headers)
+/// `Secure` everywhere but a plain-HTTP localhost public URL, where browsers would drop
+/// it. SECURITY: decided by the configured public URL, never by the `Host` header, which
+/// the client writes.
+fn cookie_is_secure(app: &AppState, https: bool) -> bool {
+    https || !plain_http_localhost(&app.config.public_url())
 }
 
-fn is_localhost(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+fn plain_http_localhost(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let host = rest.split('/').next().unwrap_or("");
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
@@ -98,13 +101,12 @@ pub async fn session_login(
     State(app): State<AppState>,
     Client(client): Client,
     Https(https): Https,
-    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
     super::mfa::require_second_factor(&app, &user).await?;
-    start_session(&app, user, client, &headers, https).await
+    start_session(&app, user, client, https).await
 }
 
 /// A new browser session for a user who passed every login step: the refresh token
@@ -113,11 +115,10 @@ async fn start_session(
     app: &AppState,
     user: crate::store::UserWithRoles,
     client: crate::store::ClientInfo,
-    headers: &HeaderMap,
     https: bool,
 ) -> Result<Response, ApiError> {
     let pair = app.tokens.start_session(user, client).await?;
-    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(headers, https)))
+    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(app, https)))
 }
 
 /// The second login step of the web app: as `/api/token/mfa/`, answered like
@@ -132,11 +133,10 @@ pub async fn session_mfa(
     State(app): State<AppState>,
     Client(client): Client,
     Https(https): Https,
-    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let user = super::mfa::second_step(&app, &body, &client).await?;
-    start_session(&app, user, client, &headers, https).await
+    start_session(&app, user, client, https).await
 }
 
 /// A login without a password, for the web app: as `/api/token/passkey/`, answered
@@ -151,11 +151,10 @@ pub async fn session_passkey(
     State(app): State<AppState>,
     Client(client): Client,
     Https(https): Https,
-    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let user = super::mfa::passkey_step(&app, &body, &client).await?;
-    start_session(&app, user, client, &headers, https).await
+    start_session(&app, user, client, https).await
 }
 
 /// Rotate the cookie's refresh token. Needs `X-Requested-With: XMLHttpRequest`, which a
@@ -178,7 +177,7 @@ pub async fn session_refresh(
         return Err(ApiError::Forbidden);
     }
     let token = refresh_cookie(&headers).ok_or(ApiError::NotAuthenticated)?;
-    let secure = cookie_is_secure(&headers, https);
+    let secure = cookie_is_secure(&app, https);
     match app.tokens.refresh(&token, client).await {
         Ok(pair) => Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), secure)),
         // A dead cookie is useless: tell the browser to drop it.
@@ -202,5 +201,5 @@ pub async fn session_logout(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), cookie_is_secure(&headers, https)))
+    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), cookie_is_secure(&app, https)))
 }

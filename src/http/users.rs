@@ -13,7 +13,7 @@ use super::pagination::{PageRequest, Paginated, QueryParams};
 use super::route;
 use crate::accounts::{AccountError, MAX_EMAIL_CHARS};
 use crate::fields::FieldReader;
-use crate::rbac::RoleError;
+use crate::rbac::{Actor, RoleError};
 use crate::state::AppState;
 use crate::store::{AuditMeta, UserChanges};
 
@@ -88,13 +88,16 @@ pub async fn get_user(
 }
 
 /// Activate or deactivate a user, or change their email. Nobody can deactivate
-/// themself, nor the last active superuser. Needs `users.manage`.
+/// themself, nor the last active superuser. Needs `users.manage`, and (bounded
+/// delegation) every permission the user holds; only a superuser changes a superuser.
 #[utoipa::path(patch, path = "/api/users/{id}/", tag = "users", request_body = UpdateUserRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserResponse),
         (status = 400, body = BadRequestBody),
-        (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail),
+        (status = 401, body = CodedDetail),
+        (status = 403, description = "No `users.manage`, or `permission_denied`: the user holds more than the caller", body = CodedDetail),
+        (status = 404, body = Detail),
     ))]
 pub async fn update_user(
     guard: Require<UsersManage>,
@@ -113,20 +116,24 @@ pub async fn update_user(
     };
     let changes = UserChanges { email, is_active };
     let user =
-        app.accounts.update_user(Some(guard.id()), &id, changes, &client).await.map_err(not_found_is_404)?;
+        app.accounts.update_user(Actor::User(&guard.user), &id, changes, &client).await.map_err(not_found_is_404)?;
     if let Some(before) = before {
         app.recovery.email_changed(&before, &user.user, &client);
     }
     Ok(Json(UserResponse::from(&user)))
 }
 
-/// Replace a user's roles. Needs `users.manage`.
+/// Replace a user's roles. Needs `users.manage`; the caller may add or remove only roles
+/// whose permissions it holds itself, and only a superuser assigns roles to a superuser
+/// (otherwise `403` with `code` `permission_denied`, audited).
 #[utoipa::path(put, path = "/api/users/{id}/roles/", tag = "users", request_body = SetRolesRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, body = UserResponse),
         (status = 400, description = "Unknown role", body = BadRequestBody),
-        (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail),
+        (status = 401, body = CodedDetail),
+        (status = 403, description = "No `users.manage`, or `permission_denied` (bounded delegation)", body = CodedDetail),
+        (status = 404, body = Detail),
     ))]
 pub async fn set_user_roles(
     guard: Require<UsersManage>,
@@ -142,7 +149,7 @@ pub async fn set_user_roles(
     }
     f.finish().map_err(ApiError::Fields)?;
     let audit = AuditMeta::actor(guard.id(), client);
-    let user = app.roles.assign(&id, &roles.unwrap_or_default(), &audit).await.map_err(|e| match e {
+    let user = app.roles.assign(Actor::User(&guard.user), &id, &roles.unwrap_or_default(), &audit).await.map_err(|e| match e {
         RoleError::NotFound => ApiError::NotFound,
         other => other.into(),
     })?;

@@ -182,10 +182,11 @@ pub enum AuditEvent {
     MfaUsed,
     MfaFailed,
     RecoveryCodesRegenerated,
+    PermissionDenied,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 26] = [
+    pub const ALL: [AuditEvent; 27] = [
         Self::Register,
         Self::Login,
         Self::LoginFailed,
@@ -212,6 +213,7 @@ impl AuditEvent {
         Self::MfaUsed,
         Self::MfaFailed,
         Self::RecoveryCodesRegenerated,
+        Self::PermissionDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -242,6 +244,7 @@ impl AuditEvent {
             Self::MfaUsed => "mfa_used",
             Self::MfaFailed => "mfa_failed",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::PermissionDenied => "permission_denied",
         }
     }
 }
@@ -292,6 +295,20 @@ pub struct SessionRow {
     pub user_agent: String,
     pub ip: String,
 }
+
+/// What protected routes need of a session: whether it still stands, and when its
+/// owner last proved their presence in it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionState {
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub reauthenticated_at: Option<Timestamp>,
+}
+
+/// The constraint `update_user` names when a deactivation would leave no active
+/// superuser.
+pub const LAST_SUPERUSER: &str = "last_active_superuser";
 
 /// A stored signing key pair.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -389,6 +406,26 @@ pub struct TotpRow {
     pub locked_until: Timestamp,
 }
 
+/// How wrong TOTP codes lock the factor (NIST SP 800-63B §5.2.2): every `every`th
+/// failure in a row locks it, for `first_secs`, then `second_secs` from the
+/// `second_at`th failure on, and `third_secs` from the `third_at`th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotpLock {
+    pub every: i64,
+    pub first_secs: i64,
+    pub second_at: i64,
+    pub second_secs: i64,
+    pub third_at: i64,
+    pub third_secs: i64,
+}
+
+impl Default for TotpLock {
+    /// 5 wrong → 1 minute, 10 → 15 minutes, 20 → 1 hour.
+    fn default() -> Self {
+        Self { every: 5, first_secs: 60, second_at: 10, second_secs: 900, third_at: 20, third_secs: 3600 }
+    }
+}
+
 /// A registered passkey.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PasskeyRow {
@@ -468,7 +505,8 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, id: &str) -> Result<Option<UserWithRoles>, StoreError>;
     async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError>;
     /// Applies `changes`; deactivation revokes every session at once. `None` when there
-    /// is no such user. Audited as `user_updated`.
+    /// is no such user; `Conflict { LAST_SUPERUSER }` when it would deactivate the last
+    /// active superuser. Audited as `user_updated`.
     async fn update_user(
         &self,
         id: &str,
@@ -512,6 +550,7 @@ pub trait Store: Send + Sync {
         next: NewRefresh,
         now: Timestamp,
         reuse_interval: i64,
+        max_session_age: i64,
         audit: &AuditMeta,
     ) -> Result<RotateOutcome, StoreError>;
     /// Revokes the family of `jti` (logout). Audited as `logout` or `refresh_reuse_detected`.
@@ -574,9 +613,13 @@ pub trait Store: Send + Sync {
     /// Accepts `step` if it is later than the last accepted one (a code works once);
     /// clears the failure count. False for a replayed step.
     async fn accept_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError>;
-    /// Counts a wrong code; the `limit`th in a row locks the factor until `lock_until`
-    /// and starts the count again. The failures now.
-    async fn totp_failed(&self, user_id: &str, limit: i64, lock_until: Timestamp) -> Result<i64, StoreError>;
+    /// Counts a code about to be checked as a failure (a right one clears the count),
+    /// and locks the factor as `lock` says; the failures now. `None` while the factor is
+    /// locked (nothing is counted) or when there is no confirmed factor.
+    async fn totp_attempt(&self, user_id: &str, now: Timestamp, lock: &TotpLock)
+        -> Result<Option<i64>, StoreError>;
+    /// After a right code of another kind (a recovery code).
+    async fn clear_totp_failures(&self, user_id: &str) -> Result<(), StoreError>;
     /// Spends one recovery code; false if it is not an unused code of the user.
     async fn use_recovery_code(
         &self,
@@ -662,6 +705,15 @@ pub trait Store: Send + Sync {
     /// Deletes expired token records and sessions; returns how many tokens went.
     async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
 
+    /// A session by id, revoked or not; `None` once it is gone.
+    async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>, StoreError>;
+    /// Records a proof of presence in a live session of the user; false when there is none.
+    async fn mark_reauthenticated(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// The user's sessions that are neither revoked nor expired, most recently used first.
     async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError>;
     /// Revokes one live session of the user; false when there is none by that id.

@@ -128,7 +128,8 @@ macro_rules! impl_sql_store {
         /// that serialises rotations of one token across connections and instances.
         async fn token_state(conn: &mut $conn, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
             let sql = format!(
-                "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at \
+                "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at, \
+                 s.created_at AS session_created_at \
                  FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.jti = $1{}",
                 if lock { $row_lock } else { "" }
             );
@@ -262,6 +263,20 @@ macro_rules! impl_sql_store {
                         return Ok(None);
                     }
                     detail.insert("email".into(), serde_json::Value::String(email.clone()));
+                }
+                if changes.is_active == Some(false) {
+                    // SECURITY: decided inside the write transaction, with the active
+                    // superusers locked (PostgreSQL) or the database locked (SQLite), so
+                    // two deactivations at once cannot leave none.
+                    let supers: Vec<String> = sqlx::query_scalar(&format!(
+                        "SELECT id FROM users WHERE is_superuser = TRUE AND is_active = TRUE{}",
+                        $row_lock
+                    ))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if supers.len() <= 1 && supers.iter().any(|s| s == id) {
+                        return Err(StoreError::Conflict { constraint: LAST_SUPERUSER.into() });
+                    }
                 }
                 if let Some(active) = changes.is_active {
                     let n = sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
@@ -432,6 +447,7 @@ macro_rules! impl_sql_store {
                 next: NewRefresh,
                 now: Timestamp,
                 reuse_interval: i64,
+                max_session_age: i64,
                 audit: &AuditMeta,
             ) -> Result<RotateOutcome, StoreError> {
                 // The user (three reads) is read before the write lock is taken: on
@@ -452,6 +468,11 @@ macro_rules! impl_sql_store {
                 let Some(state) = live_token_state(&mut tx, jti, now).await? else {
                     return Ok(RotateOutcome::Invalid);
                 };
+                // The absolute lifetime: counted from the session's login, whatever its
+                // refreshes did since.
+                if now >= state.session_created_at.saturating_add(max_session_age) {
+                    return Ok(RotateOutcome::Invalid);
+                }
                 if let Some(used_at) = state.used_at {
                     let benign = reuse_interval > 0 && now - used_at <= reuse_interval;
                     if !benign {
@@ -739,24 +760,41 @@ macro_rules! impl_sql_store {
                 Ok(n == 1)
             }
 
-            async fn totp_failed(&self, user_id: &str, limit: i64, lock_until: Timestamp) -> Result<i64, StoreError> {
-                let mut tx = self.write_tx().await?;
-                let failures: Option<i64> = sqlx::query_scalar(
-                    "UPDATE totp_factors SET failures = failures + 1 WHERE user_id = $1 RETURNING failures",
+            async fn totp_attempt(
+                &self,
+                user_id: &str,
+                now: Timestamp,
+                lock: &TotpLock,
+            ) -> Result<Option<i64>, StoreError> {
+                // One statement: the count and the lock it may set cannot be raced by
+                // another attempt. The `every`th failure locks, longer as they add up.
+                Ok(sqlx::query_scalar(
+                    "UPDATE totp_factors SET failures = failures + 1, locked_until = CASE \
+                       WHEN (failures + 1) % $3 <> 0 THEN locked_until \
+                       WHEN failures + 1 >= $6 THEN $2 + $7 \
+                       WHEN failures + 1 >= $4 THEN $2 + $5 \
+                       ELSE $2 + $8 END \
+                     WHERE user_id = $1 AND confirmed_at IS NOT NULL AND locked_until <= $2 \
+                     RETURNING failures",
                 )
                 .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let failures = failures.unwrap_or(0);
-                if failures >= limit {
-                    sqlx::query("UPDATE totp_factors SET failures = 0, locked_until = $1 WHERE user_id = $2")
-                        .bind(lock_until)
-                        .bind(user_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(failures)
+                .bind(now)
+                .bind(lock.every)
+                .bind(lock.second_at)
+                .bind(lock.second_secs)
+                .bind(lock.third_at)
+                .bind(lock.third_secs)
+                .bind(lock.first_secs)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn clear_totp_failures(&self, user_id: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE totp_factors SET failures = 0 WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn use_recovery_code(&self, user_id: &str, code_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
@@ -1090,6 +1128,34 @@ macro_rules! impl_sql_store {
                 Ok(n > 0)
             }
 
+            async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT user_id, created_at, revoked_at, reauthenticated_at FROM sessions WHERE id = $1",
+                )
+                .bind(session_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn mark_reauthenticated(
+                &self,
+                user_id: &str,
+                session_id: &str,
+                now: Timestamp,
+            ) -> Result<bool, StoreError> {
+                let n = sqlx::query(
+                    "UPDATE sessions SET reauthenticated_at = $1 \
+                     WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(session_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
             async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError> {
                 Ok(sqlx::query_as(
                     "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
@@ -1356,6 +1422,7 @@ pub(crate) struct TokenState {
     pub expires_at: super::Timestamp,
     pub user_id: String,
     pub revoked_at: Option<super::Timestamp>,
+    pub session_created_at: super::Timestamp,
 }
 
 impl TokenState {

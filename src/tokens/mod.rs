@@ -12,6 +12,7 @@ use tracing::{info, warn};
 pub use claims::{Claims, TokenType};
 pub use codec::{CodecError, JwtCodec};
 
+use crate::accounts::UserCache;
 use crate::config::{Config, JwtAlgorithm};
 use crate::secret::Secret;
 use crate::store::{
@@ -68,6 +69,11 @@ pub struct TokenService {
     retired_key_horizon: i64,
     /// Told of every detected reuse, with the replaying client (the theft alert).
     on_reuse: Option<ReuseAlert>,
+    /// The absolute session lifetime, in seconds.
+    max_session_age: i64,
+    /// Revocations drop the user's cached sessions here, so their access tokens stop at
+    /// once on this instance.
+    cache: Arc<UserCache>,
 }
 
 /// Called when a spent refresh token comes back; must not block (it runs in the request).
@@ -82,7 +88,13 @@ fn new_id() -> String {
 }
 
 impl TokenService {
-    pub fn new(config: &Config, codec: JwtCodec, store: Arc<dyn Store>, secret: Secret) -> Self {
+    pub fn new(
+        config: &Config,
+        codec: JwtCodec,
+        store: Arc<dyn Store>,
+        secret: Secret,
+        cache: Arc<UserCache>,
+    ) -> Self {
         let longest = config.access_token_lifetime.max(config.refresh_token_lifetime).as_secs();
         Self {
             codec,
@@ -95,6 +107,8 @@ impl TokenService {
             secret,
             retired_key_horizon: i64::try_from(longest + config.jwt_leeway.as_secs() + 5).unwrap_or(i64::MAX),
             on_reuse: None,
+            max_session_age: i64::try_from(config.session_absolute_lifetime.as_secs()).unwrap_or(i64::MAX),
+            cache,
         }
     }
 
@@ -272,7 +286,11 @@ impl TokenService {
         let (new_refresh, record) = self.sign_refresh(&claims.user_id, &claims.sid, now)?;
         let replay = client.clone();
         let audit = AuditMeta::client(client);
-        match self.store.rotate_refresh(&claims.jti, record, now, self.reuse_interval, &audit).await? {
+        match self
+            .store
+            .rotate_refresh(&claims.jti, record, now, self.reuse_interval, self.max_session_age, &audit)
+            .await?
+        {
             RotateOutcome::Rotated(user) => {
                 metrics::counter!("authenticon_refreshes_total", "outcome" => "rotated").increment(1);
                 let access = self.sign_access(&user, &claims.sid, now)?;
@@ -280,6 +298,7 @@ impl TokenService {
             }
             RotateOutcome::ReuseDetected(reuse) => {
                 warn!(user_id = %reuse.user_id, session_id = %reuse.session_id, "refresh token reuse detected; session revoked");
+                self.cache.invalidate(&reuse.user_id);
                 self.alert(reuse, replay);
                 metrics::counter!("authenticon_refreshes_total", "outcome" => "reuse_detected").increment(1);
                 metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
@@ -302,10 +321,12 @@ impl TokenService {
         let replay = client.clone();
         match self.store.revoke_by_refresh(&claims.jti, now(), &AuditMeta::client(client)).await? {
             RevokeOutcome::Revoked { user_id } => {
+                self.cache.invalidate(&user_id);
                 info!(%user_id, session_id = %claims.sid, "session logged out");
                 Ok(claims.sid)
             }
             RevokeOutcome::ReuseDetected(reuse) => {
+                self.cache.invalidate(&reuse.user_id);
                 warn!(user_id = %reuse.user_id, session_id = %reuse.session_id,
                     "spent refresh token presented for logout; session revoked");
                 self.alert(reuse, replay);
@@ -329,13 +350,16 @@ impl TokenService {
         client: ClientInfo,
     ) -> Result<bool, TokenError> {
         let audit = AuditMeta::actor(user_id, client);
-        Ok(self.store.revoke_user_session(user_id, session_id, now(), &audit).await?)
+        let revoked = self.store.revoke_user_session(user_id, session_id, now(), &audit).await?;
+        self.cache.invalidate(user_id);
+        Ok(revoked)
     }
 
     /// Logout everywhere: every session of the user, the caller's included.
     pub async fn revoke_all_sessions(&self, user_id: &str, client: ClientInfo) -> Result<u64, TokenError> {
         let audit = AuditMeta::actor(user_id, client);
         let n = self.store.revoke_all_sessions(user_id, now(), &audit).await?;
+        self.cache.invalidate(user_id);
         info!(%user_id, sessions = n, "logged out everywhere");
         Ok(n)
     }
