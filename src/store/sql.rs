@@ -9,6 +9,7 @@
 //! trait bounds; a macro keeps the SQL in one place with concrete types.
 
 macro_rules! impl_sql_store {
+    // `mail_lock`: the plain row lock of a one-table query (" FOR UPDATE" on PostgreSQL).
     ($store:ident, $db:ty, $conn:ty, row_lock = $row_lock:literal, mail_lock = $mail_lock:literal, rotate = $rotate:expr) => {
         const USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, \
              date_joined, last_login, password_changed_at, email_verified";
@@ -270,7 +271,7 @@ macro_rules! impl_sql_store {
                     // two deactivations at once cannot leave none.
                     let supers: Vec<String> = sqlx::query_scalar(&format!(
                         "SELECT id FROM users WHERE is_superuser = TRUE AND is_active = TRUE{}",
-                        $row_lock
+                        $mail_lock
                     ))
                     .fetch_all(&mut *tx)
                     .await?;

@@ -81,12 +81,13 @@ async fn discovery_names_the_issuer_and_the_keys() {
     let app = spawn_with(|c| {
         c.jwt_algorithm = JwtAlgorithm::ES256;
         c.jwt_issuer = Some("https://auth.example".into());
+        c.public_url = Some("https://login.example/".into());
     })
     .await;
     let r = app.get("/.well-known/openid-configuration", None).await;
     assert_eq!(r.body["issuer"], "https://auth.example");
-    let host = app.url.trim_start_matches("http://");
-    assert_eq!(r.body["jwks_uri"], json!(format!("http://{host}/.well-known/jwks.json")));
+    // From the public URL, not from the Host header.
+    assert_eq!(r.body["jwks_uri"], json!("https://login.example/.well-known/jwks.json"));
     assert_eq!(r.body["id_token_signing_alg_values_supported"], json!(["ES256"]));
     // Tokens carry the configured issuer, and verify.
     let (_, access, _) = app.user_with_tokens("alice").await;

@@ -21,5 +21,6 @@ mod security;
 mod sessions;
 mod throttle;
 mod tokens;
+mod trust;
 mod verify;
 mod web;

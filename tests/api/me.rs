@@ -30,7 +30,7 @@ async fn patch_me_changes_only_the_email() {
         .request(
             Method::PATCH,
             "/api/me/",
-            Some(json!({"email": "new@example.com", "username": "mallory", "is_superuser": true})),
+            Some(json!({"email": "new@example.com", "username": "mallory", "is_superuser": true, "password": PASSWORD})),
             Some(&access),
         )
         .await;

@@ -50,8 +50,9 @@ async fn counters_move_with_logins_refreshes_and_reuse() {
     app.post("/api/token/", json!({"username": "alice", "password": "wrong password"})).await;
     let (access, refresh) = app.login("alice").await;
     app.post("/api/token/refresh/", json!({"refresh": refresh})).await;
-    app.post("/api/token/refresh/", json!({"refresh": refresh})).await; // reuse
+    // Before the reuse: it ends the session, and with it this access token.
     app.get("/protected-resource/", Some(&access)).await;
+    app.post("/api/token/refresh/", json!({"refresh": refresh})).await; // reuse
     let after = scrape(&app).await;
 
     let grew = |name: &str, labels: &[(&str, &str)], by: f64| {

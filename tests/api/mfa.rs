@@ -28,7 +28,7 @@ fn code(secret: &str, offset_steps: i64) -> String {
 async fn enrolled(app: &TestApp, username: &str) -> (String, String, Vec<String>) {
     app.register(username).await;
     let (access, _) = app.login(username).await;
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({})), Some(&access)).await;
+    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let secret = str_of(&r.body["secret"]);
     let r = app
@@ -67,7 +67,7 @@ async fn enrolling_totp_turns_on_a_second_login_step() {
     let r = app.get("/api/mfa/", Some(&access)).await;
     assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
 
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({})), Some(&access)).await;
+    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let secret = str_of(&r.body["secret"]);
     assert_eq!(secret.len(), 32, "160 bits in base32");
@@ -93,7 +93,7 @@ async fn enrolling_totp_turns_on_a_second_login_step() {
     unique.dedup();
     assert_eq!(unique.len(), 10);
     assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({})), Some(&access)).await;
+    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.body, json!({"detail": "An authenticator app is already on."}));
     let r = app.get("/api/mfa/", Some(&access)).await;
     assert_eq!(r.body, json!({"totp": true, "passkeys": 0, "recovery_codes_left": 10}));
@@ -163,7 +163,17 @@ async fn five_wrong_codes_lock_the_factor_for_a_minute() {
     let r = app.post("/api/token/mfa/", json!({"mfa_token": token, "code": "not-a-code"})).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     assert_eq!(r.header("retry-after"), Some("60"));
-    // Locked: even the right code waits.
+    // Five wrong codes spent this login: it starts again with the password.
+    let r = app.post("/api/token/mfa/", json!({"mfa_token": token, "code": right})).await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"mfa_token": ["This login has expired or was already completed. Sign in again."]})
+        )
+    );
+    // Locked: even the right code of a new login waits.
+    let token = password_step(&app, "/api/token/", "bob").await;
     let r = app.post("/api/token/mfa/", json!({"mfa_token": token, "code": right})).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();

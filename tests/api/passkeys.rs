@@ -151,7 +151,7 @@ impl SoftKey {
 
 /// Registers a passkey named `name` for the holder of `access`; returns the answer body.
 async fn register_passkey(app: &TestApp, access: &str, key: &mut SoftKey, name: &str) -> Value {
-    let r = app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": name})), Some(access)).await;
+    let r = app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": name, "password": PASSWORD})), Some(access)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let answer = json!({"ceremony": r.body["ceremony"], "credential": key.create(&r.body)});
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(access)).await;
@@ -171,7 +171,7 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
     let (access, _) = app.login("alice").await;
 
     let r =
-        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Laptop"})), Some(&access)).await;
+        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Laptop", "password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let options = r.body;
     assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
@@ -244,13 +244,11 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
     );
     assert!(log.iter().any(|(e, d)| e == "mfa_enabled" && d["factor"] == "passkey" && d["name"] == "Laptop"));
 
-    // Removing a passkey takes the password: an access token alone cannot.
+    // Removing a passkey takes a proof of presence: an access token alone cannot.
     let path = format!("/api/mfa/passkeys/{passkey_id}/");
     let r = app.request(Method::DELETE, &path, None, Some(&access)).await;
-    assert_eq!(
-        (r.status, r.body),
-        (StatusCode::BAD_REQUEST, json!({"password": ["This field is required."]}))
-    );
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.body["code"], json!("reauthentication_required"));
     let r =
         app.request(Method::DELETE, &path, Some(json!({"password": "not it at all"})), Some(&access)).await;
     let wrong = "Your password was entered incorrectly. Please enter it again.";
@@ -332,7 +330,7 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
     let r = register_passkey(&app, &access, &mut second, "Key").await;
     assert_eq!(r["recovery_codes"], json!([]));
     let r =
-        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Again"})), Some(&access)).await;
+        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Again", "password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.body["publicKey"]["excludeCredentials"].as_array().unwrap().len(), 2);
     let answer = json!({"ceremony": r.body["ceremony"], "credential": key.create(&r.body)});
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(&access)).await;
@@ -342,7 +340,7 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
     );
     for name in ["", &"x".repeat(65)] {
         let r =
-            app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": name})), Some(&access)).await;
+            app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": name, "password": PASSWORD})), Some(&access)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
         assert!(r.body["name"].is_array(), "{}", r.body);
     }
@@ -350,7 +348,7 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
     app.register("mallory").await;
     let (mallory, _) = app.login("mallory").await;
     let r =
-        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Mine"})), Some(&access)).await;
+        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Mine", "password": PASSWORD})), Some(&access)).await;
     let answer = json!({"ceremony": r.body["ceremony"], "credential": SoftKey::new().create(&r.body)});
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(&mallory)).await;
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"ceremony": [EXPIRED]})));
@@ -383,7 +381,7 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     let app = spawn_with(|c| c.mfa_required_roles = vec!["admin".into()]).await;
     let user = app.register("bob").await;
     let bob = str_of(&user["id"]);
-    app.state.roles.assign(&bob, &["admin".into()], &AuditMeta::default()).await.unwrap();
+    app.state.roles.assign(authenticon::rbac::Actor::Operator, &bob, &["admin".into()], &AuditMeta::default()).await.unwrap();
     let (access, _) = app.login("bob").await;
 
     let r = app.get("/api/users/", Some(&access)).await;

@@ -135,13 +135,23 @@ async fn register_with_email(app: &TestApp, username: &str, email: &str) -> Valu
     r.body
 }
 
+/// Registers with an address and follows the verification link: password-reset mail
+/// goes only to verified addresses. The verification is the sink's first mail.
+async fn register_verified(app: &TestApp, sink: &SmtpSink, username: &str, email: &str) -> Value {
+    let user = register_with_email(app, username, email).await;
+    let link = token_in(&sink.wait_for(1).await[0], "verify-email");
+    let r = app.post("/api/email/verify/", json!({"token": link})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    user
+}
+
 async fn change_password(app: &TestApp, access: &str, old: &str, new: &str) -> StatusCode {
     let body = json!({"old_password": old, "new_password": new});
     app.request(reqwest::Method::POST, "/api/me/password/", Some(body), Some(access)).await.status
 }
 
 async fn change_email(app: &TestApp, access: &str, email: &str) -> StatusCode {
-    app.request(reqwest::Method::PATCH, "/api/me/", Some(json!({"email": email})), Some(access)).await.status
+    app.request(reqwest::Method::PATCH, "/api/me/", Some(json!({"email": email, "password": PASSWORD})), Some(access)).await.status
 }
 
 async fn events(app: &TestApp, user_id: &str) -> Vec<String> {
@@ -153,9 +163,8 @@ async fn events(app: &TestApp, user_id: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
     let (app, sink) = with_mail(|_| {}).await;
-    let user = register_with_email(&app, "alice", "alice@example.com").await;
+    let user = register_verified(&app, &sink, "alice", "alice@example.com").await;
     let id = str_of(&user["id"]);
-    sink.wait_for(1).await; // the verification mail
     let (_, refresh) = app.login("alice").await;
 
     // The address matches case-insensitively, as Django's reset form does.
@@ -214,7 +223,7 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
     assert!(!body.contains(&token), "{body}");
     let log = events(&app, &id).await;
     for event in
-        ["email_verification_sent", "password_reset_requested", "password_reset", "security_notice_sent"]
+        ["email_verification_sent", "email_verified", "password_reset_requested", "password_reset", "security_notice_sent"]
     {
         assert!(log.iter().any(|e| e == event), "{event} missing from {log:?}");
     }
@@ -231,8 +240,7 @@ async fn unknown_addresses_get_the_same_answer_in_the_same_time() {
         c.throttle.password_reset_per_email = 0;
     })
     .await;
-    register_with_email(&app, "bob", "bob@example.com").await;
-    sink.wait_for(1).await;
+    register_verified(&app, &sink, "bob", "bob@example.com").await;
 
     let mut known = Vec::new();
     let mut unknown = Vec::new();
@@ -266,8 +274,7 @@ async fn unknown_addresses_get_the_same_answer_in_the_same_time() {
 #[tokio::test]
 async fn expired_and_malformed_links_are_refused() {
     let (app, sink) = with_mail(|c| c.password_reset_timeout = Duration::from_secs(1)).await;
-    register_with_email(&app, "carol", "carol@example.com").await;
-    sink.wait_for(1).await;
+    register_verified(&app, &sink, "carol", "carol@example.com").await;
     app.post("/api/password-reset/", json!({"email": "carol@example.com"})).await;
     let token = token_in(&sink.wait_for(2).await[1], "reset-password");
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -345,7 +352,7 @@ async fn emails_are_verified_by_link_and_a_change_needs_a_new_one() {
         .request(
             reqwest::Method::PATCH,
             "/api/me/",
-            Some(json!({"email": "dave@example.org"})),
+            Some(json!({"email": "dave@example.org", "password": PASSWORD})),
             Some(&access),
         )
         .await;
@@ -376,7 +383,7 @@ async fn emails_are_verified_by_link_and_a_change_needs_a_new_one() {
     app.request(
         reqwest::Method::PATCH,
         "/api/me/",
-        Some(json!({"email": "dave@example.net"})),
+        Some(json!({"email": "dave@example.net", "password": PASSWORD})),
         Some(&access),
     )
     .await;

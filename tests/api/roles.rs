@@ -296,7 +296,7 @@ async fn nobody_deactivates_themself_or_the_last_superuser() {
         (r.status, r.body),
         (StatusCode::BAD_REQUEST, json!({"is_active": ["You cannot deactivate your own account."]}))
     );
-    // An administrator by role may not deactivate the only superuser…
+    // An administrator by role may not deactivate a superuser at all (bounded delegation)…
     let (carol, carol_access, _) = app.user_with_tokens("carol").await;
     call(
         &app,
@@ -314,18 +314,27 @@ async fn nobody_deactivates_themself_or_the_last_superuser() {
         &carol_access,
     )
     .await;
-    assert_eq!(r.body, json!({"is_active": ["You cannot deactivate the last active superuser."]}));
-    // …but may once there is another.
-    superuser(&app, "root2").await;
-    let r = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/users/{root}/"),
-        Some(json!({"is_active": false})),
-        &carol_access,
-    )
-    .await;
+    assert_eq!(r.body, json!({"detail": "Only a superuser can change a superuser.", "code": "permission_denied"}));
+    // …and another superuser may not deactivate the last active one but themself…
+    let (root2, root2_access) = superuser(&app, "root2").await;
+    let r = call(&app, Method::PATCH, &format!("/api/users/{root}/"), Some(json!({"is_active": false})), &root2_access)
+        .await;
     assert_eq!((r.status, &r.body["is_active"]), (StatusCode::OK, &json!(false)));
+    // …as the last one left cannot be deactivated by anyone (here: the command line's rule).
+    let r = app
+        .state
+        .accounts
+        .update_user(
+            authenticon::rbac::Actor::Operator,
+            &root2,
+            authenticon::store::UserChanges { email: None, is_active: Some(false) },
+            &Default::default(),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(authenticon::accounts::AccountError::Invalid(e)) if e.has("is_active")),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
