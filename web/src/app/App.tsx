@@ -17,6 +17,7 @@ import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
 import { VerifyBanner } from '../features/recovery/VerifyBanner';
 import { MfaBanner } from '../features/account/MfaBanner';
+import { ReauthDialog } from '../components/ReauthDialog';
 
 export function App() {
   return (
@@ -72,6 +73,7 @@ function Shell() {
       </header>
       {user && <VerifyBanner user={user} />}
       {user && <MfaBanner />}
+      {user && <ReauthDialog />}
       <main id="main">
         <Routes>
           <Route path="/login" element={<LoginPage />} />

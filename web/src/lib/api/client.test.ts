@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError, getUser, login, onMfaEnrollmentRequired, resetForTests } from './client';
+import { api, ApiError, getUser, login, onMfaEnrollmentRequired, resetForTests, setReauthPrompt } from './client';
 
 const user = {
   id: 'u1', username: 'alice', email: '', is_active: true, is_superuser: false,
@@ -17,7 +17,42 @@ describe('api client', () => {
     resetForTests();
     calls = [];
   });
-  afterEach(() => vi.unstubAllGlobals());
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    setReauthPrompt(null);
+  });
+
+  it('asks for a proof of presence once, then sends the sensitive change again', async () => {
+    let reauthenticated = false;
+    vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit) => {
+      calls.push({ url, auth: null });
+      if (url === '/api/session/login/') return json(200, { access: 'a', user });
+      if (init.method === 'PATCH') {
+        return reauthenticated ? json(200, { ...user, email: 'new@example.com' })
+          : json(403, { detail: 'Confirm it is you', code: 'reauthentication_required' });
+      }
+      return json(404, {});
+    }));
+    await login('alice', 'pw');
+    const prompt = vi.fn(async () => { reauthenticated = true; return true; });
+    setReauthPrompt(prompt);
+    const r = await api<{ email: string }>('/api/me/', { method: 'PATCH', body: { email: 'new@example.com' } });
+    expect(r.email).toBe('new@example.com');
+    expect(prompt).toHaveBeenCalledTimes(1);
+    expect(calls.filter((c) => c.url === '/api/me/')).toHaveLength(2);
+  });
+
+  it('gives up with the 403 when the person cancels the prompt', async () => {
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => {
+      calls.push({ url, auth: null });
+      if (url === '/api/session/login/') return json(200, { access: 'a', user });
+      return json(403, { detail: 'Confirm it is you', code: 'reauthentication_required' });
+    }));
+    await login('alice', 'pw');
+    setReauthPrompt(async () => false);
+    await expect(api('/api/mfa/totp/', { method: 'POST', body: {} })).rejects.toMatchObject({ status: 403 });
+    expect(calls.filter((c) => c.url === '/api/mfa/totp/')).toHaveLength(1);
+  });
 
   it('answers many simultaneous 401s with one refresh, then retries each request once', async () => {
     let token = 'old';

@@ -205,7 +205,12 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   if (res.status === 401 && (await refreshSession(sent))) {
     res = await send();
   }
-  const body = await parse(res);
+  let body = await parse(res);
+  // A sensitive change needs a fresh proof of presence: ask for it, then send again.
+  if (res.status === 403 && codeOf(body) === 'reauthentication_required' && reauthPrompt && (await reauthPrompt())) {
+    res = await send();
+    body = await parse(res);
+  }
   if (!res.ok) {
     if (res.status === 403 && (body as { code?: unknown } | null)?.code === 'mfa_enrollment_required') {
       setMfaEnrollmentRequired(true);
@@ -213,6 +218,22 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     throw new ApiError(res.status, body);
   }
   return body as T;
+}
+
+function codeOf(body: unknown): unknown {
+  return (body as { code?: unknown } | null)?.code;
+}
+
+/**
+ * Asks the person at the keyboard to prove they are there (their password) and
+ * re-authenticates the session; resolves `false` when they cancel. The app mounts one
+ * (`ReauthDialog`); without it a `reauthentication_required` answer is an error as usual.
+ */
+export type ReauthPrompt = () => Promise<boolean>;
+let reauthPrompt: ReauthPrompt | null = null;
+
+export function setReauthPrompt(prompt: ReauthPrompt | null): void {
+  reauthPrompt = prompt;
 }
 
 // Set when the server refused a guarded route because the user's role requires a second
