@@ -136,6 +136,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/reauthenticate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove presence for this session: for `AUTHENTICON_REAUTH_WINDOW` (5 minutes) it may
+         *     change the email and the factors without sending a password with each request. A
+         *     wrong password counts as a failed login.
+         */
+        post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/sessions/": {
         parameters: {
             query?: never;
@@ -256,8 +277,9 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Remove one of the current user's passkeys. It takes the account's password, so an
-         *     access token alone (a stolen one, say) cannot take a second factor away; turning the
+         * Remove one of the current user's passkeys. It takes a proof of presence (the
+         *     password or a code in the body, or a recent re-authentication), so an access token
+         *     alone (a stolen one, say) cannot take a second factor away; turning the
          *     authenticator app off likewise takes a code.
          */
         delete: operations["remove_passkey"];
@@ -292,7 +314,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start TOTP enrolment: a new secret, unconfirmed until `/api/mfa/totp/confirm/`. */
+        /**
+         * Start TOTP enrolment: a new secret, unconfirmed until `/api/mfa/totp/confirm/`.
+         *     Takes a proof of presence: `password` in the body, or a recent re-authentication.
+         */
         post: operations["start_totp"];
         delete?: never;
         options?: never;
@@ -751,7 +776,8 @@ export interface paths {
         head?: never;
         /**
          * Activate or deactivate a user, or change their email. Nobody can deactivate
-         *     themself, nor the last active superuser. Needs `users.manage`.
+         *     themself, nor the last active superuser. Needs `users.manage`, and (bounded
+         *     delegation) every permission the user holds; only a superuser changes a superuser.
          */
         patch: operations["update_user"];
         trace?: never;
@@ -766,7 +792,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove every factor of a user (a lost device). Needs `users.manage`. */
+        /**
+         * Remove every factor of a user (a lost device). Needs `users.manage` and, as for any
+         *     change to a user, every permission the user holds (only a superuser resets a
+         *     superuser).
+         */
         delete: operations["reset_user_mfa"];
         options?: never;
         head?: never;
@@ -781,7 +811,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a user's roles. Needs `users.manage`. */
+        /**
+         * Replace a user's roles. Needs `users.manage`; the caller may add or remove only roles
+         *     whose permissions it holds itself, and only a superuser assigns roles to a superuser
+         *     (otherwise `403` with `code` `permission_denied`, audited).
+         */
         put: operations["set_user_roles"];
         post?: never;
         delete?: never;
@@ -1058,6 +1092,12 @@ export interface components {
         PasskeyNameRequest: {
             /** @description What the owner calls it ("Laptop", "YubiKey"); at most 64 characters. */
             name: string;
+            /**
+             * @description Proof of presence: the password (or `code`), unless the session re-authenticated
+             *     within `AUTHENTICON_REAUTH_WINDOW`.
+             */
+            password?: string | null;
+            code?: string | null;
         };
         /**
          * @description Options for `navigator.credentials.create()` or `.get()`: WebAuthn's
@@ -1076,10 +1116,6 @@ export interface components {
              */
             recovery_codes: string[];
         };
-        PasswordRequest: {
-            /** @description The current user's password. */
-            password: string;
-        };
         PasswordResetConfirmRequest: {
             /** @description The `token` parameter of the mailed link. */
             token: string;
@@ -1090,6 +1126,12 @@ export interface components {
             /** @example alice@example.com */
             email: string;
         };
+        ProofRequest: {
+            /** @description The current password. Either this or `code`. */
+            password?: string | null;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code?: string | null;
+        };
         ProtectedResourceResponse: {
             /** @example Hello, alice! You have accessed a protected resource. */
             message: string;
@@ -1099,6 +1141,10 @@ export interface components {
             id: string;
             username: string;
             roles: string[];
+        };
+        Reauthenticated: {
+            /** @description RFC 3339: until when this session may make sensitive changes without another proof. */
+            reauthenticated_until: string;
         };
         RecoveryCodes: {
             /** @description Ten single-use codes, shown this once (only their hashes are kept). */
@@ -1186,8 +1232,15 @@ export interface components {
             otpauth_url: string;
         };
         UpdateMeRequest: {
-            /** @description The only field a user may change here; `""` clears it. */
+            /**
+             * @description The only field a user may change here; `""` clears it. A change needs a proof of
+             *     presence: `password` or `code` here, or a recent `/api/me/reauthenticate/`.
+             */
             email?: string | null;
+            /** @description The current password, as proof of presence. */
+            password?: string | null;
+            /** @description A TOTP or recovery code, as proof of presence. */
+            code?: string | null;
         };
         UpdateRoleRequest: {
             description?: string | null;
@@ -1471,6 +1524,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
+            /** @description A bad email, or a wrong `password` or `code` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1480,6 +1534,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `reauthentication_required`: an email change without a proof of presence */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1536,6 +1599,55 @@ export interface operations {
                 };
             };
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    reauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProofRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reauthenticated"];
+                };
+            };
+            /** @description A wrong password (`{"password": [...]}`) or code (`{"code": ["Invalid code."]}`), or neither sent */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description Too many wrong passwords or codes; see `Retry-After` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1710,7 +1822,7 @@ export interface operations {
                     "application/json": components["schemas"]["PasskeyOptions"];
                 };
             };
-            /** @description A bad name, or passkeys are not available (the public URL names no domain) */
+            /** @description A bad name, a wrong `password` or `code`, or passkeys are not available (the public URL names no domain) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1720,6 +1832,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `reauthentication_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1781,7 +1902,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PasswordRequest"];
+                "application/json": components["schemas"]["ProofRequest"];
             };
         };
         responses: {
@@ -1792,7 +1913,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `{"password": ["Your password was entered incorrectly. Please enter it again."]}`, or missing */
+            /** @description `{"password": ["Your password was entered incorrectly. Please enter it again."]}` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1802,6 +1923,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `reauthentication_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1882,7 +2012,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProofRequest"];
+            };
+        };
         responses: {
             201: {
                 headers: {
@@ -1892,16 +2026,25 @@ export interface operations {
                     "application/json": components["schemas"]["TotpEnrolment"];
                 };
             };
-            /** @description Already on */
+            /** @description Already on, or a wrong `password` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `reauthentication_required` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3012,12 +3155,13 @@ export interface operations {
                     "application/json": components["schemas"]["CodedDetail"];
                 };
             };
+            /** @description No `users.manage`, or `permission_denied`: the user holds more than the caller */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
             404: {
@@ -3117,12 +3261,13 @@ export interface operations {
                     "application/json": components["schemas"]["CodedDetail"];
                 };
             };
+            /** @description No `users.manage`, or `permission_denied` (bounded delegation) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
             404: {
