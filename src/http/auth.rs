@@ -170,7 +170,26 @@ pub async fn refresh_token(
     ))]
 pub async fn verify_token(State(app): State<AppState>, body: JsonObject) -> Result<Json<Empty>, ApiError> {
     let token = required_token(&body, "token")?;
-    app.tokens.verify(&token).await?;
+    let claims = app.tokens.verify(&token).await?;
+    // SECURITY: an access token of a revoked session, a deactivated user or from before a
+    // password change verifies no more here than on a protected route: services that ask
+    // this endpoint see revocation too (API.md "Trust rules").
+    if claims.token_type == crate::tokens::TokenType::Access {
+        let user = match app.accounts.user_for_token(&claims.user_id).await {
+            Ok(user) => user,
+            Err(crate::accounts::AccountError::NotFound) => return Err(ApiError::TokenNotValid),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(user) = user {
+            let stale = (claims.iat as i64) < user.user.password_changed_at;
+            if !user.user.is_active || stale {
+                return Err(ApiError::TokenNotValid);
+            }
+            if app.accounts.session_is_live(&claims.user_id, &claims.sid).await? == Some(false) {
+                return Err(ApiError::TokenNotValid);
+            }
+        }
+    }
     Ok(Json(Empty {}))
 }
 

@@ -480,6 +480,11 @@ pub async fn reset_user_mfa(
         record_denial(&*app.store, Some(&id), "mfa_reset", &reason, &audit).await;
         return Err(ApiError::Denied(reason));
     }
+    // One's own factors: only with a fresh proof (`/api/me/reauthenticate/` first).
+    if id == guard.id() {
+        let none = crate::presence::PresenceProof::None;
+        app.presence.require(guard.id(), guard.auth.session_id(), none, &audit.client).await?;
+    }
     match app.mfa.reset(&id, &audit).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),

@@ -49,11 +49,20 @@ fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `Secure` everywhere but a plain-HTTP localhost public URL, where browsers would drop
-/// it. SECURITY: decided by the configured public URL, never by the `Host` header, which
-/// the client writes.
-fn cookie_is_secure(app: &AppState, https: bool) -> bool {
-    https || !plain_http_localhost(&app.config.public_url())
+/// `Secure` everywhere but plain-HTTP localhost, where browsers would drop it.
+/// SECURITY: a configured public URL decides; without one, the request's `Host` may only
+/// add `Secure` (a real name), never drop it, so a client cannot write `Host: localhost`
+/// to get its cookie sent over plain HTTP.
+fn cookie_is_secure(app: &AppState, headers: &HeaderMap, https: bool) -> bool {
+    if https || !plain_http_localhost(&app.config.public_url()) {
+        return true;
+    }
+    app.config.public_url.is_none() && !host_is_localhost(headers)
+}
+
+fn host_is_localhost(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    plain_http_localhost(&format!("http://{host}"))
 }
 
 fn plain_http_localhost(url: &str) -> bool {
@@ -101,12 +110,13 @@ pub async fn session_login(
     State(app): State<AppState>,
     Client(client): Client,
     Https(https): Https,
+    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials(&body)?;
     let user = app.accounts.login(&username, &password, &client).await?;
     super::mfa::require_second_factor(&app, &user).await?;
-    start_session(&app, user, client, https).await
+    start_session(&app, user, client, &headers, https).await
 }
 
 /// A new browser session for a user who passed every login step: the refresh token
@@ -115,10 +125,11 @@ async fn start_session(
     app: &AppState,
     user: crate::store::UserWithRoles,
     client: crate::store::ClientInfo,
+    headers: &HeaderMap,
     https: bool,
 ) -> Result<Response, ApiError> {
     let pair = app.tokens.start_session(user, client).await?;
-    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(app, https)))
+    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(app, headers, https)))
 }
 
 /// The second login step of the web app: as `/api/token/mfa/`, answered like
@@ -133,10 +144,11 @@ pub async fn session_mfa(
     State(app): State<AppState>,
     Client(client): Client,
     Https(https): Https,
+    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let user = super::mfa::second_step(&app, &body, &client).await?;
-    start_session(&app, user, client, https).await
+    start_session(&app, user, client, &headers, https).await
 }
 
 /// A login without a password, for the web app: as `/api/token/passkey/`, answered
@@ -151,10 +163,11 @@ pub async fn session_passkey(
     State(app): State<AppState>,
     Client(client): Client,
     Https(https): Https,
+    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let user = super::mfa::passkey_step(&app, &body, &client).await?;
-    start_session(&app, user, client, https).await
+    start_session(&app, user, client, &headers, https).await
 }
 
 /// Rotate the cookie's refresh token. Needs `X-Requested-With: XMLHttpRequest`, which a
@@ -177,7 +190,7 @@ pub async fn session_refresh(
         return Err(ApiError::Forbidden);
     }
     let token = refresh_cookie(&headers).ok_or(ApiError::NotAuthenticated)?;
-    let secure = cookie_is_secure(&app, https);
+    let secure = cookie_is_secure(&app, &headers, https);
     match app.tokens.refresh(&token, client).await {
         Ok(pair) => Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), secure)),
         // A dead cookie is useless: tell the browser to drop it.
@@ -201,5 +214,5 @@ pub async fn session_logout(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), cookie_is_secure(&app, https)))
+    Ok(clearing_cookie(StatusCode::NO_CONTENT.into_response(), cookie_is_secure(&app, &headers, https)))
 }

@@ -114,6 +114,13 @@ pub async fn update_user(
         Some(_) => Some(app.accounts.user(&id).await.map_err(not_found_is_404)?.user),
         None => None,
     };
+    // SECURITY: an administrator changing their own address is a user changing theirs:
+    // the same proof of presence as `PATCH /api/me/` (a stolen token must not point the
+    // account's password reset elsewhere through the admin door).
+    if id == guard.id() && email.is_some() {
+        let proof = super::me::presence_proof(&body)?;
+        app.presence.require(guard.id(), guard.auth.session_id(), proof, &client).await?;
+    }
     let changes = UserChanges { email, is_active };
     let user =
         app.accounts.update_user(Actor::User(&guard.user), &id, changes, &client).await.map_err(not_found_is_404)?;

@@ -43,7 +43,8 @@ async fn every_admin_route_answers_401_then_403_then_success() {
         (
             Method::PATCH,
             format!("/api/users/{admin_id}/"),
-            Some(json!({"email": "root@example.com"})),
+            // Their own address: with the password, as for `PATCH /api/me/`.
+            Some(json!({"email": "root@example.com", "password": PASSWORD})),
             StatusCode::OK,
         ),
         (

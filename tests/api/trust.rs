@@ -503,3 +503,49 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed()
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[tokio::test]
+async fn an_administrator_changing_their_own_address_needs_the_same_proof() {
+    let app = spawn().await;
+    let (root_id, root) = superuser(&app, "root").await;
+    let path = format!("/api/users/{root_id}/");
+    let r = app.request(Method::PATCH, &path, Some(json!({"email": "thief@evil.example"})), Some(&root)).await;
+    assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, reauth_required()));
+    let r = app.request(Method::DELETE, &format!("/api/users/{root_id}/mfa/"), None, Some(&root)).await;
+    assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, reauth_required()));
+    let body = json!({"email": "root@example.com", "password": PASSWORD});
+    let r = app.request(Method::PATCH, &path, Some(body), Some(&root)).await;
+    assert_eq!((r.status, r.body["email"].clone()), (StatusCode::OK, json!("root@example.com")));
+    // Someone else's address stays an administrator's call.
+    let (bob, _, _) = app.user_with_tokens("bob").await;
+    let r = app
+        .request(Method::PATCH, &format!("/api/users/{bob}/"), Some(json!({"email": "bob@example.com"})), Some(&root))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
+async fn token_verify_refuses_an_access_token_of_a_revoked_session() {
+    let app = spawn().await;
+    let (_, access, refresh) = app.user_with_tokens("alice").await;
+    assert_eq!(app.post("/api/token/verify/", json!({"token": access})).await.status, StatusCode::OK);
+    assert_eq!(app.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
+    let r = app.post("/api/token/verify/", json!({"token": access})).await;
+    assert_eq!((r.status, r.body), (StatusCode::UNAUTHORIZED, token_not_valid()));
+}
+
+#[tokio::test]
+async fn without_a_public_url_the_host_header_can_add_secure_but_not_drop_it() {
+    let app = spawn().await;
+    app.register("alice").await;
+    let login = |host: &'static str| {
+        app.client
+            .post(format!("{}/api/session/login/", app.url))
+            .header("host", host)
+            .json(&json!({"username": "alice", "password": PASSWORD}))
+            .send()
+    };
+    let sc = |r: reqwest::Response| r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(sc(login("auth.example.com").await.unwrap()).ends_with("; Secure"));
+    assert!(!sc(login("localhost:8000").await.unwrap()).contains("Secure"));
+}
