@@ -62,6 +62,10 @@ pub enum Command {
     ImportDjango {
         /// The dumpdata JSON file.
         file: PathBuf,
+        /// Map a Django group named "admin" onto the built-in admin role (every
+        /// administrative permission); without it such a group is reported and skipped.
+        #[arg(long)]
+        admin_group: bool,
     },
     /// Check the configuration and the services it names (database, schema, signing
     /// keys, Redis) and say what was found, like Django's `check`. Exits 1 on a problem.
@@ -98,6 +102,12 @@ pub enum KeysCommand {
     },
     /// Retire a key that does not sign; it stays in the JWKS until its tokens expire.
     Retire {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
+    /// Drop a key at once (it leaked): it leaves the JWKS and every token it signed fails
+    /// (on running instances within 30 s). Revoking the signing key makes a new one.
+    Revoke {
         #[arg(allow_hyphen_values = true)]
         kid: String,
     },
@@ -231,12 +241,13 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Openapi => Ok(()),
         Command::Check => check(&state).await,
-        Command::ImportDjango { file } => {
+        Command::ImportDjango { file, admin_group } => {
             state.store.migrate().await?;
             let text =
                 std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let audit = AuditMeta::client(cli_client());
-            let report = crate::import::import_django(&state.store, &text, &audit)
+            let options = crate::import::ImportOptions { admin_group };
+            let report = crate::import::import_django(&state.store, &text, &audit, options)
                 .await
                 .map_err(|e| anyhow!("{}: {e}", file.display()))?;
             for (line, reason) in &report.problems {
@@ -341,6 +352,11 @@ async fn check(state: &AppState) -> anyhow::Result<()> {
     if let Ok(waiting) = state.store.pending_mails().await {
         let route = state.recovery.mailer().describe();
         say(true, format!("mail: by {route}; {waiting} waiting in the outbox"));
+        if state.recovery.mailer().writes_files() {
+            println!(
+                "WARN  mail: no AUTHENTICON_SMTP_URL, so mails (reset and verification links) are only written to {route}: nobody receives them"
+            );
+        }
     }
     match config.public_url_warning() {
         Some(warning) => println!("WARN  public URL: {warning}"),
@@ -414,6 +430,10 @@ async fn keys_command(state: &AppState, cmd: KeysCommand) -> anyhow::Result<()> 
         KeysCommand::Retire { kid } => {
             tokens.retire_key(&kid).await?;
             println!("Key {kid} retired; it verifies until its last token expires.");
+        }
+        KeysCommand::Revoke { kid } => {
+            tokens.revoke_key(&kid).await?;
+            println!("Key {kid} revoked: tokens it signed no longer verify (on running instances within 30 s).");
         }
     }
     Ok(())
@@ -553,6 +573,10 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     info!(mail = %state.recovery.mailer().describe(), "mail goes out by this route");
+    if state.recovery.mailer().writes_files() {
+        warn!(mail = %state.recovery.mailer().describe(),
+            "no AUTHENTICON_SMTP_URL: mails are only written to files; set it before users rely on reset links");
+    }
     state.recovery.mailer().start_outbox();
     if let Some(warning) = state.config.public_url_warning() {
         warn!("{warning}");

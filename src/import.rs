@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::accounts::{email_is_valid, normalize_username, username_key, MAX_USERNAME_CHARS};
-use crate::passwords::legacy::{is_django_hash, SUPPORTED};
+use crate::passwords::legacy::{cost_problem, is_django_hash, SUPPORTED};
 use crate::rbac::valid_role_name;
 use crate::store::{AuditMeta, ImportedUser, RoleRow, Store, StoreError, Timestamp};
 use crate::tokens::now;
@@ -99,6 +99,9 @@ fn user_record(fields: &Value, groups: &HashMap<String, String>) -> Result<Impor
         return Err(format!("username {raw:?} is not valid here (1–150 letters, digits and @ . + - _)"));
     }
     let password = text("password").ok_or("no password field")?;
+    if let Some(problem) = cost_problem(password) {
+        return Err(format!("user {raw:?}: password hash refused: {problem}"));
+    }
     if !is_django_hash(password) {
         let algorithm = password.split('$').next().unwrap_or_default();
         return Err(format!(
@@ -135,11 +138,20 @@ fn user_record(fields: &Value, groups: &HashMap<String, String>) -> Result<Impor
     })
 }
 
+/// How an import treats what could grant more than intended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Map a Django group named like the built-in `admin` role onto it (every built-in
+    /// permission). Off by default: a group called "Admin" in Django may mean anything.
+    pub admin_group: bool,
+}
+
 /// Imports `text`, a dumpdata export. A file that is not one fails whole, before any write.
 pub async fn import_django(
     store: &Arc<dyn Store>,
     text: &str,
     audit: &AuditMeta,
+    options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let records: Vec<Value> = serde_json::from_str(text)
         .map_err(|e| ImportError::NotDumpdata(format!("line {} column {}: {e}", e.line(), e.column())))?;
@@ -164,6 +176,17 @@ pub async fn import_django(
             report.problems.push((line_of(i), format!("group {name:?} has no usable role name")));
             continue;
         }
+        // SECURITY: never grant the built-in admin role's permissions by a name match.
+        if role == crate::rbac::ADMIN_ROLE && !options.admin_group {
+            report.problems.push((
+                line_of(i),
+                format!(
+                    "group {name:?} would become the built-in \"admin\" role (every administrative \
+                     permission); not mapped: pass --admin-group to map it"
+                ),
+            ));
+            continue;
+        }
         if !existing.contains(&role) && !groups.values().any(|r| r == &role) {
             let new = RoleRow {
                 name: role.clone(),
@@ -180,6 +203,16 @@ pub async fn import_django(
         groups.insert(pk.to_string(), role);
     }
 
+    // SECURITY: Django compares usernames exactly, this service after NFKC and case
+    // folding: two Django users that are one user here would merge, one taking over the
+    // other's account. Neither is imported; the operator renames one first.
+    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+    for record in records.iter().filter(|r| r.get("model").and_then(Value::as_str) == Some("auth.user")) {
+        if let Some(raw) = record["fields"].get("username").and_then(Value::as_str) {
+            by_key.entry(username_key(&normalize_username(raw))).or_default().push(raw.to_string());
+        }
+    }
+
     for (i, record) in records.iter().enumerate() {
         match record.get("model").and_then(Value::as_str) {
             Some("auth.group") => continue,
@@ -192,6 +225,18 @@ pub async fn import_django(
                 ));
                 continue;
             }
+        }
+        let raw = record["fields"].get("username").and_then(Value::as_str).unwrap_or_default();
+        if let Some(names) = by_key.get(&username_key(&normalize_username(raw))).filter(|n| n.len() > 1) {
+            report.skipped += 1;
+            report.problems.push((
+                line_of(i),
+                format!(
+                    "user {raw:?}: {} are one user here (usernames match after Unicode NFKC and case folding); rename all but one in Django first",
+                    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            continue;
         }
         match user_record(&record["fields"], &groups) {
             Ok(user) => {

@@ -32,7 +32,7 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
-    /// The action link in `body`; logged only when mails go to files.
+    /// The action link in `body`; never logged.
     pub link: Option<String>,
 }
 
@@ -94,7 +94,35 @@ const BATCH: i64 = 20;
 const MAX_PAUSE_SECONDS: i64 = 300;
 const GIVE_UP_AFTER_SECONDS: i64 = 24 * 3600;
 
+/// Creates the mail folder (mode 0700 on Unix) if needed.
+async fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
+    }
+    Ok(())
+}
+
+/// Mode 0600 on Unix: a mail file holds a live link.
+async fn private_file(file: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).await?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 impl Mailer {
+    /// Whether mails go to files (no SMTP server configured): `serve` and `check` warn.
+    pub fn writes_files(&self) -> bool {
+        matches!(&*self.transport, Transport::Files { .. })
+    }
+
     pub fn new(config: &Config, store: Arc<dyn Store>, sealing: Secret) -> Result<Self, MailError> {
         let from = config.mail_from.parse::<Mailbox>().map_err(|e| MailError::From(e.to_string()))?;
         let transport = match &config.smtp_url {
@@ -268,14 +296,13 @@ impl Mailer {
                 .map(|_| ())
                 .map_err(|e| SendError { permanent: e.is_permanent(), message: e.to_string() }),
             Transport::Files { transport, dir } => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| SendError::transient(format!("{}: {e}", dir.display())))?;
+                private_dir(dir).await.map_err(|e| SendError::transient(format!("{}: {e}", dir.display())))?;
                 let id = transport.send(message).await.map_err(|e| SendError::transient(e.to_string()))?;
                 let file = dir.join(format!("{id}.eml"));
-                // No mail server: the link is what a developer needs, so it is logged.
-                info!(subject = %mail.subject, file = %file.display(), link = mail.link.as_deref().unwrap_or(""),
-                    "mail written to a file (no AUTHENTICON_SMTP_URL)");
+                // SECURITY: the file holds a live link: readable by this user only, and the
+                // link never goes to the log (logs travel further than a mail folder).
+                private_file(&file).await.map_err(|e| SendError::transient(format!("{}: {e}", file.display())))?;
+                info!(subject = %mail.subject, file = %file.display(), "mail written to a file (no AUTHENTICON_SMTP_URL)");
                 Ok(())
             }
         }

@@ -95,6 +95,11 @@ impl Worker {
     }
 }
 
+/// An Argon2 PHC string whose cost is within the caps for imported hashes.
+fn argon2_within_caps(phc: &str) -> bool {
+    super::legacy::cost_problem(&format!("argon2{phc}")).is_none()
+}
+
 impl Hasher {
     pub fn new(cost: Argon2Cost, concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, Some(OUTPUT_LEN))
@@ -157,12 +162,23 @@ impl Hasher {
                     let _ = w.verify(pw, &dummy, &prefix);
                     false
                 }
-                Some(h) if h.starts_with("$argon2") => w.verify(pw, h, &prefix),
-                // Imported from Django: checked as Django does, then upgraded at login.
-                Some(h) => match super::legacy::django_argon2_to_phc(h) {
-                    Some(phc) => w.verify(pw, &phc, &prefix),
-                    None => super::legacy::verify(password.expose(), h),
-                },
+                Some(h) if h.starts_with(&prefix) => w.verify(pw, h, &prefix),
+                // SECURITY: anything else (older parameters, an imported Django hash, an
+                // unusable `!` password) may be cheaper than ours, and a faster "no"
+                // would tell a guesser which accounts those are: the dummy check runs
+                // too, so no answer comes sooner than a wrong password's.
+                Some(h) => {
+                    let _ = w.verify(pw, &dummy, &prefix);
+                    if h.starts_with("$argon2") {
+                        argon2_within_caps(h) && w.verify(pw, h, &prefix)
+                    } else {
+                        // Imported from Django: checked as Django does, then upgraded.
+                        match super::legacy::django_argon2_to_phc(h) {
+                            Some(phc) => argon2_within_caps(&phc) && w.verify(pw, &phc, &prefix),
+                            None => super::legacy::verify(password.expose(), h),
+                        }
+                    }
+                }
             }
         })
         .await

@@ -21,6 +21,48 @@ pub fn is_django_hash(stored: &str) -> bool {
     stored.starts_with('!') || stored.split_once('$').is_some_and(|(alg, _)| SUPPORTED.contains(&alg))
 }
 
+/// Work factors past these are refused, at import and at login: a hostile export could
+/// otherwise plant a hash that takes minutes or gigabytes to check (bcrypt cost 31,
+/// argon2 m=4 GiB). Django's own defaults sit far below them.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+pub const MAX_BCRYPT_COST: u32 = 16;
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 262_144;
+pub const MAX_ARGON2_ITERATIONS: u32 = 16;
+pub const MAX_ARGON2_PARALLELISM: u32 = 16;
+
+/// Why an imported hash's cost is refused, if it is.
+pub fn cost_problem(stored: &str) -> Option<String> {
+    let (algorithm, rest) = stored.split_once('$')?;
+    match algorithm {
+        "pbkdf2_sha256" => {
+            let iterations = rest.split('$').next()?.parse::<u64>().ok()?;
+            (iterations == 0 || iterations > u64::from(MAX_PBKDF2_ITERATIONS))
+                .then(|| format!("pbkdf2 iterations {iterations} outside 1–{MAX_PBKDF2_ITERATIONS}"))
+        }
+        "bcrypt" | "bcrypt_sha256" => {
+            // `$2b$12$...`: the cost is the second field.
+            let cost = rest.split('$').nth(2)?.parse::<u32>().ok()?;
+            (cost > MAX_BCRYPT_COST).then(|| format!("bcrypt cost {cost} over {MAX_BCRYPT_COST}"))
+        }
+        "argon2" => {
+            let params = rest.split('$').find(|p| p.starts_with("m="))?;
+            let value = |key: &str| {
+                params.split(',').find_map(|kv| kv.strip_prefix(key)).and_then(|v| v.parse::<u64>().ok())
+            };
+            let (m, t, p) = (value("m=")?, value("t=")?, value("p=")?);
+            (m > u64::from(MAX_ARGON2_MEMORY_KIB)
+                || t > u64::from(MAX_ARGON2_ITERATIONS)
+                || p > u64::from(MAX_ARGON2_PARALLELISM))
+            .then(|| {
+                format!(
+                    "argon2 m={m},t={t},p={p} over m={MAX_ARGON2_MEMORY_KIB},t={MAX_ARGON2_ITERATIONS},p={MAX_ARGON2_PARALLELISM}"
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Django's argon2 hashes are PHC strings behind an `argon2` prefix.
 pub fn django_argon2_to_phc(stored: &str) -> Option<String> {
     stored.strip_prefix("argon2").filter(|rest| rest.starts_with("$argon2")).map(str::to_string)
@@ -29,6 +71,9 @@ pub fn django_argon2_to_phc(stored: &str) -> Option<String> {
 /// Checks `password` against a Django hash that is not Argon2 (those go to the Argon2
 /// verifier as PHC strings). Unknown or malformed hashes never match.
 pub fn verify(password: &str, stored: &str) -> bool {
+    if cost_problem(stored).is_some() {
+        return false;
+    }
     let Some((algorithm, rest)) = stored.split_once('$') else { return false };
     match algorithm {
         "pbkdf2_sha256" => {
@@ -38,8 +83,7 @@ pub fn verify(password: &str, stored: &str) -> bool {
                 return false;
             };
             let Ok(iterations) = iterations.parse::<u32>() else { return false };
-            // Refuse absurd work factors a hostile import file could plant.
-            if iterations == 0 || iterations > 10_000_000 {
+            if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
                 return false;
             }
             let Ok(expected) = STANDARD.decode(expected) else { return false };
@@ -81,6 +125,20 @@ mod tests {
         let digest = hex::encode(Sha256::digest(b"correct horse"));
         let sha = bcrypt::hash(digest, 4).unwrap_or_default();
         assert!(verify("correct horse", &format!("bcrypt_sha256${sha}")));
+    }
+
+    #[test]
+    fn hostile_work_factors_are_refused_not_run() {
+        assert!(cost_problem("bcrypt$$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234").is_some());
+        assert!(cost_problem("bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuu").is_none());
+        assert!(cost_problem("argon2$argon2id$v=19$m=4194304,t=2,p=1$c2FsdA$aGFzaA").is_some());
+        assert!(cost_problem("argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA").is_none());
+        assert!(cost_problem("pbkdf2_sha256$4000000000$salt$hash").is_some());
+        assert!(cost_problem("pbkdf2_sha256$870000$salt$hash").is_none());
+        // Refused at login too, before any work.
+        let started = std::time::Instant::now();
+        assert!(!verify("x", "bcrypt$$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

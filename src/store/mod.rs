@@ -318,7 +318,7 @@ pub struct SigningKeyRow {
     /// Encrypted (see `tokens::keys::seal`).
     pub private_key: String,
     pub public_jwk: String,
-    /// `published`, `active` or `retired`.
+    /// `published`, `active`, `retired` or `revoked`.
     pub status: String,
     pub created_at: Timestamp,
     pub activated_at: Option<Timestamp>,
@@ -349,6 +349,8 @@ pub enum RotateOutcome {
     Rotated(Box<UserWithRoles>),
     /// Spent before: the whole family is now revoked.
     ReuseDetected(Reuse),
+    /// Spent within the reuse interval: the successor that rotation issued, unchanged.
+    Replayed { user: Box<UserWithRoles>, successor: NewRefresh },
     /// Unknown jti, revoked or expired family.
     Invalid,
     /// The family belongs to a deactivated user.
@@ -742,6 +744,9 @@ pub trait Store: Send + Sync {
     async fn activate_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError>;
     /// Retires a published or active key; false when there is no such key.
     async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Marks a key `revoked`: it verifies nothing from now on; false when there is no
+    /// such key or it is revoked already.
+    async fn revoke_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError>;
 
     /// Users whose username key or email contains `search` (lower-case), by username.
     async fn list_users(

@@ -47,7 +47,7 @@ impl PgStore {
 /// A rotation's writes as one statement: PostgreSQL prepares one statement at a time,
 /// but runs data-modifying CTEs together. Parameters as in the SQLite store's batch.
 const ROTATE_SQL: &str = "\
-    WITH spent AS (UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11 WHERE jti = $2 AND used_at IS NULL), \
+    WITH spent AS (UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11, replaced_by = $3 WHERE jti = $2 AND used_at IS NULL), \
     successor AS (INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($3, $4, $5, $6)), \
     extended AS (UPDATE sessions SET last_used_at = $1, expires_at = $6 WHERE id = $4) \
     INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \

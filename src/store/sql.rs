@@ -130,7 +130,7 @@ macro_rules! impl_sql_store {
         async fn token_state(conn: &mut $conn, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
             let sql = format!(
                 "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at, \
-                 s.created_at AS session_created_at \
+                 s.created_at AS session_created_at, rt.replaced_by \
                  FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.jti = $1{}",
                 if lock { $row_lock } else { "" }
             );
@@ -476,14 +476,31 @@ macro_rules! impl_sql_store {
                 }
                 if let Some(used_at) = state.used_at {
                     let benign = reuse_interval > 0 && now - used_at <= reuse_interval;
-                    if !benign {
-                        revoke_session(&mut tx, &state.session_id, now).await?;
-                        let detail = serde_json::json!({ "session_id": state.session_id, "presented_at": "refresh" });
-                        insert_audit(&mut tx, AuditEvent::RefreshReuseDetected, Some(&state.user_id), &detail, now, audit)
-                            .await?;
-                        tx.commit().await?;
-                        return Ok(RotateOutcome::ReuseDetected(state.into_reuse()));
+                    if benign {
+                        // The same successor again, if it is still unspent: one family
+                        // never has two live branches.
+                        let Some(next_jti) = &state.replaced_by else { return Ok(RotateOutcome::Invalid) };
+                        let successor: Option<(String, Timestamp, Timestamp)> = sqlx::query_as(
+                            "SELECT jti, issued_at, expires_at FROM refresh_tokens WHERE jti = $1 AND used_at IS NULL",
+                        )
+                        .bind(next_jti)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let user = user.filter(|u| u.user.id == state.user_id && u.user.is_active);
+                        return Ok(match (successor, user) {
+                            (Some((jti, issued_at, expires_at)), Some(user)) => RotateOutcome::Replayed {
+                                user: Box::new(user),
+                                successor: NewRefresh { jti, issued_at, expires_at },
+                            },
+                            _ => RotateOutcome::Invalid,
+                        });
                     }
+                    revoke_session(&mut tx, &state.session_id, now).await?;
+                    let detail = serde_json::json!({ "session_id": state.session_id, "presented_at": "refresh" });
+                    insert_audit(&mut tx, AuditEvent::RefreshReuseDetected, Some(&state.user_id), &detail, now, audit)
+                        .await?;
+                    tx.commit().await?;
+                    return Ok(RotateOutcome::ReuseDetected(state.into_reuse()));
                 }
                 let Some(user) = user.filter(|u| u.user.id == state.user_id) else {
                     return Ok(RotateOutcome::Invalid);
@@ -1119,7 +1136,20 @@ macro_rules! impl_sql_store {
 
             async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError> {
                 let n = sqlx::query(
-                    "UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE kid = $2 AND status <> 'retired'",
+                    "UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE kid = $2 AND status NOT IN ('retired', 'revoked')",
+                )
+                .bind(now)
+                .bind(kid)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn revoke_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError> {
+                let n = sqlx::query(
+                    "UPDATE signing_keys SET status = 'revoked', retired_at = COALESCE(retired_at, $1) \
+                     WHERE kid = $2 AND status <> 'revoked'",
                 )
                 .bind(now)
                 .bind(kid)
@@ -1424,6 +1454,7 @@ pub(crate) struct TokenState {
     pub user_id: String,
     pub revoked_at: Option<super::Timestamp>,
     pub session_created_at: super::Timestamp,
+    pub replaced_by: Option<String>,
 }
 
 impl TokenState {

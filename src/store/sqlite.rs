@@ -93,7 +93,7 @@ impl SqliteStore {
 /// $5 issued at, $6 expires at, $7 event, $8 user, $9 actor, $10 ip, $11 user agent,
 /// $12 detail.
 const ROTATE_SQL: &str = "\
-    UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11 WHERE jti = $2 AND used_at IS NULL; \
+    UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11, replaced_by = $3 WHERE jti = $2 AND used_at IS NULL; \
     INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($3, $4, $5, $6); \
     UPDATE sessions SET last_used_at = $1, expires_at = $6 WHERE id = $4; \
     INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \

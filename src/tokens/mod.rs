@@ -180,6 +180,7 @@ impl TokenService {
             .await?
             .into_iter()
             .filter(|k| k.algorithm == self.algorithm.name())
+            .filter(|k| k.status != "revoked")
             .filter(|k| {
                 k.status != "retired" || k.retired_at.is_some_and(|t| t + self.retired_key_horizon > now)
             })
@@ -233,6 +234,17 @@ impl TokenService {
                 Ok(())
             }
         }
+    }
+
+    /// Drops a key at once (a leaked one): it leaves the JWKS and every token it signed
+    /// fails, on this instance now and on the others at their next key reload (30 s). The
+    /// signing key may be revoked too: a new one is generated and signs from then on.
+    pub async fn revoke_key(&self, kid: &str) -> Result<(), TokenError> {
+        if !self.store.revoke_signing_key(kid, now()).await? {
+            return Err(TokenError::KeyRefused(format!("no key {kid}")));
+        }
+        warn!(%kid, "signing key revoked: tokens it signed no longer verify");
+        self.load_keys().await
     }
 
     /// The public keys, as published at `/.well-known/jwks.json`.
@@ -295,6 +307,12 @@ impl TokenService {
                 metrics::counter!("authenticon_refreshes_total", "outcome" => "rotated").increment(1);
                 let access = self.sign_access(&user, &claims.sid, now)?;
                 Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
+            }
+            RotateOutcome::Replayed { user, successor } => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "replayed").increment(1);
+                let refresh = self.sign_refresh_as(&claims.user_id, &claims.sid, &successor)?;
+                let access = self.sign_access(&user, &claims.sid, now)?;
+                Ok(TokenPair { access, refresh, session_id: claims.sid, user: *user })
             }
             RotateOutcome::ReuseDetected(reuse) => {
                 warn!(user_id = %reuse.user_id, session_id = %reuse.session_id, "refresh token reuse detected; session revoked");
@@ -396,13 +414,19 @@ impl TokenService {
     }
 
     fn sign_refresh(&self, user_id: &str, sid: &str, now: i64) -> Result<(String, NewRefresh), TokenError> {
-        let jti = new_id();
         let exp = (now as u64).saturating_add(self.refresh_ttl);
+        let record = NewRefresh { jti: new_id(), issued_at: now, expires_at: exp as i64 };
+        let token = self.sign_refresh_as(user_id, sid, &record)?;
+        Ok((token, record))
+    }
+
+    /// The refresh token a record stands for (the same claims sign the same token again).
+    fn sign_refresh_as(&self, user_id: &str, sid: &str, record: &NewRefresh) -> Result<String, TokenError> {
         let claims = Claims {
             token_type: TokenType::Refresh,
-            exp,
-            iat: now as u64,
-            jti: jti.clone(),
+            exp: record.expires_at as u64,
+            iat: record.issued_at as u64,
+            jti: record.jti.clone(),
             user_id: user_id.to_string(),
             sub: user_id.to_string(),
             sid: sid.to_string(),
@@ -411,8 +435,6 @@ impl TokenService {
             iss: None,
             aud: None,
         };
-        let token = self.codec.sign(claims).map_err(|e| TokenError::Signing(e.to_string()))?;
-        let record = NewRefresh { jti, issued_at: now, expires_at: exp as i64 };
-        Ok((token, record))
+        self.codec.sign(claims).map_err(|e| TokenError::Signing(e.to_string()))
     }
 }

@@ -143,12 +143,32 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
         assert_eq!(out.status.code(), Some(1));
         assert!(text(&out.stderr).contains("AUTHENTICON_SECRET_KEY: required"), "{}", text(&out.stderr));
     }
-    let server = serve(&db, &[]);
+    let mail_dir = dir.dir().join("mail");
+    let server = serve(&db, &[("AUTHENTICON_MAIL_DIR", mail_dir.to_str().unwrap())]);
     let client = reqwest::Client::new();
     let post =
         |path: &str, body: serde_json::Value| client.post(format!("{}{path}", server.url)).json(&body).send();
-    let r = post("/register/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
+    let r = post("/register/", json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    // The verification mail goes to a file; its link must not reach the log.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let link = loop {
+        let found = std::fs::read_dir(&mail_dir).ok().and_then(|d| {
+            d.filter_map(Result::ok)
+                .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .and_then(|e| std::fs::read_to_string(e.path()).ok())
+        });
+        if let Some(text) = found {
+            let unfolded = text.replace("=\r\n", "").replace("=\n", "");
+            let token = unfolded.split("token=").nth(1).unwrap_or_default();
+            break token.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect::<String>();
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail file in {}", mail_dir.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(link.len() > 20, "{link}");
     let pair: serde_json::Value = post("/api/token/", json!({"username": "alice", "password": PASSWORD}))
         .await
         .unwrap()
@@ -162,6 +182,14 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     assert_eq!(r.status(), StatusCode::OK);
     post("/api/token/refresh/", json!({"refresh": refresh})).await.unwrap();
     post("/api/token/refresh/", json!({"refresh": refresh})).await.unwrap(); // reuse: logged as a warning
+    // The reuse ended that session's access token; another login's survives the restart.
+    let second: serde_json::Value = post("/api/token/", json!({"username": "alice", "password": PASSWORD}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second_access = str_of(&second["access"]);
 
     let secret_file = dir.dir().join("test.db.secret");
     let secret =
@@ -179,14 +207,15 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     let generated = if on_postgres() { 0 } else { 1 };
     assert_eq!(log.matches("generated a signing secret").count(), generated, "{log}");
     assert!(log.contains("refresh token reuse detected"), "{log}");
-    for secret_value in [PASSWORD, &access, &refresh, secret.trim(), "$argon2id$"] {
+    assert!(log.contains("mails are only written to files"), "{log}");
+    for secret_value in [PASSWORD, &access, &refresh, secret.trim(), "$argon2id$", &link] {
         assert!(!log.contains(secret_value), "log leaks {secret_value:.12}…:\n{log}");
     }
     // A second start reuses the secret quietly, and old tokens still verify.
     let server = serve(&db, &[]);
     let r = client
         .post(format!("{}/api/token/verify/", server.url))
-        .json(&json!({"token": access}))
+        .json(&json!({"token": second_access}))
         .send()
         .await
         .unwrap();
@@ -487,6 +516,7 @@ fn check_reports_what_it_finds_and_fails_on_problems() {
         "{stdout}"
     );
     assert!(stdout.contains("ok    mail: by .eml files in "), "{stdout}");
+    assert!(stdout.contains("WARN  mail: no AUTHENTICON_SMTP_URL, so mails"), "{stdout}");
     assert!(stdout.contains("; 0 waiting in the outbox"), "{stdout}");
     assert!(stdout.trim_end().ends_with("System check identified no issues."), "{stdout}");
 

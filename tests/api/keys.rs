@@ -141,6 +141,26 @@ async fn keys_rotate_without_downtime_and_retire_after_their_tokens_expire() {
 }
 
 #[tokio::test]
+async fn a_revoked_key_fails_its_tokens_at_once_and_a_new_one_signs() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::ES256).await;
+    let (_, leaked, _) = app.user_with_tokens("alice").await;
+    let kid = str_of(&parts(&leaked).0["kid"]);
+    assert_eq!(app.get("/protected-resource/", Some(&leaked)).await.status, StatusCode::OK);
+    app.state.tokens.revoke_key(&kid).await.unwrap();
+    let r = app.get("/protected-resource/", Some(&leaked)).await;
+    assert_eq!((r.status, r.body), (StatusCode::UNAUTHORIZED, access_not_valid()));
+    let kids: Vec<Value> = jwks(&app).await.iter().map(|k| k["kid"].clone()).collect();
+    assert_eq!(kids.len(), 1);
+    assert_ne!(kids[0], json!(kid));
+    // Logins go on with the new key.
+    let (fresh, _) = app.login("alice").await;
+    assert_eq!(parts(&fresh).0["kid"], kids[0]);
+    assert_eq!(app.get("/protected-resource/", Some(&fresh)).await.status, StatusCode::OK);
+    let e = app.state.tokens.revoke_key(&kid).await.unwrap_err();
+    assert!(e.to_string().contains("no key"), "{e}");
+}
+
+#[tokio::test]
 async fn a_pem_file_can_hold_the_signing_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("signing.pem");

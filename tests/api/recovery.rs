@@ -593,6 +593,10 @@ async fn without_smtp_mails_are_written_to_files() {
         assert!(Instant::now() < deadline, "no .eml in {}", dir.display());
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    // The file holds a live link: for this user's eyes only.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     let text = std::fs::read_to_string(file).unwrap();
     assert!(text.contains("To: gina@example.com"), "{text}");
     assert!(text.contains("Subject: Confirm your email address"), "{text}");

@@ -73,10 +73,19 @@ async fn concurrent_refreshes_of_one_token_yield_exactly_one_success() {
 async fn reuse_interval_tolerates_a_benign_retry() {
     let app = spawn_with(|c| c.refresh_reuse_interval = Duration::from_secs(30)).await;
     let (_, _, first) = app.user_with_tokens("alice").await;
-    assert_eq!(refresh(&app, &first).await.status, StatusCode::OK);
+    let once = refresh(&app, &first).await;
+    assert_eq!(once.status, StatusCode::OK);
     let again = refresh(&app, &first).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
-    assert_eq!(refresh(&app, &str_of(&again.body["refresh"])).await.status, StatusCode::OK);
+    // The same successor, never a second live branch of the family.
+    let (successor, replayed) = (str_of(&once.body["refresh"]), str_of(&again.body["refresh"]));
+    assert_eq!(parts(&replayed).1["jti"], parts(&successor).1["jti"]);
+    let next = refresh(&app, &replayed).await;
+    assert_eq!(next.status, StatusCode::OK);
+    // Spent now: the successor is refused as reuse would be, and the first token finds no
+    // unspent successor to hand out.
+    assert_eq!(refresh(&app, &first).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, &str_of(&next.body["refresh"])).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

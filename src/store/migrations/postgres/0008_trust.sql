@@ -2,3 +2,7 @@
 -- sensitive changes need within a short window; and when its first login was, for
 -- the absolute session lifetime (created_at moves with nothing, but is named here).
 ALTER TABLE sessions ADD COLUMN reauthenticated_at BIGINT;
+
+-- The token a rotation issued in place of this one: a replay inside the reuse interval
+-- gets that same successor back, never a second live branch of the family.
+ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;
