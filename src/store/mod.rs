@@ -121,7 +121,7 @@ pub struct ImportedUser {
 }
 
 /// A refresh token record: the `jti` of a signed token and its lifetime.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefresh {
     pub jti: String,
     pub issued_at: Timestamp,

@@ -165,3 +165,96 @@ async fn a_corrupt_file_stops_before_any_write() {
     assert!(app.state.store.user_by_username_key("alice").await.unwrap().is_none());
     assert_eq!(app.state.store.list_roles().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn users_that_are_one_here_hostile_costs_and_an_admin_group_are_refused() {
+    let app = spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let records = json!([
+        {"model": "auth.group", "pk": 1, "fields": {"name": "Admin", "permissions": []}},
+        user(1, "alice", pbkdf2(PASSWORD), json!({"groups": [1]})),
+        user(2, "Alice", pbkdf2("another long passphrase"), json!({})),
+        user(3, "ＡＬＩＣＥ", pbkdf2("a third long passphrase"), json!({})),
+        user(4, "slow", "bcrypt$$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234".into(), json!({})),
+        user(5, "huge", "argon2$argon2id$v=19$m=4194304,t=2,p=1$c2FsdA$aGFzaA".into(), json!({})),
+        user(6, "frank", pbkdf2(PASSWORD), json!({"groups": [1]})),
+    ]);
+    let text = serde_json::to_string_pretty(&records).unwrap();
+    let path = dir.path().join("dump.json");
+    std::fs::write(&path, &text).unwrap();
+    let out = import(&app.database_url, &path);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("1 user(s) created, 0 updated, 5 skipped; 0 role(s) created"), "{stdout}");
+    // Neither of the three colliding names got in: one would have taken the others over.
+    assert!(
+        stderr.contains(r#""alice", "Alice", "ＡＬＩＣＥ" are one user here"#),
+        "{stderr}"
+    );
+    assert!(app.state.store.user_by_username_key("alice").await.unwrap().is_none());
+    assert!(stderr.contains("bcrypt cost 31 over 16"), "{stderr}");
+    assert!(stderr.contains("argon2 m=4194304,t=2,p=1 over"), "{stderr}");
+    assert!(stderr.contains(r#"group "Admin" would become the built-in "admin" role"#), "{stderr}");
+    // frank came in, without the admin role.
+    let (access, _) = app.login("frank").await;
+    assert_eq!(app.get("/api/me/", Some(&access)).await.body["roles"], json!([]));
+    // Asked for by the flag, the group maps.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authenticon"));
+    let out = cmd
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTHENTICON_DATABASE_URL", &app.database_url)
+        .env("AUTHENTICON_SECRET_KEY", SECRET)
+        .args(["import-django", "--admin-group"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let frank = app.state.accounts.find_user("frank").await.unwrap();
+    assert_eq!(frank.roles, vec!["admin".to_string()]);
+}
+
+#[tokio::test]
+async fn unusable_and_legacy_hashes_answer_no_sooner_than_a_wrong_password() {
+    // Throttles off: the timing needs more tries than they allow.
+    let app = spawn_with(|c| {
+        c.throttle.login_per_user_and_address = 0;
+        c.throttle.login_per_user = 0;
+        c.throttle.login_per_address = 0;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cheap = {
+        let mut derived = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(PASSWORD.as_bytes(), b"seasalt", 1, &mut derived);
+        format!("pbkdf2_sha256$1$seasalt${}", base64::engine::general_purpose::STANDARD.encode(derived))
+    };
+    let records = json!([
+        user(1, "unusable", "!abcdefghijklmnopqrstuvwxyz0123456789ABCD".into(), json!({})),
+        user(2, "cheap", cheap, json!({})),
+    ]);
+    let path = dir.path().join("dump.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&records).unwrap()).unwrap();
+    assert!(import(&app.database_url, &path).status.success());
+    app.register("normal").await;
+    let time = |name: &'static str| {
+        let app = &app;
+        async move {
+            let mut runs = Vec::new();
+            for _ in 0..7 {
+                let started = std::time::Instant::now();
+                let r = app.post("/api/token/", json!({"username": name, "password": "not the password"})).await;
+                runs.push(started.elapsed());
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+            }
+            runs.sort();
+            runs[runs.len() / 2]
+        }
+    };
+    let normal = time("normal").await;
+    for name in ["unusable", "cheap"] {
+        let t = time(name).await;
+        // At least the dummy Argon2 check: no faster "no" tells these accounts apart.
+        assert!(t * 10 >= normal * 7, "{name}: median {t:?} against {normal:?}");
+    }
+}

@@ -77,3 +77,47 @@ async fn the_verifier_follows_a_key_rotation() {
     assert_eq!(orders(&service, Some(&second)).await.0, StatusCode::OK);
     assert_eq!(orders(&service, Some(&first)).await.0, StatusCode::OK);
 }
+
+/// A JWKS endpoint that can go down: it relays the real one until told to answer 503.
+async fn switchable_jwks(app: &TestApp) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let down = std::sync::Arc::new(AtomicBool::new(false));
+    let (flag, upstream) = (std::sync::Arc::clone(&down), format!("{}/.well-known/jwks.json", app.url));
+    let route = axum::routing::get(move || {
+        let (flag, upstream) = (std::sync::Arc::clone(&flag), upstream.clone());
+        async move {
+            if flag.load(Ordering::SeqCst) {
+                return (axum::http::StatusCode::SERVICE_UNAVAILABLE, String::new());
+            }
+            let body = reqwest::get(&upstream).await.unwrap().text().await.unwrap();
+            (axum::http::StatusCode::OK, body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().route("/jwks.json", route)).await });
+    (url, down)
+}
+
+#[tokio::test]
+async fn the_verifier_keeps_the_last_good_keys_while_the_jwks_is_down() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::ES256).await;
+    let (jwks_url, down) = switchable_jwks(&app).await;
+    let verifier = Verifier::new(jwks_url).refetch_interval(Duration::ZERO).max_age(Duration::ZERO);
+    let (_, access, _) = app.user_with_tokens("alice").await;
+    assert_eq!(verifier.verify(&access).await.unwrap().user_id, parts(&access).1["user_id"].as_str().unwrap());
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Every call now finds the keys stale and the endpoint down: the last good keys serve.
+    for _ in 0..3 {
+        assert!(verifier.verify(&access).await.is_ok());
+    }
+    // A key it never saw cannot be checked while the endpoint is down.
+    let b = app.state.tokens.generate_key(JwtAlgorithm::ES256).await.unwrap();
+    app.state.tokens.activate_key(&b.kid).await.unwrap();
+    app.state.tokens.load_keys().await.unwrap();
+    let (newer, _) = app.login("alice").await;
+    assert!(matches!(verifier.verify(&newer).await, Err(authenticon_verify::VerifyError::Jwks(_))));
+    // Back up: the new key is fetched.
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(verifier.verify(&newer).await.is_ok());
+}

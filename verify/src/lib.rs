@@ -55,7 +55,16 @@ pub enum VerifyError {
 
 struct Cache {
     keys: HashMap<String, (Algorithm, DecodingKey)>,
+    /// The last fetch that worked.
     fetched: Option<Instant>,
+    /// The last fetch tried, worked or not (the refetch interval counts from it).
+    tried: Option<Instant>,
+}
+
+impl Cache {
+    fn empty() -> Self {
+        Self { keys: HashMap::new(), fetched: None, tried: None }
+    }
 }
 
 /// Checks tokens against an Authenticon JWKS. Cheap to clone.
@@ -72,6 +81,9 @@ struct Inner {
     max_age: Duration,
     http: reqwest::Client,
     cache: RwLock<Cache>,
+    /// One fetch at a time; the cache itself is never locked across a fetch, so tokens
+    /// of known keys keep verifying while the JWKS endpoint is slow.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// Only asymmetric algorithms: a JWKS never carries an HMAC secret, and accepting HS*
@@ -97,23 +109,36 @@ impl Verifier {
                 refetch_interval: Duration::from_secs(10),
                 max_age: Duration::from_secs(300),
                 http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
-                cache: RwLock::new(Cache { keys: HashMap::new(), fetched: None }),
+                cache: RwLock::new(Cache::empty()),
+                fetching: tokio::sync::Mutex::new(()),
             }),
         }
     }
 
-    /// The shortest time between two fetches of the JWKS for unknown kids (default 10 s).
-    pub fn refetch_interval(self, interval: Duration) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+    fn rebuilt(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
             jwks_url: shared.jwks_url.clone(),
             issuer: shared.issuer.clone(),
             audience: shared.audience.clone(),
             refetch_interval: shared.refetch_interval,
             max_age: shared.max_age,
             http: shared.http.clone(),
-            cache: RwLock::new(Cache { keys: HashMap::new(), fetched: None }),
+            cache: RwLock::new(Cache::empty()),
+            fetching: tokio::sync::Mutex::new(()),
         });
-        Self { inner: Arc::new(Inner { refetch_interval: interval, ..inner }) }
+        change(&mut inner);
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The shortest time between two fetches of the JWKS for unknown kids (default 10 s).
+    pub fn refetch_interval(self, interval: Duration) -> Self {
+        self.rebuilt(|inner| inner.refetch_interval = interval)
+    }
+
+    /// How long fetched keys count as fresh (default 5 minutes). Past it the JWKS is
+    /// fetched again; while that fails, the last good keys go on verifying.
+    pub fn max_age(self, max_age: Duration) -> Self {
+        self.rebuilt(|inner| inner.max_age = max_age)
     }
 
     /// Verifies an access token: signature by a published key, algorithm, lifetime,
@@ -149,22 +174,45 @@ impl Verifier {
     }
 
     async fn key(&self, kid: &str) -> Result<(Algorithm, DecodingKey), VerifyError> {
-        {
-            let cache = self.inner.cache.read().await;
-            let fresh = cache.fetched.is_some_and(|t| t.elapsed() < self.inner.max_age);
-            if let (true, Some(found)) = (fresh, cache.keys.get(kid)) {
-                return Ok(found.clone());
-            }
+        let unknown = || VerifyError::Invalid(format!("unknown kid {kid}"));
+        let (known, fresh, may_fetch) = self.lookup(kid).await;
+        if let (Some(found), true) = (&known, fresh) {
+            return Ok(found.clone());
         }
+        // Stale keys, or an unknown kid (a new key?): fetch again, but not more often than
+        // the interval (a flood of made-up kids must not become a flood of fetches).
+        if !may_fetch {
+            return known.ok_or_else(unknown);
+        }
+        let _one_at_a_time = self.inner.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        let (again, fresh, may_fetch) = self.lookup(kid).await;
+        if let (Some(found), true) = (&again, fresh) {
+            return Ok(found.clone());
+        }
+        if !may_fetch {
+            return again.ok_or_else(unknown);
+        }
+        let result = self.fetch().await;
         let mut cache = self.inner.cache.write().await;
-        // An unknown kid may be a new key: fetch again, but not more often than the
-        // interval (a flood of made-up kids must not become a flood of fetches).
-        let may_fetch = cache.fetched.is_none_or(|t| t.elapsed() >= self.inner.refetch_interval);
-        if may_fetch {
-            cache.keys = self.fetch().await?;
-            cache.fetched = Some(Instant::now());
+        cache.tried = Some(Instant::now());
+        match result {
+            Ok(keys) => {
+                cache.keys = keys;
+                cache.fetched = cache.tried;
+                cache.keys.get(kid).cloned().ok_or_else(unknown)
+            }
+            // The endpoint is down: the last good keys go on verifying.
+            Err(e) => cache.keys.get(kid).cloned().ok_or(e),
         }
-        cache.keys.get(kid).cloned().ok_or_else(|| VerifyError::Invalid(format!("unknown kid {kid}")))
+    }
+
+    /// The key if cached, whether the cache is fresh, and whether a fetch may be tried.
+    async fn lookup(&self, kid: &str) -> (Option<(Algorithm, DecodingKey)>, bool, bool) {
+        let cache = self.inner.cache.read().await;
+        let fresh = cache.fetched.is_some_and(|t| t.elapsed() < self.inner.max_age);
+        let may_fetch = cache.tried.is_none_or(|t| t.elapsed() >= self.inner.refetch_interval);
+        (cache.keys.get(kid).cloned(), fresh, may_fetch)
     }
 
     async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, VerifyError> {
