@@ -1,7 +1,7 @@
 //! Account service: registration, authentication, password and email changes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -122,6 +122,10 @@ pub struct UserCache {
     /// Per user, per session id: whether the session stood when it was read. Kept by
     /// user so that every change that drops a user's entry drops their sessions too.
     sessions: RwLock<HashMap<String, HashMap<String, (Instant, bool)>>>,
+    /// Moves on at every invalidation. A lookup remembers it before asking the store and
+    /// caches its answer only if it has not moved: an answer read just before a
+    /// revocation committed must not be put back after the revocation dropped it.
+    epoch: AtomicU64,
 }
 
 /// Past this many entries the cache starts over rather than grow without bound.
@@ -129,7 +133,17 @@ const USER_CACHE_MAX: usize = 100_000;
 
 impl UserCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: RwLock::new(HashMap::new()), sessions: RwLock::new(HashMap::new()) }
+        Self {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// To pass to `put` / `put_session` after the store lookup it precedes.
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
     }
 
     fn session(&self, user_id: &str, session_id: &str) -> Option<bool> {
@@ -138,11 +152,14 @@ impl UserCache {
         (at.elapsed() < self.ttl).then_some(*live)
     }
 
-    fn put_session(&self, user_id: &str, session_id: &str, live: bool) {
+    fn put_session(&self, user_id: &str, session_id: &str, live: bool, seen: u64) {
         if self.ttl.is_zero() {
             return;
         }
         if let Ok(mut sessions) = self.sessions.write() {
+            if self.epoch() != seen {
+                return;
+            }
             if sessions.len() >= USER_CACHE_MAX {
                 sessions.clear();
             }
@@ -162,11 +179,14 @@ impl UserCache {
         (at.elapsed() < self.ttl).then(|| Arc::clone(user))
     }
 
-    fn put(&self, user: &Arc<UserWithRoles>) {
+    fn put(&self, user: &Arc<UserWithRoles>, seen: u64) {
         if self.ttl.is_zero() {
             return;
         }
         if let Ok(mut entries) = self.entries.write() {
+            if self.epoch() != seen {
+                return;
+            }
             if entries.len() >= USER_CACHE_MAX {
                 entries.clear();
             }
@@ -176,6 +196,7 @@ impl UserCache {
 
     /// After a change to the user or to any of their sessions (a revocation).
     pub fn invalidate(&self, id: &str) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(id);
         }
@@ -186,6 +207,7 @@ impl UserCache {
 
     /// After a change to a role, which any number of users may hold.
     pub fn clear(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
         }
@@ -249,11 +271,12 @@ impl Accounts {
         if now_ms() < self.store_down_until.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        let seen = self.cache.epoch();
         let outage = match tokio::time::timeout(TOKEN_USER_LOOKUP_TIMEOUT, self.user(id)).await {
             Ok(Err(AccountError::Store(StoreError::Unavailable(reason)))) => reason,
             Ok(Ok(user)) => {
                 let user = Arc::new(user);
-                self.cache.put(&user);
+                self.cache.put(&user, seen);
                 return Ok(Some(user));
             }
             Ok(Err(e)) => return Err(e),
@@ -276,11 +299,12 @@ impl Accounts {
         if now_ms() < self.store_down_until.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        let seen = self.cache.epoch();
         match tokio::time::timeout(TOKEN_USER_LOOKUP_TIMEOUT, self.store.session_state(session_id)).await {
             Ok(Ok(state)) => {
                 // SECURITY: a session that is gone, revoked, or someone else's ends the token.
                 let live = state.is_some_and(|s| s.revoked_at.is_none() && s.user_id == user_id);
-                self.cache.put_session(user_id, session_id, live);
+                self.cache.put_session(user_id, session_id, live, seen);
                 Ok(Some(live))
             }
             Ok(Err(StoreError::Unavailable(reason))) => {
@@ -612,6 +636,20 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lookup_that_raced_an_invalidation_is_not_cached() {
+        let cache = UserCache::new(Duration::from_secs(60));
+        let seen = cache.epoch();
+        // The revocation commits and drops the entries while the lookup is in flight…
+        cache.invalidate("u1");
+        // …so the lookup's (stale) "live" is not put back.
+        cache.put_session("u1", "s1", true, seen);
+        assert_eq!(cache.session("u1", "s1"), None);
+        let seen = cache.epoch();
+        cache.put_session("u1", "s1", false, seen);
+        assert_eq!(cache.session("u1", "s1"), Some(false));
+    }
 
     #[test]
     fn usernames_follow_django() {

@@ -208,7 +208,7 @@ impl Mfa {
         // SECURITY: counted before the proof is checked, per address (codes tried across
         // many accounts) and per login (five wrong codes and the password step must be
         // passed again).
-        let attempt = match self.throttle.begin_second_factor(&client.ip, &token.id, CODES_PER_LOGIN).await {
+        let attempt = match self.throttle.begin_second_factor(&client.ip, Some((&token.id, CODES_PER_LOGIN))).await {
             Ok(attempt) => attempt,
             Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
             Err(SecondFactorRefused::Login) => {

@@ -1,8 +1,8 @@
 //! Proof of presence for sensitive changes (API.md "Trust rules"; OWASP ASVS V2/V3
 //! re-authentication, GitHub's "sudo mode"). An access token proves only that someone
 //! holds it, and a stolen one is as fresh from a login as the owner's: changing the
-//! email or the factors of an account takes its password or a code again, in the
-//! request or through `POST /api/me/reauthenticate/` a short while before.
+//! email or the factors of an account takes its password, a code or a passkey again, in
+//! the request or through `POST /api/me/reauthenticate/` a short while before.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,51 +10,114 @@ use std::time::Duration;
 use tracing::info;
 
 use crate::accounts::{AccountError, Accounts};
+use crate::fields::FieldErrors;
 use crate::mfa::Mfa;
 use crate::secret::Secret;
 use crate::store::{ClientInfo, Store, Timestamp};
+use crate::throttle::{SecondFactorRefused, Throttle};
 use crate::tokens::now;
 
-/// What a request offers as proof.
-pub enum PresenceProof {
-    Password(Secret),
+/// When the account has a second factor, a password alone is less than its login asks.
+pub const SECOND_FACTOR_NEEDED: &str =
+    "This account has a second factor: confirm with a code from it (or a recovery code), or with a passkey.";
+
+/// What a request offers as proof; any part may be missing.
+#[derive(Default)]
+pub struct PresenceProof {
+    pub password: Option<Secret>,
     /// A TOTP or recovery code.
-    Code(String),
-    /// Nothing: a recent re-authentication of the session must stand in.
-    None,
+    pub code: Option<String>,
+    /// A passkey's answer to the options of `/api/me/reauthenticate/passkey/`.
+    pub passkey: Option<serde_json::Value>,
+}
+
+impl PresenceProof {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.password.is_none() && self.code.is_none() && self.passkey.is_none()
+    }
 }
 
 pub struct Presence {
     store: Arc<dyn Store>,
     accounts: Arc<Accounts>,
     mfa: Arc<Mfa>,
+    throttle: Arc<Throttle>,
     window: i64,
 }
 
+/// The passkey ceremony of a session's re-authentication: one at a time per session.
+fn ceremony(session_id: &str) -> String {
+    format!("reauth-{session_id}")
+}
+
 impl Presence {
-    pub fn new(store: Arc<dyn Store>, accounts: Arc<Accounts>, mfa: Arc<Mfa>, window: Duration) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        accounts: Arc<Accounts>,
+        mfa: Arc<Mfa>,
+        throttle: Arc<Throttle>,
+        window: Duration,
+    ) -> Self {
         let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
-        Self { store, accounts, mfa, window }
+        Self { store, accounts, mfa, throttle, window }
     }
 
-    /// Checks a proof; a wrong one is a field error under `password` or `code`, and
-    /// counts in the login throttle (a password) or the factor's lock (a code).
-    async fn check(&self, user_id: &str, proof: PresenceProof, client: &ClientInfo) -> Result<bool, AccountError> {
-        match proof {
-            PresenceProof::Password(password) => {
-                self.accounts.confirm_password(user_id, &password, client).await?;
-                Ok(true)
-            }
-            PresenceProof::Code(code) => {
-                self.mfa.check_code(user_id, &code, client).await?;
-                Ok(true)
-            }
-            PresenceProof::None => Ok(false),
+    /// Checks a proof at the assurance level of the account's login: a passkey (both
+    /// factors at once); else the password, and a code as well when the account has a
+    /// second factor; or a code alone. A wrong password is a field error under
+    /// `password` and counts in the login throttle; a wrong code one under `code`,
+    /// counted by the factor's lock and, per address, like second login steps. False
+    /// when nothing was offered.
+    async fn check(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        proof: PresenceProof,
+        client: &ClientInfo,
+    ) -> Result<bool, AccountError> {
+        if proof.is_empty() {
+            return Ok(false);
         }
+        if let Some(answer) = proof.passkey {
+            let passkeys = &self.mfa.passkeys;
+            return self.second_factor(client, passkeys.finish_second_step(user_id, &ceremony(session_id), answer, client)).await;
+        }
+        if let Some(password) = &proof.password {
+            self.accounts.confirm_password(user_id, password, client).await?;
+        }
+        match proof.code {
+            Some(code) => self.second_factor(client, self.mfa.check_code(user_id, &code, client)).await,
+            None if self.mfa.status(user_id).await?.enabled() => {
+                Err(AccountError::Invalid(FieldErrors::one("code", SECOND_FACTOR_NEEDED)))
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// A second-factor check, counted per address before it runs.
+    async fn second_factor(
+        &self,
+        client: &ClientInfo,
+        check: impl std::future::Future<Output = Result<(), AccountError>>,
+    ) -> Result<bool, AccountError> {
+        let attempt = match self.throttle.begin_second_factor(&client.ip, None).await {
+            Ok(attempt) => attempt,
+            Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
+            Err(SecondFactorRefused::Login) => return Err(AccountError::Throttled(1)),
+        };
+        check.await?;
+        self.throttle.second_factor_succeeded(attempt).await;
+        Ok(true)
     }
 
     /// Before a sensitive change: the proof in the request, or a re-authentication of
     /// this session within the window. Otherwise `ReauthenticationRequired`.
+    /// A session re-authenticated within the window needs no proof in the request (one
+    /// sent along is then not checked).
     pub async fn require(
         &self,
         user_id: &str,
@@ -62,9 +125,6 @@ impl Presence {
         proof: PresenceProof,
         client: &ClientInfo,
     ) -> Result<(), AccountError> {
-        if self.check(user_id, proof, client).await? {
-            return Ok(());
-        }
         // SECURITY: read from the store, never a cache: the proof is of this session,
         // and a login alone leaves it unset.
         let state = self.store.session_state(session_id).await?;
@@ -73,11 +133,17 @@ impl Presence {
                 && s.revoked_at.is_none()
                 && s.reauthenticated_at.is_some_and(|t| now() < t.saturating_add(self.window))
         });
-        if fresh {
+        if fresh || self.check(user_id, session_id, proof, client).await? {
             Ok(())
         } else {
             Err(AccountError::ReauthenticationRequired)
         }
+    }
+
+    /// Options for `navigator.credentials.get()` with the user's passkeys, for
+    /// `/api/me/reauthenticate/` `{"credential"}`.
+    pub async fn passkey_options(&self, user_id: &str, session_id: &str) -> Result<serde_json::Value, AccountError> {
+        self.mfa.passkeys.start_second_step(user_id, &ceremony(session_id)).await
     }
 
     /// `POST /api/me/reauthenticate/`: checks the proof and records it for the session;
@@ -89,7 +155,7 @@ impl Presence {
         proof: PresenceProof,
         client: &ClientInfo,
     ) -> Result<Timestamp, AccountError> {
-        if !self.check(user_id, proof, client).await? {
+        if !self.check(user_id, session_id, proof, client).await? {
             return Err(AccountError::ReauthenticationRequired);
         }
         let at = now();

@@ -210,23 +210,28 @@ impl Throttle {
     }
 
     /// Takes a place for a second-factor attempt, before the proof is checked: per
-    /// address over all accounts (the login limit per address), and per login (`login`,
-    /// the `mfa_token`'s id, `per_login` tries).
+    /// address over all accounts (the login limit per address), and, when given, per
+    /// login (the `mfa_token`'s id, with its number of tries).
     pub async fn begin_second_factor(
         &self,
         address: &str,
-        login: &str,
-        per_login: u32,
+        login: Option<(&str, u32)>,
     ) -> Result<SecondFactorAttempt, SecondFactorRefused> {
         let window_ms = window_ms(self.limits.login_window);
         let by_address =
             Window { key: format!("mfa-a:{}", address_key(address)), limit: self.limits.login_per_address, window_ms };
         let member = self.take(std::slice::from_ref(&by_address)).await.map_err(SecondFactorRefused::Address)?;
-        let by_login = Window { key: format!("mfa-t:{login}"), limit: per_login, window_ms };
-        if self.take(std::slice::from_ref(&by_login)).await.is_err() {
-            return Err(SecondFactorRefused::Login);
-        }
-        Ok(SecondFactorAttempt { by_address: by_address.key, by_login: by_login.key, member })
+        let by_login = match login {
+            Some((id, tries)) => {
+                let w = Window { key: format!("mfa-t:{id}"), limit: tries, window_ms };
+                if self.take(std::slice::from_ref(&w)).await.is_err() {
+                    return Err(SecondFactorRefused::Login);
+                }
+                w.key
+            }
+            None => String::new(),
+        };
+        Ok(SecondFactorAttempt { by_address: by_address.key, by_login, member })
     }
 
     /// The proof was right: the attempt leaves the per-address count.

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     let r = route(r, "/api/me/", get(get_me).patch(update_me));
     let r = route(r, "/api/me/password/", post(change_password));
     let r = route(r, "/api/me/reauthenticate/", post(reauthenticate));
+    let r = route(r, "/api/me/reauthenticate/passkey/", post(reauthenticate_passkey));
     let r = route(r, "/api/me/sessions/", get(list_sessions));
     let r = route(r, "/api/me/sessions/revoke-all/", post(revoke_all_sessions));
     route(r, "/api/me/sessions/{id}/", delete(revoke_session))
@@ -122,13 +123,34 @@ pub struct UpdateMeRequest {
     code: Option<String>,
 }
 
+/// A proof of presence: a passkey's `credential`; or the `password`, with a `code` when
+/// the account has a second factor; or a `code` alone.
 #[allow(dead_code)]
 #[derive(ToSchema)]
 pub struct ProofRequest {
-    /// The current password. Either this or `code`.
+    /// The current password.
     password: Option<String>,
     /// A 6-digit code from the authenticator app, or a recovery code.
     code: Option<String>,
+    /// A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+    /// `/api/me/reauthenticate/passkey/`.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
+}
+
+/// Options for `navigator.credentials.get()` with the caller's passkeys: send the answer
+/// to `/api/me/reauthenticate/` as `credential` within five minutes.
+#[utoipa::path(post, path = "/api/me/reauthenticate/passkey/", tag = "me", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"publicKey\": {...}}`", body = Object),
+        (status = 400, description = "No passkey registered, or passkeys are not available", body = Detail),
+        (status = 401, body = CodedDetail),
+    ))]
+pub async fn reauthenticate_passkey(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(app.presence.passkey_options(user.id(), user.session_id()).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -140,17 +162,19 @@ pub struct Reauthenticated {
 /// Longest code read as a proof.
 const MAX_PROOF_CODE_CHARS: usize = 64;
 
-/// The proof of presence a body carries: `password`, or `code` (a TOTP or recovery code).
+/// The proof of presence a body carries: `password`, `code` (a TOTP or recovery code),
+/// or a passkey's `credential`.
 pub fn presence_proof(body: &JsonObject) -> Result<PresenceProof, ApiError> {
     let mut f = FieldReader::new(&body.0);
     let password = f.optional_untrimmed("password", MAX_PASSWORD_CHARS);
     let code = f.optional("code", MAX_PROOF_CODE_CHARS);
     f.finish().map_err(ApiError::Fields)?;
-    Ok(match (password, code) {
-        (Some(p), _) => PresenceProof::Password(Secret::new(p)),
-        (None, Some(c)) => PresenceProof::Code(c),
-        (None, None) => PresenceProof::None,
-    })
+    let passkey = match body.0.get("credential") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(c @ serde_json::Value::Object(_)) => Some(c.clone()),
+        Some(_) => return Err(ApiError::field("credential", "Not a passkey answer.")),
+    };
+    Ok(PresenceProof { password: password.map(Secret::new), code, passkey })
 }
 
 /// Prove presence for this session: for `AUTHENTICON_REAUTH_WINDOW` (5 minutes) it may
@@ -159,7 +183,7 @@ pub fn presence_proof(body: &JsonObject) -> Result<PresenceProof, ApiError> {
 #[utoipa::path(post, path = "/api/me/reauthenticate/", tag = "me", request_body = ProofRequest, security(("bearer" = [])),
     responses(
         (status = 200, body = Reauthenticated),
-        (status = 400, description = "A wrong password (`{\"password\": [...]}`) or code (`{\"code\": [\"Invalid code.\"]}`), or neither sent", body = BadRequestBody),
+        (status = 400, description = "A wrong password (`{\"password\": [...]}`) or code (`{\"code\": [\"Invalid code.\"]}`), a password alone for an account with a second factor (`{\"code\": [...]}`), a passkey answer that does not verify, or nothing sent", body = BadRequestBody),
         (status = 401, body = CodedDetail),
         (status = 429, description = "Too many wrong passwords or codes; see `Retry-After`", body = Detail),
     ))]
@@ -169,10 +193,10 @@ pub async fn reauthenticate(
     Client(client): Client,
     body: JsonObject,
 ) -> Result<Json<Reauthenticated>, ApiError> {
-    let proof = match presence_proof(&body)? {
-        PresenceProof::None => return Err(ApiError::field("password", crate::fields::REQUIRED)),
-        proof => proof,
-    };
+    let proof = presence_proof(&body)?;
+    if proof.password.is_none() && proof.code.is_none() && proof.passkey.is_none() {
+        return Err(ApiError::field("password", crate::fields::REQUIRED));
+    }
     let until = app.presence.reauthenticate(user.id(), user.session_id(), proof, &client).await?;
     Ok(Json(Reauthenticated { reauthenticated_until: rfc3339(until) }))
 }

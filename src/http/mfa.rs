@@ -368,6 +368,9 @@ pub async fn start_totp(
     Client(client): Client,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
+    if app.mfa.status(user.id()).await?.totp {
+        return Err(ApiError::BadRequest("An authenticator app is already on.".into()));
+    }
     // SECURITY: a factor enrolled with a stolen token would lock the owner out of their
     // own password logins.
     app.presence.require(user.id(), user.session_id(), presence_proof(&body)?, &client).await?;
@@ -482,7 +485,7 @@ pub async fn reset_user_mfa(
     }
     // One's own factors: only with a fresh proof (`/api/me/reauthenticate/` first).
     if id == guard.id() {
-        let none = crate::presence::PresenceProof::None;
+        let none = crate::presence::PresenceProof::none();
         app.presence.require(guard.id(), guard.auth.session_id(), none, &audit.client).await?;
     }
     match app.mfa.reset(&id, &audit).await? {

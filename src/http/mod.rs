@@ -254,7 +254,7 @@ fn status_label(status: u16) -> &'static str {
     paths(
         auth::register, auth::obtain_token_pair, auth::refresh_token, auth::verify_token, auth::blacklist_token,
         me::protected_resource, me::get_me, me::update_me, me::change_password,
-        me::list_sessions, me::revoke_session, me::revoke_all_sessions, me::reauthenticate,
+        me::list_sessions, me::revoke_session, me::revoke_all_sessions, me::reauthenticate, me::reauthenticate_passkey,
         session::session_login, session::session_refresh, session::session_logout,
         recovery::request_password_reset, recovery::confirm_password_reset,
         recovery::verify_email, recovery::resend_verification,

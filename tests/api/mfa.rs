@@ -241,3 +241,26 @@ async fn turning_totp_off_needs_a_code() {
     let r = off("123456").await;
     assert_eq!(r.body, json!({"detail": "The authenticator app is off."}));
 }
+
+#[tokio::test]
+async fn with_a_factor_on_a_password_alone_proves_no_presence() {
+    let app = spawn().await;
+    let (access, secret, codes) = enrolled(&app, "zoe").await;
+    let patch = |body: Value| app.request(Method::PATCH, "/api/me/", Some(body), Some(&access));
+    // A thief with the access token and a phished password still lacks the factor.
+    let r = patch(json!({"email": "thief@evil.example", "password": PASSWORD})).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::BAD_REQUEST, json!({"code": [authenticon::presence::SECOND_FACTOR_NEEDED]}))
+    );
+    let r = patch(json!({"email": "zoe@example.com", "password": PASSWORD, "code": "000000"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The password and a code, or a code alone (the factor's holder), prove it.
+    let r = patch(json!({"email": "zoe@example.com", "password": PASSWORD, "code": codes[0]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .request(Method::POST, "/api/me/reauthenticate/", Some(json!({"code": code(&secret, 1)})), Some(&access))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(patch(json!({"email": "zoe@example.org"})).await.status, StatusCode::OK);
+}

@@ -190,6 +190,7 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
         "the first factor brings recovery codes"
     );
     let passkey_id = str_of(&r.body["passkey"]["id"]);
+    let recovery_code = str_of(&r.body["recovery_codes"][0]);
     // A ceremony is answered once.
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(&access)).await;
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"ceremony": [EXPIRED]})));
@@ -255,9 +256,15 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"password": [wrong]})));
     assert_eq!(app.get("/api/mfa/passkeys/", Some(&access)).await.body.as_array().map(Vec::len), Some(1));
 
-    // Removing the only passkey turns the second step off, and its recovery codes go.
+    // The password alone is less than this account's login asks: a code too (here a
+    // recovery code), or the passkey.
     let r = app.request(Method::DELETE, &path, Some(json!({"password": PASSWORD})), Some(&access)).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"][0], json!(authenticon::presence::SECOND_FACTOR_NEEDED));
+    // Removing the only passkey turns the second step off, and its recovery codes go.
+    let body = json!({"password": PASSWORD, "code": recovery_code});
+    let r = app.request(Method::DELETE, &path, Some(body), Some(&access)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let r = app.request(Method::DELETE, &path, Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = app.get("/api/mfa/", Some(&access)).await;
@@ -324,6 +331,19 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
         events(&app).await.iter().filter(|(e, d)| e == "mfa_failed" && d["method"] == "passkey").count();
     assert_eq!(failed, 2, "forged and foreign signatures are audited");
 
+    // With a factor, adding another takes a second-factor proof: here the passkey itself,
+    // through the session's re-authentication. A phishing page's relay cannot give it.
+    let r = app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Key", "password": PASSWORD})), Some(&access)).await;
+    assert_eq!(r.body["code"][0], json!(authenticon::presence::SECOND_FACTOR_NEEDED), "{}", r.body);
+    let reauth = |body: Value| app.request(Method::POST, "/api/me/reauthenticate/", Some(body), Some(&access));
+    let options = app.request(Method::POST, "/api/me/reauthenticate/passkey/", None, Some(&access)).await.body;
+    key.origin = "https://evil.example".into();
+    let r = reauth(json!({"credential": key.get(&options)})).await;
+    key.origin = ORIGIN.into();
+    assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"credential": [NOT_VERIFIED]})));
+    let options = app.request(Method::POST, "/api/me/reauthenticate/passkey/", None, Some(&access)).await.body;
+    let r = reauth(json!({"credential": key.get(&options)})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // A second passkey of the same user brings no new recovery codes; the same
     // authenticator cannot register twice.
     let mut second = SoftKey::new();

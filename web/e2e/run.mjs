@@ -395,7 +395,7 @@ test('turn on an authenticator app, then signing in asks for its code', async ()
   assert.equal(await dialog.isVisible(), false);
   const secret = await page.getByTestId('totp-secret').innerText();
   await shot(page, '17-totp-enrol');
-  await page.getByLabel('Code').fill(totp(secret));
+  await page.getByLabel('Code', { exact: true }).fill(totp(secret));
   await page.getByRole('button', { name: 'Turn on' }).click();
   await page.getByText('Two-factor authentication is on.').waitFor();
   assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
@@ -474,16 +474,18 @@ test('add a passkey, then sign in with it: as the second step, and without a pas
   const used = (await audit('user=pat&event=mfa_used')).map((e) => e.detail.passwordless);
   assert.deepEqual(used.sort(), [false, true]);
 
-  // Removing it takes the password; then the password alone signs in again.
+  // Removing it takes a fresh proof (this session began with the passkey alone): a wrong
+  // password is refused, the passkey itself proves it; then the password alone signs in.
   await page.getByRole('link', { name: 'Two-factor' }).click();
   await page.getByRole('button', { name: 'Remove passkey Laptop' }).click();
-  await page.getByLabel('Your password').fill('not my password');
   await page.getByRole('button', { name: 'Remove passkey', exact: true }).click();
-  await page.getByText('Your password was entered incorrectly. Please enter it again.').waitFor();
-  await shot(page, '22-passkey-remove-password');
+  const confirm = page.getByRole('dialog', { name: 'Confirm it is you' });
+  await confirm.getByLabel('Your current password').fill('not my password');
+  await confirm.getByRole('button', { name: 'Confirm' }).click();
+  await confirm.getByText('Your password was entered incorrectly. Please enter it again.').waitFor();
+  await shot(page, '22-passkey-remove-reauth');
   assert.match(await page.getByTestId('passkeys').innerText(), /Laptop/);
-  await page.getByLabel('Your password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Remove passkey', exact: true }).click();
+  await confirm.getByRole('button', { name: 'Use a passkey' }).click();
   await page.getByText('Passkey “Laptop” removed.').waitFor();
   assert.equal(await page.getByTestId('passkeys').count(), 0);
   assert.match(await page.getByTestId('mfa-state').innerText(), /^Off: signing in needs only your password/);

@@ -1,18 +1,21 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, formError, setReauthPrompt } from '../lib/api/client';
+import { passkeyError, passkeysSupported, signWithPasskey } from '../lib/passkeys';
 import { Field } from './Field';
 import { Notice } from './Notice';
 
 /**
  * The one place the app asks "is it still you?": a sensitive change (email, factors)
- * refused with `reauthentication_required` opens this dialog; the password re-authenticates
+ * refused with `reauthentication_required` opens this dialog; the proof re-authenticates
  * the session for a few minutes and the change goes through. A stolen access token alone
- * cannot answer it.
+ * cannot answer it. With a second factor on, the password alone is not enough: a code
+ * from it too, or a passkey.
  */
 export function ReauthDialog() {
   const dialog = useRef<HTMLDialogElement>(null);
   const resolver = useRef<((ok: boolean) => void) | null>(null);
   const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
   const [errors, setErrors] = useState<Record<string, string[]>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -22,6 +25,7 @@ export function ReauthDialog() {
       resolver.current?.(false);
       resolver.current = resolve;
       setPassword('');
+      setCode('');
       setErrors({});
       setError(null);
       dialog.current?.showModal();
@@ -35,23 +39,35 @@ export function ReauthDialog() {
     dialog.current?.close();
   }
 
-  async function submit(ev: FormEvent) {
-    ev.preventDefault();
+  async function prove(body: () => Promise<Record<string, unknown>>) {
     setBusy(true);
     setErrors({});
     setError(null);
     try {
-      await api('/api/me/reauthenticate/', { method: 'POST', body: { password } });
+      await api('/api/me/reauthenticate/', { method: 'POST', body: await body() });
       setPassword('');
+      setCode('');
       finish(true);
     } catch (err) {
       const m = formError(err);
       setErrors(m.fields);
-      setError(m.error);
+      // A passkey's problems have no field in the dialog: say them here.
+      const unshown = m.fields.credential ?? [];
+      setError(passkeyError(err) ?? (unshown.length ? unshown.join(' ') : m.error));
     } finally {
       setBusy(false);
     }
   }
+
+  const submit = (ev: FormEvent) => {
+    ev.preventDefault();
+    return prove(async () => ({ ...(password ? { password } : {}), ...(code.trim() ? { code: code.trim() } : {}) }));
+  };
+
+  const usePasskey = () => prove(async () => {
+    const options = await api<{ publicKey: Record<string, unknown> }>('/api/me/reauthenticate/passkey/', { method: 'POST', body: {} });
+    return { credential: await signWithPasskey(options) };
+  });
 
   return (
     <dialog ref={dialog} className="reauth" aria-labelledby="reauth-title"
@@ -60,10 +76,18 @@ export function ReauthDialog() {
         <h2 id="reauth-title">Confirm it is you</h2>
         <p>This change protects your account. Enter your password to continue.</p>
         <Field label="Your current password" name="reauth-password" type="password" autoComplete="current-password"
-          value={password} onChange={(e) => setPassword(e.target.value)} errors={errors.password} required autoFocus />
+          value={password} onChange={(e) => setPassword(e.target.value)} errors={errors.password} autoFocus />
+        <Field label="Two-factor code" name="reauth-code" autoComplete="one-time-code" value={code}
+          onChange={(e) => setCode(e.target.value)} errors={errors.code}
+          hint="If you use two-factor authentication: a code from your app, or a recovery code." />
         <Notice error={error} reserve />
         <div className="actions">
           <button type="submit" disabled={busy}>Confirm</button>{' '}
+          {passkeysSupported() && (
+            <><button type="button" className="secondary" onClick={() => void usePasskey()} disabled={busy}>
+              Use a passkey
+            </button>{' '}</>
+          )}
           <button type="button" className="secondary" onClick={() => finish(false)} disabled={busy}>Cancel</button>
         </div>
       </form>

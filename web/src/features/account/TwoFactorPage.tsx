@@ -109,18 +109,17 @@ export function TwoFactorPage() {
     }, 'passkey');
   };
 
-  // Removing a passkey asks for the password again: an open tab alone cannot do it.
+  // Removing a passkey asks to confirm; the server then wants a fresh proof of presence,
+  // which the app's "Confirm it is you" dialog collects: an open tab alone cannot do it.
   const [removing, setRemoving] = useState<PasskeyInfo | null>(null);
-  const [password, setPassword] = useState('');
 
   const removePasskey = (ev: FormEvent) => {
     ev.preventDefault();
     if (!removing) return;
     return run(async () => {
-      await api(`/api/mfa/passkeys/${encodeURIComponent(removing.id)}/`, { method: 'DELETE', body: { password } });
+      await api(`/api/mfa/passkeys/${encodeURIComponent(removing.id)}/`, { method: 'DELETE', body: {} });
       await load();
       setRemoving(null);
-      setPassword('');
       setDone(`Passkey “${removing.name}” removed.`);
     }, 'passkey');
   };
@@ -186,7 +185,7 @@ export function TwoFactorPage() {
             <li key={p.id}>
               <strong>{p.name}</strong> <small>added {when(p.created_at)}, last used {when(p.last_used_at)}</small>{' '}
               <button type="button" className="secondary" disabled={busy}
-                onClick={() => { setRemoving(p); setPassword(''); setErrors({}); setError(null); setDone(null); }}
+                onClick={() => { setRemoving(p); setErrors({}); setError(null); setDone(null); }}
                 aria-label={`Remove passkey ${p.name}`}>Remove</button>
             </li>
           ))}
@@ -194,9 +193,7 @@ export function TwoFactorPage() {
       )}
       {removing && (
         <form className="confirm-box" onSubmit={(e) => void removePasskey(e)} noValidate aria-label="Remove a passkey">
-          <p>Remove the passkey <strong>{removing.name}</strong>? Enter your password to confirm.</p>
-          <Field label="Your password" name="password" type="password" autoComplete="current-password"
-            value={password} onChange={(e) => setPassword(e.target.value)} errors={errors.password} required />
+          <p>Remove the passkey <strong>{removing.name}</strong>? It will no longer sign you in.</p>
           <div className="actions">
             <button type="submit" disabled={busy}>Remove passkey</button>{' '}
             <button type="button" className="secondary" onClick={() => setRemoving(null)} disabled={busy}>Cancel</button>

@@ -157,6 +157,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/reauthenticate/passkey/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for `navigator.credentials.get()` with the caller's passkeys: send the answer
+         *     to `/api/me/reauthenticate/` as `credential` within five minutes.
+         */
+        post: operations["reauthenticate_passkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/sessions/": {
         parameters: {
             query?: never;
@@ -1126,11 +1146,20 @@ export interface components {
             /** @example alice@example.com */
             email: string;
         };
+        /**
+         * @description A proof of presence: a passkey's `credential`; or the `password`, with a `code` when
+         *     the account has a second factor; or a `code` alone.
+         */
         ProofRequest: {
-            /** @description The current password. Either this or `code`. */
+            /** @description The current password. */
             password?: string | null;
             /** @description A 6-digit code from the authenticator app, or a recovery code. */
             code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/me/reauthenticate/passkey/`.
+             */
+            credential?: Record<string, never> | null;
         };
         ProtectedResourceResponse: {
             /** @example Hello, alice! You have accessed a protected resource. */
@@ -1629,7 +1658,7 @@ export interface operations {
                     "application/json": components["schemas"]["Reauthenticated"];
                 };
             };
-            /** @description A wrong password (`{"password": [...]}`) or code (`{"code": ["Invalid code."]}`), or neither sent */
+            /** @description A wrong password (`{"password": [...]}`) or code (`{"code": ["Invalid code."]}`), a password alone for an account with a second factor (`{"code": [...]}`), a passkey answer that does not verify, or nothing sent */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1653,6 +1682,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    reauthenticate_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `{"publicKey": {...}}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description No passkey registered, or passkeys are not available */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
         };
