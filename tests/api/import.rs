@@ -237,24 +237,26 @@ async fn unusable_and_legacy_hashes_answer_no_sooner_than_a_wrong_password() {
     std::fs::write(&path, serde_json::to_string_pretty(&records).unwrap()).unwrap();
     assert!(import(&app.database_url, &path).status.success());
     app.register("normal").await;
-    let time = |name: &'static str| {
-        let app = &app;
-        async move {
-            let mut runs = Vec::new();
-            for _ in 0..7 {
-                let started = std::time::Instant::now();
-                let r = app.post("/api/token/", json!({"username": name, "password": "not the password"})).await;
-                runs.push(started.elapsed());
-                assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-            }
-            runs.sort();
-            runs[runs.len() / 2]
+    // Interleaved, so the machine's noise falls on all three alike; medians.
+    let names = ["normal", "unusable", "cheap"];
+    let mut runs: Vec<Vec<std::time::Duration>> = vec![Vec::new(); names.len()];
+    for _ in 0..9 {
+        for (i, name) in names.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let r = app.post("/api/token/", json!({"username": name, "password": "not the password"})).await;
+            runs[i].push(started.elapsed());
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         }
+    }
+    let median = |mut v: Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
     };
-    let normal = time("normal").await;
-    for name in ["unusable", "cheap"] {
-        let t = time(name).await;
-        // At least the dummy Argon2 check: no faster "no" tells these accounts apart.
-        assert!(t * 10 >= normal * 7, "{name}: median {t:?} against {normal:?}");
+    let mut medians = runs.into_iter().map(median);
+    let normal = medians.next().unwrap();
+    for (name, t) in ["unusable", "cheap"].into_iter().zip(medians) {
+        // At least the dummy Argon2 check (without it these answer in well under a tenth
+        // of the time): no faster "no" tells these accounts apart.
+        assert!(t * 10 >= normal * 4, "{name}: median {t:?} against {normal:?}");
     }
 }

@@ -443,3 +443,34 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     assert_eq!(r.body["detail"], "You do not have permission to perform this action.");
     assert!(r.body.get("code").is_none());
 }
+
+#[tokio::test]
+async fn a_passwordless_login_honours_the_verified_email_setting() {
+    let first = spawn().await;
+    let r = first
+        .post("/register/", json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let (access, _) = first.login("alice").await;
+    let mut key = SoftKey::new();
+    register_passkey(&first, &access, &mut key, "Laptop").await;
+    // The same database, with AUTHENTICON_REQUIRE_VERIFIED_EMAIL on.
+    let shared = first.database_url.clone();
+    let strict = spawn_with(|c| {
+        c.database_url = shared;
+        c.require_verified_email = true;
+    })
+    .await;
+    let answer = passwordless_answer(&strict, &mut key).await;
+    let r = strict.post("/api/token/passkey/", answer).await;
+    assert_eq!((r.status, r.body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("email_not_verified")));
+    // Without the setting, the same passkey signs in.
+    let answer = passwordless_answer(&first, &mut key).await;
+    assert_eq!(first.post("/api/token/passkey/", answer).await.status, StatusCode::OK);
+}
+
+/// An answer to a passwordless login's options, signed by `key`.
+async fn passwordless_answer(app: &TestApp, key: &mut SoftKey) -> Value {
+    let options = app.post("/api/passkeys/login/", json!({})).await.body;
+    json!({"ceremony": options["ceremony"], "credential": key.get(&options)})
+}
