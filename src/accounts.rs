@@ -10,12 +10,12 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::fields::FieldErrors;
 use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
+use crate::rbac::{record_denial, Actor};
 use crate::secret::Secret;
 use crate::store::{
     AuditEvent, AuditMeta, ClientInfo, NewUser, Page, Store, StoreError, UserChanges, UserRow, UserWithRoles,
     LAST_SUPERUSER,
 };
-use crate::rbac::{record_denial, Actor};
 use crate::throttle::Throttle;
 use crate::tokens::now;
 
@@ -121,12 +121,15 @@ pub struct UserCache {
     entries: RwLock<HashMap<String, (Instant, Arc<UserWithRoles>)>>,
     /// Per user, per session id: whether the session stood when it was read. Kept by
     /// user so that every change that drops a user's entry drops their sessions too.
-    sessions: RwLock<HashMap<String, HashMap<String, (Instant, bool)>>>,
+    sessions: RwLock<HashMap<String, SessionsOfUser>>,
     /// Moves on at every invalidation. A lookup remembers it before asking the store and
     /// caches its answer only if it has not moved: an answer read just before a
     /// revocation committed must not be put back after the revocation dropped it.
     epoch: AtomicU64,
 }
+
+/// Per session id: when it was read, and whether it stood.
+type SessionsOfUser = HashMap<String, (Instant, bool)>;
 
 /// Past this many entries the cache starts over rather than grow without bound.
 const USER_CACHE_MAX: usize = 100_000;
@@ -292,7 +295,11 @@ impl Accounts {
     /// not query per request; a revocation on this instance drops the entry at once,
     /// one elsewhere is seen within the cache lifetime. `None` when the store cannot
     /// answer (as for `user_for_token`).
-    pub async fn session_is_live(&self, user_id: &str, session_id: &str) -> Result<Option<bool>, AccountError> {
+    pub async fn session_is_live(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<bool>, AccountError> {
         if let Some(live) = self.cache.session(user_id, session_id) {
             return Ok(Some(live));
         }
@@ -606,13 +613,11 @@ impl Accounts {
                 return Err(AccountError::Invalid(FieldErrors::one("email", EMAIL_INVALID)));
             }
         }
-        if changes.is_active == Some(false) && target.user.is_active {
-            if actor_id == Some(target_id) {
-                return Err(AccountError::Invalid(FieldErrors::one(
-                    "is_active",
-                    "You cannot deactivate your own account.",
-                )));
-            }
+        if changes.is_active == Some(false) && target.user.is_active && actor_id == Some(target_id) {
+            return Err(AccountError::Invalid(FieldErrors::one(
+                "is_active",
+                "You cannot deactivate your own account.",
+            )));
         }
         let updated = match self.store.update_user(target_id, &changes, now(), &audit).await {
             Ok(updated) => updated,

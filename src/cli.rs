@@ -433,7 +433,9 @@ async fn keys_command(state: &AppState, cmd: KeysCommand) -> anyhow::Result<()> 
         }
         KeysCommand::Revoke { kid } => {
             tokens.revoke_key(&kid).await?;
-            println!("Key {kid} revoked: tokens it signed no longer verify (on running instances within 30 s).");
+            println!(
+                "Key {kid} revoked: tokens it signed no longer verify (on running instances within 30 s)."
+            );
         }
     }
     Ok(())
@@ -449,19 +451,24 @@ async fn roles_command(state: &AppState, cmd: RolesCommand) -> anyhow::Result<()
             }
         }
         RolesCommand::Create { name, description, permissions } => {
-            let role = roles.create(Actor::Operator, &name, &description, &permissions, &audit).await.map_err(role_error)?;
+            let role = roles
+                .create(Actor::Operator, &name, &description, &permissions, &audit)
+                .await
+                .map_err(role_error)?;
             println!("Role {} created with permissions: {}.", role.name, role.permissions.join(", "));
         }
         RolesCommand::Grant { role, permissions } => {
             let mut all = roles.get(&role).await.map_err(role_error)?.permissions;
             all.extend(permissions);
-            let updated = roles.update(Actor::Operator, &role, None, Some(&all), &audit).await.map_err(role_error)?;
+            let updated =
+                roles.update(Actor::Operator, &role, None, Some(&all), &audit).await.map_err(role_error)?;
             println!("Role {} now holds: {}.", updated.name, updated.permissions.join(", "));
         }
         RolesCommand::Revoke { role, permissions } => {
             let mut all = roles.get(&role).await.map_err(role_error)?.permissions;
             all.retain(|p| !permissions.contains(p));
-            let updated = roles.update(Actor::Operator, &role, None, Some(&all), &audit).await.map_err(role_error)?;
+            let updated =
+                roles.update(Actor::Operator, &role, None, Some(&all), &audit).await.map_err(role_error)?;
             println!("Role {} now holds: {}.", updated.name, updated.permissions.join(", "));
         }
         RolesCommand::Delete { name } => {
@@ -506,13 +513,21 @@ async fn users_command(state: &AppState, cmd: UsersCommand) -> anyhow::Result<()
             let target = accounts.find_user(&user).await.map_err(account_error)?;
             let mut wanted = target.roles.clone();
             wanted.push(role);
-            let updated = state.roles.assign(Actor::Operator, &target.user.id, &wanted, &audit).await.map_err(role_error)?;
+            let updated = state
+                .roles
+                .assign(Actor::Operator, &target.user.id, &wanted, &audit)
+                .await
+                .map_err(role_error)?;
             println!("{} now has roles: {}.", updated.user.username, updated.roles.join(", "));
         }
         UsersCommand::RemoveRole { user, role } => {
             let target = accounts.find_user(&user).await.map_err(account_error)?;
             let wanted: Vec<String> = target.roles.iter().filter(|r| **r != role).cloned().collect();
-            let updated = state.roles.assign(Actor::Operator, &target.user.id, &wanted, &audit).await.map_err(role_error)?;
+            let updated = state
+                .roles
+                .assign(Actor::Operator, &target.user.id, &wanted, &audit)
+                .await
+                .map_err(role_error)?;
             println!("{} now has roles: {}.", updated.user.username, updated.roles.join(", "));
         }
         UsersCommand::Deactivate { user } => {

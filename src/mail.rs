@@ -296,12 +296,16 @@ impl Mailer {
                 .map(|_| ())
                 .map_err(|e| SendError { permanent: e.is_permanent(), message: e.to_string() }),
             Transport::Files { transport, dir } => {
-                private_dir(dir).await.map_err(|e| SendError::transient(format!("{}: {e}", dir.display())))?;
+                private_dir(dir)
+                    .await
+                    .map_err(|e| SendError::transient(format!("{}: {e}", dir.display())))?;
                 let id = transport.send(message).await.map_err(|e| SendError::transient(e.to_string()))?;
                 let file = dir.join(format!("{id}.eml"));
                 // SECURITY: the file holds a live link: readable by this user only, and the
                 // link never goes to the log (logs travel further than a mail folder).
-                private_file(&file).await.map_err(|e| SendError::transient(format!("{}: {e}", file.display())))?;
+                private_file(&file)
+                    .await
+                    .map_err(|e| SendError::transient(format!("{}: {e}", file.display())))?;
                 info!(subject = %mail.subject, file = %file.display(), "mail written to a file (no AUTHENTICON_SMTP_URL)");
                 Ok(())
             }

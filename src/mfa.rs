@@ -208,14 +208,15 @@ impl Mfa {
         // SECURITY: counted before the proof is checked, per address (codes tried across
         // many accounts) and per login (five wrong codes and the password step must be
         // passed again).
-        let attempt = match self.throttle.begin_second_factor(&client.ip, Some((&token.id, CODES_PER_LOGIN))).await {
-            Ok(attempt) => attempt,
-            Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
-            Err(SecondFactorRefused::Login) => {
-                self.store.spend_token(&token, MailPurpose::MfaLogin, now()).await?;
-                return Err(expired());
-            }
-        };
+        let attempt =
+            match self.throttle.begin_second_factor(&client.ip, Some((&token.id, CODES_PER_LOGIN))).await {
+                Ok(attempt) => attempt,
+                Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
+                Err(SecondFactorRefused::Login) => {
+                    self.store.spend_token(&token, MailPurpose::MfaLogin, now()).await?;
+                    return Err(expired());
+                }
+            };
         match proof {
             Proof::Code(code) => self.check_code(&row.user_id, &code, client).await?,
             Proof::Passkey(answer) => {
@@ -268,7 +269,12 @@ impl Mfa {
     /// parallel guesses get no more tries than the lock allows; the lock grows with the
     /// failures (`TotpLock`). A user with passkeys only has no such counter, and a
     /// recovery code's 50 random bits are out of reach of guessing anyway.
-    pub async fn check_code(&self, user_id: &str, code: &str, client: &ClientInfo) -> Result<(), AccountError> {
+    pub async fn check_code(
+        &self,
+        user_id: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AccountError> {
         let factor = self.store.totp_factor(user_id).await?.filter(|f| f.confirmed_at.is_some());
         if factor.is_none() && self.store.passkeys(user_id).await?.is_empty() {
             return Err(AccountError::Refused("Two-factor authentication is off.".into()));

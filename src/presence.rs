@@ -84,7 +84,12 @@ impl Presence {
         }
         if let Some(answer) = proof.passkey {
             let passkeys = &self.mfa.passkeys;
-            return self.second_factor(client, passkeys.finish_second_step(user_id, &ceremony(session_id), answer, client)).await;
+            return self
+                .second_factor(
+                    client,
+                    passkeys.finish_second_step(user_id, &ceremony(session_id), answer, client),
+                )
+                .await;
         }
         if let Some(password) = &proof.password {
             self.accounts.confirm_password(user_id, password, client).await?;
@@ -142,7 +147,11 @@ impl Presence {
 
     /// Options for `navigator.credentials.get()` with the user's passkeys, for
     /// `/api/me/reauthenticate/` `{"credential"}`.
-    pub async fn passkey_options(&self, user_id: &str, session_id: &str) -> Result<serde_json::Value, AccountError> {
+    pub async fn passkey_options(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<serde_json::Value, AccountError> {
         self.mfa.passkeys.start_second_step(user_id, &ceremony(session_id)).await
     }
 

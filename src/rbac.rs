@@ -58,8 +58,7 @@ impl Actor<'_> {
 
     /// Of `permissions`, those the actor does not hold, sorted.
     pub fn missing<'p>(&self, permissions: impl IntoIterator<Item = &'p String>) -> Vec<String> {
-        let missing: BTreeSet<String> =
-            permissions.into_iter().filter(|p| !self.holds(p)).cloned().collect();
+        let missing: BTreeSet<String> = permissions.into_iter().filter(|p| !self.holds(p)).cloned().collect();
         missing.into_iter().collect()
     }
 
@@ -93,7 +92,8 @@ pub async fn record_denial(
     audit: &AuditMeta,
 ) {
     let detail = serde_json::json!({ "action": action, "reason": reason });
-    if let Err(e) = store.record_audit(AuditEvent::PermissionDenied, target_user, &detail, now(), audit).await {
+    if let Err(e) = store.record_audit(AuditEvent::PermissionDenied, target_user, &detail, now(), audit).await
+    {
         tracing::warn!(error = %e, "could not write audit event");
     }
 }

@@ -218,9 +218,13 @@ impl Throttle {
         login: Option<(&str, u32)>,
     ) -> Result<SecondFactorAttempt, SecondFactorRefused> {
         let window_ms = window_ms(self.limits.login_window);
-        let by_address =
-            Window { key: format!("mfa-a:{}", address_key(address)), limit: self.limits.login_per_address, window_ms };
-        let member = self.take(std::slice::from_ref(&by_address)).await.map_err(SecondFactorRefused::Address)?;
+        let by_address = Window {
+            key: format!("mfa-a:{}", address_key(address)),
+            limit: self.limits.login_per_address,
+            window_ms,
+        };
+        let member =
+            self.take(std::slice::from_ref(&by_address)).await.map_err(SecondFactorRefused::Address)?;
         let by_login = match login {
             Some((id, tries)) => {
                 let w = Window { key: format!("mfa-t:{id}"), limit: tries, window_ms };

@@ -86,8 +86,16 @@ pub async fn create_role(
     let description = f.optional("description", MAX_DESCRIPTION_CHARS).unwrap_or_default();
     let permissions = f.optional_list("permissions", MAX_PERMISSIONS, 100).unwrap_or_default();
     f.finish().map_err(ApiError::Fields)?;
-    let role =
-        app.roles.create(Actor::User(&guard.user), &name, &description, &permissions, &AuditMeta::actor(guard.id(), client)).await?;
+    let role = app
+        .roles
+        .create(
+            Actor::User(&guard.user),
+            &name,
+            &description,
+            &permissions,
+            &AuditMeta::actor(guard.id(), client),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 

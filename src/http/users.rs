@@ -122,8 +122,11 @@ pub async fn update_user(
         app.presence.require(guard.id(), guard.auth.session_id(), proof, &client).await?;
     }
     let changes = UserChanges { email, is_active };
-    let user =
-        app.accounts.update_user(Actor::User(&guard.user), &id, changes, &client).await.map_err(not_found_is_404)?;
+    let user = app
+        .accounts
+        .update_user(Actor::User(&guard.user), &id, changes, &client)
+        .await
+        .map_err(not_found_is_404)?;
     if let Some(before) = before {
         app.recovery.email_changed(&before, &user.user, &client);
     }
@@ -156,9 +159,12 @@ pub async fn set_user_roles(
     }
     f.finish().map_err(ApiError::Fields)?;
     let audit = AuditMeta::actor(guard.id(), client);
-    let user = app.roles.assign(Actor::User(&guard.user), &id, &roles.unwrap_or_default(), &audit).await.map_err(|e| match e {
-        RoleError::NotFound => ApiError::NotFound,
-        other => other.into(),
-    })?;
+    let user =
+        app.roles.assign(Actor::User(&guard.user), &id, &roles.unwrap_or_default(), &audit).await.map_err(
+            |e| match e {
+                RoleError::NotFound => ApiError::NotFound,
+                other => other.into(),
+            },
+        )?;
     Ok(Json(UserResponse::from(&user)))
 }

@@ -618,8 +618,12 @@ pub trait Store: Send + Sync {
     /// Counts a code about to be checked as a failure (a right one clears the count),
     /// and locks the factor as `lock` says; the failures now. `None` while the factor is
     /// locked (nothing is counted) or when there is no confirmed factor.
-    async fn totp_attempt(&self, user_id: &str, now: Timestamp, lock: &TotpLock)
-        -> Result<Option<i64>, StoreError>;
+    async fn totp_attempt(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        lock: &TotpLock,
+    ) -> Result<Option<i64>, StoreError>;
     /// After a right code of another kind (a recovery code).
     async fn clear_totp_failures(&self, user_id: &str) -> Result<(), StoreError>;
     /// Spends one recovery code; false if it is not an unused code of the user.

@@ -148,9 +148,10 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     let client = reqwest::Client::new();
     let post =
         |path: &str, body: serde_json::Value| client.post(format!("{}{path}", server.url)).json(&body).send();
-    let r = post("/register/", json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
-        .await
-        .unwrap();
+    let r =
+        post("/register/", json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+            .await
+            .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     // The verification mail goes to a file; its link must not reach the log.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -163,7 +164,10 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
         if let Some(text) = found {
             let unfolded = text.replace("=\r\n", "").replace("=\n", "");
             let token = unfolded.split("token=").nth(1).unwrap_or_default();
-            break token.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_').collect::<String>();
+            break token
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || *c == '_')
+                .collect::<String>();
         }
         assert!(std::time::Instant::now() < deadline, "no mail file in {}", mail_dir.display());
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -182,7 +186,7 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     assert_eq!(r.status(), StatusCode::OK);
     post("/api/token/refresh/", json!({"refresh": refresh})).await.unwrap();
     post("/api/token/refresh/", json!({"refresh": refresh})).await.unwrap(); // reuse: logged as a warning
-    // The reuse ended that session's access token; another login's survives the restart.
+                                                                             // The reuse ended that session's access token; another login's survives the restart.
     let second: serde_json::Value = post("/api/token/", json!({"username": "alice", "password": PASSWORD}))
         .await
         .unwrap()

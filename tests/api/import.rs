@@ -187,10 +187,7 @@ async fn users_that_are_one_here_hostile_costs_and_an_admin_group_are_refused() 
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("1 user(s) created, 0 updated, 5 skipped; 0 role(s) created"), "{stdout}");
     // Neither of the three colliding names got in: one would have taken the others over.
-    assert!(
-        stderr.contains(r#""alice", "Alice", "ＡＬＩＣＥ" are one user here"#),
-        "{stderr}"
-    );
+    assert!(stderr.contains(r#""alice", "Alice", "ＡＬＩＣＥ" are one user here"#), "{stderr}");
     assert!(app.state.store.user_by_username_key("alice").await.unwrap().is_none());
     assert!(stderr.contains("bcrypt cost 31 over 16"), "{stderr}");
     assert!(stderr.contains("argon2 m=4194304,t=2,p=1 over"), "{stderr}");

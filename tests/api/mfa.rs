@@ -28,7 +28,8 @@ fn code(secret: &str, offset_steps: i64) -> String {
 async fn enrolled(app: &TestApp, username: &str) -> (String, String, Vec<String>) {
     app.register(username).await;
     let (access, _) = app.login(username).await;
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
+    let r =
+        app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let secret = str_of(&r.body["secret"]);
     let r = app
@@ -67,7 +68,8 @@ async fn enrolling_totp_turns_on_a_second_login_step() {
     let r = app.get("/api/mfa/", Some(&access)).await;
     assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
 
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
+    let r =
+        app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let secret = str_of(&r.body["secret"]);
     assert_eq!(secret.len(), 32, "160 bits in base32");
@@ -93,7 +95,8 @@ async fn enrolling_totp_turns_on_a_second_login_step() {
     unique.dedup();
     assert_eq!(unique.len(), 10);
     assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
+    let r =
+        app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.body, json!({"detail": "An authenticator app is already on."}));
     let r = app.get("/api/mfa/", Some(&access)).await;
     assert_eq!(r.body, json!({"totp": true, "passkeys": 0, "recovery_codes_left": 10}));
@@ -259,7 +262,12 @@ async fn with_a_factor_on_a_password_alone_proves_no_presence() {
     let r = patch(json!({"email": "zoe@example.com", "password": PASSWORD, "code": codes[0]})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = app
-        .request(Method::POST, "/api/me/reauthenticate/", Some(json!({"code": code(&secret, 1)})), Some(&access))
+        .request(
+            Method::POST,
+            "/api/me/reauthenticate/",
+            Some(json!({"code": code(&secret, 1)})),
+            Some(&access),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(patch(json!({"email": "zoe@example.org"})).await.status, StatusCode::OK);

@@ -151,7 +151,14 @@ impl SoftKey {
 
 /// Registers a passkey named `name` for the holder of `access`; returns the answer body.
 async fn register_passkey(app: &TestApp, access: &str, key: &mut SoftKey, name: &str) -> Value {
-    let r = app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": name, "password": PASSWORD})), Some(access)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": name, "password": PASSWORD})),
+            Some(access),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let answer = json!({"ceremony": r.body["ceremony"], "credential": key.create(&r.body)});
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(access)).await;
@@ -170,8 +177,14 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
     app.register("alice").await;
     let (access, _) = app.login("alice").await;
 
-    let r =
-        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Laptop", "password": PASSWORD})), Some(&access)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": "Laptop", "password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let options = r.body;
     assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
@@ -333,15 +346,25 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
 
     // With a factor, adding another takes a second-factor proof: here the passkey itself,
     // through the session's re-authentication. A phishing page's relay cannot give it.
-    let r = app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Key", "password": PASSWORD})), Some(&access)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": "Key", "password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
     assert_eq!(r.body["code"][0], json!(authenticon::presence::SECOND_FACTOR_NEEDED), "{}", r.body);
-    let reauth = |body: Value| app.request(Method::POST, "/api/me/reauthenticate/", Some(body), Some(&access));
-    let options = app.request(Method::POST, "/api/me/reauthenticate/passkey/", None, Some(&access)).await.body;
+    let reauth =
+        |body: Value| app.request(Method::POST, "/api/me/reauthenticate/", Some(body), Some(&access));
+    let options =
+        app.request(Method::POST, "/api/me/reauthenticate/passkey/", None, Some(&access)).await.body;
     key.origin = "https://evil.example".into();
     let r = reauth(json!({"credential": key.get(&options)})).await;
     key.origin = ORIGIN.into();
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"credential": [NOT_VERIFIED]})));
-    let options = app.request(Method::POST, "/api/me/reauthenticate/passkey/", None, Some(&access)).await.body;
+    let options =
+        app.request(Method::POST, "/api/me/reauthenticate/passkey/", None, Some(&access)).await.body;
     let r = reauth(json!({"credential": key.get(&options)})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // A second passkey of the same user brings no new recovery codes; the same
@@ -349,8 +372,14 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
     let mut second = SoftKey::new();
     let r = register_passkey(&app, &access, &mut second, "Key").await;
     assert_eq!(r["recovery_codes"], json!([]));
-    let r =
-        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Again", "password": PASSWORD})), Some(&access)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": "Again", "password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
     assert_eq!(r.body["publicKey"]["excludeCredentials"].as_array().unwrap().len(), 2);
     let answer = json!({"ceremony": r.body["ceremony"], "credential": key.create(&r.body)});
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(&access)).await;
@@ -359,16 +388,28 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
         (StatusCode::BAD_REQUEST, json!({"credential": ["This passkey is registered already."]}))
     );
     for name in ["", &"x".repeat(65)] {
-        let r =
-            app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": name, "password": PASSWORD})), Some(&access)).await;
+        let r = app
+            .request(
+                Method::POST,
+                "/api/mfa/passkeys/",
+                Some(json!({"name": name, "password": PASSWORD})),
+                Some(&access),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
         assert!(r.body["name"].is_array(), "{}", r.body);
     }
     // Another user cannot finish alice's registration, nor remove her passkeys.
     app.register("mallory").await;
     let (mallory, _) = app.login("mallory").await;
-    let r =
-        app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Mine", "password": PASSWORD})), Some(&access)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": "Mine", "password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
     let answer = json!({"ceremony": r.body["ceremony"], "credential": SoftKey::new().create(&r.body)});
     let r = app.request(Method::POST, "/api/mfa/passkeys/confirm/", Some(answer), Some(&mallory)).await;
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"ceremony": [EXPIRED]})));
@@ -401,7 +442,11 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     let app = spawn_with(|c| c.mfa_required_roles = vec!["admin".into()]).await;
     let user = app.register("bob").await;
     let bob = str_of(&user["id"]);
-    app.state.roles.assign(authenticon::rbac::Actor::Operator, &bob, &["admin".into()], &AuditMeta::default()).await.unwrap();
+    app.state
+        .roles
+        .assign(authenticon::rbac::Actor::Operator, &bob, &["admin".into()], &AuditMeta::default())
+        .await
+        .unwrap();
     let (access, _) = app.login("bob").await;
 
     let r = app.get("/api/users/", Some(&access)).await;

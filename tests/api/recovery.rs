@@ -151,7 +151,14 @@ async fn change_password(app: &TestApp, access: &str, old: &str, new: &str) -> S
 }
 
 async fn change_email(app: &TestApp, access: &str, email: &str) -> StatusCode {
-    app.request(reqwest::Method::PATCH, "/api/me/", Some(json!({"email": email, "password": PASSWORD})), Some(access)).await.status
+    app.request(
+        reqwest::Method::PATCH,
+        "/api/me/",
+        Some(json!({"email": email, "password": PASSWORD})),
+        Some(access),
+    )
+    .await
+    .status
 }
 
 async fn events(app: &TestApp, user_id: &str) -> Vec<String> {
@@ -222,9 +229,13 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
     assert!(body.contains("https://auth.example.com/forgot-password"), "{body}");
     assert!(!body.contains(&token), "{body}");
     let log = events(&app, &id).await;
-    for event in
-        ["email_verification_sent", "email_verified", "password_reset_requested", "password_reset", "security_notice_sent"]
-    {
+    for event in [
+        "email_verification_sent",
+        "email_verified",
+        "password_reset_requested",
+        "password_reset",
+        "security_notice_sent",
+    ] {
         assert!(log.iter().any(|e| e == event), "{event} missing from {log:?}");
     }
     // Nothing secret in the audit log.

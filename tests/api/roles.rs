@@ -315,11 +315,20 @@ async fn nobody_deactivates_themself_or_the_last_superuser() {
         &carol_access,
     )
     .await;
-    assert_eq!(r.body, json!({"detail": "Only a superuser can change a superuser.", "code": "permission_denied"}));
+    assert_eq!(
+        r.body,
+        json!({"detail": "Only a superuser can change a superuser.", "code": "permission_denied"})
+    );
     // …and another superuser may not deactivate the last active one but themself…
     let (root2, root2_access) = superuser(&app, "root2").await;
-    let r = call(&app, Method::PATCH, &format!("/api/users/{root}/"), Some(json!({"is_active": false})), &root2_access)
-        .await;
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/users/{root}/"),
+        Some(json!({"is_active": false})),
+        &root2_access,
+    )
+    .await;
     assert_eq!((r.status, &r.body["is_active"]), (StatusCode::OK, &json!(false)));
     // …as the last one left cannot be deactivated by anyone (here: the command line's rule).
     let r = app

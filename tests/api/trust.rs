@@ -50,7 +50,12 @@ async fn helpdesk(app: &TestApp, root: &str, username: &str) -> (String, String)
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let (id, _, _) = app.user_with_tokens(username).await;
     let r = app
-        .request(Method::PUT, &format!("/api/users/{id}/roles/"), Some(json!({"roles": ["helpdesk"]})), Some(root))
+        .request(
+            Method::PUT,
+            &format!("/api/users/{id}/roles/"),
+            Some(json!({"roles": ["helpdesk"]})),
+            Some(root),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let (access, _) = app.login(username).await;
@@ -63,17 +68,15 @@ async fn audit_events(app: &TestApp, root: &str, event: &str) -> Vec<Value> {
     r.body["results"].as_array().unwrap().clone()
 }
 
-fn login_from<'a>(app: &'a TestApp, xff: &'a str, password: &'a str) -> impl std::future::Future<Output = StatusCode> + 'a {
-    async move {
-        app.client
-            .post(format!("{}/api/token/", app.url))
-            .header("x-forwarded-for", xff)
-            .json(&json!({"username": "alice", "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
+async fn login_from(app: &TestApp, xff: &str, password: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/api/token/", app.url))
+        .header("x-forwarded-for", xff)
+        .json(&json!({"username": "alice", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 /// Attack 1: a parallel burst of guesses. Only the limit's worth reach the hash, and
@@ -157,12 +160,22 @@ async fn a_delegate_cannot_assign_itself_a_role_it_does_not_hold() {
     // Nor can it give that role to anyone else.
     let (other, _, _) = app.user_with_tokens("carol").await;
     let r = app
-        .request(Method::PUT, &format!("/api/users/{other}/roles/"), Some(json!({"roles": ["admin"]})), Some(&delegate))
+        .request(
+            Method::PUT,
+            &format!("/api/users/{other}/roles/"),
+            Some(json!({"roles": ["admin"]})),
+            Some(&delegate),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // What it holds itself, it may pass on.
     let r = app
-        .request(Method::PUT, &format!("/api/users/{other}/roles/"), Some(json!({"roles": ["helpdesk"]})), Some(&delegate))
+        .request(
+            Method::PUT,
+            &format!("/api/users/{other}/roles/"),
+            Some(json!({"roles": ["helpdesk"]})),
+            Some(&delegate),
+        )
         .await;
     assert_eq!((r.status, r.body["roles"].clone()), (StatusCode::OK, json!(["helpdesk"])));
     let denied = audit_events(&app, &root, "permission_denied").await;
@@ -185,8 +198,13 @@ async fn a_role_manager_cannot_add_permissions_it_does_not_hold() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let (id, _, _) = app.user_with_tokens("keeper").await;
-    app.request(Method::PUT, &format!("/api/users/{id}/roles/"), Some(json!({"roles": ["rolekeeper"]})), Some(&root))
-        .await;
+    app.request(
+        Method::PUT,
+        &format!("/api/users/{id}/roles/"),
+        Some(json!({"roles": ["rolekeeper"]})),
+        Some(&root),
+    )
+    .await;
     let (keeper, _) = app.login("keeper").await;
     let denied = json!({
         "detail": "You can only grant or remove permissions you hold yourself; you do not hold audit.view, users.manage.",
@@ -216,7 +234,12 @@ async fn a_role_manager_cannot_add_permissions_it_does_not_hold() {
     assert_eq!(role.body["permissions"], json!(["roles.manage", "roles.view"]));
     // A role within what it holds is fine.
     let r = app
-        .request(Method::POST, "/api/roles/", Some(json!({"name": "viewer", "permissions": ["roles.view"]})), Some(&keeper))
+        .request(
+            Method::POST,
+            "/api/roles/",
+            Some(json!({"name": "viewer", "permissions": ["roles.view"]})),
+            Some(&keeper),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
@@ -227,30 +250,59 @@ async fn only_a_superuser_changes_a_superuser() {
     let app = spawn().await;
     let (root_id, root) = superuser(&app, "root").await;
     let (_, delegate) = helpdesk(&app, &root, "helper").await;
-    let only_superuser = json!({"detail": "Only a superuser can change a superuser.", "code": "permission_denied"});
+    let only_superuser =
+        json!({"detail": "Only a superuser can change a superuser.", "code": "permission_denied"});
     let r = app
-        .request(Method::PATCH, &format!("/api/users/{root_id}/"), Some(json!({"email": "x@evil.example"})), Some(&delegate))
+        .request(
+            Method::PATCH,
+            &format!("/api/users/{root_id}/"),
+            Some(json!({"email": "x@evil.example"})),
+            Some(&delegate),
+        )
         .await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, only_superuser.clone()));
     let r = app
-        .request(Method::PATCH, &format!("/api/users/{root_id}/"), Some(json!({"is_active": false})), Some(&delegate))
+        .request(
+            Method::PATCH,
+            &format!("/api/users/{root_id}/"),
+            Some(json!({"is_active": false})),
+            Some(&delegate),
+        )
         .await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, only_superuser.clone()));
     let r = app.request(Method::DELETE, &format!("/api/users/{root_id}/mfa/"), None, Some(&delegate)).await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, only_superuser.clone()));
     let r = app
-        .request(Method::PUT, &format!("/api/users/{root_id}/roles/"), Some(json!({"roles": []})), Some(&delegate))
+        .request(
+            Method::PUT,
+            &format!("/api/users/{root_id}/roles/"),
+            Some(json!({"roles": []})),
+            Some(&delegate),
+        )
         .await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, only_superuser));
     let root_now = app.get(&format!("/api/users/{root_id}/"), Some(&root)).await;
-    assert_eq!((root_now.body["email"].clone(), root_now.body["is_active"].clone()), (json!(""), json!(true)));
+    assert_eq!(
+        (root_now.body["email"].clone(), root_now.body["is_active"].clone()),
+        (json!(""), json!(true))
+    );
     assert_eq!(audit_events(&app, &root, "permission_denied").await.len(), 4);
     // Nor an administrator who holds more than the delegate does.
     let (admin, _, _) = app.user_with_tokens("admin2").await;
-    app.request(Method::PUT, &format!("/api/users/{admin}/roles/"), Some(json!({"roles": ["admin"]})), Some(&root))
-        .await;
+    app.request(
+        Method::PUT,
+        &format!("/api/users/{admin}/roles/"),
+        Some(json!({"roles": ["admin"]})),
+        Some(&root),
+    )
+    .await;
     let r = app
-        .request(Method::PATCH, &format!("/api/users/{admin}/"), Some(json!({"email": "x@evil.example"})), Some(&delegate))
+        .request(
+            Method::PATCH,
+            &format!("/api/users/{admin}/"),
+            Some(json!({"email": "x@evil.example"})),
+            Some(&delegate),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.body["code"], json!("permission_denied"));
@@ -289,7 +341,10 @@ async fn an_email_change_needs_a_fresh_proof_of_presence() {
     assert_eq!((r.status, r.body["email"].clone()), (StatusCode::OK, json!("alice@example.com")));
     // and a bad address is still a field error first.
     let r = patch(json!({"email": "not an address"})).await;
-    assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"email": ["Enter a valid email address."]})));
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::BAD_REQUEST, json!({"email": ["Enter a valid email address."]}))
+    );
     // The same address again is no change, and needs nothing.
     assert_eq!(patch(json!({"email": "alice@example.com"})).await.status, StatusCode::OK);
 }
@@ -299,9 +354,13 @@ async fn reauthenticating_covers_the_session_for_the_window_only() {
     let app = spawn_with(|c| c.reauth_window = Duration::from_secs(2)).await;
     let (_, access, _) = app.user_with_tokens("alice").await;
     let (other_session, _) = app.login("alice").await;
-    let reauth = |body: Value| app.request(Method::POST, "/api/me/reauthenticate/", Some(body), Some(&access));
+    let reauth =
+        |body: Value| app.request(Method::POST, "/api/me/reauthenticate/", Some(body), Some(&access));
     let r = reauth(json!({})).await;
-    assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"password": ["This field is required."]})));
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::BAD_REQUEST, json!({"password": ["This field is required."]}))
+    );
     let r = reauth(json!({"password": "wrong"})).await;
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, wrong_password()));
     let r = reauth(json!({"password": PASSWORD})).await;
@@ -330,7 +389,12 @@ async fn wrong_proofs_count_in_the_login_throttle() {
     let (_, access, _) = app.user_with_tokens("alice").await;
     for _ in 0..3 {
         let r = app
-            .request(Method::POST, "/api/me/reauthenticate/", Some(json!({"password": "guess"})), Some(&access))
+            .request(
+                Method::POST,
+                "/api/me/reauthenticate/",
+                Some(json!({"password": "guess"})),
+                Some(&access),
+            )
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
     }
@@ -347,10 +411,17 @@ async fn enrolling_a_factor_needs_a_fresh_proof_of_presence() {
     let (_, access, _) = app.user_with_tokens("alice").await;
     let r = app.request(Method::POST, "/api/mfa/totp/", None, Some(&access)).await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, reauth_required()));
-    let r = app.request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Backdoor"})), Some(&access)).await;
+    let r = app
+        .request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Backdoor"})), Some(&access))
+        .await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, reauth_required()));
     let r = app
-        .request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Backdoor", "password": "x"})), Some(&access))
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": "Backdoor", "password": "x"})),
+            Some(&access),
+        )
         .await;
     assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, wrong_password()));
     // Nothing was enrolled: password logins still need nothing more.
@@ -358,10 +429,16 @@ async fn enrolling_a_factor_needs_a_fresh_proof_of_presence() {
     assert_eq!(r.body, json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0}));
     app.login("alice").await;
     // With the password, the owner enrols.
-    let r = app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
+    let r =
+        app.request(Method::POST, "/api/mfa/totp/", Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = app
-        .request(Method::POST, "/api/mfa/passkeys/", Some(json!({"name": "Laptop", "password": PASSWORD})), Some(&access))
+        .request(
+            Method::POST,
+            "/api/mfa/passkeys/",
+            Some(json!({"name": "Laptop", "password": PASSWORD})),
+            Some(&access),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body["ceremony"].is_string());
@@ -374,14 +451,24 @@ async fn a_revoked_session_ends_its_access_tokens_at_once() {
     let (_, phone_access, phone_refresh) = app.user_with_tokens("alice").await;
     let (laptop, _) = app.login("alice").await;
     let sessions = app.get("/api/me/sessions/", Some(&laptop)).await.body;
-    let phone = sessions.as_array().unwrap().iter().find(|s| s["current"] == json!(false)).unwrap()["id"].clone();
+    let phone =
+        sessions.as_array().unwrap().iter().find(|s| s["current"] == json!(false)).unwrap()["id"].clone();
     assert_eq!(app.get("/protected-resource/", Some(&phone_access)).await.status, StatusCode::OK);
-    let r = app.request(Method::DELETE, &format!("/api/me/sessions/{}/", str_of(&phone)), None, Some(&laptop)).await;
+    let r = app
+        .request(Method::DELETE, &format!("/api/me/sessions/{}/", str_of(&phone)), None, Some(&laptop))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     // At once, on this instance: no waiting for the cache.
     let r = app.get("/protected-resource/", Some(&phone_access)).await;
     assert_eq!((r.status, r.body), (StatusCode::UNAUTHORIZED, access_not_valid()));
-    let r = app.request(Method::PATCH, "/api/me/", Some(json!({"email": "x@evil.example", "password": PASSWORD})), Some(&phone_access)).await;
+    let r = app
+        .request(
+            Method::PATCH,
+            "/api/me/",
+            Some(json!({"email": "x@evil.example", "password": PASSWORD})),
+            Some(&phone_access),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // The laptop keeps working.
     assert_eq!(app.get("/protected-resource/", Some(&laptop)).await.status, StatusCode::OK);
@@ -396,7 +483,10 @@ async fn a_revoked_session_ends_its_access_tokens_at_once() {
     let (access3, refresh3) = app.login("alice").await;
     let rotated = app.post("/api/token/refresh/", json!({"refresh": refresh3})).await;
     let new_access = str_of(&rotated.body["access"]);
-    assert_eq!(app.post("/api/token/refresh/", json!({"refresh": refresh3})).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post("/api/token/refresh/", json!({"refresh": refresh3})).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.get("/protected-resource/", Some(&new_access)).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.get("/protected-resource/", Some(&access3)).await.status, StatusCode::UNAUTHORIZED);
     drop(phone_refresh);
@@ -413,7 +503,10 @@ async fn revocation_reaches_every_instance_within_the_cache_lifetime() {
         assert_eq!(app.get("/protected-resource/", Some(&access)).await.status, StatusCode::OK);
     }
     // Logged out through the second instance.
-    assert_eq!(second.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
+    assert_eq!(
+        second.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(second.get("/protected-resource/", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
     for app in [&first, &third] {
         let ended = eventually(Duration::from_secs(3), || async {
@@ -439,7 +532,11 @@ async fn reset_mail_goes_only_to_a_verified_address() {
         std::fs::read_dir(&mail_dir)
             .map(|d| {
                 d.filter_map(Result::ok)
-                    .filter(|e| std::fs::read_to_string(e.path()).unwrap_or_default().contains("reset-password?token="))
+                    .filter(|e| {
+                        std::fs::read_to_string(e.path())
+                            .unwrap_or_default()
+                            .contains("reset-password?token=")
+                    })
                     .count()
             })
             .unwrap_or(0)
@@ -509,7 +606,8 @@ async fn an_administrator_changing_their_own_address_needs_the_same_proof() {
     let app = spawn().await;
     let (root_id, root) = superuser(&app, "root").await;
     let path = format!("/api/users/{root_id}/");
-    let r = app.request(Method::PATCH, &path, Some(json!({"email": "thief@evil.example"})), Some(&root)).await;
+    let r =
+        app.request(Method::PATCH, &path, Some(json!({"email": "thief@evil.example"})), Some(&root)).await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, reauth_required()));
     let r = app.request(Method::DELETE, &format!("/api/users/{root_id}/mfa/"), None, Some(&root)).await;
     assert_eq!((r.status, r.body), (StatusCode::FORBIDDEN, reauth_required()));
@@ -519,7 +617,12 @@ async fn an_administrator_changing_their_own_address_needs_the_same_proof() {
     // Someone else's address stays an administrator's call.
     let (bob, _, _) = app.user_with_tokens("bob").await;
     let r = app
-        .request(Method::PATCH, &format!("/api/users/{bob}/"), Some(json!({"email": "bob@example.com"})), Some(&root))
+        .request(
+            Method::PATCH,
+            &format!("/api/users/{bob}/"),
+            Some(json!({"email": "bob@example.com"})),
+            Some(&root),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }

@@ -105,7 +105,10 @@ async fn the_verifier_keeps_the_last_good_keys_while_the_jwks_is_down() {
     let (jwks_url, down) = switchable_jwks(&app).await;
     let verifier = Verifier::new(jwks_url).refetch_interval(Duration::ZERO).max_age(Duration::ZERO);
     let (_, access, _) = app.user_with_tokens("alice").await;
-    assert_eq!(verifier.verify(&access).await.unwrap().user_id, parts(&access).1["user_id"].as_str().unwrap());
+    assert_eq!(
+        verifier.verify(&access).await.unwrap().user_id,
+        parts(&access).1["user_id"].as_str().unwrap()
+    );
     down.store(true, std::sync::atomic::Ordering::SeqCst);
     // Every call now finds the keys stale and the endpoint down: the last good keys serve.
     for _ in 0..3 {
