@@ -371,3 +371,33 @@ pub async fn deactivate(app: &TestApp, user_id: &str) {
     let meta = authenticon::store::AuditMeta::default();
     app.state.store.update_user(user_id, &changes, 0, &meta).await.unwrap().expect("user exists");
 }
+
+/// A superuser created the way `createsuperuser` does; returns (id, access).
+pub async fn superuser(app: &TestApp, username: &str) -> (String, String) {
+    let r = authenticon::accounts::Registration {
+        username: username.into(),
+        email: String::new(),
+        password: Secret::new(PASSWORD),
+        is_superuser: true,
+    };
+    let user = app.state.accounts.create_user(r, &authenticon::store::AuditMeta::default()).await.unwrap();
+    let (access, _) = app.login(username).await;
+    (user.user.id, access)
+}
+
+/// The test client's address (loopback) as a trusted proxy, so `X-Forwarded-For` counts.
+pub fn localhost_trusted(c: &mut Config) {
+    c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+}
+
+/// `alice` logs in with `password` from the client address `xff` names.
+pub async fn login_from(app: &TestApp, xff: &str, password: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/api/token/", app.url))
+        .header("x-forwarded-for", xff)
+        .json(&json!({"username": "alice", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

@@ -4,24 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::*;
-use authenticon::accounts::Registration;
-use authenticon::secret::Secret;
-use authenticon::store::AuditMeta;
 
 const FORBIDDEN: &str = "You do not have permission to perform this action.";
-
-/// A superuser created the way `createsuperuser` does; returns (id, access).
-async fn superuser(app: &TestApp, username: &str) -> (String, String) {
-    let r = Registration {
-        username: username.into(),
-        email: String::new(),
-        password: Secret::new(PASSWORD),
-        is_superuser: true,
-    };
-    let user = app.state.accounts.create_user(r, &AuditMeta::default()).await.unwrap();
-    let (access, _) = app.login(username).await;
-    (user.user.id, access)
-}
 
 async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>, token: &str) -> Reply {
     app.request(method, path, body, Some(token)).await

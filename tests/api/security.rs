@@ -10,21 +10,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-fn localhost_trusted(c: &mut authenticon::Config) {
-    c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-}
-
-async fn login_from(app: &TestApp, xff: &str, password: &str) -> StatusCode {
-    app.client
-        .post(format!("{}/api/token/", app.url))
-        .header("x-forwarded-for", xff)
-        .json(&json!({"username": "alice", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 #[tokio::test]
 async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted() {
     // Untrusted: every failure counts against the real peer, whatever the header says.

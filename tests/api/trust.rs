@@ -8,9 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::*;
-use authenticon::accounts::Registration;
 use authenticon::secret::Secret;
-use authenticon::store::AuditMeta;
 
 fn reauth_required() -> Value {
     json!({
@@ -21,19 +19,6 @@ fn reauth_required() -> Value {
 
 fn wrong_password() -> Value {
     json!({"password": ["Your password was entered incorrectly. Please enter it again."]})
-}
-
-/// A superuser created the way `createsuperuser` does; returns (id, access).
-async fn superuser(app: &TestApp, username: &str) -> (String, String) {
-    let r = Registration {
-        username: username.into(),
-        email: String::new(),
-        password: Secret::new(PASSWORD),
-        is_superuser: true,
-    };
-    let user = app.state.accounts.create_user(r, &AuditMeta::default()).await.unwrap();
-    let (access, _) = app.login(username).await;
-    (user.user.id, access)
 }
 
 /// A user whose only role, `helpdesk`, holds `users.manage` and `users.view`; returns
@@ -68,17 +53,6 @@ async fn audit_events(app: &TestApp, root: &str, event: &str) -> Vec<Value> {
     r.body["results"].as_array().unwrap().clone()
 }
 
-async fn login_from(app: &TestApp, xff: &str, password: &str) -> StatusCode {
-    app.client
-        .post(format!("{}/api/token/", app.url))
-        .header("x-forwarded-for", xff)
-        .json(&json!({"username": "alice", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 /// Attack 1: a parallel burst of guesses. Only the limit's worth reach the hash, and
 /// one address's burst does not lock the account for another address.
 async fn parallel_burst_is_held_to_the_limit(app: &TestApp) {
@@ -97,20 +71,16 @@ async fn parallel_burst_is_held_to_the_limit(app: &TestApp) {
     assert_eq!(login_from(app, "198.51.100.9", PASSWORD).await, StatusCode::OK);
 }
 
-fn trusted(c: &mut authenticon::Config) {
-    c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-}
-
 #[tokio::test]
 async fn a_parallel_burst_of_guesses_reaches_the_hash_only_five_times() {
-    parallel_burst_is_held_to_the_limit(&spawn_with(trusted).await).await;
+    parallel_burst_is_held_to_the_limit(&spawn_with(localhost_trusted).await).await;
 }
 
 #[tokio::test]
 async fn a_parallel_burst_is_held_to_the_limit_in_redis_too() {
     let prefix = format!("authenticon-trust-{}", uuid::Uuid::new_v4().simple());
     let app = spawn_with(|c| {
-        trusted(c);
+        localhost_trusted(c);
         c.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
         c.redis_key_prefix = prefix;
     })
@@ -121,7 +91,7 @@ async fn a_parallel_burst_is_held_to_the_limit_in_redis_too() {
 #[tokio::test]
 async fn ipv6_clients_share_the_budget_of_their_64() {
     let app = spawn_with(|c| {
-        trusted(c);
+        localhost_trusted(c);
         c.throttle.login_per_user_and_address = 2;
     })
     .await;
