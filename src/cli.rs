@@ -66,6 +66,10 @@ pub enum Command {
         /// administrative permission); without it such a group is reported and skipped.
         #[arg(long)]
         admin_group: bool,
+        /// Map groups onto roles of the same name that exist here but no import made;
+        /// without it such a group is reported and skipped.
+        #[arg(long)]
+        existing_roles: bool,
     },
     /// Check the configuration and the services it names (database, schema, signing
     /// keys, Redis) and say what was found, like Django's `check`. Exits 1 on a problem.
@@ -241,12 +245,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Openapi => Ok(()),
         Command::Check => check(&state).await,
-        Command::ImportDjango { file, admin_group } => {
+        Command::ImportDjango { file, admin_group, existing_roles } => {
             state.store.migrate().await?;
             let text =
                 std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let audit = AuditMeta::client(cli_client());
-            let options = crate::import::ImportOptions { admin_group };
+            let options = crate::import::ImportOptions { admin_group, existing_roles };
             let report = crate::import::import_django(&state.store, &text, &audit, options)
                 .await
                 .map_err(|e| anyhow!("{}: {e}", file.display()))?;

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::accounts::{email_is_valid, normalize_username, username_key, MAX_USERNAME_CHARS};
 use crate::passwords::legacy::{cost_problem, is_django_hash, SUPPORTED};
 use crate::rbac::valid_role_name;
-use crate::store::{AuditMeta, ImportedUser, RoleRow, Store, StoreError, Timestamp};
+use crate::store::{AuditMeta, ImportOutcome, ImportedUser, RoleRow, Store, StoreError, Timestamp};
 use crate::tokens::now;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +88,12 @@ fn timestamp(v: &Value) -> Option<Timestamp> {
 }
 
 /// Reads a user record; `Err` says why it cannot be imported.
-fn user_record(fields: &Value, groups: &HashMap<String, String>) -> Result<ImportedUser, String> {
+fn user_record(pk: &Value, fields: &Value, groups: &HashMap<String, String>) -> Result<ImportedUser, String> {
     let text = |k: &str| fields.get(k).and_then(Value::as_str);
     let raw = text("username").ok_or("no username")?;
+    if pk.is_null() {
+        return Err(format!("user {raw:?}: no pk"));
+    }
     let username = normalize_username(raw);
     if username.is_empty()
         || username.chars().count() > MAX_USERNAME_CHARS
@@ -135,6 +138,7 @@ fn user_record(fields: &Value, groups: &HashMap<String, String>) -> Result<Impor
         date_joined,
         last_login,
         roles,
+        source: format!("django:{pk}"),
     })
 }
 
@@ -144,7 +148,14 @@ pub struct ImportOptions {
     /// Map a Django group named like the built-in `admin` role onto it (every built-in
     /// permission). Off by default: a group called "Admin" in Django may mean anything.
     pub admin_group: bool,
+    /// Map groups onto roles of the same name that exist here but no import made (they
+    /// may hold permissions the group never meant). Off by default.
+    pub existing_roles: bool,
 }
+
+/// How roles made by an import say so; an import maps groups only onto those (and new
+/// ones) unless told otherwise.
+const IMPORTED_ROLE: &str = "Imported from Django group";
 
 /// Imports `text`, a dumpdata export. A file that is not one fails whole, before any write.
 pub async fn import_django(
@@ -161,7 +172,8 @@ pub async fn import_django(
 
     // Groups first: users name them by primary key.
     let mut groups = HashMap::new();
-    let existing: Vec<String> = store.list_roles().await?.into_iter().map(|r| r.name).collect();
+    let existing_roles = store.list_roles().await?;
+    let existing: Vec<String> = existing_roles.iter().map(|r| r.name.clone()).collect();
     for (i, record) in records.iter().enumerate() {
         if record.get("model").and_then(Value::as_str) != Some("auth.group") {
             continue;
@@ -187,10 +199,23 @@ pub async fn import_django(
             ));
             continue;
         }
+        let foreign = existing_roles.iter().any(|r| {
+            r.name == role && r.name != crate::rbac::ADMIN_ROLE && !r.description.starts_with(IMPORTED_ROLE)
+        });
+        if foreign && !options.existing_roles {
+            report.problems.push((
+                line_of(i),
+                format!(
+                    "group {name:?} would join the existing role {role:?}, which no import made (it may hold \
+                     more than the group meant); not mapped: pass --existing-roles to map it"
+                ),
+            ));
+            continue;
+        }
         if !existing.contains(&role) && !groups.values().any(|r| r == &role) {
             let new = RoleRow {
                 name: role.clone(),
-                description: format!("Imported from Django group {name:?}"),
+                description: format!("{IMPORTED_ROLE} {name:?}"),
                 builtin: false,
                 permissions: vec![],
             };
@@ -238,14 +263,20 @@ pub async fn import_django(
             ));
             continue;
         }
-        match user_record(&record["fields"], &groups) {
-            Ok(user) => {
-                if store.import_user(&user, now(), audit).await? {
-                    report.created += 1;
-                } else {
-                    report.updated += 1;
+        match user_record(&record["pk"], &record["fields"], &groups) {
+            Ok(user) => match store.import_user(&user, now(), audit).await? {
+                ImportOutcome::Created => report.created += 1,
+                ImportOutcome::Updated => report.updated += 1,
+                ImportOutcome::TakenHere => {
+                    report.skipped += 1;
+                    report.problems.push((
+                        line_of(i),
+                        format!(
+                            "user {raw:?}: the name is an account here that no import of this record made; left alone (rename one of them)"
+                        ),
+                    ));
                 }
-            }
+            },
             Err(reason) => {
                 report.skipped += 1;
                 report.problems.push((line_of(i), reason));

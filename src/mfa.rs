@@ -239,7 +239,7 @@ impl Mfa {
         if !self.status(user_id).await?.enabled() {
             return Err(AccountError::Refused("Two-factor authentication is off.".into()));
         }
-        self.check_code(user_id, code, client).await?;
+        self.counted(client, self.check_code(user_id, code, client)).await?;
         let (codes, hashes) = new_recovery_codes();
         self.store
             .replace_recovery_codes(user_id, &hashes, now(), &AuditMeta::actor(user_id, client.clone()))
@@ -253,7 +253,7 @@ impl Mfa {
         if !self.totp_on(user_id).await? {
             return Err(AccountError::Refused("The authenticator app is off.".into()));
         }
-        self.check_code(user_id, code, client).await?;
+        self.counted(client, self.check_code(user_id, code, client)).await?;
         let audit = AuditMeta::actor(user_id, client.clone());
         self.store.remove_mfa(user_id, true, AuditEvent::MfaDisabled, now(), &audit).await?;
         Ok(())
@@ -280,17 +280,25 @@ impl Mfa {
             return Err(AccountError::Refused("Two-factor authentication is off.".into()));
         }
         let now = now();
+        let audit = AuditMeta::client(client.clone());
         let failures = match &factor {
             Some(_) => match self.store.totp_attempt(user_id, now, &self.lock).await? {
                 Some(failures) => Some(failures),
                 None => {
+                    // Locked. A recovery code (50 random bits, out of reach of guessing)
+                    // still gets the owner in, so a thief filling the lock locks nobody out.
+                    if self.store.use_recovery_code(user_id, &recovery_hash(code), now).await? {
+                        self.store.clear_totp_failures(user_id).await?;
+                        let detail = serde_json::json!({ "method": "recovery_code" });
+                        self.note(AuditEvent::MfaUsed, user_id, detail, &audit).await;
+                        return Ok(());
+                    }
                     let until = self.store.totp_factor(user_id).await?.map_or(now + 1, |f| f.locked_until);
                     return Err(AccountError::Throttled((until - now).max(1) as u64));
                 }
             },
             None => None,
         };
-        let audit = AuditMeta::client(client.clone());
         let user = self.store.user_by_id(user_id).await?.ok_or(AccountError::NotFound)?.user;
         let step = match &factor {
             Some(f) => self.matching_step(&f.secret, &user.username, code)?,
@@ -328,6 +336,24 @@ impl Mfa {
             return Err(AccountError::Throttled((until - now).max(1) as u64));
         }
         Err(invalid("code", CODE_INVALID))
+    }
+
+    /// Runs a second-factor check counted per client address first (as second login
+    /// steps are): a token thief cannot try codes, or fill an account's lock, faster from
+    /// one address than the login form allows.
+    pub async fn counted(
+        &self,
+        client: &ClientInfo,
+        check: impl std::future::Future<Output = Result<(), AccountError>>,
+    ) -> Result<(), AccountError> {
+        let attempt = match self.throttle.begin_second_factor(&client.ip, None).await {
+            Ok(attempt) => attempt,
+            Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
+            Err(SecondFactorRefused::Login) => return Err(AccountError::Throttled(1)),
+        };
+        check.await?;
+        self.throttle.second_factor_succeeded(attempt).await;
+        Ok(())
     }
 
     /// Records a use or a failure; losing the record to a store fault must not fail the

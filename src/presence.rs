@@ -14,7 +14,6 @@ use crate::fields::FieldErrors;
 use crate::mfa::Mfa;
 use crate::secret::Secret;
 use crate::store::{ClientInfo, Store, Timestamp};
-use crate::throttle::{SecondFactorRefused, Throttle};
 use crate::tokens::now;
 
 /// When the account has a second factor, a password alone is less than its login asks.
@@ -45,7 +44,6 @@ pub struct Presence {
     store: Arc<dyn Store>,
     accounts: Arc<Accounts>,
     mfa: Arc<Mfa>,
-    throttle: Arc<Throttle>,
     window: i64,
 }
 
@@ -55,15 +53,9 @@ fn ceremony(session_id: &str) -> String {
 }
 
 impl Presence {
-    pub fn new(
-        store: Arc<dyn Store>,
-        accounts: Arc<Accounts>,
-        mfa: Arc<Mfa>,
-        throttle: Arc<Throttle>,
-        window: Duration,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, accounts: Arc<Accounts>, mfa: Arc<Mfa>, window: Duration) -> Self {
         let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
-        Self { store, accounts, mfa, throttle, window }
+        Self { store, accounts, mfa, window }
     }
 
     /// Checks a proof at the assurance level of the account's login: a passkey (both
@@ -109,18 +101,10 @@ impl Presence {
         client: &ClientInfo,
         check: impl std::future::Future<Output = Result<(), AccountError>>,
     ) -> Result<bool, AccountError> {
-        let attempt = match self.throttle.begin_second_factor(&client.ip, None).await {
-            Ok(attempt) => attempt,
-            Err(SecondFactorRefused::Address(wait)) => return Err(AccountError::Throttled(wait)),
-            Err(SecondFactorRefused::Login) => return Err(AccountError::Throttled(1)),
-        };
-        check.await?;
-        self.throttle.second_factor_succeeded(attempt).await;
+        self.mfa.counted(client, check).await?;
         Ok(true)
     }
 
-    /// Before a sensitive change: the proof in the request, or a re-authentication of
-    /// this session within the window. Otherwise `ReauthenticationRequired`.
     /// A session re-authenticated within the window needs no proof in the request (one
     /// sent along is then not checked).
     pub async fn require(

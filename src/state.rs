@@ -114,7 +114,6 @@ impl AppState {
             Arc::clone(&store),
             Arc::clone(&accounts),
             Arc::clone(&mfa),
-            Arc::clone(&throttle),
             config.reauth_window,
         ));
         let state = AppState(Arc::new(Services {

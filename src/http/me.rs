@@ -209,7 +209,10 @@ pub struct ChangePasswordRequest {
     new_password: String,
 }
 
-/// The seed's protected resource: any valid access token of an active user.
+/// The seed's protected resource: any valid access token of an active user whose session
+/// still stands. Stricter than simplejwt, on purpose: an access token of a revoked session
+/// (logout, revoke, revoke-all, refresh-token reuse, password change or reset,
+/// deactivation) is refused with `token_not_valid`, like every Bearer endpoint.
 #[utoipa::path(get, path = "/protected-resource/", tag = "me", security(("bearer" = [])),
     responses(
         (status = 200, body = ProtectedResourceResponse),

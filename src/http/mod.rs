@@ -249,7 +249,11 @@ fn status_label(status: u16) -> &'static str {
         description = "JWT authentication service, compatible with djangorestframework-simplejwt clients. \
             Errors use DRF's shapes: `{\"detail\": ...}` (plus `code` on token errors) or `{\"field\": [messages]}`. \
             Every path is also served without its trailing slash. Unknown request fields are ignored, as DRF does. \
-            Every 401 carries `WWW-Authenticate: Bearer realm=\"api\"`; every response carries `X-Request-Id`."
+            Every 401 carries `WWW-Authenticate: Bearer realm=\"api\"`; every response carries `X-Request-Id`. \
+            Stricter than simplejwt on purpose: an access token of a revoked session is refused (`token_not_valid`) \
+            on every Bearer endpoint and by `/api/token/verify/`; sensitive changes (email, factors) need a fresh proof \
+            of presence (`403 reauthentication_required` without one, see `/api/me/reauthenticate/`); administrators \
+            grant only what they hold (`403 permission_denied`)."
     ),
     paths(
         auth::register, auth::obtain_token_pair, auth::refresh_token, auth::verify_token, auth::blacklist_token,

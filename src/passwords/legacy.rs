@@ -45,15 +45,17 @@ pub fn cost_problem(stored: &str) -> Option<String> {
             (cost > MAX_BCRYPT_COST).then(|| format!("bcrypt cost {cost} over {MAX_BCRYPT_COST}"))
         }
         "argon2" => {
-            let params = rest.split('$').find(|p| p.starts_with("m="))?;
-            let value = |key: &str| {
-                params.split(',').find_map(|kv| kv.strip_prefix(key)).and_then(|v| v.parse::<u64>().ok())
+            // The parameters the argon2 crate itself would run with (any order, defaults
+            // for what is missing): a hash it cannot read is refused, not guessed at.
+            let phc = format!("${rest}");
+            let Ok(hash) = argon2::PasswordHash::new(&phc) else {
+                return Some("argon2 hash that does not parse".into());
             };
-            let (m, t, p) = (value("m=")?, value("t=")?, value("p=")?);
-            (m > u64::from(MAX_ARGON2_MEMORY_KIB)
-                || t > u64::from(MAX_ARGON2_ITERATIONS)
-                || p > u64::from(MAX_ARGON2_PARALLELISM))
-            .then(|| {
+            let Ok(params) = argon2::Params::try_from(&hash) else {
+                return Some("argon2 hash with unusable parameters".into());
+            };
+            let (m, t, p) = (params.m_cost(), params.t_cost(), params.p_cost());
+            (m > MAX_ARGON2_MEMORY_KIB || t > MAX_ARGON2_ITERATIONS || p > MAX_ARGON2_PARALLELISM).then(|| {
                 format!(
                     "argon2 m={m},t={t},p={p} over m={MAX_ARGON2_MEMORY_KIB},t={MAX_ARGON2_ITERATIONS},p={MAX_ARGON2_PARALLELISM}"
                 )
@@ -131,8 +133,13 @@ mod tests {
     fn hostile_work_factors_are_refused_not_run() {
         assert!(cost_problem("bcrypt$$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234").is_some());
         assert!(cost_problem("bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuu").is_none());
-        assert!(cost_problem("argon2$argon2id$v=19$m=4194304,t=2,p=1$c2FsdA$aGFzaA").is_some());
-        assert!(cost_problem("argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA").is_none());
+        assert!(cost_problem("argon2$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_some());
+        // Another order, or a parameter left to its default, is read as the crate reads it.
+        assert!(cost_problem("argon2$argon2id$v=19$t=2,m=4194304,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_some());
+        assert!(cost_problem("argon2$argon2id$v=19$m=4194304,t=2$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_some());
+        assert!(cost_problem("argon2$argon2id$v=19$m=65536,t=999$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_some());
+        assert!(cost_problem("argon2$argon2id$garbage").is_some());
+        assert!(cost_problem("argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_none());
         assert!(cost_problem("pbkdf2_sha256$4000000000$salt$hash").is_some());
         assert!(cost_problem("pbkdf2_sha256$870000$salt$hash").is_none());
         // Refused at login too, before any work.
@@ -147,8 +154,8 @@ mod tests {
         assert!(is_django_hash("!unusable"));
         assert!(!is_django_hash("md5$salt$hash"));
         assert_eq!(
-            django_argon2_to_phc("argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA").as_deref(),
-            Some("$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA")
+            django_argon2_to_phc("argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").as_deref(),
+            Some("$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         );
         assert!(!verify("x", "!unusable"));
     }

@@ -118,6 +118,18 @@ pub struct ImportedUser {
     pub last_login: Option<Timestamp>,
     /// Roles to add (never removes any).
     pub roles: Vec<String>,
+    /// The record it comes from (`django:<pk>`): only the account an import of that
+    /// record made is updated by a later one.
+    pub source: String,
+}
+
+/// What `import_user` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    /// The name is an account here that no import of this record made: left alone.
+    TakenHere,
 }
 
 /// A refresh token record: the `jti` of a signed token and its lifetime.
@@ -528,15 +540,15 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes a user and, by cascade, their sessions and tokens.
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
-    /// Creates the user, or updates an existing one of that username (email, flags,
-    /// dates; never the password, which may have changed here since). Adds the roles.
-    /// True when created. Audited as `register` or `user_updated`.
+    /// Creates the user, or updates the one an earlier import of the same record made
+    /// (email, flags, dates; never the password, which may have changed here since).
+    /// Adds the roles. Audited as `register` or `user_updated`.
     async fn import_user(
         &self,
         user: &ImportedUser,
         now: Timestamp,
         audit: &AuditMeta,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<ImportOutcome, StoreError>;
     /// Replaces a hash whose parameters are outdated, unless the password changed meanwhile.
     async fn upgrade_password_hash(&self, id: &str, old_hash: &str, new_hash: &str)
         -> Result<(), StoreError>;
@@ -624,7 +636,7 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         lock: &TotpLock,
     ) -> Result<Option<i64>, StoreError>;
-    /// After a right code of another kind (a recovery code).
+    /// After a right code of another kind (a recovery code): the count and any lock go.
     async fn clear_totp_failures(&self, user_id: &str) -> Result<(), StoreError>;
     /// Spends one recovery code; false if it is not an unused code of the user.
     async fn use_recovery_code(

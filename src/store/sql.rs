@@ -342,14 +342,22 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            async fn import_user(&self, u: &ImportedUser, now: Timestamp, audit: &AuditMeta) -> Result<bool, StoreError> {
+            async fn import_user(&self, u: &ImportedUser, now: Timestamp, audit: &AuditMeta) -> Result<ImportOutcome, StoreError> {
                 let mut tx = self.write_tx().await?;
-                let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
-                    .bind(&u.username_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let existing: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT id, imported_from FROM users WHERE username_key = $1")
+                        .bind(&u.username_key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                // SECURITY: an account this import did not make (registered here, perhaps
+                // by someone who guessed the name) is never given the record's flags or roles.
+                if let Some((_, from)) = &existing {
+                    if from.as_deref() != Some(u.source.as_str()) {
+                        return Ok(ImportOutcome::TakenHere);
+                    }
+                }
                 let created = existing.is_none();
-                let id = match existing {
+                let id = match existing.map(|(id, _)| id) {
                     Some(id) => {
                         sqlx::query(
                             "UPDATE users SET email = $1, is_active = $2, is_superuser = $3, date_joined = $4 WHERE id = $5",
@@ -366,8 +374,8 @@ macro_rules! impl_sql_store {
                     None => {
                         sqlx::query(
                             "INSERT INTO users (id, username, username_key, email, password_hash, is_active, \
-                             is_superuser, date_joined, last_login, password_changed_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)",
+                             is_superuser, date_joined, last_login, password_changed_at, imported_from) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10)",
                         )
                         .bind(&u.id)
                         .bind(&u.username)
@@ -378,6 +386,7 @@ macro_rules! impl_sql_store {
                         .bind(u.is_superuser)
                         .bind(u.date_joined)
                         .bind(u.last_login)
+                        .bind(&u.source)
                         .execute(&mut *tx)
                         .await?;
                         u.id.clone()
@@ -397,7 +406,7 @@ macro_rules! impl_sql_store {
                 };
                 insert_audit(&mut tx, event, Some(&id), &detail, now, audit).await?;
                 tx.commit().await?;
-                Ok(created)
+                Ok(if created { ImportOutcome::Created } else { ImportOutcome::Updated })
             }
 
             async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
@@ -808,7 +817,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn clear_totp_failures(&self, user_id: &str) -> Result<(), StoreError> {
-                sqlx::query("UPDATE totp_factors SET failures = 0 WHERE user_id = $1")
+                sqlx::query("UPDATE totp_factors SET failures = 0, locked_until = 0 WHERE user_id = $1")
                     .bind(user_id)
                     .execute(&self.pool)
                     .await?;
@@ -942,8 +951,12 @@ macro_rules! impl_sql_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                // Two starts of one ceremony at once (a double click) both succeed: the
+                // later one's challenge stands.
                 sqlx::query(
-                    "INSERT INTO webauthn_ceremonies (id, kind, user_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO webauthn_ceremonies (id, kind, user_id, state, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, user_id = excluded.user_id, \
+                     state = excluded.state, expires_at = excluded.expires_at",
                 )
                 .bind(&ceremony.id)
                 .bind(&ceremony.kind)

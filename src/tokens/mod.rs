@@ -240,6 +240,18 @@ impl TokenService {
     /// fails, on this instance now and on the others at their next key reload (30 s). The
     /// signing key may be revoked too: a new one is generated and signs from then on.
     pub async fn revoke_key(&self, kid: &str) -> Result<(), TokenError> {
+        if self.algorithm.is_hmac() {
+            return Err(TokenError::KeyRefused(format!(
+                "{} tokens are signed with AUTHENTICON_SECRET_KEY, not stored keys: rotate the secret to end them",
+                self.algorithm.name()
+            )));
+        }
+        if self.key_file.is_some() {
+            return Err(TokenError::KeyRefused(
+                "tokens are signed with AUTHENTICON_JWT_PRIVATE_KEY_FILE: replace that key to end them"
+                    .into(),
+            ));
+        }
         if !self.store.revoke_signing_key(kid, now()).await? {
             return Err(TokenError::KeyRefused(format!("no key {kid}")));
         }

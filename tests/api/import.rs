@@ -176,7 +176,7 @@ async fn users_that_are_one_here_hostile_costs_and_an_admin_group_are_refused() 
         user(2, "Alice", pbkdf2("another long passphrase"), json!({})),
         user(3, "ＡＬＩＣＥ", pbkdf2("a third long passphrase"), json!({})),
         user(4, "slow", "bcrypt$$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234".into(), json!({})),
-        user(5, "huge", "argon2$argon2id$v=19$m=4194304,t=2,p=1$c2FsdA$aGFzaA".into(), json!({})),
+        user(5, "huge", "argon2$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(), json!({})),
         user(6, "frank", pbkdf2(PASSWORD), json!({"groups": [1]})),
     ]);
     let text = serde_json::to_string_pretty(&records).unwrap();
@@ -256,4 +256,32 @@ async fn unusable_and_legacy_hashes_answer_no_sooner_than_a_wrong_password() {
         // of the time): no faster "no" tells these accounts apart.
         assert!(t * 10 >= normal * 4, "{name}: median {t:?} against {normal:?}");
     }
+}
+
+#[tokio::test]
+async fn a_name_registered_here_first_is_not_given_the_django_account() {
+    let app = spawn().await;
+    // Someone registers the name before the import runs.
+    let r =
+        app.post("/register/", json!({"username": "ADMIN", "password": "the squatter's passphrase"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let dir = tempfile::tempdir().unwrap();
+    let records = json!([user(1, "admin", pbkdf2(PASSWORD), json!({"is_superuser": true}))]);
+    let path = dir.path().join("dump.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&records).unwrap()).unwrap();
+    let out = import(&app.database_url, &path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 user(s) created, 0 updated, 1 skipped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is an account here that no import of this record made"), "{stderr}");
+    let (access, _) = app.login_with("ADMIN", "the squatter's passphrase").await;
+    assert_eq!(app.get("/api/me/", Some(&access)).await.body["is_superuser"], false);
+    // The import's own accounts are still updated by a second run of the same file.
+    let other = json!([user(2, "grace", pbkdf2(PASSWORD), json!({}))]);
+    std::fs::write(&path, serde_json::to_string_pretty(&other).unwrap()).unwrap();
+    assert!(String::from_utf8_lossy(&import(&app.database_url, &path).stdout).contains("1 user(s) created"));
+    assert!(String::from_utf8_lossy(&import(&app.database_url, &path).stdout)
+        .contains("0 user(s) created, 1 updated"));
 }

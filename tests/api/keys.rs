@@ -158,6 +158,10 @@ async fn a_revoked_key_fails_its_tokens_at_once_and_a_new_one_signs() {
     assert_eq!(app.get("/protected-resource/", Some(&fresh)).await.status, StatusCode::OK);
     let e = app.state.tokens.revoke_key(&kid).await.unwrap_err();
     assert!(e.to_string().contains("no key"), "{e}");
+    // Under HMAC there are no keys to revoke: it says what to do instead.
+    let hmac = spawn().await;
+    let e = hmac.state.tokens.revoke_key("anything").await.unwrap_err();
+    assert!(e.to_string().contains("rotate the secret"), "{e}");
 }
 
 #[tokio::test]

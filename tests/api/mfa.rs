@@ -272,3 +272,25 @@ async fn with_a_factor_on_a_password_alone_proves_no_presence() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(patch(json!({"email": "zoe@example.org"})).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_lock_filled_by_a_token_thief_leaves_the_owner_a_recovery_code() {
+    let app = spawn().await;
+    let (access, secret, codes) = enrolled(&app, "una").await;
+    let right = code(&secret, 1);
+    let wrong = if right == "123456" { "654321" } else { "123456" };
+    // With only the access token, wrong codes at "turn off" fill the factor's lock.
+    for _ in 0..5 {
+        app.request(Method::POST, "/api/mfa/totp/disable/", Some(json!({"code": wrong})), Some(&access))
+            .await;
+    }
+    let token = password_step(&app, "/api/token/", "una").await;
+    let r = app.post("/api/token/mfa/", json!({"mfa_token": token, "code": right})).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    // The owner's recovery code still gets in, and clears the lock.
+    let r = app.post("/api/token/mfa/", json!({"mfa_token": token, "code": codes[0]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let token = password_step(&app, "/api/token/", "una").await;
+    let r = app.post("/api/token/mfa/", json!({"mfa_token": token, "code": code(&secret, 0)})).await;
+    assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+}

@@ -103,7 +103,7 @@ async fn switchable_jwks(app: &TestApp) -> (String, std::sync::Arc<std::sync::at
 async fn the_verifier_keeps_the_last_good_keys_while_the_jwks_is_down() {
     let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::ES256).await;
     let (jwks_url, down) = switchable_jwks(&app).await;
-    let verifier = Verifier::new(jwks_url).refetch_interval(Duration::ZERO).max_age(Duration::ZERO);
+    let verifier = Verifier::new(jwks_url.clone()).refetch_interval(Duration::ZERO).max_age(Duration::ZERO);
     let (_, access, _) = app.user_with_tokens("alice").await;
     assert_eq!(
         verifier.verify(&access).await.unwrap().user_id,
@@ -123,4 +123,14 @@ async fn the_verifier_keeps_the_last_good_keys_while_the_jwks_is_down() {
     // Back up: the new key is fetched.
     down.store(false, std::sync::atomic::Ordering::SeqCst);
     assert!(verifier.verify(&newer).await.is_ok());
+    // Stale keys serve only so long: past the limit, a down JWKS means no verification.
+    let strict = Verifier::new(jwks_url)
+        .refetch_interval(Duration::ZERO)
+        .max_age(Duration::ZERO)
+        .stale_limit(Duration::from_millis(200));
+    assert!(strict.verify(&newer).await.is_ok());
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(strict.verify(&newer).await.is_ok(), "within the limit");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(matches!(strict.verify(&newer).await, Err(authenticon_verify::VerifyError::Jwks(_))));
 }

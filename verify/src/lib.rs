@@ -53,6 +53,21 @@ pub enum VerifyError {
     Jwks(String),
 }
 
+/// What the cache holds for one kid, and what may be done about it.
+struct Lookup {
+    key: Option<(Algorithm, DecodingKey)>,
+    fresh: bool,
+    stale_ok: bool,
+    may_fetch: bool,
+}
+
+impl Lookup {
+    /// The cached key, if it may still verify (fresh, or stale within the limit).
+    fn usable(&self) -> Option<(Algorithm, DecodingKey)> {
+        self.key.clone().filter(|_| self.fresh || self.stale_ok)
+    }
+}
+
 struct Cache {
     keys: HashMap<String, (Algorithm, DecodingKey)>,
     /// The last fetch that worked.
@@ -79,6 +94,8 @@ struct Inner {
     audience: Option<String>,
     refetch_interval: Duration,
     max_age: Duration,
+    /// How long past `max_age` the last good keys serve while the JWKS cannot be fetched.
+    stale_limit: Duration,
     http: reqwest::Client,
     cache: RwLock<Cache>,
     /// One fetch at a time; the cache itself is never locked across a fetch, so tokens
@@ -108,6 +125,7 @@ impl Verifier {
                 audience,
                 refetch_interval: Duration::from_secs(10),
                 max_age: Duration::from_secs(300),
+                stale_limit: Duration::from_secs(3600),
                 http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
                 cache: RwLock::new(Cache::empty()),
                 fetching: tokio::sync::Mutex::new(()),
@@ -122,6 +140,7 @@ impl Verifier {
             audience: shared.audience.clone(),
             refetch_interval: shared.refetch_interval,
             max_age: shared.max_age,
+            stale_limit: shared.stale_limit,
             http: shared.http.clone(),
             cache: RwLock::new(Cache::empty()),
             fetching: tokio::sync::Mutex::new(()),
@@ -136,9 +155,16 @@ impl Verifier {
     }
 
     /// How long fetched keys count as fresh (default 5 minutes). Past it the JWKS is
-    /// fetched again; while that fails, the last good keys go on verifying.
+    /// fetched again; while that fails, the last good keys go on verifying for
+    /// `stale_limit` more.
     pub fn max_age(self, max_age: Duration) -> Self {
         self.rebuilt(|inner| inner.max_age = max_age)
+    }
+
+    /// How long past `max_age` the last good keys serve while the JWKS cannot be fetched
+    /// (default 1 hour); then tokens are refused until it can be again (fail closed).
+    pub fn stale_limit(self, limit: Duration) -> Self {
+        self.rebuilt(|inner| inner.stale_limit = limit)
     }
 
     /// Verifies an access token: signature by a published key, algorithm, lifetime,
@@ -175,44 +201,53 @@ impl Verifier {
 
     async fn key(&self, kid: &str) -> Result<(Algorithm, DecodingKey), VerifyError> {
         let unknown = || VerifyError::Invalid(format!("unknown kid {kid}"));
-        let (known, fresh, may_fetch) = self.lookup(kid).await;
-        if let (Some(found), true) = (&known, fresh) {
+        let seen = self.lookup(kid).await;
+        if let (Some(found), true) = (&seen.key, seen.fresh) {
             return Ok(found.clone());
         }
         // Stale keys, or an unknown kid (a new key?): fetch again, but not more often than
         // the interval (a flood of made-up kids must not become a flood of fetches).
-        if !may_fetch {
-            return known.ok_or_else(unknown);
+        if !seen.may_fetch {
+            return seen.usable().ok_or_else(unknown);
         }
-        let _one_at_a_time = self.inner.fetching.lock().await;
+        // One fetch at a time; while one runs, stale keys still serve the others.
+        let _one_at_a_time = match self.inner.fetching.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if seen.usable().is_some() => return seen.usable().ok_or_else(unknown),
+            Err(_) => self.inner.fetching.lock().await,
+        };
         // Another request may have fetched while this one waited.
-        let (again, fresh, may_fetch) = self.lookup(kid).await;
-        if let (Some(found), true) = (&again, fresh) {
+        let seen = self.lookup(kid).await;
+        if let (Some(found), true) = (&seen.key, seen.fresh) {
             return Ok(found.clone());
         }
-        if !may_fetch {
-            return again.ok_or_else(unknown);
+        if !seen.may_fetch {
+            return seen.usable().ok_or_else(unknown);
         }
-        let result = self.fetch().await;
-        let mut cache = self.inner.cache.write().await;
-        cache.tried = Some(Instant::now());
-        match result {
+        self.inner.cache.write().await.tried = Some(Instant::now());
+        match self.fetch().await {
             Ok(keys) => {
+                let mut cache = self.inner.cache.write().await;
                 cache.keys = keys;
-                cache.fetched = cache.tried;
+                cache.fetched = Some(Instant::now());
                 cache.keys.get(kid).cloned().ok_or_else(unknown)
             }
-            // The endpoint is down: the last good keys go on verifying.
-            Err(e) => cache.keys.get(kid).cloned().ok_or(e),
+            // The endpoint is down: the last good keys go on verifying, for a while.
+            Err(e) => seen.usable().ok_or(e),
         }
     }
 
-    /// The key if cached, whether the cache is fresh, and whether a fetch may be tried.
-    async fn lookup(&self, kid: &str) -> (Option<(Algorithm, DecodingKey)>, bool, bool) {
+    async fn lookup(&self, kid: &str) -> Lookup {
         let cache = self.inner.cache.read().await;
-        let fresh = cache.fetched.is_some_and(|t| t.elapsed() < self.inner.max_age);
-        let may_fetch = cache.tried.is_none_or(|t| t.elapsed() >= self.inner.refetch_interval);
-        (cache.keys.get(kid).cloned(), fresh, may_fetch)
+        let age = cache.fetched.map(|t| t.elapsed());
+        Lookup {
+            key: cache.keys.get(kid).cloned(),
+            fresh: age.is_some_and(|a| a < self.inner.max_age),
+            // SECURITY: stale keys are trusted only so long: a key revoked at the service
+            // must stop verifying here too, even while its JWKS cannot be reached.
+            stale_ok: age.is_some_and(|a| a < self.inner.max_age + self.inner.stale_limit),
+            may_fetch: cache.tried.is_none_or(|t| t.elapsed() >= self.inner.refetch_interval),
+        }
     }
 
     async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, VerifyError> {

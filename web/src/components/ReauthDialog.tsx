@@ -44,7 +44,7 @@ export function ReauthDialog() {
     setErrors({});
     setError(null);
     try {
-      await api('/api/me/reauthenticate/', { method: 'POST', body: await body() });
+      await api('/api/me/reauthenticate/', { method: 'POST', body: await body(), noReauth: true });
       setPassword('');
       setCode('');
       finish(true);
@@ -65,7 +65,7 @@ export function ReauthDialog() {
   };
 
   const usePasskey = () => prove(async () => {
-    const options = await api<{ publicKey: Record<string, unknown> }>('/api/me/reauthenticate/passkey/', { method: 'POST', body: {} });
+    const options = await api<{ publicKey: Record<string, unknown> }>('/api/me/reauthenticate/passkey/', { method: 'POST', body: {}, noReauth: true });
     return { credential: await signWithPasskey(options) };
   });
 

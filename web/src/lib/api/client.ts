@@ -184,6 +184,8 @@ async function parse(res: Response): Promise<unknown> {
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   body?: unknown;
+  /** The proof itself: a `reauthentication_required` answer opens no prompt. */
+  noReauth?: boolean;
 }
 
 /** Calls the API with the access token; on 401 refreshes once and retries once. */
@@ -207,7 +209,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   }
   let body = await parse(res);
   // A sensitive change needs a fresh proof of presence: ask for it, then send again.
-  if (res.status === 403 && codeOf(body) === 'reauthentication_required' && reauthPrompt && (await reauthPrompt())) {
+  if (res.status === 403 && codeOf(body) === 'reauthentication_required' && !options.noReauth && reauthPrompt
+    && (await reauthPrompt())) {
     res = await send();
     body = await parse(res);
   }

@@ -889,7 +889,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The seed's protected resource: any valid access token of an active user. */
+        /**
+         * The seed's protected resource: any valid access token of an active user whose session
+         *     still stands. Stricter than simplejwt, on purpose: an access token of a revoked session
+         *     (logout, revoke, revoke-all, refresh-token reuse, password change or reset,
+         *     deactivation) is refused with `token_not_valid`, like every Bearer endpoint.
+         */
         get: operations["protected_resource"];
         put?: never;
         post?: never;
