@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::accounts::UserCache;
 use crate::fields::FieldErrors;
-use crate::store::{AuditEvent, AuditMeta, RoleRow, Store, StoreError, UserWithRoles};
+use crate::store::{AuditEvent, AuditMeta, RoleRow, Store, StoreError, UserWithRoles, CHANGED_MEANWHILE};
 use crate::tokens::now;
 
 /// Permissions the service itself checks; the built-in `admin` role holds them all.
@@ -80,6 +80,16 @@ impl Actor<'_> {
         } else {
             Err(format!("This user holds permissions you do not hold: {}.", missing.join(", ")))
         }
+    }
+}
+
+/// What the caller judged changed before the write: decide again on what is there now.
+fn changed_meanwhile(e: StoreError) -> RoleError {
+    match e {
+        StoreError::Conflict { constraint } if constraint == CHANGED_MEANWHILE => RoleError::Invalid(
+            FieldErrors::one("non_field_errors", "This changed meanwhile: reload and try again."),
+        ),
+        other => other.into(),
     }
 }
 
@@ -261,8 +271,11 @@ impl Roles {
             }
         }
         self.store
-            .update_role(name, description, permissions.as_deref(), now(), audit)
-            .await?
+            // SECURITY: the write checks that the permissions are still the ones judged
+            // above: a change made in between is not silently undone.
+            .update_role(name, description, permissions.as_deref(), Some(&current.permissions), now(), audit)
+            .await
+            .map_err(changed_meanwhile)?
             .ok_or(RoleError::NotFound)
     }
 
@@ -318,11 +331,14 @@ impl Roles {
             return Err(RoleError::Denied(reason));
         }
         let wanted: Vec<String> = wanted.into_iter().collect();
-        let result = self.store.set_user_roles(user_id, &wanted, now(), audit).await;
+        let result = self.store.set_user_roles(user_id, &wanted, Some(&target.roles), now(), audit).await;
         self.cache.invalidate(user_id);
         match result {
             Ok(Some(user)) => Ok(user),
             Ok(None) => Err(RoleError::NotFound),
+            Err(StoreError::Conflict { constraint }) if constraint == CHANGED_MEANWHILE => {
+                Err(changed_meanwhile(StoreError::Conflict { constraint }))
+            }
             // A role deleted between the check and the write.
             Err(StoreError::Conflict { .. }) => {
                 Err(RoleError::Invalid(FieldErrors::one("roles", "One of the roles no longer exists.")))

@@ -322,6 +322,10 @@ pub struct SessionState {
 /// superuser.
 pub const LAST_SUPERUSER: &str = "last_active_superuser";
 
+/// The constraint `set_user_roles` and `update_role` name when what the caller decided
+/// on changed before the write.
+pub const CHANGED_MEANWHILE: &str = "changed_meanwhile";
+
 /// A stored signing key pair.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SigningKeyRow {
@@ -772,12 +776,15 @@ pub trait Store: Send + Sync {
         limit: i64,
     ) -> Result<Page<UserWithRoles>, StoreError>;
     async fn count_active_superusers(&self) -> Result<i64, StoreError>;
-    /// Replaces a user's roles; `Conflict` when a role does not exist. `None` when the
-    /// user does not. Audited as `roles_assigned`.
+    /// Replaces a user's roles; `Conflict` when a role does not exist, or
+    /// `Conflict { CHANGED_MEANWHILE }` when the user's roles are no longer `expected`
+    /// (what the caller checked). `None` when the user does not exist. Audited as
+    /// `roles_assigned`.
     async fn set_user_roles(
         &self,
         user_id: &str,
         roles: &[String],
+        expected: Option<&[String]>,
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<Option<UserWithRoles>, StoreError>;
@@ -791,12 +798,14 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<RoleRow, StoreError>;
-    /// Changes description and/or replaces permissions. Audited as `role_updated`.
+    /// Changes description and/or replaces permissions; `Conflict { CHANGED_MEANWHILE }`
+    /// when the permissions are no longer `expected`. Audited as `role_updated`.
     async fn update_role(
         &self,
         name: &str,
         description: Option<&str>,
         permissions: Option<&[String]>,
+        expected: Option<&[String]>,
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<Option<RoleRow>, StoreError>;

@@ -137,6 +137,16 @@ macro_rules! impl_sql_store {
             Ok(sqlx::query_as(&sql).bind(jti).fetch_optional(&mut *conn).await?)
         }
 
+        /// Whether two lists hold the same strings, in any order.
+        fn same_set(a: &[String], b: &[String]) -> bool {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort();
+            b.sort();
+            a.dedup();
+            b.dedup();
+            a == b
+        }
+
         const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, passkey, created_at, last_used_at";
 
         /// Recovery codes serve the factors; with none left (no TOTP, no passkey) they go.
@@ -1290,11 +1300,21 @@ macro_rules! impl_sql_store {
                 &self,
                 user_id: &str,
                 roles: &[String],
+                expected: Option<&[String]>,
                 now: Timestamp,
                 audit: &AuditMeta,
             ) -> Result<Option<UserWithRoles>, StoreError> {
                 let mut tx = self.write_tx().await?;
+                // The user's row locked (PostgreSQL; SQLite's write lock covers it), so the
+                // roles compared below are the ones replaced.
+                sqlx::query(&format!("SELECT id FROM users WHERE id = $1{}", $mail_lock))
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 let Some(before) = user_with_roles(&mut tx, user_id).await? else { return Ok(None) };
+                if expected.is_some_and(|e| !same_set(e, &before.roles)) {
+                    return Err(StoreError::Conflict { constraint: CHANGED_MEANWHILE.into() });
+                }
                 sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
                 for role in roles {
                     // An unknown role fails the foreign key: `Conflict`, and nothing changes.
@@ -1352,11 +1372,19 @@ macro_rules! impl_sql_store {
                 name: &str,
                 description: Option<&str>,
                 permissions: Option<&[String]>,
+                expected: Option<&[String]>,
                 now: Timestamp,
                 audit: &AuditMeta,
             ) -> Result<Option<RoleRow>, StoreError> {
                 let mut tx = self.write_tx().await?;
+                sqlx::query(&format!("SELECT name FROM roles WHERE name = $1{}", $mail_lock))
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 let Some(before) = load_role(&mut tx, name).await? else { return Ok(None) };
+                if expected.is_some_and(|e| !same_set(e, &before.permissions)) {
+                    return Err(StoreError::Conflict { constraint: CHANGED_MEANWHILE.into() });
+                }
                 if let Some(d) = description {
                     sqlx::query("UPDATE roles SET description = $1 WHERE name = $2")
                         .bind(d)

@@ -622,3 +622,31 @@ async fn without_a_public_url_the_host_header_can_add_secure_but_not_drop_it() {
     assert!(sc(login("auth.example.com").await.unwrap()).ends_with("; Secure"));
     assert!(!sc(login("localhost:8000").await.unwrap()).contains("Secure"));
 }
+
+#[tokio::test]
+async fn a_change_decided_on_a_stale_read_is_refused_by_the_write() {
+    use authenticon::store::{AuditMeta, StoreError, CHANGED_MEANWHILE};
+    let app = spawn().await;
+    let (bob, _, _) = app.user_with_tokens("bob").await;
+    let (store, now, audit) = (&app.state.store, 1_800_000_000, AuditMeta::default());
+    // A delegate judged bob's roles when he had none; meanwhile a superuser made him admin.
+    store.set_user_roles(&bob, &["admin".into()], None, now, &audit).await.unwrap();
+    let stale: &[String] = &[];
+    let r = store.set_user_roles(&bob, &[], Some(stale), now, &audit).await;
+    assert!(
+        matches!(&r, Err(StoreError::Conflict { constraint }) if constraint == CHANGED_MEANWHILE),
+        "{r:?}"
+    );
+    assert_eq!(store.user_by_id(&bob).await.unwrap().unwrap().roles, vec!["admin".to_string()]);
+    // The same for a role's permissions.
+    let admin = store.role("admin").await.unwrap().unwrap();
+    let r = store
+        .update_role("admin", None, Some(&admin.permissions), Some(&["users.view".into()]), now, &audit)
+        .await;
+    assert!(
+        matches!(&r, Err(StoreError::Conflict { constraint }) if constraint == CHANGED_MEANWHILE),
+        "{r:?}"
+    );
+    let r = store.update_role("admin", Some("Admins"), None, Some(&admin.permissions), now, &audit).await;
+    assert!(r.unwrap().is_some());
+}
