@@ -54,6 +54,10 @@ pub enum AccountError {
     /// Bounded delegation: the actor may not do this to this user.
     #[error("denied: {0}")]
     Denied(String),
+    /// A fault of ours (sealing, a stored state that does not read back): `500`, logged,
+    /// its text never shown to the client.
+    #[error("internal: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

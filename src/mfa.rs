@@ -137,7 +137,7 @@ impl Mfa {
         let bytes: [u8; 20] = rand::random();
         let secret = TotpSecret::new(Box::new(bytes)).to_base32();
         let sealed = keys::seal(&Secret::new(secret.clone()), &self.sealing)
-            .map_err(|e| AccountError::Refused(format!("cannot seal the secret: {e}")))?;
+            .map_err(|e| AccountError::Internal(format!("cannot seal the TOTP secret: {e}")))?;
         self.store.start_totp(&user.id, &sealed, now()).await?;
         let otpauth_url = self.totp(&secret, &user.username)?.to_url().unwrap_or_default();
         Ok(Enrolment { secret, otpauth_url })
@@ -367,7 +367,7 @@ impl Mfa {
     /// The time step `code` belongs to (now, or one step either side), if any.
     fn matching_step(&self, sealed: &str, username: &str, code: &str) -> Result<Option<i64>, AccountError> {
         let secret = keys::open(sealed, &self.sealing)
-            .map_err(|e| AccountError::Refused(format!("sealed secret: {e}")))?;
+            .map_err(|e| AccountError::Internal(format!("sealed TOTP secret: {e}")))?;
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);
@@ -378,7 +378,7 @@ impl Mfa {
 
     fn totp(&self, base32: &str, username: &str) -> Result<Totp, AccountError> {
         let secret = TotpSecret::try_from_base32(base32)
-            .map_err(|e| AccountError::Refused(format!("secret: {e:?}")))?;
+            .map_err(|e| AccountError::Internal(format!("TOTP secret: {e:?}")))?;
         // The otpauth label may not hold a colon.
         let account = username.replace(':', "_");
         Builder::new()
@@ -390,7 +390,7 @@ impl Mfa {
             .with_issuer(Some(self.issuer.as_str()))
             .with_account_name(account)
             .build()
-            .map_err(|e| AccountError::Refused(format!("totp: {e:?}")))
+            .map_err(|e| AccountError::Internal(format!("TOTP: {e:?}")))
     }
 }
 

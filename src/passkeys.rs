@@ -108,11 +108,11 @@ fn user_handle(user_id: &str) -> Uuid {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, AccountError> {
-    serde_json::to_string(value).map_err(|e| AccountError::Refused(format!("passkey state: {e}")))
+    serde_json::to_string(value).map_err(|e| AccountError::Internal(format!("passkey state: {e}")))
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, AccountError> {
-    serde_json::from_str(text).map_err(|e| AccountError::Refused(format!("passkey state: {e}")))
+    serde_json::from_str(text).map_err(|e| AccountError::Internal(format!("passkey state: {e}")))
 }
 
 /// The browser's answer, as `PublicKeyCredential.toJSON()` gives it.
@@ -155,7 +155,7 @@ impl Passkeys {
         let exclude = existing.iter().map(|(_, k)| k.cred_id().clone()).collect();
         let (options, state) = webauthn
             .start_passkey_registration(user_handle(&user.id), &user.username, &user.username, Some(exclude))
-            .map_err(|e| AccountError::Refused(format!("passkey registration: {e}")))?;
+            .map_err(|e| AccountError::Internal(format!("passkey registration: {e}")))?;
         let mut options = serde_json::to_value(options).map_err(|e| AccountError::Refused(e.to_string()))?;
         // Ask for a discoverable credential where the authenticator can make one, so the
         // passkey also works for a login without a username.
@@ -228,7 +228,7 @@ impl Passkeys {
         let (options, state) = self
             .webauthn()?
             .start_discoverable_authentication()
-            .map_err(|e| AccountError::Refused(format!("passkey login: {e}")))?;
+            .map_err(|e| AccountError::Internal(format!("passkey login: {e}")))?;
         let id = ceremony_id();
         self.put(&id, LOGIN, "", to_json(&state)?).await?;
         // Without `mediation`: the web app asks on a button press, not in autofill.
@@ -273,7 +273,7 @@ impl Passkeys {
         let (options, state) = self
             .webauthn()?
             .start_passkey_authentication(&keys)
-            .map_err(|e| AccountError::Refused(format!("passkey login: {e}")))?;
+            .map_err(|e| AccountError::Internal(format!("passkey login: {e}")))?;
         self.put(ceremony, SECOND_STEP, user_id, to_json(&state)?).await?;
         Ok(serde_json::json!({ "publicKey": options.public_key }))
     }

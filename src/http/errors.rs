@@ -232,6 +232,7 @@ impl From<AccountError> for ApiError {
             AccountError::NotFound => ApiError::UserNotFound,
             AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
             AccountError::Denied(message) => ApiError::Denied(message),
+            AccountError::Internal(reason) => ApiError::Internal(reason),
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => e.into(),
         }
@@ -269,5 +270,18 @@ impl From<TokenError> for ApiError {
             TokenError::Key(e) => ApiError::Internal(e.to_string()),
             TokenError::KeyRefused(reason) => ApiError::BadRequest(reason),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_fault_shows_the_client_nothing_of_itself() {
+        let e: ApiError = AccountError::Internal("sealed TOTP secret: bad key 0xdeadbeef".into()).into();
+        let (status, body) = e.status_and_body();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, json!({"detail": "A server error occurred."}));
     }
 }
