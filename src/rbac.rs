@@ -247,6 +247,37 @@ impl Roles {
         audit: &AuditMeta,
     ) -> Result<RoleRow, RoleError> {
         let current = self.get(name).await?;
+        self.update_from(actor, current, description, permissions, audit).await
+    }
+
+    /// Adds and takes away some of a role's permissions (the command line's `roles grant`
+    /// and `revoke`), computed from the same read the write then checks: two at once
+    /// cannot lose one another's change.
+    pub async fn change_permissions(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+        add: &[String],
+        remove: &[String],
+        audit: &AuditMeta,
+    ) -> Result<RoleRow, RoleError> {
+        let current = self.get(name).await?;
+        let mut wanted: Vec<String> =
+            current.permissions.iter().filter(|p| !remove.contains(p)).cloned().collect();
+        wanted.extend(add.iter().cloned());
+        self.update_from(actor, current, None, Some(&wanted), audit).await
+    }
+
+    /// `update` against the role as read in `current`.
+    async fn update_from(
+        &self,
+        actor: Actor<'_>,
+        current: RoleRow,
+        description: Option<&str>,
+        permissions: Option<&[String]>,
+        audit: &AuditMeta,
+    ) -> Result<RoleRow, RoleError> {
+        let name = current.name.as_str();
         let permissions = match permissions {
             Some(p) => Some(normalize_permissions(p).map_err(RoleError::Invalid)?),
             None => None,

@@ -650,3 +650,30 @@ async fn a_change_decided_on_a_stale_read_is_refused_by_the_write() {
     let r = store.update_role("admin", Some("Admins"), None, Some(&admin.permissions), now, &audit).await;
     assert!(r.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn two_grants_at_once_never_lose_one_another() {
+    use authenticon::rbac::{Actor, RoleError};
+    use authenticon::store::AuditMeta;
+    let app = spawn().await;
+    let roles = &app.state.roles;
+    let audit = AuditMeta::default();
+    roles.create(Actor::Operator, "editors", "", &[], &audit).await.unwrap();
+    for round in 0..5 {
+        let (a, b) = (format!("a.p{round}"), format!("b.p{round}"));
+        let (ra, rb) = tokio::join!(
+            roles.change_permissions(Actor::Operator, "editors", std::slice::from_ref(&a), &[], &audit),
+            roles.change_permissions(Actor::Operator, "editors", std::slice::from_ref(&b), &[], &audit),
+        );
+        let now = roles.get("editors").await.unwrap().permissions;
+        for (result, permission) in [(ra, &a), (rb, &b)] {
+            match result {
+                // A grant that reported success is there…
+                Ok(_) => assert!(now.contains(permission), "{permission} lost: {now:?}"),
+                // …and one that lost the race says so instead.
+                Err(RoleError::Invalid(e)) => assert!(e.has("non_field_errors"), "{e:?}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+}
