@@ -7,10 +7,14 @@
 //! (`Retry-After`). A sliding-window log does exactly that; in Redis it is a sorted set
 //! per key, updated atomically by a short Lua script.
 
-use std::collections::{HashMap, VecDeque};
+mod in_process;
+mod in_redis;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
+
+use in_process::LocalWindows;
+use in_redis::RedisWindows;
 
 use tracing::{info, warn};
 
@@ -52,9 +56,9 @@ impl Default for ThrottleLimits {
 /// One counter: its key, its limit, its window.
 #[derive(Debug, Clone)]
 pub struct Window {
-    key: String,
-    limit: u32,
-    window_ms: i64,
+    pub(super) key: String,
+    pub(super) limit: u32,
+    pub(super) window_ms: i64,
 }
 
 /// The counters one login attempt touches.
@@ -98,7 +102,6 @@ pub struct LoginAttempt {
 #[derive(Debug, thiserror::Error)]
 #[error("redis: {0}")]
 struct RedisError(String);
-
 pub struct Throttle {
     limits: ThrottleLimits,
     local: LocalWindows,
@@ -305,197 +308,10 @@ pub fn address_key(address: &str) -> String {
     }
 }
 
-/// Sliding-window logs in this process: per key, the times of its events with their ids.
-#[derive(Default)]
-struct LocalWindows {
-    events: Mutex<HashMap<String, VecDeque<(i64, String)>>>,
-}
-
-/// Past this many keys, stale ones are swept out on the next write.
-const LOCAL_SWEEP_AT: usize = 10_000;
-
-impl LocalWindows {
-    /// The wait (ms) before one more event fits in every window; 0 when it fits now.
-    fn wait(events: &mut HashMap<String, VecDeque<(i64, String)>>, windows: &[Window], now: i64) -> i64 {
-        windows
-            .iter()
-            .map(|w| match events.get_mut(&w.key) {
-                Some(log) => {
-                    while log.front().is_some_and(|(t, _)| *t <= now - w.window_ms) {
-                        log.pop_front();
-                    }
-                    if log.len() >= w.limit as usize {
-                        // Wait until enough old events leave for one more to fit.
-                        let idx = log.len() - w.limit as usize;
-                        log.get(idx).map_or(0, |(t, _)| t + w.window_ms - now)
-                    } else {
-                        0
-                    }
-                }
-                None => 0,
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Checks and counts under one lock: see `Throttle::take`.
-    fn take(&self, windows: &[Window], now: i64, member: &str) -> i64 {
-        let Ok(mut events) = self.events.lock() else { return 0 };
-        let wait = Self::wait(&mut events, windows, now);
-        if wait > 0 {
-            return wait;
-        }
-        if events.len() >= LOCAL_SWEEP_AT {
-            let longest = windows.iter().map(|w| w.window_ms).max().unwrap_or(0);
-            events.retain(|_, log| log.back().is_some_and(|(t, _)| *t > now - longest.max(3_600_000)));
-        }
-        for w in windows {
-            let log = events.entry(w.key.clone()).or_default();
-            log.push_back((now, member.to_string()));
-            // Never more than the limit plus one is needed to answer.
-            while log.len() > w.limit as usize + 1 {
-                log.pop_front();
-            }
-        }
-        0
-    }
-
-    /// Clears `reset` and takes `member` back out of `keys`.
-    fn release(&self, reset: &str, keys: &[String], member: &str) {
-        let Ok(mut events) = self.events.lock() else { return };
-        events.remove(reset);
-        for key in keys {
-            if let Some(log) = events.get_mut(key) {
-                log.retain(|(_, m)| m != member);
-            }
-        }
-    }
-}
-
-/// Sliding-window logs in Redis: one sorted set per key, scored by time in ms.
-struct RedisWindows {
-    conn: redis::aio::ConnectionManager,
-    prefix: String,
-    take: redis::Script,
-    release: redis::Script,
-}
-
-/// KEYS: the counters; ARGV: now, a unique member, then (limit, window) per key.
-/// Returns the longest wait in ms; when it is 0 the member was added to every key.
-/// One script, so no other attempt runs between the check and the count.
-const TAKE_SCRIPT: &str = r"
-local now = tonumber(ARGV[1])
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i + 1])
-  local window = tonumber(ARGV[2 * i + 2])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count >= limit then
-    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + window - now
-    if w > wait then wait = w end
-  end
-end
-if wait > 0 then return wait end
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i + 1])
-  local window = tonumber(ARGV[2 * i + 2])
-  redis.call('ZADD', key, now, ARGV[2])
-  redis.call('ZREMRANGEBYRANK', key, 0, -(limit + 2))
-  redis.call('PEXPIRE', key, window)
-end
-return 0
-";
-
-/// KEYS[1]: the counter to clear; the others: counters to take ARGV[1] out of.
-const RELEASE_SCRIPT: &str = r"
-redis.call('DEL', KEYS[1])
-for i = 2, #KEYS do
-  redis.call('ZREM', KEYS[i], ARGV[1])
-end
-return 1
-";
-
-impl RedisWindows {
-    fn new(url: &str, prefix: &str) -> Result<Self, RedisError> {
-        let client = redis::Client::open(url).map_err(|e| RedisError(e.to_string()))?;
-        // Fail fast while Redis is down (the in-process counters take over), and let the
-        // manager reconnect in the background when it is back.
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(250)))
-            .set_response_timeout(Some(Duration::from_millis(250)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(2));
-        let conn = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| RedisError(e.to_string()))?;
-        Ok(Self {
-            conn,
-            prefix: prefix.to_string(),
-            take: redis::Script::new(TAKE_SCRIPT),
-            release: redis::Script::new(RELEASE_SCRIPT),
-        })
-    }
-
-    fn key(&self, key: &str) -> String {
-        format!("{}:throttle:{key}", self.prefix)
-    }
-
-    async fn take(&self, windows: &[Window], now: i64, member: &str) -> Result<i64, RedisError> {
-        let mut call = self.take.prepare_invoke();
-        call.arg(now).arg(member);
-        for w in windows {
-            call.key(self.key(&w.key)).arg(w.limit).arg(w.window_ms);
-        }
-        let mut conn = self.conn.clone();
-        call.invoke_async(&mut conn).await.map_err(|e| RedisError(e.to_string()))
-    }
-
-    async fn release(&self, reset: &str, keys: &[String], member: &str) -> Result<(), RedisError> {
-        let mut call = self.release.prepare_invoke();
-        call.key(self.key(reset)).arg(member);
-        for key in keys {
-            call.key(self.key(key));
-        }
-        let mut conn = self.conn.clone();
-        let _: i64 = call.invoke_async(&mut conn).await.map_err(|e| RedisError(e.to_string()))?;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn w(limit: u32, window_ms: i64) -> Window {
-        Window { key: "k".into(), limit, window_ms }
-    }
-
-    #[test]
-    fn local_window_counts_recent_events_only() {
-        let local = LocalWindows::default();
-        let win = [w(3, 1000)];
-        for (i, t) in [0, 100, 200].into_iter().enumerate() {
-            assert_eq!(local.take(&win, t, &i.to_string()), 0);
-        }
-        // Full: the oldest (t=0) leaves at t=1000; a refused attempt counts nowhere.
-        assert_eq!(local.take(&win, 300, "x"), 700);
-        assert_eq!(local.take(&win, 999, "x"), 1);
-        assert_eq!(local.take(&win, 1000, "y"), 0);
-        local.release("k", &[], "");
-        assert_eq!(local.take(&win, 300, "z"), 0);
-    }
-
-    #[test]
-    fn a_released_attempt_leaves_its_window() {
-        let local = LocalWindows::default();
-        let win = [w(1, 1000)];
-        assert_eq!(local.take(&win, 0, "a"), 0);
-        assert!(local.take(&win, 1, "b") > 0);
-        local.release("other", &["k".to_string()], "a");
-        assert_eq!(local.take(&win, 2, "c"), 0);
-    }
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64() {

@@ -1,12 +1,18 @@
 //! Account service: registration, authentication, password and email changes.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+mod rules;
+mod user_cache;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use rules::{check_new_password, email_is_valid, normalize_username, username_key, MAX_USERNAME_CHARS};
+pub use user_cache::UserCache;
+
+use rules::username_errors;
 
 use tracing::{info, warn};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::fields::FieldErrors;
 use crate::passwords::{validate_password, HashError, Hasher, UserAttributes};
@@ -19,14 +25,11 @@ use crate::store::{
 use crate::throttle::Throttle;
 use crate::tokens::now;
 
-pub const MAX_USERNAME_CHARS: usize = 150;
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Django's wording for a wrong old password, for the password that confirms a change.
 pub const WRONG_PASSWORD: &str = "Your password was entered incorrectly. Please enter it again.";
 
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
-const USERNAME_INVALID: &str =
-    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 pub const EMAIL_INVALID: &str = "Enter a valid email address.";
 
 #[derive(Debug, thiserror::Error)]
@@ -62,163 +65,6 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] HashError),
-}
-
-/// Django's validators on a replacement password, their messages under `new_password`.
-pub fn check_new_password(password: &Secret, user: &UserRow) -> Result<(), AccountError> {
-    let attrs = UserAttributes { username: &user.username, email: &user.email };
-    let problems = validate_password(password.expose(), &attrs);
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let mut errors = FieldErrors::default();
-    errors.extend("new_password", problems);
-    Err(AccountError::Invalid(errors))
-}
-
-/// Django's `AbstractBaseUser.normalize_username`: Unicode NFKC.
-pub fn normalize_username(raw: &str) -> String {
-    raw.nfkc().collect()
-}
-
-/// The case-insensitive identity of a (normalized) username: `Alice` and `alice` collide.
-pub fn username_key(normalized: &str) -> String {
-    normalized.to_lowercase()
-}
-
-/// Django's `UnicodeUsernameValidator` (`^[\w.@+-]+\Z`) and `max_length=150`.
-fn username_errors(username: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if !username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
-        errors.push(USERNAME_INVALID.to_string());
-    }
-    if username.chars().count() > MAX_USERNAME_CHARS {
-        errors.push(format!("Ensure this field has no more than {MAX_USERNAME_CHARS} characters."));
-    }
-    errors
-}
-
-/// A pragmatic form of Django's `EmailValidator`: one `@`, a dotted domain, no spaces.
-pub fn email_is_valid(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !local.contains('@')
-        && domain.contains('.')
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
-}
-
-/// Users as protected routes saw them a moment ago, so a busy route does not read the
-/// same row thousands of times a second. Every change this instance makes drops the
-/// entries it affects at once; changes made elsewhere (another instance, the command
-/// line) are seen within `ttl`. A zero `ttl` turns the cache off.
-pub struct UserCache {
-    ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Arc<UserWithRoles>)>>,
-    /// Per user, per session id: whether the session stood when it was read. Kept by
-    /// user so that every change that drops a user's entry drops their sessions too.
-    sessions: RwLock<HashMap<String, SessionsOfUser>>,
-    /// Moves on at every invalidation. A lookup remembers it before asking the store and
-    /// caches its answer only if it has not moved: an answer read just before a
-    /// revocation committed must not be put back after the revocation dropped it.
-    epoch: AtomicU64,
-}
-
-/// Per session id: when it was read, and whether it stood.
-type SessionsOfUser = HashMap<String, (Instant, bool)>;
-
-/// Past this many entries the cache starts over rather than grow without bound.
-const USER_CACHE_MAX: usize = 100_000;
-
-impl UserCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: RwLock::new(HashMap::new()),
-            sessions: RwLock::new(HashMap::new()),
-            epoch: AtomicU64::new(0),
-        }
-    }
-
-    /// To pass to `put` / `put_session` after the store lookup it precedes.
-    fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
-    }
-
-    fn session(&self, user_id: &str, session_id: &str) -> Option<bool> {
-        let sessions = self.sessions.read().ok()?;
-        let (at, live) = sessions.get(user_id)?.get(session_id)?;
-        (at.elapsed() < self.ttl).then_some(*live)
-    }
-
-    fn put_session(&self, user_id: &str, session_id: &str, live: bool, seen: u64) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        if let Ok(mut sessions) = self.sessions.write() {
-            if self.epoch() != seen {
-                return;
-            }
-            if sessions.len() >= USER_CACHE_MAX {
-                sessions.clear();
-            }
-            let of_user = sessions.entry(user_id.to_string()).or_default();
-            // A user with many sessions read in one cache lifetime: start their set over.
-            if of_user.len() >= 64 {
-                of_user.retain(|_, (at, _)| at.elapsed() < self.ttl);
-            }
-            of_user.insert(session_id.to_string(), (Instant::now(), live));
-        }
-    }
-
-    /// Shared, not copied: the busiest routes read the user on every request.
-    fn get(&self, id: &str) -> Option<Arc<UserWithRoles>> {
-        let entries = self.entries.read().ok()?;
-        let (at, user) = entries.get(id)?;
-        (at.elapsed() < self.ttl).then(|| Arc::clone(user))
-    }
-
-    fn put(&self, user: &Arc<UserWithRoles>, seen: u64) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        if let Ok(mut entries) = self.entries.write() {
-            if self.epoch() != seen {
-                return;
-            }
-            if entries.len() >= USER_CACHE_MAX {
-                entries.clear();
-            }
-            entries.insert(user.user.id.clone(), (Instant::now(), Arc::clone(user)));
-        }
-    }
-
-    /// After a change to the user or to any of their sessions (a revocation).
-    pub fn invalidate(&self, id: &str) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(id);
-        }
-        if let Ok(mut sessions) = self.sessions.write() {
-            sessions.remove(id);
-        }
-    }
-
-    /// After a change to a role, which any number of users may hold.
-    pub fn clear(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.write() {
-            entries.clear();
-        }
-    }
 }
 
 pub struct Registration {
@@ -639,52 +485,5 @@ impl Accounts {
             info!(user_id = %target_id, "user deactivated; sessions revoked");
         }
         updated.ok_or(AccountError::NotFound)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lookup_that_raced_an_invalidation_is_not_cached() {
-        let cache = UserCache::new(Duration::from_secs(60));
-        let seen = cache.epoch();
-        // The revocation commits and drops the entries while the lookup is in flight…
-        cache.invalidate("u1");
-        // …so the lookup's (stale) "live" is not put back.
-        cache.put_session("u1", "s1", true, seen);
-        assert_eq!(cache.session("u1", "s1"), None);
-        let seen = cache.epoch();
-        cache.put_session("u1", "s1", false, seen);
-        assert_eq!(cache.session("u1", "s1"), Some(false));
-    }
-
-    #[test]
-    fn usernames_follow_django() {
-        assert!(username_errors("alice.b+c-d_e@x").is_empty());
-        assert!(username_errors("Zoë").is_empty());
-        assert_eq!(username_errors("has space"), vec![USERNAME_INVALID]);
-        assert_eq!(username_errors("semi;colon"), vec![USERNAME_INVALID]);
-        assert_eq!(username_errors(&"a".repeat(151)).len(), 1);
-        assert!(username_errors(&"a".repeat(150)).is_empty());
-    }
-
-    #[test]
-    fn nfkc_and_case_make_one_identity() {
-        // Fullwidth letters and the "ﬁ" ligature fold under NFKC.
-        assert_eq!(username_key(&normalize_username("ＡＬＩＣＥ")), "alice");
-        assert_eq!(username_key(&normalize_username("ﬁona")), "fiona");
-        assert_eq!(username_key(&normalize_username("Alice")), username_key("alice"));
-    }
-
-    #[test]
-    fn emails() {
-        for ok in ["a@example.com", "first.last+tag@sub.example.org"] {
-            assert!(email_is_valid(ok), "{ok}");
-        }
-        for bad in ["", "a", "a@b", "@example.com", "a b@example.com", "a@-x.com", "a@x..com", "a@@x.com"] {
-            assert!(!email_is_valid(bad), "{bad}");
-        }
     }
 }
