@@ -1,8 +1,13 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, formError, setReauthPrompt } from '../lib/api/client';
-import { passkeyError, passkeysSupported, signWithPasskey } from '../lib/passkeys';
+import { formError } from '../lib/api/errors';
+import { setReauthPrompt } from '../lib/api/guards';
+import type { components } from '../lib/api/schema';
+import { api } from '../lib/api/transport';
+import { passkeyError, passkeyRequestOf, passkeysSupported, signWithPasskey } from '../lib/passkeys';
 import { Field } from './Field';
 import { Notice } from './Notice';
+
+type ProofRequest = components['schemas']['ProofRequest'];
 
 /**
  * The one place the app asks "is it still you?": a sensitive change (email, factors)
@@ -39,12 +44,12 @@ export function ReauthDialog() {
     dialog.current?.close();
   }
 
-  async function prove(body: () => Promise<Record<string, unknown>>) {
+  async function prove(body: () => Promise<ProofRequest>) {
     setBusy(true);
     setErrors({});
     setError(null);
     try {
-      await api('/api/me/reauthenticate/', { method: 'POST', body: await body(), noReauth: true });
+      await api('/api/me/reauthenticate/', { method: 'post', body: await body(), noReauth: true });
       setPassword('');
       setCode('');
       finish(true);
@@ -65,7 +70,7 @@ export function ReauthDialog() {
   };
 
   const usePasskey = () => prove(async () => {
-    const options = await api<{ publicKey: Record<string, unknown> }>('/api/me/reauthenticate/passkey/', { method: 'POST', body: {}, noReauth: true });
+    const options = passkeyRequestOf(await api('/api/me/reauthenticate/passkey/', { method: 'post', noReauth: true }));
     return { credential: await signWithPasskey(options) };
   });
 

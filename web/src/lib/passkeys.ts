@@ -2,7 +2,27 @@
 // fields as base64url) and wants answers in the same form; the browser's API takes and
 // returns ArrayBuffers. These helpers translate both ways.
 
+import type { components } from './api/schema';
+
 type Json = Record<string, unknown>;
+
+/** A credential as the server reads it: the schema's `credential` (a free-form object). */
+export type PasskeyCredential = components['schemas']['PasskeyAnswer']['credential'];
+
+/** Options for the browser: `{publicKey}` in WebAuthn's JSON form. */
+export interface PasskeyRequest {
+  publicKey: Json;
+}
+
+/**
+ * The options of an answer the schema leaves untyped (`/api/me/reauthenticate/passkey/`,
+ * `/api/token/mfa/passkey/` declare a bare object), checked instead of cast.
+ */
+export function passkeyRequestOf(answer: unknown): PasskeyRequest {
+  const publicKey = (answer as { publicKey?: unknown } | null)?.publicKey;
+  if (!publicKey || typeof publicKey !== 'object') throw new Error('The server sent no passkey options.');
+  return { publicKey: publicKey as Json };
+}
 
 export function passkeysSupported(): boolean {
   return typeof window !== 'undefined' && typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
@@ -49,7 +69,7 @@ export function requestOptions(publicKey: Json): PublicKeyCredentialRequestOptio
 }
 
 /** A credential as the server reads it (what `PublicKeyCredential.toJSON()` gives). */
-export function credentialJson(credential: PublicKeyCredential): Json {
+export function credentialJson(credential: PublicKeyCredential): PasskeyCredential {
   const r = credential.response as AuthenticatorAttestationResponse & AuthenticatorAssertionResponse;
   const response: Json = { clientDataJSON: toBase64Url(r.clientDataJSON) };
   if ('attestationObject' in r && r.attestationObject) {
@@ -60,24 +80,27 @@ export function credentialJson(credential: PublicKeyCredential): Json {
     response.signature = toBase64Url(r.signature);
     if (r.userHandle) response.userHandle = toBase64Url(r.userHandle);
   }
-  return {
+  const json: Json = {
     id: credential.id,
     rawId: toBase64Url(credential.rawId),
     type: credential.type,
     response,
     extensions: credential.getClientExtensionResults?.() ?? {},
   };
+  // The schema declares `credential` as a bare object, which openapi-typescript types as
+  // `Record<string, never>`: the one place this JSON meets that type.
+  return json as PasskeyCredential;
 }
 
 /** Asks the browser to make a passkey for `{publicKey}` options; the answer to send back. */
-export async function createPasskey(options: { publicKey: Json }): Promise<Json> {
+export async function createPasskey(options: PasskeyRequest): Promise<PasskeyCredential> {
   const credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
   if (!credential) throw new Error('No passkey was created.');
   return credentialJson(credential as PublicKeyCredential);
 }
 
 /** Asks the browser to sign `{publicKey}` options with a passkey; the answer to send back. */
-export async function signWithPasskey(options: { publicKey: Json }): Promise<Json> {
+export async function signWithPasskey(options: PasskeyRequest): Promise<PasskeyCredential> {
   const credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
   if (!credential) throw new Error('No passkey was used.');
   return credentialJson(credential as PublicKeyCredential);

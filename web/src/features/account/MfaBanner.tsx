@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
-import { onMfaEnrollmentRequired } from '../../lib/api/client';
+import { onMfaEnrollmentRequired } from '../../lib/api/guards';
 
 /** Shown once the server said the user's role needs a second factor they lack. */
 export function MfaBanner() {

@@ -1,34 +1,27 @@
 import { useState, type FormEvent } from 'react';
+import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { api, formError } from '../../lib/api/client';
+import { formError } from '../../lib/api/errors';
+import { changePassword } from './api';
 
 export function PasswordPage() {
   const [oldPassword, setOld] = useState('');
   const [newPassword, setNew] = useState('');
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setError(null);
-    setDone(null);
-    try {
-      await api('/api/me/password/', { method: 'POST', body: { old_password: oldPassword, new_password: newPassword } });
+  const change = useMutation({
+    mutationFn: () => changePassword(oldPassword, newPassword),
+    onSuccess: () => {
       setOld('');
       setNew('');
-      setDone('Password changed. Your other sessions were signed out.');
-    } catch (err) {
-      const m = formError(err);
-      setErrors(m.fields);
-      setError(m.error);
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+  const { fields: errors, error } = change.error ? formError(change.error) : { fields: {}, error: null };
+  const done = change.isSuccess ? 'Password changed. Your other sessions were signed out.' : null;
+  const busy = change.isPending;
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    change.mutate();
   }
 
   return (

@@ -1,16 +1,16 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import QRCode from 'qrcode';
+import { useQueryClient } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Loading, Notice } from '../../components/Notice';
-import { api, formError, setMfaEnrollmentRequired } from '../../lib/api/client';
-import { createPasskey, passkeyError, passkeysSupported } from '../../lib/passkeys';
+import { formError } from '../../lib/api/errors';
+import { passkeyError, passkeysSupported } from '../../lib/passkeys';
+import {
+  addPasskey as registerPasskey, confirmTotp, disableTotp, mfaStatusQuery, passkeysQuery, regenerateRecoveryCodes,
+  removePasskey as deletePasskey, startTotp, type MfaStatus, type PasskeyInfo, type TotpEnrolment,
+} from './api';
 
-interface Status { totp: boolean; passkeys: number; recovery_codes_left: number }
-interface Enrolment { secret: string; otpauth_url: string }
-interface PasskeyInfo { id: string; name: string; created_at: number; last_used_at: number | null }
-
-function when(seconds: number | null): string {
-  return seconds === null ? 'never' : new Date(seconds * 1000).toLocaleString();
+function when(seconds: number | null | undefined): string {
+  return seconds == null ? 'never' : new Date(seconds * 1000).toLocaleString();
 }
 
 /**
@@ -18,8 +18,8 @@ function when(seconds: number | null): string {
  * replace them, turn TOTP off.
  */
 export function TwoFactorPage() {
-  const [status, setStatus] = useState<Status | null>(null);
-  const [enrolment, setEnrolment] = useState<Enrolment | null>(null);
+  const [status, setStatus] = useState<MfaStatus | null>(null);
+  const [enrolment, setEnrolment] = useState<(TotpEnrolment & { qr: string }) | null>(null);
   const [qr, setQr] = useState<string | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [code, setCode] = useState('');
@@ -31,11 +31,11 @@ export function TwoFactorPage() {
   const [passkeys, setPasskeys] = useState<PasskeyInfo[]>([]);
   const [passkeyName, setPasskeyName] = useState('');
 
-  const load = () => Promise.all([api<Status>('/api/mfa/'), api<PasskeyInfo[]>('/api/mfa/passkeys/')])
+  const queryClient = useQueryClient();
+  const load = () => Promise.all([queryClient.fetchQuery(mfaStatusQuery()), queryClient.fetchQuery(passkeysQuery())])
     .then(([s, p]) => {
       setStatus(s);
       setPasskeys(p);
-      if (s.totp || s.passkeys) setMfaEnrollmentRequired(false);
     })
     .catch((e: unknown) => setError(formError(e).error));
   useEffect(() => { void load(); }, []);
@@ -67,15 +67,15 @@ export function TwoFactorPage() {
   }
 
   const start = () => run(async () => {
-    const e = await api<Enrolment>('/api/mfa/totp/', { method: 'POST', body: {} });
+    const e = await startTotp();
     setEnrolment(e);
-    setQr(await QRCode.toDataURL(e.otpauth_url, { margin: 1, width: 200 }));
+    setQr(e.qr);
   });
 
   const confirm = (ev: FormEvent) => {
     ev.preventDefault();
     return run(async () => {
-      const r = await api<{ recovery_codes: string[] }>('/api/mfa/totp/confirm/', { method: 'POST', body: { code } });
+      const r = await confirmTotp(code);
       await load();
       setCodes(r.recovery_codes);
       setEnrolment(null);
@@ -86,7 +86,7 @@ export function TwoFactorPage() {
   const regenerate = (ev: FormEvent) => {
     ev.preventDefault();
     return run(async () => {
-      const r = await api<{ recovery_codes: string[] }>('/api/mfa/recovery-codes/', { method: 'POST', body: { code } });
+      const r = await regenerateRecoveryCodes(code);
       await load();
       setCodes(r.recovery_codes);
       setDone('New recovery codes; the old ones no longer work.');
@@ -96,12 +96,7 @@ export function TwoFactorPage() {
   const addPasskey = (ev: FormEvent) => {
     ev.preventDefault();
     return run(async () => {
-      const options = await api<{ ceremony: string; publicKey: Record<string, unknown> }>(
-        '/api/mfa/passkeys/', { method: 'POST', body: { name: passkeyName } });
-      const credential = await createPasskey(options);
-      const r = await api<{ recovery_codes: string[] }>('/api/mfa/passkeys/confirm/', {
-        method: 'POST', body: { ceremony: options.ceremony, credential },
-      });
+      const r = await registerPasskey(passkeyName);
       await load();
       if (r.recovery_codes.length) setCodes(r.recovery_codes);
       setPasskeyName('');
@@ -117,7 +112,7 @@ export function TwoFactorPage() {
     ev.preventDefault();
     if (!removing) return;
     return run(async () => {
-      await api(`/api/mfa/passkeys/${encodeURIComponent(removing.id)}/`, { method: 'DELETE', body: {} });
+      await deletePasskey(removing.id);
       await load();
       setRemoving(null);
       setDone(`Passkey “${removing.name}” removed.`);
@@ -125,7 +120,7 @@ export function TwoFactorPage() {
   };
 
   const disable = () => run(async () => {
-    await api('/api/mfa/totp/disable/', { method: 'POST', body: { code } });
+    await disableTotp(code);
     await load();
     setCodes(null);
     setDone('Two-factor authentication is off.');

@@ -1,36 +1,20 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError } from '../../lib/api/client';
-import type { components } from '../../lib/api/schema';
+import { useState, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { messageOf } from '../../lib/api/errors';
 import { Loading, Notice } from '../../components/Notice';
-
-type Page = components['schemas']['Paginated_AuditEntry'];
-
-const EVENTS = [
-  'register', 'login', 'login_failed', 'refresh', 'refresh_reuse_detected', 'logout', 'password_changed',
-  'session_revoked', 'user_updated', 'roles_assigned', 'role_created', 'role_updated', 'role_deleted', 'throttled',
-];
+import { auditQuery, EVENTS, type AuditFilters } from './api';
 
 export function AuditPage() {
   const [user, setUser] = useState('');
   const [event, setEvent] = useState('');
-  const [filters, setFilters] = useState({ user: '', event: '' });
+  const [filters, setFilters] = useState<AuditFilters>({ user: '', event: '' });
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<Page | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(() => {
-    const params = new URLSearchParams({ page: String(page) });
-    if (filters.user) params.set('user', filters.user);
-    if (filters.event) params.set('event', filters.event);
-    api<Page>(`/api/audit/?${params}`)
-      .then(setData)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Could not load the audit log.'));
-  }, [page, filters]);
-  useEffect(load, [load]);
+  const audit = useQuery(auditQuery(page, filters));
+  const data = audit.data;
+  const error = audit.error ? messageOf(audit.error, 'Could not load the audit log.') : null;
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     setPage(1);
     setFilters({ user: user.trim(), event });
   }

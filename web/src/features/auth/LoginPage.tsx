@@ -1,59 +1,54 @@
 import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useNavigate } from 'react-router';
+import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import {
-  ApiError, login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge,
-} from '../../lib/api/client';
+import { ApiError, UNREACHABLE } from '../../lib/api/errors';
 import { passkeyError, passkeysSupported } from '../../lib/passkeys';
 import { useAuth } from '../../lib/auth';
+import { login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge } from './api';
+
+const none = { fields: {} as Record<string, string[]>, error: null as string | null };
+
+/** What the form shows for a failed step. */
+function loginError(err: unknown): typeof none {
+  if (!err || mfaChallengeOf(err)) return none;
+  if (!(err instanceof ApiError)) return { fields: {}, error: passkeyError(err) ?? UNREACHABLE };
+  const fields = err.fieldErrors();
+  // The login expired (or was completed elsewhere): the form starts again from the password.
+  if (fields.mfa_token) return { fields: {}, error: fields.mfa_token.join(' ') };
+  const shown = Object.keys(fields).filter((f) => f === 'code' || f === 'username' || f === 'password');
+  return { fields, error: shown.length ? null : Object.values(fields).flat().join(' ') || err.message };
+}
 
 export function LoginPage() {
   const { user } = useAuth();
   const navigate = useNavigate();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   // Set when the password was right and a second factor is wanted.
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const [code, setCode] = useState('');
+  const attempt = useMutation({
+    mutationFn: (step: () => Promise<unknown>) => step(),
+    onSuccess: () => navigate('/'),
+    onError: (err) => {
+      const wanted = mfaChallengeOf(err);
+      if (wanted) setChallenge(wanted);
+      else if (err instanceof ApiError && err.fieldErrors().mfa_token) {
+        setChallenge(null);
+        setCode('');
+      }
+    },
+  });
+  const busy = attempt.isPending;
+  const { fields: fieldErrors, error } = loginError(attempt.error);
 
   if (user) return <Navigate to="/" replace />;
 
-  async function attempt(step: () => Promise<unknown>) {
-    setBusy(true);
-    setError(null);
-    setFieldErrors({});
-    try {
-      await step();
-      navigate('/');
-    } catch (err) {
-      const wanted = mfaChallengeOf(err);
-      if (wanted) {
-        setChallenge(wanted);
-      } else if (err instanceof ApiError && err.fieldErrors().mfa_token) {
-        // The login expired (or was completed elsewhere): start again from the password.
-        setChallenge(null);
-        setCode('');
-        setError(err.fieldErrors().mfa_token?.join(' ') ?? null);
-      } else if (err instanceof ApiError) {
-        const fields = err.fieldErrors();
-        setFieldErrors(fields);
-        const shown = Object.keys(fields).filter((f) => f === 'code' || f === 'username' || f === 'password');
-        setError(shown.length ? null : Object.values(fields).flat().join(' ') || err.message);
-      } else {
-        setError(passkeyError(err) ?? 'The server could not be reached. Try again.');
-      }
-    } finally {
-      setBusy(false);
-    }
-  }
-
   function submit(e: FormEvent) {
     e.preventDefault();
-    void attempt(() => (challenge ? loginWithCode(challenge.token, code) : login(username, password)));
+    attempt.mutate(() => (challenge ? loginWithCode(challenge.token, code) : login(username, password)));
   }
 
   const canUseCode = !challenge || challenge.methods.some((m) => m !== 'passkey') || challenge.methods.length === 0;
@@ -66,7 +61,7 @@ export function LoginPage() {
         <form onSubmit={submit} noValidate>
           {canUsePasskey && (
             <p>
-              <button type="button" onClick={() => void attempt(() => loginWithPasskeyStep(challenge.token))} disabled={busy}>
+              <button type="button" onClick={() => attempt.mutate(() => loginWithPasskeyStep(challenge.token))} disabled={busy}>
                 Use your passkey
               </button>
             </p>
@@ -86,22 +81,22 @@ export function LoginPage() {
           {canUseCode && <button type="submit" disabled={busy}>{busy ? 'Checking…' : 'Verify'}</button>}
         </form>
       ) : (
-      <form onSubmit={submit} noValidate>
-        <Field label="Username" name="username" autoComplete="username" value={username}
-          onChange={(e) => setUsername(e.target.value)} errors={fieldErrors.username} required autoFocus />
-        <Field label="Password" name="password" type="password" autoComplete="current-password" value={password}
-          onChange={(e) => setPassword(e.target.value)} errors={fieldErrors.password} required />
-        <Notice error={error} reserve />
-        <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-        {canUsePasskey && (
-          <>
-            {' '}
-            <button type="button" className="secondary" onClick={() => void attempt(loginWithPasskey)} disabled={busy}>
-              Sign in with a passkey
-            </button>
-          </>
-        )}
-      </form>
+        <form onSubmit={submit} noValidate>
+          <Field label="Username" name="username" autoComplete="username" value={username}
+            onChange={(e) => setUsername(e.target.value)} errors={fieldErrors.username} required autoFocus />
+          <Field label="Password" name="password" type="password" autoComplete="current-password" value={password}
+            onChange={(e) => setPassword(e.target.value)} errors={fieldErrors.password} required />
+          <Notice error={error} reserve />
+          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+          {canUsePasskey && (
+            <>
+              {' '}
+              <button type="button" className="secondary" onClick={() => attempt.mutate(loginWithPasskey)} disabled={busy}>
+                Sign in with a passkey
+              </button>
+            </>
+          )}
+        </form>
       )}
       <p>
         <Link to="/forgot-password">Forgot password?</Link>

@@ -1,19 +1,18 @@
 import { describe, expect, it, vi, afterEach } from 'vitest';
-import { render, screen } from '@testing-library/react';
+import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { MemoryRouter } from 'react-router';
+import { json, renderPage } from '../../test-utils';
 import { RegisterPage } from './RegisterPage';
 
 afterEach(() => vi.unstubAllGlobals());
 
 describe('RegisterPage', () => {
   it('gives live feedback, then shows the server messages under their fields', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () =>
-      new Response(JSON.stringify({
-        username: ['A user with that username already exists.'],
-        password: ['This password is too common.'],
-      }), { status: 400, headers: { 'Content-Type': 'application/json' } })));
-    render(<MemoryRouter><RegisterPage /></MemoryRouter>);
+    vi.stubGlobal('fetch', vi.fn(async () => json(400, {
+      username: ['A user with that username already exists.'],
+      password: ['This password is too common.'],
+    })));
+    renderPage(<RegisterPage />, { route: '/signup' });
     const password = screen.getByLabelText('Password');
     await userEvent.type(screen.getByLabelText('Username'), 'alice');
     await userEvent.type(password, 'short');

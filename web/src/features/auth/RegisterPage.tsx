@@ -1,8 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { ApiError, login } from '../../lib/api/client';
+import { formError } from '../../lib/api/errors';
+import { registerAndLogin, type RegisterRequest } from './api';
 import { passwordProblems, usernameProblems } from './validation';
 
 export function RegisterPage() {
@@ -10,39 +12,23 @@ export function RegisterPage() {
   const [username, setUsername] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  // The server's field messages, each dropped once its field is edited.
   const [serverErrors, setServerErrors] = useState<Record<string, string[]>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const register = useMutation({
+    mutationFn: (body: RegisterRequest) => registerAndLogin(body),
+    onMutate: () => setServerErrors({}),
+    onSuccess: () => navigate('/'),
+    onError: (err) => setServerErrors(formError(err).fields),
+  });
+  const error = register.error ? formError(register.error).error : null;
+  const busy = register.isPending;
 
   // Live feedback while typing; the server's messages win once it has answered.
   const errorsFor = (field: string, live: string[]) => serverErrors[field] ?? live;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    setServerErrors({});
-    try {
-      const res = await fetch('/register/', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(email ? { username, password, email } : { username, password }),
-      });
-      const body: unknown = await res.json();
-      if (!res.ok) throw new ApiError(res.status, body);
-      await login(username, password);
-      navigate('/');
-    } catch (err) {
-      if (err instanceof ApiError) {
-        const fields = err.fieldErrors();
-        setServerErrors(fields);
-        setError(Object.keys(fields).length ? null : err.message);
-      } else {
-        setError('The server could not be reached. Try again.');
-      }
-    } finally {
-      setBusy(false);
-    }
+    register.mutate(email ? { username, password, email } : { username, password });
   }
 
   return (

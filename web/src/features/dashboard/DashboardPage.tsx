@@ -1,30 +1,15 @@
-import { useEffect, useState } from 'react';
-import { api, ApiError, updateUser, type User } from '../../lib/api/client';
-import type { components } from '../../lib/api/schema';
+import { useQuery } from '@tanstack/react-query';
+import { messageOf } from '../../lib/api/errors';
 import { Loading, Notice } from '../../components/Notice';
-
-type Protected = components['schemas']['ProtectedResourceResponse'];
+import { meQuery, protectedResourceQuery } from './api';
 
 export function DashboardPage() {
-  const [resource, setResource] = useState<Protected | null>(null);
-  const [me, setMe] = useState<User | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    Promise.all([api<Protected>('/protected-resource/'), api<User>('/api/me/')])
-      .then(([r, m]) => {
-        if (!live) return;
-        setResource(r);
-        setMe(m);
-        // Roles may have changed since sign-in: the nav follows the current ones.
-        updateUser(m);
-      })
-      .catch((e: unknown) => live && setError(e instanceof ApiError ? e.message : 'Could not load.'));
-    return () => {
-      live = false;
-    };
-  }, []);
+  const resourceQuery = useQuery(protectedResourceQuery());
+  const meResult = useQuery(meQuery());
+  const resource = resourceQuery.data;
+  const me = meResult.data;
+  const failed = resourceQuery.error ?? meResult.error;
+  const error = failed ? messageOf(failed, 'Could not load.') : null;
 
   return (
     <section className="card" aria-labelledby="dash-title">

@@ -1,32 +1,23 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
+import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { formError, post } from '../../lib/api/client';
+import { formError } from '../../lib/api/errors';
+import { requestPasswordReset } from './api';
 
 /** Asks for a reset link. The server answers alike for known and unknown addresses. */
 export function ForgotPasswordPage() {
   const [email, setEmail] = useState('');
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [error, setError] = useState<string | null>(null);
+  const send = useMutation({ mutationFn: requestPasswordReset });
+  const { fields: errors, error } = send.error ? formError(send.error) : { fields: {}, error: null };
+  // The last answer stays while another request is under way, as it was said.
   const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const busy = send.isPending;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setError(null);
-    try {
-      const body = await post<{ detail: string }>('/api/password-reset/', { email });
-      setDone(body.detail);
-    } catch (err) {
-      const m = formError(err);
-      setErrors(m.fields);
-      setError(m.error);
-    } finally {
-      setBusy(false);
-    }
+    send.mutate(email, { onSuccess: (body) => setDone(body.detail) });
   }
 
   return (

@@ -1,8 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
-import { ApiError, post } from '../../lib/api/client';
+import { ApiError, UNREACHABLE } from '../../lib/api/errors';
+import { confirmPasswordReset } from './api';
+
+/** What the form shows for a refused reset: a bad link is the page's error, not a field's. */
+function resetError(err: unknown): { fields: Record<string, string[]>; error: string | null } {
+  if (!err) return { fields: {}, error: null };
+  if (!(err instanceof ApiError)) return { fields: {}, error: UNREACHABLE };
+  const fields = err.fieldErrors();
+  return { fields, error: fields.token?.join(' ') ?? (Object.keys(fields).length ? null : err.message) };
+}
 
 /** The page a reset mail links to: `/reset-password?token=…`. */
 export function ResetPasswordPage() {
@@ -10,35 +20,23 @@ export function ResetPasswordPage() {
   const token = params.get('token') ?? '';
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const [mismatch, setMismatch] = useState(false);
+  const reset = useMutation({ mutationFn: () => confirmPasswordReset(token, password) });
+  const { fields, error } = resetError(reset.error);
+  const errors = mismatch ? { confirm: ['The two passwords differ.'] } : fields;
+  const busy = reset.isPending;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setErrors({});
-    setError(null);
+    setMismatch(password !== confirm);
     if (password !== confirm) {
-      setErrors({ confirm: ['The two passwords differ.'] });
+      reset.reset();
       return;
     }
-    setBusy(true);
-    try {
-      await post('/api/password-reset/confirm/', { token, new_password: password });
-      setDone(true);
-    } catch (err) {
-      if (err instanceof ApiError) {
-        const fields = err.fieldErrors();
-        setErrors(fields);
-        setError(fields.token?.join(' ') ?? (Object.keys(fields).length ? null : err.message));
-      } else setError('The server could not be reached. Try again.');
-    } finally {
-      setBusy(false);
-    }
+    reset.mutate();
   }
 
-  if (done) {
+  if (reset.isSuccess) {
     return (
       <section className="card narrow" aria-labelledby="reset-title">
         <h1 id="reset-title">Password changed</h1>

@@ -1,23 +1,16 @@
-import { useState } from 'react';
-import { api, ApiError, type User } from '../../lib/api/client';
+import { useMutation } from '@tanstack/react-query';
+import { messageOf } from '../../lib/api/errors';
+import type { User } from '../../lib/api/session';
+import { resendVerification } from './api';
 
 /** Shown while the signed-in user's email address is unverified. */
 export function VerifyBanner({ user }: { user: User }) {
-  const [message, setMessage] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const resend = useMutation({ mutationFn: resendVerification });
   if (!user.email || user.email_verified) return null;
 
-  async function resend() {
-    setBusy(true);
-    try {
-      const body = await api<{ detail: string }>('/api/email/verify/resend/', { method: 'POST', body: {} });
-      setMessage(`${body.detail} Check ${user.email}.`);
-    } catch (err) {
-      setMessage(err instanceof ApiError ? err.message : 'The server could not be reached.');
-    } finally {
-      setBusy(false);
-    }
-  }
+  const message = resend.isSuccess
+    ? `${resend.data.detail} Check ${user.email}.`
+    : resend.isError ? messageOf(resend.error, 'The server could not be reached.') : null;
 
   return (
     <div className="banner" role="status">
@@ -27,7 +20,7 @@ export function VerifyBanner({ user }: { user: User }) {
       {message ? (
         <span>{message}</span>
       ) : (
-        <button type="button" className="link" onClick={() => void resend()} disabled={busy}>
+        <button type="button" className="link" onClick={() => resend.mutate()} disabled={resend.isPending}>
           Send the link again
         </button>
       )}

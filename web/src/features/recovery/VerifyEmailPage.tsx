@@ -1,41 +1,25 @@
-import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { useQuery } from '@tanstack/react-query';
 import { Loading, Notice } from '../../components/Notice';
-import { ApiError, getUser, post, refreshSession } from '../../lib/api/client';
+import { ApiError, UNREACHABLE } from '../../lib/api/errors';
+import { verifyEmailQuery } from './api';
+
+function failure(err: unknown): string {
+  return err instanceof ApiError ? (err.fieldErrors().token?.join(' ') ?? err.message) : UNREACHABLE;
+}
 
 /** The page a verification mail links to: `/verify-email?token=…`. */
 export function VerifyEmailPage() {
   const [params] = useSearchParams();
-  const token = params.get('token') ?? '';
-  const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
-  // Links work once: a second call (React's development double effects) would be refused.
-  const sent = useRef(false);
-
-  useEffect(() => {
-    if (sent.current) return;
-    sent.current = true;
-    post<{ detail: string }>('/api/email/verify/', { token })
-      .then(async (body) => {
-        setResult({ ok: true, message: body.detail });
-        // A signed-in user's cached user object still says "unverified": fetch it anew.
-        if (getUser()) await refreshSession();
-      })
-      .catch((err: unknown) => {
-        const message =
-          err instanceof ApiError
-            ? (err.fieldErrors().token?.join(' ') ?? err.message)
-            : 'The server could not be reached. Try again.';
-        setResult({ ok: false, message });
-      });
-  }, [token]);
+  const result = useQuery(verifyEmailQuery(params.get('token') ?? ''));
 
   return (
     <section className="card narrow" aria-labelledby="verify-title">
       <h1 id="verify-title">Email verification</h1>
-      {result === null ? (
+      {result.isPending ? (
         <Loading what="the verification" />
       ) : (
-        <Notice error={result.ok ? null : result.message} success={result.ok ? result.message : null} />
+        <Notice error={result.isError ? failure(result.error) : null} success={result.data?.detail ?? null} />
       )}
       <p>
         <Link to="/">Continue to Authenticon</Link>

@@ -1,21 +1,17 @@
 import { describe, expect, it, vi, afterEach } from 'vitest';
-import { render, screen } from '@testing-library/react';
+import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { StrictMode } from 'react';
-import { MemoryRouter } from 'react-router';
+import { json, renderPage } from '../../test-utils';
 import { ResetPasswordPage } from './ResetPasswordPage';
 import { VerifyEmailPage } from './VerifyEmailPage';
 
 afterEach(() => vi.unstubAllGlobals());
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-
 describe('ResetPasswordPage', () => {
   it('checks the two passwords agree before asking the server, then shows its verdict', async () => {
     const fetch = vi.fn(async () => json(400, { token: ['This link is invalid or has expired.'] }));
     vi.stubGlobal('fetch', fetch);
-    render(<MemoryRouter initialEntries={['/reset-password?token=abc.def']}><ResetPasswordPage /></MemoryRouter>);
+    renderPage(<ResetPasswordPage />, { route: '/reset-password?token=abc.def' });
     await userEvent.type(screen.getByLabelText('New password'), 'a long passphrase');
     await userEvent.type(screen.getByLabelText('New password again'), 'a long passphrasX');
     await userEvent.click(screen.getByRole('button', { name: 'Set the new password' }));
@@ -36,11 +32,7 @@ describe('VerifyEmailPage', () => {
   it('spends the link exactly once, even under StrictMode double effects', async () => {
     const fetch = vi.fn(async () => json(200, { detail: 'Email address verified.' }));
     vi.stubGlobal('fetch', fetch);
-    render(
-      <StrictMode>
-        <MemoryRouter initialEntries={['/verify-email?token=t.v']}><VerifyEmailPage /></MemoryRouter>
-      </StrictMode>,
-    );
+    renderPage(<VerifyEmailPage />, { route: '/verify-email?token=t.v', strict: true });
     expect(await screen.findByText('Email address verified.')).toBeTruthy();
     expect(fetch).toHaveBeenCalledTimes(1);
   });

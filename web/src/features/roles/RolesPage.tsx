@@ -1,83 +1,41 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, getUser, hasPermission } from '../../lib/api/client';
-import type { components } from '../../lib/api/schema';
-import { Field } from '../../components/Field';
+import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { ApiError, changeError, messageOf } from '../../lib/api/errors';
+import { rolesQuery } from '../../lib/api/queries';
+import { useAuth } from '../../lib/auth';
+import { hasPermission } from '../../lib/permissions';
 import { Loading, Notice } from '../../components/Notice';
-
-type Role = components['schemas']['RoleResponse'];
-
-const splitPermissions = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+import { NewRoleForm } from './NewRoleForm';
+import { splitPermissions, useChangeRole, type Role, type RoleChange } from './api';
 
 export function RolesPage() {
-  const canManage = hasPermission(getUser(), 'roles.manage');
-  const [roles, setRoles] = useState<Role[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [permissions, setPermissions] = useState('');
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
+  const { user } = useAuth();
+  const canManage = hasPermission(user, 'roles.manage');
+  const roles = useQuery(rolesQuery());
+  const change = useChangeRole();
+  // The permissions being edited, by role name.
   const [editing, setEditing] = useState<Record<string, string>>({});
 
-  const load = useCallback(() => {
-    api<Role[]>('/api/roles/')
-      .then(setRoles)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Could not load roles.'));
-  }, []);
-  useEffect(load, [load]);
+  const error = change.error ? changeError(change.error)
+    : roles.error ? messageOf(roles.error, 'Could not load roles.') : null;
+  const fieldErrors = change.error instanceof ApiError ? change.error.fieldErrors() : {};
 
-  function report(e: unknown) {
-    if (e instanceof ApiError) {
-      const fields = e.fieldErrors();
-      setFieldErrors(fields);
-      setError(Object.keys(fields).length ? Object.values(fields).flat().join(' ') : e.message);
-    } else setError('The change could not be saved.');
-  }
+  const apply = (c: RoleChange, onSuccess?: () => void) => change.mutate(c, { onSuccess });
 
-  async function create(e: FormEvent) {
-    e.preventDefault();
-    setError(null);
-    setFieldErrors({});
-    try {
-      await api('/api/roles/', { method: 'POST', body: { name, description, permissions: splitPermissions(permissions) } });
-      setName('');
-      setDescription('');
-      setPermissions('');
-      load();
-    } catch (err) {
-      report(err);
-    }
-  }
-
-  async function save(role: Role) {
-    setError(null);
-    try {
-      await api(`/api/roles/${role.name}/`, { method: 'PATCH', body: { permissions: splitPermissions(editing[role.name] ?? '') } });
-      setEditing(({ [role.name]: _, ...rest }) => rest);
-      load();
-    } catch (err) {
-      report(err);
-    }
-  }
-
-  async function remove(role: Role) {
-    setError(null);
-    try {
-      await api(`/api/roles/${role.name}/`, { method: 'DELETE' });
-      load();
-    } catch (err) {
-      report(err);
-    }
+  function save(role: Role) {
+    apply({ kind: 'permissions', name: role.name, permissions: splitPermissions(editing[role.name] ?? '') },
+      () => setEditing(({ [role.name]: _, ...rest }) => rest));
   }
 
   return (
     <section className="card" aria-labelledby="roles-title">
       <h1 id="roles-title">Roles</h1>
       <Notice error={error} reserve />
-      {!roles ? (
+      {!roles.data ? (
         !error && <Loading what="roles" />
       ) : (
         <ul className="list" data-testid="roles-list">
-          {roles.map((r) => (
+          {roles.data.map((r) => (
             <li key={r.name} className="row stack">
               <div>
                 <strong>{r.name}</strong> <span className="muted">{r.description}</span>
@@ -87,7 +45,7 @@ export function RolesPage() {
                   <label htmlFor={`perm-${r.name}`} className="sr-only">Permissions of {r.name}</label>
                   <input id={`perm-${r.name}`} value={editing[r.name]}
                     onChange={(e) => setEditing({ ...editing, [r.name]: e.target.value })} />
-                  <button type="button" onClick={() => void save(r)}>Save</button>
+                  <button type="button" onClick={() => save(r)}>Save</button>
                 </div>
               ) : (
                 <div className="inline">
@@ -99,7 +57,9 @@ export function RolesPage() {
                         Edit permissions
                       </button>
                       {r.name !== 'admin' && (
-                        <button type="button" className="danger small" onClick={() => void remove(r)}>Delete</button>
+                        <button type="button" className="danger small" onClick={() => apply({ kind: 'delete', name: r.name })}>
+                          Delete
+                        </button>
                       )}
                     </>
                   )}
@@ -109,17 +69,7 @@ export function RolesPage() {
           ))}
         </ul>
       )}
-      {canManage && (
-        <form onSubmit={create} noValidate className="subform">
-          <h2>New role</h2>
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} errors={fieldErrors.name}
-            hint="lower-case letters, digits, _ . -" />
-          <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
-          <Field label="Permissions" value={permissions} onChange={(e) => setPermissions(e.target.value)}
-            errors={fieldErrors.permissions} hint="comma-separated, e.g. reports.view, articles.edit" />
-          <button type="submit">Create role</button>
-        </form>
-      )}
+      {canManage && <NewRoleForm errors={fieldErrors} onCreate={apply} />}
     </section>
   );
 }

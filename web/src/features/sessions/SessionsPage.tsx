@@ -1,10 +1,9 @@
-import { useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
-import { api, ApiError, forgetSession } from '../../lib/api/client';
-import type { components } from '../../lib/api/schema';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { messageOf } from '../../lib/api/errors';
+import { forgetSession } from '../../lib/api/session';
 import { Loading, Notice } from '../../components/Notice';
-
-type Session = components['schemas']['SessionView'];
+import { revokeAllSessions, sessionsQuery, useRevokeSession } from './api';
 
 /** "Firefox on Windows" from a user agent string; the raw string stays in a tooltip. */
 export function describeDevice(userAgent: string): string {
@@ -21,47 +20,30 @@ export function describeDevice(userAgent: string): string {
 
 export function SessionsPage() {
   const navigate = useNavigate();
-  const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(() => {
-    api<Session[]>('/api/me/sessions/')
-      .then(setSessions)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Could not load sessions.'));
-  }, []);
-  useEffect(load, [load]);
-
-  async function revoke(id: string) {
-    setError(null);
-    try {
-      await api(`/api/me/sessions/${encodeURIComponent(id)}/`, { method: 'DELETE' });
-      load();
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : 'Could not revoke the session.');
-    }
-  }
-
-  async function revokeAll() {
-    setError(null);
-    try {
-      await api('/api/me/sessions/revoke-all/', { method: 'POST' });
+  const sessions = useQuery(sessionsQuery());
+  const revoke = useRevokeSession();
+  const revokeAll = useMutation({
+    mutationFn: revokeAllSessions,
+    onSuccess: () => {
       forgetSession();
       navigate('/login');
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : 'Could not log out everywhere.');
-    }
-  }
+    },
+  });
+
+  const error = revoke.error ? messageOf(revoke.error, 'Could not revoke the session.')
+    : revokeAll.error ? messageOf(revokeAll.error, 'Could not log out everywhere.')
+      : sessions.error ? messageOf(sessions.error, 'Could not load sessions.') : null;
 
   return (
     <section className="card" aria-labelledby="sessions-title">
       <h1 id="sessions-title">My sessions</h1>
       <Notice error={error} />
-      {!sessions ? (
+      {!sessions.data ? (
         !error && <Loading what="sessions" />
       ) : (
         <>
           <ul className="list" data-testid="sessions">
-            {sessions.map((s) => (
+            {sessions.data.map((s) => (
               <li key={s.id} className="row">
                 <div>
                   <strong title={s.user_agent}>{describeDevice(s.user_agent)}</strong>
@@ -71,14 +53,14 @@ export function SessionsPage() {
                   </div>
                 </div>
                 {!s.current && (
-                  <button type="button" className="secondary" onClick={() => void revoke(s.id)}>
+                  <button type="button" className="secondary" onClick={() => revoke.mutate(s.id)}>
                     Revoke
                   </button>
                 )}
               </li>
             ))}
           </ul>
-          <button type="button" className="danger" onClick={() => void revokeAll()}>
+          <button type="button" className="danger" onClick={() => revokeAll.mutate()}>
             Log out everywhere
           </button>
         </>

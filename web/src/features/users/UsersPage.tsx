@@ -1,31 +1,26 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, getUser, hasPermission, type User } from '../../lib/api/client';
-import type { components } from '../../lib/api/schema';
+import { useState, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { Loading, Notice } from '../../components/Notice';
-
-type Page = components['schemas']['Paginated_UserResponse'];
-type Role = components['schemas']['RoleResponse'];
+import { changeError, messageOf } from '../../lib/api/errors';
+import { rolesQuery } from '../../lib/api/queries';
+import { useAuth } from '../../lib/auth';
+import { hasPermission } from '../../lib/permissions';
+import { PAGE_SIZE, useChangeUser, usersQuery } from './api';
+import { UsersTable } from './UsersTable';
 
 export function UsersPage() {
-  const canManage = hasPermission(getUser(), 'users.manage');
+  const { user } = useAuth();
+  const canManage = hasPermission(user, 'users.manage');
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<Page | null>(null);
-  const [roles, setRoles] = useState<Role[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const users = useQuery(usersQuery(page, query));
+  const roles = useQuery({ ...rolesQuery(), enabled: hasPermission(user, 'roles.view') });
+  const change = useChangeUser();
+  const data = users.data;
 
-  const load = useCallback(() => {
-    const params = new URLSearchParams({ page: String(page) });
-    if (query) params.set('search', query);
-    api<Page>(`/api/users/?${params}`)
-      .then(setData)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Could not load users.'));
-  }, [page, query]);
-  useEffect(load, [load]);
-  useEffect(() => {
-    if (hasPermission(getUser(), 'roles.view')) api<Role[]>('/api/roles/').then(setRoles).catch(() => setRoles([]));
-  }, []);
+  const error = change.error ? changeError(change.error)
+    : users.error ? messageOf(users.error, 'Could not load users.') : null;
 
   function submitSearch(e: FormEvent) {
     e.preventDefault();
@@ -33,20 +28,7 @@ export function UsersPage() {
     setQuery(search);
   }
 
-  async function change(user: User, body: object, path = '') {
-    setError(null);
-    try {
-      await api(`/api/users/${user.id}/${path}`, { method: path ? 'PUT' : 'PATCH', body });
-      load();
-    } catch (e) {
-      if (e instanceof ApiError) {
-        const fields = Object.values(e.fieldErrors()).flat();
-        setError(fields.length ? fields.join(' ') : e.message);
-      } else setError('The change could not be saved.');
-    }
-  }
-
-  const pages = data ? Math.max(1, Math.ceil(data.count / 20)) : 1;
+  const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
   return (
     <section className="card" aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
@@ -62,48 +44,8 @@ export function UsersPage() {
       ) : (
         <>
           <p className="muted">{data.count} user{data.count === 1 ? '' : 's'}</p>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr><th scope="col">Username</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Roles</th></tr>
-              </thead>
-              <tbody>
-                {data.results.map((u) => (
-                  <tr key={u.id} data-username={u.username}>
-                    <td>{u.username}{u.is_superuser && <span className="badge">superuser</span>}</td>
-                    <td>{u.email || '—'}</td>
-                    <td>
-                      {u.is_active ? 'active' : 'inactive'}
-                      {canManage && (
-                        <button type="button" className="secondary small"
-                          onClick={() => void change(u, { is_active: !u.is_active })}>
-                          {u.is_active ? 'Deactivate' : 'Activate'}
-                        </button>
-                      )}
-                    </td>
-                    <td>
-                      {canManage && roles.length > 0 ? (
-                        <fieldset className="roles">
-                          <legend className="sr-only">Roles of {u.username}</legend>
-                          {roles.map((r) => (
-                            <label key={r.name} className="check">
-                              <input type="checkbox" checked={u.roles.includes(r.name)}
-                                onChange={(e) => void change(u, {
-                                  roles: e.target.checked ? [...u.roles, r.name] : u.roles.filter((x) => x !== r.name),
-                                }, 'roles/')} />
-                              {r.name}
-                            </label>
-                          ))}
-                        </fieldset>
-                      ) : (
-                        u.roles.join(', ') || '—'
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <UsersTable users={data.results} roles={canManage ? (roles.data ?? []) : []}
+            onChange={(c) => change.mutate(c)} canManage={canManage} />
           <nav className="pager" aria-label="Pages">
             <button type="button" className="secondary" disabled={!data.previous} onClick={() => setPage(page - 1)}>Previous</button>
             <span>Page {page} of {pages}</span>

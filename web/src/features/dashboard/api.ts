@@ -1,0 +1,20 @@
+// What the dashboard shows: the protected resource and the signed-in user.
+
+import { queryOptions } from '@tanstack/react-query';
+import { api } from '../../lib/api/transport';
+import { updateUser } from '../../lib/api/session';
+
+export const protectedResourceQuery = () => queryOptions({
+  queryKey: ['protected-resource'],
+  queryFn: () => api('/protected-resource/'),
+});
+
+export const meQuery = () => queryOptions({
+  queryKey: ['me'],
+  queryFn: async () => {
+    const me = await api('/api/me/');
+    // Roles may have changed since sign-in: the nav follows the current ones.
+    updateUser(me);
+    return me;
+  },
+});

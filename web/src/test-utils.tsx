@@ -1,0 +1,45 @@
+// Rendering a page in tests as the app does: inside the router and the server-data
+// cache, and the session when asked.
+
+import { StrictMode, type ReactElement } from 'react';
+import { render } from '@testing-library/react';
+import { MemoryRouter } from 'react-router';
+import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
+import { AuthProvider } from './lib/auth';
+import { createQueryClient } from './lib/query';
+import type { User } from './lib/api/session';
+
+interface Options {
+  /** The URL the page opens at. */
+  route?: string;
+  /** The cache to use, for tests that look into it. */
+  queryClient?: QueryClient;
+  strict?: boolean;
+  /** Mount the session as the app does (it restores a session from the cookie when none is set). */
+  auth?: boolean;
+}
+
+export function renderPage(page: ReactElement, { route = '/', queryClient = createQueryClient(), strict = false, auth = false }: Options = {}) {
+  const tree = (
+    <MemoryRouter initialEntries={[route]}>
+      <QueryClientProvider client={queryClient}>
+        {auth ? <AuthProvider>{page}</AuthProvider> : page}
+      </QueryClientProvider>
+    </MemoryRouter>
+  );
+  return { queryClient, ...render(strict ? <StrictMode>{tree}</StrictMode> : tree) };
+}
+
+/** A JSON answer as the server sends it. */
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+/** A user object with no roles; `overrides` sets what a test needs. */
+export function userFixture(overrides: Partial<User> = {}): User {
+  return {
+    id: 'u1', username: 'alice', email: '', is_active: true, is_superuser: false,
+    roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null, email_verified: false,
+    ...overrides,
+  };
+}
