@@ -6,13 +6,17 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tracing::error;
 
-use crate::accounts::AccountError;
-use crate::audit::AuditError;
-use crate::fields::FieldErrors;
-use crate::passwords::HashError;
-use crate::rbac::RoleError;
+use crate::auth::accounts::AccountError;
+use crate::auth::audit::AuditError;
+use crate::auth::login::LoginError;
+use crate::auth::mfa::MfaError;
+use crate::auth::presence::PresenceError;
+use crate::auth::rbac::RoleError;
+use crate::auth::recovery::RecoveryError;
+use crate::crypto::passwords::HashError;
+use crate::domain::FieldErrors;
 use crate::store::StoreError;
-use crate::tokens::TokenError;
+use crate::tokens::{AccessError, TokenError};
 
 pub const TOKEN_NOT_VALID: &str = "Token is invalid or expired";
 pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
@@ -24,9 +28,10 @@ pub const REAUTHENTICATION_REQUIRED: &str =
 pub enum ApiError {
     #[error("field errors")]
     Fields(FieldErrors),
-    /// `400 {"detail": ...}`: a rule about the whole request.
+    /// `400 {"detail": ...}`: a rule about the whole request; always a fixed message,
+    /// so no fault's text can reach a client through it.
     #[error("bad request: {0}")]
-    BadRequest(String),
+    BadRequest(&'static str),
     #[error("JSON parse error - {0}")]
     JsonParse(String),
     #[error("unsupported media type")]
@@ -84,13 +89,20 @@ pub enum ApiError {
     /// The whole request took longer than the configured limit.
     #[error("request timed out")]
     Timeout,
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A fault of ours: `500 {"detail": "A server error occurred."}`; the error and its
+    /// sources are logged, never shown.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
     pub fn field(name: &str, message: &str) -> Self {
         ApiError::Fields(FieldErrors::one(name, message))
+    }
+
+    /// A fault of ours, keeping the error (and its sources) for the log.
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
     }
 
     fn status_and_body(&self) -> (StatusCode, Value) {
@@ -183,7 +195,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             // The request span carries the request id, so this line can be matched to it.
-            ApiError::Internal(reason) => error!(%reason, "internal error"),
+            ApiError::Internal(fault) => error!(error = format!("{fault:#}"), "internal error"),
             ApiError::Unavailable(reason) => error!(%reason, "dependency unavailable"),
             _ => {}
         }
@@ -205,14 +217,14 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(reason) => ApiError::Unavailable(reason),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal(other),
         }
     }
 }
 
 impl From<HashError> for ApiError {
     fn from(e: HashError) -> Self {
-        ApiError::Internal(e.to_string())
+        ApiError::internal(e)
     }
 }
 
@@ -220,9 +232,6 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::Invalid(errors) => ApiError::Fields(errors),
-            AccountError::WrongCredentials => ApiError::NoActiveAccount,
-            AccountError::EmailNotVerified => ApiError::EmailNotVerified,
-            AccountError::Refused(message) => ApiError::BadRequest(message),
             AccountError::WrongOldPassword => ApiError::field(
                 "old_password",
                 "Your old password was entered incorrectly. Please enter it again.",
@@ -230,11 +239,59 @@ impl From<AccountError> for ApiError {
             AccountError::RegistrationClosed => ApiError::Forbidden,
             AccountError::Throttled(secs) => ApiError::Throttled(secs),
             AccountError::NotFound => ApiError::UserNotFound,
-            AccountError::ReauthenticationRequired => ApiError::ReauthenticationRequired,
             AccountError::Denied(message) => ApiError::Denied(message),
-            AccountError::Internal(reason) => ApiError::Internal(reason),
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::WrongCredentials => ApiError::NoActiveAccount,
+            LoginError::EmailNotVerified => ApiError::EmailNotVerified,
+            LoginError::UserNotFound => ApiError::UserNotFound,
+            LoginError::Throttled(secs) => ApiError::Throttled(secs),
+            LoginError::Mfa(e) => e.into(),
+            LoginError::Store(e) => e.into(),
+            LoginError::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl From<MfaError> for ApiError {
+    fn from(e: MfaError) -> Self {
+        match e {
+            MfaError::Invalid(errors) => ApiError::Fields(errors),
+            MfaError::Refused(message) => ApiError::BadRequest(message),
+            MfaError::Throttled(secs) => ApiError::Throttled(secs),
+            MfaError::NotFound => ApiError::UserNotFound,
+            MfaError::Store(e) => e.into(),
+            MfaError::Internal(fault) => ApiError::internal(fault),
+        }
+    }
+}
+
+impl From<PresenceError> for ApiError {
+    fn from(e: PresenceError) -> Self {
+        match e {
+            PresenceError::Required => ApiError::ReauthenticationRequired,
+            PresenceError::Invalid(errors) => ApiError::Fields(errors),
+            PresenceError::Account(e) => e.into(),
+            PresenceError::Mfa(e) => e.into(),
+            PresenceError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RecoveryError> for ApiError {
+    fn from(e: RecoveryError) -> Self {
+        match e {
+            RecoveryError::Invalid(errors) => ApiError::Fields(errors),
+            RecoveryError::Throttled(secs) => ApiError::Throttled(secs),
+            RecoveryError::Store(e) => e.into(),
+            RecoveryError::Hash(e) => e.into(),
         }
     }
 }
@@ -266,9 +323,21 @@ impl From<TokenError> for ApiError {
             TokenError::Invalid(_) => ApiError::TokenNotValid,
             TokenError::NoActiveAccount => ApiError::NoActiveAccountForToken,
             TokenError::Store(e) => e.into(),
-            TokenError::Signing(reason) => ApiError::Internal(reason),
-            TokenError::Key(e) => ApiError::Internal(e.to_string()),
-            TokenError::KeyRefused(reason) => ApiError::BadRequest(reason),
+            other @ (TokenError::Signing(_) | TokenError::Key(_) | TokenError::KeyRefused(_)) => {
+                ApiError::internal(other)
+            }
+        }
+    }
+}
+
+/// The protected routes' refusals: simplejwt's authentication errors.
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::NotValid => ApiError::AccessTokenNotValid,
+            AccessError::UserInactive => ApiError::UserInactive,
+            AccessError::UserNotFound => ApiError::UserNotFound,
+            AccessError::Store(e) => e.into(),
         }
     }
 }
@@ -276,12 +345,69 @@ impl From<TokenError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Fault;
+    use crate::tokens::keys::KeyError;
+    use crate::tokens::CodecError;
+
+    const SECRET_LOOKING: &str = "relation users at 0xdeadbeef; key=hunter2";
 
     #[test]
     fn an_internal_fault_shows_the_client_nothing_of_itself() {
-        let e: ApiError = AccountError::Internal("sealed TOTP secret: bad key 0xdeadbeef".into()).into();
+        let fault = Fault::new("opening a sealed TOTP secret", SECRET_LOOKING);
+        let e: ApiError = MfaError::Internal(fault).into();
         let (status, body) = e.status_and_body();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body, json!({"detail": "A server error occurred."}));
+        // The log line keeps the whole chain.
+        assert!(format!("{e}").contains("0xdeadbeef"), "{e}");
+    }
+
+    /// Every way a fault of ours travels up through a service error ends as the bare
+    /// 500 (or the bare 503 for an unreachable database): never a 4xx, never its text.
+    #[test]
+    fn no_fault_reaches_a_client_in_any_answer() {
+        let store = || StoreError::Other(SECRET_LOOKING.into());
+        let down = || StoreError::Unavailable(SECRET_LOOKING.into());
+        let fault = || Fault::new("a fault", SECRET_LOOKING);
+        let hash = || HashError::Argon2(SECRET_LOOKING.into());
+        let faults: Vec<ApiError> = vec![
+            store().into(),
+            hash().into(),
+            AccountError::Store(store()).into(),
+            AccountError::Hash(hash()).into(),
+            LoginError::Store(store()).into(),
+            LoginError::Hash(hash()).into(),
+            LoginError::Mfa(MfaError::Internal(fault())).into(),
+            LoginError::Mfa(MfaError::Store(store())).into(),
+            MfaError::Internal(fault()).into(),
+            MfaError::Store(store()).into(),
+            PresenceError::Store(store()).into(),
+            PresenceError::Mfa(MfaError::Internal(fault())).into(),
+            PresenceError::Account(AccountError::Hash(hash())).into(),
+            RecoveryError::Store(store()).into(),
+            RecoveryError::Hash(hash()).into(),
+            RoleError::Store(store()).into(),
+            AuditError::Store(store()).into(),
+            TokenError::Store(store()).into(),
+            TokenError::Signing(CodecError::Invalid(SECRET_LOOKING.into())).into(),
+            TokenError::Key(KeyError::Invalid(SECRET_LOOKING.into())).into(),
+            TokenError::KeyRefused(SECRET_LOOKING.into()).into(),
+            AccessError::Store(store()).into(),
+            ApiError::internal(anyhow::anyhow!(SECRET_LOOKING)),
+        ];
+        for e in faults {
+            let shown = format!("{e:?}");
+            let (status, body) = e.status_and_body();
+            assert_eq!(
+                (status, body),
+                (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": "A server error occurred."})),
+                "{shown}"
+            );
+        }
+        for e in [ApiError::from(down()), LoginError::Store(down()).into(), MfaError::Store(down()).into()] {
+            let (status, body) = e.status_and_body();
+            let generic = json!({"detail": "Service temporarily unavailable, try again later."});
+            assert_eq!((status, body), (StatusCode::SERVICE_UNAVAILABLE, generic));
+        }
     }
 }

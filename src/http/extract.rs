@@ -4,78 +4,16 @@ use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use serde_json::{Map, Value};
 
 use super::errors::ApiError;
-use crate::accounts::AccountError;
-use crate::fields::FieldErrors;
-use crate::rbac::has_permission;
-use crate::state::AppState;
-use crate::store::{ClientInfo, UserWithRoles};
+use crate::app::AppState;
+use crate::auth::rbac::has_permission;
+use crate::domain::ClientInfo;
+use crate::store::UserWithRoles;
 use crate::tokens::Claims;
-
-/// A JSON object body, read the way DRF's `JSONParser` reads it (API.md "General rules"):
-/// 415 for another content type, 413 past the size limit, 400 for bad JSON or a body that
-/// is not an object. An empty body is an empty object, so missing fields are reported.
-pub struct JsonObject(pub Map<String, Value>);
-
-impl FromRequest<AppState> for JsonObject {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, app: &AppState) -> Result<Self, ApiError> {
-        let limit = app.config.max_body_bytes;
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared_len.is_some_and(|n| n > limit as u64) {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body =
-            axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PayloadTooLarge)?;
-        if body.is_empty() {
-            return Ok(JsonObject(Map::new()));
-        }
-        let content_type = content_type.unwrap_or_default();
-        if !is_json(&content_type) {
-            return Err(ApiError::UnsupportedMediaType(content_type));
-        }
-        let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::JsonParse(e.to_string()))?;
-        match value {
-            Value::Object(map) => Ok(JsonObject(map)),
-            other => Err(ApiError::Fields(FieldErrors::one(
-                "non_field_errors",
-                format!("Invalid data. Expected a dictionary, but got {}.", python_type(&other)),
-            ))),
-        }
-    }
-}
-
-fn is_json(content_type: &str) -> bool {
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
-}
-
-/// The Python type name DRF puts in its message.
-fn python_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
 
 /// The token of an `Authorization: Bearer <token>` header. Another scheme counts as no
 /// credentials (as in simplejwt); a Bearer header of the wrong shape is a bad token.
@@ -117,27 +55,9 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
-        let claims = app.tokens.verify_access(token).map_err(|_| ApiError::AccessTokenNotValid)?;
-        tracing::Span::current().record("user_id", claims.user_id.as_str());
-        match app.accounts.user_for_token(&claims.user_id).await {
-            Ok(Some(user)) if !user.user.is_active => Err(ApiError::UserInactive),
-            // SECURITY: a password change ends every access token issued before it (the
-            // changing session gets a new one at its next refresh).
-            Ok(Some(user)) if (claims.iat as i64) < user.user.password_changed_at => {
-                Err(ApiError::AccessTokenNotValid)
-            }
-            Ok(Some(user)) => {
-                // SECURITY: a revoked session (logout, revoke, reuse) ends its access
-                // tokens too, not only its refresh tokens. Stricter than simplejwt.
-                match app.accounts.session_is_live(&claims.user_id, &claims.sid).await? {
-                    Some(false) => Err(ApiError::AccessTokenNotValid),
-                    _ => Ok(AuthUser { claims, user: Some(user) }),
-                }
-            }
-            Ok(None) => Ok(AuthUser { claims, user: None }),
-            Err(AccountError::NotFound) => Err(ApiError::UserNotFound),
-            Err(e) => Err(e.into()),
-        }
+        let caller = app.tokens.authenticate(token).await?;
+        tracing::Span::current().record("user_id", caller.claims.user_id.as_str());
+        Ok(AuthUser { claims: caller.claims, user: caller.user })
     }
 }
 

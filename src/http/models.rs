@@ -3,12 +3,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::rbac::effective_permissions;
-use crate::store::{Timestamp, UserWithRoles};
+use crate::auth::rbac::effective_permissions;
+use crate::domain::rfc3339;
+use crate::store::UserWithRoles;
 
 /// The user object of API.md "Users".
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,10 +28,6 @@ pub struct UserResponse {
     /// Whether the user proved they own `email` (by its verification link, or a
     /// password-reset link sent to it). Changing the email clears it.
     pub email_verified: bool,
-}
-
-pub fn rfc3339(t: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp(t).ok().and_then(|dt| dt.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
 impl From<&UserWithRoles> for UserResponse {

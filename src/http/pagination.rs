@@ -22,7 +22,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-            .map_err(|_| ApiError::BadRequest("Malformed query string.".into()))?;
+            .map_err(|_| ApiError::BadRequest("Malformed query string."))?;
         Ok(QueryParams(pairs.into_iter().collect()))
     }
 }

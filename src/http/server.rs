@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
+use crate::config::Config;
+
 /// Limits applied to every connection.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -25,9 +27,9 @@ pub struct ConnectionLimits {
     pub max_head_bytes: usize,
 }
 
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        Self { header_read_timeout: Duration::from_secs(10), max_head_bytes: 64 * 1024 }
+impl From<&Config> for ConnectionLimits {
+    fn from(config: &Config) -> Self {
+        Self { header_read_timeout: config.header_read_timeout, max_head_bytes: config.max_header_bytes }
     }
 }
 

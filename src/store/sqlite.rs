@@ -1,19 +1,18 @@
-//! SQLite store: WAL mode, a busy timeout, and `BEGIN IMMEDIATE` for every write
-//! transaction, so concurrent writers queue on the lock instead of failing on a stale
-//! read snapshot.
+//! What is SQLite's own: WAL mode, a busy timeout, one writer connection taking the
+//! write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
+//! on a stale read snapshot; migrations under that lock; the rotation as one batch.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::sql::{escape_like, impl_sql_store, TokenState};
-use super::*;
+use super::StoreError;
+use crate::config::Config;
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct Pools {
+    pub read: SqlitePool,
     /// One connection for write transactions: SQLite takes one writer at a time anyway,
     /// and queueing here (fairly, in order) beats its busy handler, which sleeps in
     /// growing steps and gave refreshes a half-second tail under load.
@@ -28,82 +27,71 @@ fn is_locked(e: &sqlx::Error) -> bool {
     })
 }
 
-impl SqliteStore {
-    pub async fn connect(config: &Config) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(&config.database_url)
-            .map_err(|e| StoreError::Other(format!("AUTHENTICON_DATABASE_URL: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        // Each connection to `:memory:` is its own database: keep exactly one, forever.
-        let in_memory = config.sqlite_path().is_none();
-        let writer_options = options.clone();
-        let pool_options = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { config.db_pool_size })
-            .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
-            .max_lifetime((!in_memory).then_some(Duration::from_secs(3600)))
-            .acquire_timeout(config.db_acquire_timeout);
-        // Instances starting together on a new file race to switch it to WAL, and SQLite
-        // answers the loser "database is locked" at once, without waiting in its busy
-        // handler. The first connection is retried for a while.
-        let mut attempt = 0u64;
-        let pool = loop {
-            match pool_options.clone().connect_with(options.clone()).await {
-                Ok(pool) => break pool,
-                Err(e) if attempt < 10 && is_locked(&e) => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-                Err(e) => return Err(e.into()),
+pub async fn connect(config: &Config) -> Result<Pools, StoreError> {
+    let options = SqliteConnectOptions::from_str(&config.database_url)
+        .map_err(|e| StoreError::Other(format!("AUTHENTICON_DATABASE_URL: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    // Each connection to `:memory:` is its own database: keep exactly one, forever.
+    let in_memory = config.sqlite_path().is_none();
+    let writer_options = options.clone();
+    let pool_options = SqlitePoolOptions::new()
+        .max_connections(if in_memory { 1 } else { config.db_pool_size })
+        .min_connections(if in_memory { 1 } else { 0 })
+        .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+        .max_lifetime((!in_memory).then_some(Duration::from_secs(3600)))
+        .acquire_timeout(config.db_acquire_timeout);
+    // Instances starting together on a new file race to switch it to WAL, and SQLite
+    // answers the loser "database is locked" at once, without waiting in its busy
+    // handler. The first connection is retried for a while.
+    let mut attempt = 0u64;
+    let read = loop {
+        match pool_options.clone().connect_with(options.clone()).await {
+            Ok(pool) => break pool,
+            Err(e) if attempt < 10 && is_locked(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
             }
-        };
-        // In memory there is one database per connection: writes must share the pool's.
-        let writer = if in_memory {
-            pool.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(config.db_acquire_timeout)
-                .idle_timeout(Some(Duration::from_secs(600)))
-                .connect_lazy_with(writer_options)
-        };
-        Ok(Self { pool, writer })
-    }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // In memory there is one database per connection: writes must share the pool's.
+    let writer = if in_memory {
+        read.clone()
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(config.db_acquire_timeout)
+            .idle_timeout(Some(Duration::from_secs(600)))
+            .connect_lazy_with(writer_options)
+    };
+    Ok(Pools { read, writer })
+}
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
+pub async fn begin_write(pools: &Pools) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    Ok(pools.writer.begin_with("BEGIN IMMEDIATE").await?)
+}
 
-    /// sqlx takes no lock on SQLite, so instances starting together on one file could
-    /// each apply the same migration; holding the write lock around the migrator makes
-    /// the others wait and then find it applied.
-    async fn run_migrations(&self) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        sqlx::migrate!("src/store/migrations/sqlite").run_direct(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
+/// sqlx takes no lock on SQLite, so instances starting together on one file could each
+/// apply the same migration; holding the write lock around the migrator makes the others
+/// wait and then find it applied.
+pub async fn migrate(pools: &Pools) -> Result<(), StoreError> {
+    let mut tx = begin_write(pools).await?;
+    sqlx::migrate!("src/store/migrations/sqlite").run_direct(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A rotation's writes, as one batch of statements. SQLite numbers parameters, so every
 /// statement reads the same `$N`: $1 now, $2 spent jti, $3 successor jti, $4 session,
 /// $5 issued at, $6 expires at, $7 event, $8 user, $9 actor, $10 ip, $11 user agent,
 /// $12 detail.
-const ROTATE_SQL: &str = "\
+pub const ROTATE_SQL: &str = "\
     UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11, replaced_by = $3 WHERE jti = $2 AND used_at IS NULL; \
     INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($3, $4, $5, $6); \
     UPDATE sessions SET last_used_at = $1, expires_at = $6 WHERE id = $4; \
     INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
     VALUES ($1, $7, $8, (SELECT username FROM users WHERE id = $8), $9, $10, $11, $12)";
-
-impl_sql_store!(
-    SqliteStore,
-    Sqlite,
-    sqlx::SqliteConnection,
-    row_lock = "",
-    mail_lock = "",
-    rotate = ROTATE_SQL
-);

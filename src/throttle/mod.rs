@@ -18,40 +18,7 @@ use in_redis::RedisWindows;
 
 use tracing::{info, warn};
 
-/// Limits; a limit of 0 is off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThrottleLimits {
-    pub login_per_user_and_address: u32,
-    pub login_per_user: u32,
-    pub login_per_address: u32,
-    pub login_window: Duration,
-    pub registrations_per_address: u32,
-    pub registration_window: Duration,
-    /// Password-reset requests, counted whether or not the address has an account.
-    pub password_reset_per_address: u32,
-    pub password_reset_per_email: u32,
-    pub password_reset_window: Duration,
-    /// Passwordless passkey logins started (each stores a challenge), per address, in
-    /// the login window.
-    pub passkey_logins_per_address: u32,
-}
-
-impl Default for ThrottleLimits {
-    fn default() -> Self {
-        Self {
-            login_per_user_and_address: 5,
-            login_per_user: 20,
-            login_per_address: 100,
-            login_window: Duration::from_secs(15 * 60),
-            registrations_per_address: 1000,
-            registration_window: Duration::from_secs(3600),
-            password_reset_per_address: 20,
-            password_reset_per_email: 5,
-            password_reset_window: Duration::from_secs(3600),
-            passkey_logins_per_address: 1000,
-        }
-    }
-}
+use crate::config::ThrottleLimits;
 
 /// One counter: its key, its limit, its window.
 #[derive(Debug, Clone)]
@@ -99,9 +66,10 @@ pub struct LoginAttempt {
     member: String,
 }
 
+/// Redis could not be reached or answered wrongly; at start-up, a URL it cannot use.
 #[derive(Debug, thiserror::Error)]
 #[error("redis: {0}")]
-struct RedisError(String);
+pub struct RedisError(String);
 pub struct Throttle {
     limits: ThrottleLimits,
     local: LocalWindows,
@@ -121,9 +89,13 @@ fn window_ms(d: Duration) -> i64 {
 impl Throttle {
     /// In-process counters, or Redis ones when `redis_url` is given. Never connects here:
     /// Redis may come up after the service.
-    pub fn new(limits: ThrottleLimits, redis_url: Option<&str>, key_prefix: &str) -> Result<Self, String> {
+    pub fn new(
+        limits: ThrottleLimits,
+        redis_url: Option<&str>,
+        key_prefix: &str,
+    ) -> Result<Self, RedisError> {
         let redis = match redis_url {
-            Some(url) => Some(RedisWindows::new(url, key_prefix).map_err(|e| e.0)?),
+            Some(url) => Some(RedisWindows::new(url, key_prefix)?),
             None => None,
         };
         Ok(Self { limits, local: LocalWindows::default(), redis, redis_down: AtomicBool::new(false) })

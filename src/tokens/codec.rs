@@ -7,8 +7,8 @@ use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 
 use super::claims::{Claims, TokenType};
 use super::keys::KeyRing;
-use crate::config::Config;
-use crate::secret::Secret;
+use crate::config::{Config, JwtAlgorithm};
+use crate::domain::Secret;
 
 /// SECURITY: real tokens are well under 2 KiB; refusing longer ones before any parsing
 /// bounds the work an attacker can make us do per request.
@@ -48,8 +48,9 @@ impl JwtCodec {
         // `kid` only picks among our own keys.
         let mut validation = Validation::new(alg);
         validation.leeway = config.jwt_leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // `exp` and `nbf` are checked below against the service's clock, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         if let Some(iss) = &config.jwt_issuer {
             validation.set_issuer(&[iss]);
@@ -69,7 +70,7 @@ impl JwtCodec {
         } else {
             let mut random = [0u8; 32];
             rand::fill(&mut random);
-            KeyRing::hmac(crate::config::JwtAlgorithm::HS256, &Secret::new(hex::encode(random)))
+            KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new(hex::encode(random)))
         };
         Self {
             ring: RwLock::new(Arc::new(ring)),
@@ -115,8 +116,9 @@ impl JwtCodec {
         encode(&header, &claims, &ring.signing_key).map_err(|e| CodecError::Invalid(e.to_string()))
     }
 
-    /// Verifies signature, algorithm, lifetime, issuer/audience and, when given, the type.
-    pub fn verify(&self, token: &str, expected: Option<TokenType>) -> Result<Claims, CodecError> {
+    /// Verifies signature, algorithm, lifetime at `now` (Unix seconds), issuer/audience
+    /// and, when given, the type.
+    pub fn verify(&self, token: &str, expected: Option<TokenType>, now: u64) -> Result<Claims, CodecError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(CodecError::Invalid("token too long".into()));
         }
@@ -128,11 +130,17 @@ impl JwtCodec {
             .and_then(|kid| ring.verifying.get(kid))
             .filter(|k| k.algorithm == header.alg)
             .ok_or_else(|| CodecError::Invalid("unknown or retired kid".into()))?;
-        let data = decode::<Claims>(token, &key.key, &self.validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => CodecError::Expired,
-            _ => CodecError::Invalid(e.to_string()),
-        })?;
+        let data = decode::<Claims>(token, &key.key, &self.validation)
+            .map_err(|e| CodecError::Invalid(e.to_string()))?;
         let claims = data.claims;
+        // As jsonwebtoken would with its own clock: expired once `exp` is past by more
+        // than the leeway; not yet valid while `nbf` is ahead by more than it.
+        if claims.exp < now.saturating_sub(self.leeway) {
+            return Err(CodecError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+            return Err(CodecError::Invalid("token not yet valid".into()));
+        }
         if claims.user_id != claims.sub {
             return Err(CodecError::Invalid("sub and user_id differ".into()));
         }
@@ -141,7 +149,6 @@ impl JwtCodec {
         }
         // SECURITY: we never issue tokens from the future or living longer than their
         // type's lifetime; one that claims to is not ours to trust (RFC 8725 §3.10).
-        let now = jsonwebtoken::get_current_timestamp();
         let ttl = match claims.token_type {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
@@ -173,7 +180,12 @@ mod tests {
             roles: None,
             iss: None,
             aud: None,
+            nbf: None,
         }
+    }
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
     }
 
     fn codec(secret: &str) -> JwtCodec {
@@ -181,43 +193,43 @@ mod tests {
     }
 
     fn soon() -> u64 {
-        jsonwebtoken::get_current_timestamp() + 120
+        now() + 120
     }
 
     #[test]
     fn round_trip_and_type_check() {
         let c = codec("k".repeat(40).as_str());
         let t = c.sign(claims(TokenType::Access, soon())).unwrap();
-        assert_eq!(c.verify(&t, Some(TokenType::Access)).unwrap().user_id, "u");
-        assert_eq!(c.verify(&t, Some(TokenType::Refresh)), Err(CodecError::WrongType));
-        assert!(c.verify(&t, None).is_ok());
+        assert_eq!(c.verify(&t, Some(TokenType::Access), now()).unwrap().user_id, "u");
+        assert_eq!(c.verify(&t, Some(TokenType::Refresh), now()), Err(CodecError::WrongType));
+        assert!(c.verify(&t, None, now()).is_ok());
     }
 
     #[test]
     fn refuses_expired_foreign_and_oversized_tokens() {
         let c = codec("k".repeat(40).as_str());
         let expired = c.sign(claims(TokenType::Access, 100)).unwrap();
-        assert_eq!(c.verify(&expired, None), Err(CodecError::Expired));
+        assert_eq!(c.verify(&expired, None, now()), Err(CodecError::Expired));
         let other = codec("z".repeat(40).as_str()).sign(claims(TokenType::Access, soon())).unwrap();
-        assert!(matches!(c.verify(&other, None), Err(CodecError::Invalid(_))));
+        assert!(matches!(c.verify(&other, None, now()), Err(CodecError::Invalid(_))));
         let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
-        assert!(matches!(c.verify(&huge, None), Err(CodecError::Invalid(_))));
+        assert!(matches!(c.verify(&huge, None, now()), Err(CodecError::Invalid(_))));
     }
 
     #[test]
     fn tokens_outliving_their_lifetime_or_from_the_future_are_refused() {
         let c = codec("k".repeat(40).as_str());
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = now();
         let mut far = claims(TokenType::Access, now + 10 * 365 * 86_400);
         far.iat = now;
-        assert!(matches!(c.verify(&c.sign(far).unwrap(), None), Err(CodecError::Invalid(_))));
+        assert!(matches!(c.verify(&c.sign(far).unwrap(), None, now), Err(CodecError::Invalid(_))));
         let mut future = claims(TokenType::Access, now + 3_600 + 200);
         future.iat = now + 3_600;
-        assert!(matches!(c.verify(&c.sign(future).unwrap(), None), Err(CodecError::Invalid(_))));
+        assert!(matches!(c.verify(&c.sign(future).unwrap(), None, now), Err(CodecError::Invalid(_))));
         // A refresh token may live its (longer) lifetime.
         let mut day = claims(TokenType::Refresh, now + 86_000);
         day.iat = now;
-        assert!(c.verify(&c.sign(day).unwrap(), None).is_ok());
+        assert!(c.verify(&c.sign(day).unwrap(), None, now).is_ok());
     }
 
     #[test]
@@ -231,8 +243,8 @@ mod tests {
         let strict = JwtCodec::new(&cfg, &secret);
         let plain = JwtCodec::new(&Config::default(), &secret);
         let good = strict.sign(claims(TokenType::Access, soon())).unwrap();
-        assert!(strict.verify(&good, None).is_ok());
+        assert!(strict.verify(&good, None, now()).is_ok());
         let bare = plain.sign(claims(TokenType::Access, soon())).unwrap();
-        assert!(matches!(strict.verify(&bare, None), Err(CodecError::Invalid(_))));
+        assert!(matches!(strict.verify(&bare, None, now()), Err(CodecError::Invalid(_))));
     }
 }

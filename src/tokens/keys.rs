@@ -9,25 +9,22 @@
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::JwtAlgorithm;
-use crate::secret::Secret;
+use crate::crypto::SealError;
+use crate::domain::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("key generation failed: {0}")]
     Generate(String),
-    #[error(
-        "a stored private key cannot be decrypted with this secret (was AUTHENTICON_SECRET_KEY changed?)"
-    )]
-    Decrypt,
+    #[error(transparent)]
+    Sealed(#[from] SealError),
     #[error("bad key material: {0}")]
     Invalid(String),
 }
@@ -127,35 +124,6 @@ mod pkcs8_pem {
     pub use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 }
 
-fn cipher(secret: &Secret) -> ChaCha20Poly1305 {
-    let hk = hkdf::Hkdf::<Sha256>::new(Some(b"authenticon"), secret.expose().as_bytes());
-    let mut key = [0u8; 32];
-    // 32 bytes is always a valid HKDF-SHA256 output length.
-    let _ = hk.expand(b"signing-key-encryption v1", &mut key);
-    ChaCha20Poly1305::new(&Key::from(key))
-}
-
-/// Encrypts a private key for storage: base64 of nonce ‖ ciphertext.
-pub fn seal(private_pem: &Secret, secret: &Secret) -> Result<String, KeyError> {
-    let mut nonce = [0u8; 12];
-    rand::fill(&mut nonce);
-    let sealed = cipher(secret)
-        .encrypt(&Nonce::from(nonce), private_pem.expose().as_bytes())
-        .map_err(|_| KeyError::Invalid("encryption failed".into()))?;
-    Ok(STANDARD.encode([nonce.as_slice(), &sealed].concat()))
-}
-
-pub fn open(sealed: &str, secret: &Secret) -> Result<Secret, KeyError> {
-    let bytes = STANDARD.decode(sealed).map_err(|_| KeyError::Decrypt)?;
-    if bytes.len() < 12 {
-        return Err(KeyError::Decrypt);
-    }
-    let (nonce, body) = bytes.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().map_err(|_| KeyError::Decrypt)?;
-    let plain = cipher(secret).decrypt(&Nonce::from(nonce), body).map_err(|_| KeyError::Decrypt)?;
-    String::from_utf8(plain).map(Secret::new).map_err(|_| KeyError::Decrypt)
-}
-
 /// A verifying key from a public JWK, as any outside verifier would build it.
 pub fn decoding_key(jwk: &Value) -> Result<DecodingKey, KeyError> {
     let s = |k: &str| jwk[k].as_str().ok_or_else(|| KeyError::Invalid(format!("JWK without {k}")));
@@ -220,15 +188,6 @@ impl KeyRing {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn sealed_keys_open_only_with_their_secret() {
-        let secret = Secret::new("s".repeat(40));
-        let sealed = seal(&Secret::new("-----BEGIN PRIVATE KEY-----"), &secret).unwrap();
-        assert!(!sealed.contains("PRIVATE"));
-        assert_eq!(open(&sealed, &secret).unwrap().expose(), "-----BEGIN PRIVATE KEY-----");
-        assert!(matches!(open(&sealed, &Secret::new("t".repeat(40))), Err(KeyError::Decrypt)));
-    }
 
     #[test]
     fn generated_keys_sign_and_verify_through_their_jwk() {

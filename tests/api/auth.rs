@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn register_returns_the_user_object_and_no_secret() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::*;
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run authenticon")
@@ -402,7 +402,7 @@ async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
     let (_db, url) = temp_db();
     // The mail server takes two seconds to accept a sender: without the wait, the
     // process would be gone before the mail is handed over.
-    let sink = crate::recovery::SmtpSink::start_slow(2);
+    let sink = SmtpSink::start_slow(2);
     let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &sink.url())]);
     register_alice_with_email(&server).await;
     tokio::time::sleep(Duration::from_millis(200)).await; // the send has started
@@ -418,7 +418,7 @@ async fn a_graceful_shutdown_waits_for_mails_still_being_sent() {
 async fn mails_queued_before_a_restart_are_sent_after_it() {
     let (_db, url) = temp_db();
     // The first process meets no mail server and stops with the mail still queued.
-    let port = crate::recovery::unused_port();
+    let port = unused_port();
     let smtp = format!("smtp://127.0.0.1:{port}");
     let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &smtp)]);
     register_alice_with_email(&server).await;
@@ -428,7 +428,7 @@ async fn mails_queued_before_a_restart_are_sent_after_it() {
     assert!(log.contains("mail not sent; will try again"), "{log}");
 
     // The next one, with the mail server back, sends it.
-    let sink = crate::recovery::SmtpSink::start_on(port);
+    let sink = SmtpSink::start_on(port);
     let server = serve(&url, &[("AUTHENTICON_SMTP_URL", &smtp)]);
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0]["to"], json!(["alice@example.com"]));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 /// A PostgreSQL cluster in a temp dir, on a free loopback port.
 struct Cluster {

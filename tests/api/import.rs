@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Digest;
 
-use crate::common::*;
+use crate::support::*;
 
 fn pbkdf2(password: &str) -> String {
     let mut derived = [0u8; 32];

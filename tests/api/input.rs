@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::*;
 
 const POST_ENDPOINTS: [&str; 5] =
     ["/register/", "/api/token/", "/api/token/refresh/", "/api/token/verify/", "/api/token/blacklist/"];

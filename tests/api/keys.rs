@@ -7,7 +7,7 @@ use authenticon::tokens::keys;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 async fn jwks(app: &TestApp) -> Vec<Value> {
     app.get("/.well-known/jwks.json", None).await.body["keys"].as_array().unwrap().clone()

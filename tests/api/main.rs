@@ -2,7 +2,7 @@
 //! One binary (each file in tests/ would link separately, and links are slow).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod support;
 
 mod auth;
 mod cli;

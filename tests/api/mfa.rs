@@ -1,13 +1,13 @@
 //! TOTP and recovery codes over the API, with codes computed here from the enrolled
 //! secret (RFC 6238, by `totp-rs`, as an authenticator app would).
 
-use authenticon::accounts::Registration;
-use authenticon::secret::Secret;
+use authenticon::auth::accounts::Registration;
+use authenticon::domain::Secret;
 use authenticon::store::{AuditFilter, AuditMeta};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 fn invalid_code() -> Value {
     json!({"code": ["Invalid code."]})
@@ -254,7 +254,7 @@ async fn with_a_factor_on_a_password_alone_proves_no_presence() {
     let r = patch(json!({"email": "thief@evil.example", "password": PASSWORD})).await;
     assert_eq!(
         (r.status, r.body),
-        (StatusCode::BAD_REQUEST, json!({"code": [authenticon::presence::SECOND_FACTOR_NEEDED]}))
+        (StatusCode::BAD_REQUEST, json!({"code": [authenticon::auth::presence::SECOND_FACTOR_NEEDED]}))
     );
     let r = patch(json!({"email": "zoe@example.com", "password": PASSWORD, "code": "000000"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

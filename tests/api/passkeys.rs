@@ -2,8 +2,8 @@
 //! WebAuthn spec (P-256, "none" attestation) the way a browser and an authenticator
 //! would answer; and the setting that requires a second factor for chosen roles.
 
-use authenticon::accounts::Registration;
-use authenticon::secret::Secret;
+use authenticon::auth::accounts::Registration;
+use authenticon::domain::Secret;
 use authenticon::store::{AuditFilter, AuditMeta};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::common::*;
+use crate::support::*;
 
 /// The web app's origin as the browser reports it (any port of localhost is the
 /// relying party `localhost` here).
@@ -273,7 +273,7 @@ async fn a_passkey_becomes_the_second_step_and_can_log_in_alone() {
     // recovery code), or the passkey.
     let r = app.request(Method::DELETE, &path, Some(json!({"password": PASSWORD})), Some(&access)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.body["code"][0], json!(authenticon::presence::SECOND_FACTOR_NEEDED));
+    assert_eq!(r.body["code"][0], json!(authenticon::auth::presence::SECOND_FACTOR_NEEDED));
     // Removing the only passkey turns the second step off, and its recovery codes go.
     let body = json!({"password": PASSWORD, "code": recovery_code});
     let r = app.request(Method::DELETE, &path, Some(body), Some(&access)).await;
@@ -354,7 +354,7 @@ async fn forged_foreign_and_malformed_passkey_answers_are_refused() {
             Some(&access),
         )
         .await;
-    assert_eq!(r.body["code"][0], json!(authenticon::presence::SECOND_FACTOR_NEEDED), "{}", r.body);
+    assert_eq!(r.body["code"][0], json!(authenticon::auth::presence::SECOND_FACTOR_NEEDED), "{}", r.body);
     let reauth =
         |body: Value| app.request(Method::POST, "/api/me/reauthenticate/", Some(body), Some(&access));
     let options =
@@ -444,7 +444,7 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     let bob = str_of(&user["id"]);
     app.state
         .roles
-        .assign(authenticon::rbac::Actor::Operator, &bob, &["admin".into()], &AuditMeta::default())
+        .assign(authenticon::auth::rbac::Actor::Operator, &bob, &["admin".into()], &AuditMeta::default())
         .await
         .unwrap();
     let (access, _) = app.login("bob").await;

@@ -1,17 +1,14 @@
 //! Password reset, email verification and theft alerts, with mail delivered to a real
 //! SMTP server (aiosmtpd) started by each test.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use authenticon::secret::Secret;
+use authenticon::domain::{Clock, Secret};
 use authenticon::store::AuditFilter;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 const RESET_REQUESTED: &str =
     "If an account with this email address exists, we have sent it a link to reset the password.";
@@ -19,94 +16,6 @@ const NEW_PASSWORD: &str = "another long passphrase";
 
 fn link_invalid() -> Value {
     json!({"token": ["This link is invalid or has expired."]})
-}
-
-/// aiosmtpd on a free loopback port; each accepted mail becomes a JSON file.
-pub struct SmtpSink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    pub fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    /// A sink on `port`: a mail server coming back where the service expects it.
-    pub fn start_on(port: u16) -> Self {
-        Self::start_with(&["--port", &port.to_string()])
-    }
-
-    /// A sink that refuses mail for `address` for good (550).
-    pub fn start_rejecting(address: &str) -> Self {
-        Self::start_with(&["--reject", address])
-    }
-
-    /// A sink that answers each MAIL FROM only after `seconds`.
-    pub fn start_slow(seconds: u32) -> Self {
-        Self::start_with(&["--slow", &seconds.to_string()])
-    }
-
-    fn start_with(args: &[&str]) -> Self {
-        let python = std::env::var("AUTHENTICON_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv").join("bin").join("python")
-        });
-        assert!(
-            python.exists(),
-            "{} is missing: the mail tests need aiosmtpd from the project's virtualenv (`make .venv/.installed`)",
-            python.display()
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .arg(dir.path())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the SMTP sink");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| panic!("SMTP sink said {line:?}"));
-        SmtpSink { child, port, dir }
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// Every mail received so far, oldest first.
-    pub fn mails(&self) -> Vec<Value> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect()
-    }
-
-    /// Waits until `n` mails have arrived (mail goes out in the background).
-    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let mails = self.mails();
-            if mails.len() >= n {
-                return mails;
-            }
-            assert!(Instant::now() < deadline, "expected {n} mails, got {}: {mails:?}", mails.len());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The token of the first link to `page` in a mail's body.
@@ -467,9 +376,6 @@ async fn password_and_address_changes_are_told_to_the_verified_address() {
 }
 
 /// A loopback port with nothing listening on it (yet).
-pub fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 #[tokio::test]
 async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
@@ -479,12 +385,12 @@ async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
         c.public_url = Some("https://auth.example.com".into());
     })
     .await;
-    let before = crate::metrics::scrape(&app).await;
+    let before = scrape(&app).await;
     register_with_email(&app, "ivan", "ivan@example.com").await;
     // Refused connections: the mail stays queued (sealed: its link is not readable there).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(app.state.store.pending_mails().await.unwrap(), 1);
-    let now = authenticon::tokens::now();
+    let now = app.clock.now();
     let queued = app.state.store.claim_mails(now + 3600, now + 3600, 10).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert!(queued[0].attempts >= 1, "{queued:?}");
@@ -500,9 +406,9 @@ async fn mail_waits_in_the_outbox_while_the_mail_server_is_down() {
     assert_eq!(sink.mails().len(), 1);
     assert_eq!(app.state.store.pending_mails().await.unwrap(), 0);
     // Other tests send mail in this process too: at least ours.
-    let after = crate::metrics::scrape(&app).await;
+    let after = scrape(&app).await;
     for outcome in ["retry", "sent"] {
-        let count = |s| crate::metrics::value(s, "authenticon_mails_total", &[("outcome", outcome)]);
+        let count = |s| value(s, "authenticon_mails_total", &[("outcome", outcome)]);
         assert!(count(&after) >= count(&before) + 1.0, "{outcome}");
     }
 }
@@ -512,7 +418,7 @@ async fn a_mail_refused_for_good_is_not_retried() {
     let sink = SmtpSink::start_rejecting("gone@example.com");
     let url = sink.url();
     let app = spawn_with(|c| c.smtp_url = Some(Secret::new(url))).await;
-    let before = crate::metrics::scrape(&app).await;
+    let before = scrape(&app).await;
     register_with_email(&app, "judy", "gone@example.com").await;
     register_with_email(&app, "kate", "kate@example.com").await;
     let mails = sink.wait_for(1).await;
@@ -523,8 +429,8 @@ async fn a_mail_refused_for_good_is_not_retried() {
         assert!(Instant::now() < deadline, "the refused mail is still queued");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let after = crate::metrics::scrape(&app).await;
-    let dropped = |s| crate::metrics::value(s, "authenticon_mails_total", &[("outcome", "dropped")]);
+    let after = scrape(&app).await;
+    let dropped = |s| value(s, "authenticon_mails_total", &[("outcome", "dropped")]);
     assert!(dropped(&after) >= dropped(&before) + 1.0);
     assert_eq!(sink.mails().len(), 1);
 }

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 const FORBIDDEN: &str = "You do not have permission to perform this action.";
 
@@ -319,14 +319,14 @@ async fn nobody_deactivates_themself_or_the_last_superuser() {
         .state
         .accounts
         .update_user(
-            authenticon::rbac::Actor::Operator,
+            authenticon::auth::rbac::Actor::Operator,
             &root2,
             authenticon::store::UserChanges { email: None, is_active: Some(false) },
             &Default::default(),
         )
         .await;
     assert!(
-        matches!(&r, Err(authenticon::accounts::AccountError::Invalid(e)) if e.has("is_active")),
+        matches!(&r, Err(authenticon::auth::accounts::AccountError::Invalid(e)) if e.has("is_active")),
         "{r:?}"
     );
 }

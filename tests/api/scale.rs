@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn three_instances_share_rotation_reuse_detection_and_throttling() {

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 struct CookieReply {
     status: StatusCode,

@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::*;
-use authenticon::throttle::ThrottleLimits;
+use crate::support::*;
+use authenticon::config::ThrottleLimits;
 
 async fn attempt(app: &TestApp, user: &str, password: &str) -> Reply {
     app.post("/api/token/", json!({"username": user, "password": password})).await
@@ -120,12 +120,12 @@ fn redis_prefix() -> String {
 async fn with_redis_the_count_is_shared_between_instances() {
     let prefix = redis_prefix();
     let a = spawn_with(|c| {
-        c.redis_url = Some(authenticon::secret::Secret::new("redis://127.0.0.1:6379"));
+        c.redis_url = Some(authenticon::domain::Secret::new("redis://127.0.0.1:6379"));
         c.redis_key_prefix = prefix.clone();
     })
     .await;
     let b = spawn_with(|c| {
-        c.redis_url = Some(authenticon::secret::Secret::new("redis://127.0.0.1:6379"));
+        c.redis_url = Some(authenticon::domain::Secret::new("redis://127.0.0.1:6379"));
         c.redis_key_prefix = prefix.clone();
     })
     .await;
@@ -141,7 +141,7 @@ async fn with_redis_the_count_is_shared_between_instances() {
 async fn with_redis_down_logins_go_on_and_local_counts_take_over() {
     let app = spawn_with(|c| {
         // Nothing listens on port 1.
-        c.redis_url = Some(authenticon::secret::Secret::new("redis://127.0.0.1:1"));
+        c.redis_url = Some(authenticon::domain::Secret::new("redis://127.0.0.1:1"));
         c.redis_key_prefix = redis_prefix();
     })
     .await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 async fn refresh(app: &TestApp, token: &str) -> Reply {
     app.post("/api/token/refresh/", json!({"refresh": token})).await

@@ -7,8 +7,8 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::*;
-use authenticon::secret::Secret;
+use crate::support::*;
+use authenticon::domain::Secret;
 
 fn reauth_required() -> Value {
     json!({
@@ -679,7 +679,7 @@ async fn a_change_decided_on_a_stale_read_is_refused_by_the_write() {
 
 #[tokio::test]
 async fn two_grants_at_once_never_lose_one_another() {
-    use authenticon::rbac::{Actor, RoleError};
+    use authenticon::auth::rbac::{Actor, RoleError};
     use authenticon::store::AuditMeta;
     let app = spawn().await;
     let roles = &app.state.roles;

@@ -9,7 +9,7 @@ use authenticon_verify::Verifier;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::support::*;
 
 /// The example service, on a random port, trusting `app`'s JWKS.
 async fn example_service(app: &TestApp) -> String {

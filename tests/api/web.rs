@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::*;
+use crate::support::*;
 
 async fn get_raw(app: &TestApp, path: &str) -> reqwest::Response {
     app.client.get(format!("{}{path}", app.url)).send().await.unwrap()

@@ -752,7 +752,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check a token of either type: `{}` when valid. */
+        /**
+         * Check a token of either type: `{}` when valid. An access token of a revoked session,
+         *     a deactivated user or from before a password change is refused, as on a protected
+         *     route.
+         */
         post: operations["verify_token"];
         delete?: never;
         options?: never;
@@ -957,7 +961,9 @@ export interface components {
             ip: string;
             user_agent: string;
             /** @description Event-specific facts (session id, roles before and after, …); never a secret. */
-            detail: Record<string, never>;
+            detail: {
+                [key: string]: unknown;
+            };
         };
         /**
          * @description A 400: field errors, or `{"detail": ...}` for a body that is not JSON
@@ -1017,7 +1023,9 @@ export interface components {
              * @description RFC 7517 public keys (`kty`, `kid`, `alg`, `use`, and the key's members); empty
              *     with an HMAC algorithm.
              */
-            keys: Record<string, never>[];
+            keys: {
+                [key: string]: unknown;
+            }[];
         };
         MfaLoginRequest: {
             /** @description From the `401 mfa_required` answer of the password step. */
@@ -1031,7 +1039,9 @@ export interface components {
              * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
              *     `/api/token/mfa/passkey/`.
              */
-            credential?: Record<string, never> | null;
+            credential?: {
+                [key: string]: unknown;
+            } | null;
         };
         MfaStatus: {
             /** @description A confirmed TOTP factor: logins need a second step. */
@@ -1068,7 +1078,9 @@ export interface components {
                 ip: string;
                 user_agent: string;
                 /** @description Event-specific facts (session id, roles before and after, …); never a secret. */
-                detail: Record<string, never>;
+                detail: {
+                    [key: string]: unknown;
+                };
             }[];
         };
         /** @description One page of results, in DRF's shape. */
@@ -1100,11 +1112,14 @@ export interface components {
                 email_verified: boolean;
             }[];
         };
+        /** @description A passkey's answer to the options of a ceremony. */
         PasskeyAnswer: {
             /** @description The `ceremony` of the options answered. */
             ceremony: string;
             /** @description `PublicKeyCredential.toJSON()` of what the browser returned. */
-            credential: Record<string, never>;
+            credential: {
+                [key: string]: unknown;
+            };
         };
         /** @description A passkey as its owner sees it. */
         PasskeyInfo: {
@@ -1114,24 +1129,35 @@ export interface components {
             created_at: components["schemas"]["i64"];
             last_used_at?: components["schemas"]["i64"] | null;
         };
+        /**
+         * @description The new passkey's name, and a proof of presence (`password`, `code` or `credential`)
+         *     unless the session re-authenticated within `AUTHENTICON_REAUTH_WINDOW`.
+         */
         PasskeyNameRequest: {
+            /** @description The current password. */
+            password?: string | null;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/me/reauthenticate/passkey/`.
+             */
+            credential?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
             /** @description What the owner calls it ("Laptop", "YubiKey"); at most 64 characters. */
             name: string;
-            /**
-             * @description Proof of presence: the password (or `code`), unless the session re-authenticated
-             *     within `AUTHENTICON_REAUTH_WINDOW`.
-             */
-            password?: string | null;
-            code?: string | null;
         };
         /**
-         * @description Options for `navigator.credentials.create()` or `.get()`: WebAuthn's
-         *     `publicKey` in its JSON form (binary fields base64url), and the ceremony id to name
-         *     in the answer.
+         * @description Options for `navigator.credentials.create()` or `.get()`: WebAuthn's `publicKey` in
+         *     its JSON form (binary fields base64url), and the ceremony id to name in the answer.
          */
         PasskeyOptions: {
             ceremony: string;
-            publicKey: Record<string, never>;
+            publicKey: {
+                [key: string]: unknown;
+            };
         };
         PasskeyRegistered: {
             passkey: components["schemas"]["PasskeyInfo"];
@@ -1140,6 +1166,15 @@ export interface components {
              *     when the account had a factor already.
              */
             recovery_codes: string[];
+        };
+        /**
+         * @description Options for `navigator.credentials.get()` of a step that already knows its ceremony
+         *     (the second login step, a re-authentication): WebAuthn's `publicKey` in its JSON form.
+         */
+        PasskeyRequestOptions: {
+            publicKey: {
+                [key: string]: unknown;
+            };
         };
         PasswordResetConfirmRequest: {
             /** @description The `token` parameter of the mailed link. */
@@ -1164,7 +1199,9 @@ export interface components {
              * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
              *     `/api/me/reauthenticate/passkey/`.
              */
-            credential?: Record<string, never> | null;
+            credential?: {
+                [key: string]: unknown;
+            } | null;
         };
         ProtectedResourceResponse: {
             /** @example Hello, alice! You have accessed a protected resource. */
@@ -1266,22 +1303,46 @@ export interface components {
             otpauth_url: string;
         };
         UpdateMeRequest: {
+            /** @description The current password. */
+            password?: string | null;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/me/reauthenticate/passkey/`.
+             */
+            credential?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
             /**
              * @description The only field a user may change here; `""` clears it. A change needs a proof of
-             *     presence: `password` or `code` here, or a recent `/api/me/reauthenticate/`.
+             *     presence: here, or a recent `/api/me/reauthenticate/`.
              */
             email?: string | null;
-            /** @description The current password, as proof of presence. */
-            password?: string | null;
-            /** @description A TOTP or recovery code, as proof of presence. */
-            code?: string | null;
         };
         UpdateRoleRequest: {
             description?: string | null;
             /** @description Replaces the role's permissions. The built-in `admin` role keeps its built-in ones. */
             permissions?: string[] | null;
         };
+        /**
+         * @description What an administrator changes; administrators changing their own address add a proof
+         *     of presence (`password`, `code` or `credential`), as `PATCH /api/me/` asks.
+         */
         UpdateUserRequest: {
+            /** @description The current password. */
+            password?: string | null;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/me/reauthenticate/passkey/`.
+             */
+            credential?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
             /**
              * @description `false` deactivates: every session of the user is revoked at once and their access
              *     tokens stop working (`user_inactive`).
@@ -1700,13 +1761,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{"publicKey": {...}}` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["PasskeyRequestOptions"];
                 };
             };
             /** @description No passkey registered, or passkeys are not available */
@@ -2949,13 +3009,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description `{"publicKey": {...}}` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["PasskeyRequestOptions"];
                 };
             };
             /** @description An expired or spent `mfa_token`, or no passkey registered */

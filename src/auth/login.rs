@@ -1,0 +1,205 @@
+//! The one login flow. Every way in ends here and is decided here: a password (then a
+//! second factor when the account has one), a passkey alone, and later the OIDC
+//! authorize endpoint and external providers. Throttles, the verified-email rule, the
+//! second-factor rule, the active-user rule and the audit trail apply to all of them
+//! alike; callers only turn the outcome into a token pair or a cookie session.
+
+use std::sync::Arc;
+
+use tracing::warn;
+
+use super::mfa::{Mfa, MfaError, Proof};
+use crate::crypto::passwords::{HashError, Hasher};
+use crate::domain::{normalize_username, username_key, ClientInfo, Clock, Secret};
+use crate::store::{AuditEvent, AuditMeta, Store, StoreError, UserWithRoles};
+use crate::throttle::Throttle;
+
+/// Where a login step leaves the user.
+pub enum LoginOutcome {
+    /// Every step passed: start a session for this user.
+    Done(UserWithRoles),
+    /// The password was right and the account has a second factor: the second step
+    /// presents this token and one of these methods.
+    SecondFactor { mfa_token: String, methods: Vec<&'static str> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// A wrong username or password, or an inactive account: one answer for all.
+    #[error("wrong credentials")]
+    WrongCredentials,
+    /// The right password, but the address is not verified and the service requires it.
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// The account went away between two steps.
+    #[error("user not found")]
+    UserNotFound,
+    #[error("throttled for {0} s")]
+    Throttled(u64),
+    /// The second step's or the passkey's own refusals (a wrong code, an expired token).
+    #[error(transparent)]
+    Mfa(#[from] MfaError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+pub struct LoginFlow {
+    store: Arc<Store>,
+    hasher: Hasher,
+    throttle: Arc<Throttle>,
+    mfa: Arc<Mfa>,
+    clock: Arc<dyn Clock>,
+    require_verified_email: bool,
+}
+
+impl LoginFlow {
+    pub fn new(
+        store: Arc<Store>,
+        hasher: Hasher,
+        throttle: Arc<Throttle>,
+        mfa: Arc<Mfa>,
+        clock: Arc<dyn Clock>,
+        require_verified_email: bool,
+    ) -> Self {
+        Self { store, hasher, throttle, mfa, clock, require_verified_email }
+    }
+
+    /// The password step. Throttled attempts are refused before any hashing; every
+    /// attempt is counted before the hash is checked and stays counted unless the
+    /// password was right; failures are audited.
+    pub async fn password(
+        &self,
+        username: &str,
+        password: &Secret,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, LoginError> {
+        let key = username_key(&normalize_username(username.trim()));
+        let keys = self.throttle.login_keys(&key, &client.ip);
+        let audit = AuditMeta::client(client.clone());
+        let attempt = match self.throttle.begin_login(&keys).await {
+            Ok(attempt) => attempt,
+            Err(wait) => return Err(self.throttled(&key, wait, &audit).await),
+        };
+        let user = match self.check_credentials(&key, password).await? {
+            Ok(user) => user,
+            Err(known_user) => {
+                metrics::counter!("authenticon_logins_total", "outcome" => "failure").increment(1);
+                // SECURITY: the attempted name is recorded only when it is a real
+                // account; people type passwords into username fields.
+                let reason = if known_user.is_some() { "bad_credentials" } else { "unknown_user" };
+                let detail = serde_json::json!({ "reason": reason });
+                self.note(AuditEvent::LoginFailed, known_user.as_deref(), detail, &audit).await;
+                return Err(LoginError::WrongCredentials);
+            }
+        };
+        // Only after the password was right: the answers below reveal nothing to a guesser.
+        self.throttle.login_succeeded(attempt).await;
+        if self.require_verified_email && !user.user.email_verified {
+            metrics::counter!("authenticon_logins_total", "outcome" => "email_not_verified").increment(1);
+            return Err(LoginError::EmailNotVerified);
+        }
+        metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
+        let status = self.mfa.status(&user.user.id).await?;
+        if status.enabled() {
+            let mfa_token = self.mfa.challenge(&user.user.id).await?;
+            return Ok(LoginOutcome::SecondFactor { mfa_token, methods: status.methods() });
+        }
+        Ok(LoginOutcome::Done(user))
+    }
+
+    /// The second step: the `mfa_token` of the password step and a code or a passkey's
+    /// answer.
+    pub async fn second_factor(
+        &self,
+        mfa_token: &str,
+        proof: Proof,
+        client: &ClientInfo,
+    ) -> Result<UserWithRoles, LoginError> {
+        let user_id = self.mfa.complete(mfa_token, proof, client).await?;
+        self.active(&user_id).await
+    }
+
+    /// A login with a passkey alone (it verifies its user, so it is both factors). The
+    /// same rule as a password login: a passkey is no proof of the address.
+    pub async fn passkey(
+        &self,
+        ceremony: &str,
+        answer: serde_json::Value,
+        client: &ClientInfo,
+    ) -> Result<UserWithRoles, LoginError> {
+        let user_id = self.mfa.passkeys.finish_login(ceremony, answer, client).await?;
+        let user = self.active(&user_id).await?;
+        if self.require_verified_email && !user.user.email_verified {
+            return Err(LoginError::EmailNotVerified);
+        }
+        Ok(user)
+    }
+
+    /// The user a step proved, as long as the account is active.
+    async fn active(&self, user_id: &str) -> Result<UserWithRoles, LoginError> {
+        let user = self.store.user_by_id(user_id).await?.ok_or(LoginError::UserNotFound)?;
+        if !user.user.is_active {
+            return Err(LoginError::WrongCredentials);
+        }
+        Ok(user)
+    }
+
+    /// Checks a username and password. Unknown user, wrong password and inactive user
+    /// fail alike and take the same time (a dummy hash is verified for unknown users).
+    /// The inner error carries the id of the account when the name was a real one.
+    async fn check_credentials(
+        &self,
+        key: &str,
+        password: &Secret,
+    ) -> Result<Result<UserWithRoles, Option<String>>, LoginError> {
+        let user = self.store.user_by_username_key(key).await?;
+        let ok = self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let user = match user {
+            Some(u) if ok && u.is_active => u,
+            other => return Ok(Err(other.map(|u| u.id))),
+        };
+        if self.hasher.needs_rehash(&user.password_hash) {
+            self.upgrade_hash(&user.id, &user.password_hash, password).await;
+        }
+        Ok(self.store.user_by_id(&user.id).await?.ok_or(None))
+    }
+
+    /// Re-hashes with the configured parameters; a failure only delays the upgrade.
+    async fn upgrade_hash(&self, id: &str, old_hash: &str, password: &Secret) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(new_hash) => {
+                self.store.upgrade_password_hash(id, old_hash, &new_hash).await.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = upgraded {
+            warn!(user_id = %id, %error, "could not upgrade password hash");
+        }
+    }
+
+    /// A refused login: counted, audited, and the wait to tell the client.
+    async fn throttled(&self, key: &str, wait: u64, audit: &AuditMeta) -> LoginError {
+        warn!(address = %audit.client.ip, "login throttled");
+        metrics::counter!("authenticon_logins_total", "outcome" => "throttled").increment(1);
+        metrics::counter!("authenticon_throttled_total", "scope" => "login").increment(1);
+        let known = self.store.user_by_username_key(key).await.ok().flatten();
+        let detail = serde_json::json!({ "scope": "login", "retry_after": wait });
+        self.note(AuditEvent::Throttled, known.as_ref().map(|u| u.id.as_str()), detail, audit).await;
+        LoginError::Throttled(wait)
+    }
+
+    /// Records an event that changes nothing; a store failure only loses the record.
+    async fn note(
+        &self,
+        event: AuditEvent,
+        user_id: Option<&str>,
+        detail: serde_json::Value,
+        audit: &AuditMeta,
+    ) {
+        if let Err(e) = self.store.record_audit(event, user_id, &detail, self.clock.now(), audit).await {
+            warn!(error = %e, event = event.as_str(), "could not write audit event");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The services: every decision about accounts, logins, factors, roles and recovery is
+//! made here, and nowhere else. They know no HTTP (handlers translate) and no SQL (the
+//! store does); each has one error type.
+
+pub mod accounts;
+pub mod audit;
+pub mod import_django;
+pub mod login;
+pub mod mfa;
+pub mod presence;
+pub mod rbac;
+pub mod recovery;

@@ -1,0 +1,279 @@
+//! The `authenticon` command line, in the manner of Django's management commands: the
+//! clap types and the dispatch here, one file per command group. Every command exits
+//! non-zero with one clear line on bad input.
+
+mod check;
+mod import;
+mod keys;
+mod roles;
+mod serve;
+mod superuser;
+mod users;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand};
+
+use crate::app::{telemetry, AppState};
+use crate::config::{redact_url, reference_table, Config, Section};
+use crate::domain::{ClientInfo, FieldErrors};
+
+#[derive(Debug, Parser)]
+#[command(name = "authenticon", version, about = "JWT authentication service")]
+pub struct Cli {
+    /// TOML file with settings (keys as the AUTHENTICON_* variables, without the prefix,
+    /// e.g. `bind = "0.0.0.0:8000"`). Environment variables win over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (applies pending migrations first).
+    Serve {
+        /// Address to listen on; overrides AUTHENTICON_BIND.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<SocketAddr>,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Create a superuser. The password comes from AUTHENTICON_SUPERUSER_PASSWORD with
+    /// --no-input, otherwise it is prompted for without echo.
+    #[command(name = "createsuperuser")]
+    CreateSuperuser {
+        #[arg(long, allow_hyphen_values = true)]
+        username: Option<String>,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Never prompt; fail instead.
+        #[arg(long)]
+        no_input: bool,
+    },
+    /// Delete expired refresh-token records.
+    #[command(name = "flushexpiredtokens")]
+    FlushExpiredTokens,
+    /// Import users and groups from Django's `manage.py dumpdata auth.user auth.group`
+    /// output. Groups become roles; password hashes are kept (pbkdf2_sha256, argon2,
+    /// bcrypt_sha256, bcrypt) and upgraded to Argon2id at each user's first login.
+    #[command(name = "import-django")]
+    ImportDjango {
+        /// The dumpdata JSON file.
+        file: PathBuf,
+        /// Map a Django group named "admin" onto the built-in admin role (every
+        /// administrative permission); without it such a group is reported and skipped.
+        #[arg(long)]
+        admin_group: bool,
+        /// Map groups onto roles of the same name that exist here but no import made;
+        /// without it such a group is reported and skipped.
+        #[arg(long)]
+        existing_roles: bool,
+    },
+    /// Check the configuration and the services it names (database, schema, signing
+    /// keys, Redis) and say what was found, like Django's `check`. Exits 1 on a problem.
+    Check,
+    /// Print the OpenAPI 3.1 document (what `GET /api/schema/` serves) and exit.
+    Openapi,
+    /// Print the settings reference (every AUTHENTICON_* variable, its default and
+    /// meaning) as the README's Markdown tables, and exit.
+    Settings,
+    /// Manage signing keys (RS256, ES256, EdDSA): generate, list, activate, retire.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage roles and their permissions.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// List users, assign roles, activate and deactivate (USER is a username or an id).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every stored key: kid, algorithm, status, dates.
+    List,
+    /// Generate a key pair and publish it (in the JWKS, not signing yet).
+    Generate {
+        /// RS256, ES256 or EdDSA; default: AUTHENTICON_JWT_ALGORITHM.
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
+    /// Start signing with a published key; the current signing key retires. Wait until
+    /// every instance has picked up the published key (30 s) before activating it.
+    Activate {
+        /// As `keys list` shows it (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
+    /// Retire a key that does not sign; it stays in the JWKS until its tokens expire.
+    Retire {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
+    /// Drop a key at once (it leaked): it leaves the JWKS and every token it signed fails
+    /// (on running instances within 30 s). Revoking the signing key makes a new one.
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Every role with its permissions.
+    List,
+    /// Create a role.
+    Create {
+        // Names and usernames may start with `-`: taken as values, not flags.
+        #[arg(allow_hyphen_values = true)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A permission the role holds (repeat for more).
+        #[arg(long = "permission", value_name = "PERMISSION", allow_hyphen_values = true)]
+        permissions: Vec<String>,
+    },
+    /// Add permissions to a role.
+    Grant {
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+        #[arg(required = true, allow_hyphen_values = true)]
+        permissions: Vec<String>,
+    },
+    /// Remove permissions from a role.
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+        #[arg(required = true, allow_hyphen_values = true)]
+        permissions: Vec<String>,
+    },
+    /// Delete a role (its holders lose it).
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Users with their roles.
+    List {
+        /// Part of a username or email.
+        #[arg(long, default_value = "")]
+        search: String,
+    },
+    /// Give a user a role.
+    AssignRole {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+    },
+    /// Take a role from a user.
+    RemoveRole {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+    },
+    /// Deactivate a user: every session is revoked at once.
+    Deactivate {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+    },
+    /// Activate a user again.
+    Activate {
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(config.log_format, config.log.as_deref());
+    if let Command::Serve { bind: Some(addr) } = &cli.command {
+        config.bind = *addr;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    // These need no database: the document and the reference come from the code.
+    match command {
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&crate::http::openapi())?);
+            return Ok(());
+        }
+        Command::Settings => {
+            println!("{}\n{}", reference_table(Section::General), reference_table(Section::Throttling));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let db = redact_url(&config.database_url);
+    let (state, secret_source) = AppState::build(config).await.with_context(|| format!("opening {db}"))?;
+    if let Command::Serve { .. } = command {
+        return serve::serve(state, &secret_source).await;
+    }
+    if let Command::Check = command {
+        return check::check(&state).await;
+    }
+    // Every other command works on the schema as this version knows it.
+    state.store.migrate().await?;
+    match command {
+        Command::Migrate => {
+            println!("Migrations applied to {db}.");
+            Ok(())
+        }
+        Command::CreateSuperuser { username, email, no_input } => {
+            superuser::create_superuser(&state, username, email, no_input).await
+        }
+        Command::FlushExpiredTokens => {
+            let n = state.store.flush_expired(state.clock.now()).await?;
+            println!("Deleted {n} expired refresh token(s).");
+            Ok(())
+        }
+        Command::ImportDjango { file, admin_group, existing_roles } => {
+            import::import_django(&state, &file, admin_group, existing_roles).await
+        }
+        Command::Keys(cmd) => keys::run(&state, cmd).await,
+        Command::Roles(cmd) => roles::run(&state, cmd).await,
+        Command::Users(cmd) => users::run(&state, cmd).await,
+        Command::Serve { .. } | Command::Check | Command::Openapi | Command::Settings => Ok(()),
+    }
+}
+
+/// One line for a set of field errors: `field: message message; field: message`.
+fn field_errors_line(errors: &FieldErrors) -> anyhow::Error {
+    let lines: Vec<String> =
+        errors.0.iter().map(|(field, msgs)| format!("{field}: {}", msgs.join(" "))).collect();
+    anyhow!(lines.join("; "))
+}
+
+/// How command-line changes appear in the audit log: no address, this user agent.
+fn cli_client() -> ClientInfo {
+    ClientInfo { ip: String::new(), user_agent: "authenticon-cli".into() }
+}

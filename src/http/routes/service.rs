@@ -1,0 +1,136 @@
+//! Service endpoints: liveness, readiness, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use sha2::Digest;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::errors::ApiError;
+use crate::http::models::Detail;
+use crate::http::openapi::ApiRouter;
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(openid_configuration))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_on_api))
+        .routes(routes!(schema))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: 200 while the process runs, whatever its dependencies do.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Status)))]
+pub async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: 200 when the store answers, else 503.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, body = Status), (status = 503, body = Detail)))]
+pub async fn readyz(State(app): State<AppState>) -> Result<Json<Status>, (StatusCode, Json<Detail>)> {
+    match app.store.ping().await {
+        Ok(()) => Ok(Json(Status { status: "ok" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err((StatusCode::SERVICE_UNAVAILABLE, Json(Detail { detail: "Database unavailable.".into() })))
+        }
+    }
+}
+
+/// This document: OpenAPI 3.1, generated from the code.
+#[utoipa::path(get, path = "/api/schema/", tag = "service",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn schema() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::http::openapi())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    /// RFC 7517 public keys (`kty`, `kid`, `alg`, `use`, and the key's members); empty
+    /// with an HMAC algorithm.
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// The public keys that verify Authenticon's tokens (RFC 7517). Cached for five minutes;
+/// conditional requests with `If-None-Match` get `304`.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service",
+    responses((status = 200, body = Jwks), (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let body = serde_json::json!({ "keys": app.tokens.jwks() }).to_string();
+    let etag = format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..32]);
+    let cache = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""))),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// OpenID-style discovery: the issuer and where its keys are.
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "service",
+    responses((status = 200, description = "`issuer`, `jwks_uri`, `token_endpoint`, supported algorithms", body = Object)))]
+pub async fn openid_configuration(State(app): State<AppState>) -> Json<serde_json::Value> {
+    // SECURITY: from the configured public URL, never from `Host`: a client could
+    // otherwise have a cache or a proxy serve keys from an address of its choosing.
+    let public = app.config.public_url();
+    let base = public.trim_end_matches('/');
+    let issuer = app.config.jwt_issuer.clone().unwrap_or_else(|| base.to_string());
+    Json(serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "token_endpoint": format!("{base}/api/token/"),
+        "grant_types_supported": ["password", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "id_token_signing_alg_values_supported": [app.tokens.algorithm().name()],
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["token"],
+    }))
+}
+
+/// Prometheus text format: requests by route and status with latencies, logins by
+/// outcome, refreshes, reuse detections, throttled attempts, password-hash time and
+/// queue, database pool use. Served here unless `AUTHENTICON_METRICS_BIND` moves it.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 404, description = "Served on AUTHENTICON_METRICS_BIND instead", body = Detail)))]
+pub async fn metrics_on_api(State(app): State<AppState>) -> Response {
+    if app.config.metrics_bind.is_some() {
+        return ApiError::NotFound.into_response();
+    }
+    render_metrics(&app)
+}
+
+/// The page itself, also served alone on the metrics address.
+pub fn render_metrics(app: &AppState) -> Response {
+    let Some(handle) = &app.metrics else {
+        return ApiError::NotFound.into_response();
+    };
+    let (open, idle) = app.store.pool_stats();
+    metrics::gauge!("authenticon_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("authenticon_db_pool_connections", "state" => "in_use")
+        .set(open.saturating_sub(idle as u32) as f64);
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        handle.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,293 @@
+//! Sessions and their refresh tokens: login, rotation with reuse detection, logout,
+//! revocation, the sessions page, cleanup.
+
+use super::audit::insert_audit;
+use super::users::user_with_roles;
+use crate::store::db::{sql, Conn};
+use crate::store::{
+    AuditEvent, AuditMeta, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome, SessionRow,
+    SessionState, Store, StoreError, Timestamp,
+};
+
+/// A refresh token's record joined with its family, as rotation and logout need it.
+#[derive(sqlx::FromRow)]
+struct TokenState {
+    session_id: String,
+    used_at: Option<Timestamp>,
+    used_ip: Option<String>,
+    used_user_agent: Option<String>,
+    expires_at: Timestamp,
+    user_id: String,
+    revoked_at: Option<Timestamp>,
+    session_created_at: Timestamp,
+    replaced_by: Option<String>,
+}
+
+impl TokenState {
+    fn into_reuse(self) -> Reuse {
+        Reuse {
+            user_id: self.user_id,
+            session_id: self.session_id,
+            first_used_at: self.used_at.unwrap_or_default(),
+            first_ip: self.used_ip.unwrap_or_default(),
+            first_user_agent: self.used_user_agent.unwrap_or_default(),
+        }
+    }
+}
+
+/// `lock` takes the row lock that serialises rotations of one token across connections
+/// and instances.
+async fn token_state(c: &mut Conn<'_>, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
+    let q = format!(
+        "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at, \
+         s.created_at AS session_created_at, rt.replaced_by \
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.jti = $1{}",
+        if lock { c.backend().for_update_of_token() } else { "" }
+    );
+    c.optional(sql(&q).bind(jti)).await
+}
+
+/// The state of `jti` if it belongs to a family that is neither revoked nor past its
+/// expiry (locked for the transaction): what rotation and logout start from.
+async fn live_token_state(
+    c: &mut Conn<'_>,
+    jti: &str,
+    now: Timestamp,
+) -> Result<Option<TokenState>, StoreError> {
+    Ok(token_state(c, jti, true).await?.filter(|s| s.revoked_at.is_none() && s.expires_at > now))
+}
+
+async fn revoke_session(c: &mut Conn<'_>, session_id: &str, now: Timestamp) -> Result<(), StoreError> {
+    let q = sql("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL");
+    c.execute(q.bind(now).bind(session_id)).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a login: a new session, its first refresh token, and `last_login`.
+    /// Audited as `login`.
+    pub async fn start_session(&self, s: NewSession) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q =
+            sql("INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+                     VALUES ($1, $2, $3, $3, $4, $5, $6)");
+        c.execute(
+            q.bind(&s.id)
+                .bind(&s.user_id)
+                .bind(s.now)
+                .bind(s.expires_at)
+                .bind(&s.client.user_agent)
+                .bind(&s.client.ip),
+        )
+        .await?;
+        let t = &s.first_token;
+        let q = sql(
+            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+        );
+        c.execute(q.bind(&t.jti).bind(&s.id).bind(t.issued_at).bind(t.expires_at)).await?;
+        c.execute(sql("UPDATE users SET last_login = $1 WHERE id = $2").bind(s.now).bind(&s.user_id)).await?;
+        let detail = serde_json::json!({ "session_id": s.id });
+        let audit = AuditMeta::client(s.client.clone());
+        insert_audit(&mut c, AuditEvent::Login, Some(&s.user_id), &detail, s.now, &audit).await?;
+        tx.commit().await
+    }
+
+    /// Spends `jti` and records `next` in its family, or detects reuse, in one transaction.
+    /// Audited as `refresh` or `refresh_reuse_detected`.
+    pub async fn rotate_refresh(
+        &self,
+        jti: &str,
+        next: NewRefresh,
+        now: Timestamp,
+        reuse_interval: i64,
+        max_session_age: i64,
+        audit: &AuditMeta,
+    ) -> Result<RotateOutcome, StoreError> {
+        // The user (three reads) is read before the write lock is taken: on SQLite every
+        // write waits for the one before it, and this shortened each rotation's turn by a
+        // third. A session never changes owner, so the unlocked read names the same user
+        // the locked one will.
+        let user = {
+            let mut pooled = self.read().await?;
+            let mut c = pooled.conn();
+            match token_state(&mut c, jti, false).await? {
+                Some(s) => user_with_roles(&mut c, &s.user_id).await?,
+                None => return Ok(RotateOutcome::Invalid),
+            }
+        };
+        // The lock (the database's on SQLite, the token row's on PostgreSQL) serialises
+        // rotations of one token: the first spends it, every later one sees `used_at`
+        // set. Dropping `tx` without commit rolls back.
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let Some(state) = live_token_state(&mut c, jti, now).await? else {
+            return Ok(RotateOutcome::Invalid);
+        };
+        // The absolute lifetime: counted from the session's login, whatever its
+        // refreshes did since.
+        if now >= state.session_created_at.saturating_add(max_session_age) {
+            return Ok(RotateOutcome::Invalid);
+        }
+        if let Some(used_at) = state.used_at {
+            if reuse_interval > 0 && now - used_at <= reuse_interval {
+                // A benign retry: the same successor again, if it is still unspent. One
+                // family never has two live branches.
+                let Some(next_jti) = &state.replaced_by else { return Ok(RotateOutcome::Invalid) };
+                let q = sql("SELECT jti, issued_at, expires_at FROM refresh_tokens WHERE jti = $1 AND used_at IS NULL");
+                let successor: Option<(String, Timestamp, Timestamp)> = c.optional(q.bind(next_jti)).await?;
+                let user = user.filter(|u| u.user.id == state.user_id && u.user.is_active);
+                return Ok(match (successor, user) {
+                    (Some((jti, issued_at, expires_at)), Some(user)) => RotateOutcome::Replayed {
+                        user: Box::new(user),
+                        successor: NewRefresh { jti, issued_at, expires_at },
+                    },
+                    _ => RotateOutcome::Invalid,
+                });
+            }
+            revoke_session(&mut c, &state.session_id, now).await?;
+            let detail = serde_json::json!({ "session_id": state.session_id, "presented_at": "refresh" });
+            insert_audit(&mut c, AuditEvent::RefreshReuseDetected, Some(&state.user_id), &detail, now, audit)
+                .await?;
+            tx.commit().await?;
+            return Ok(RotateOutcome::ReuseDetected(state.into_reuse()));
+        }
+        let Some(user) = user.filter(|u| u.user.id == state.user_id) else {
+            return Ok(RotateOutcome::Invalid);
+        };
+        if !user.user.is_active {
+            return Ok(RotateOutcome::UserInactive);
+        }
+        // Spend the token, record its successor, extend the session and write the audit
+        // event in one round trip: the write lock is held for as few round trips as
+        // possible.
+        let detail = serde_json::json!({ "session_id": state.session_id }).to_string();
+        let q = sql(c.backend().rotate_sql())
+            .bind(now)
+            .bind(jti)
+            .bind(&next.jti)
+            .bind(&state.session_id)
+            .bind(next.issued_at)
+            .bind(next.expires_at)
+            .bind(AuditEvent::Refresh.as_str())
+            .bind(&state.user_id)
+            .bind(audit.actor_id.as_deref())
+            .bind(&audit.client.ip)
+            .bind(&audit.client.user_agent)
+            .bind(&detail);
+        c.execute(q).await?;
+        tx.commit().await?;
+        Ok(RotateOutcome::Rotated(Box::new(user)))
+    }
+
+    /// Revokes the family of `jti` (logout). Audited as `logout` or `refresh_reuse_detected`.
+    pub async fn revoke_by_refresh(
+        &self,
+        jti: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let Some(state) = live_token_state(&mut c, jti, now).await? else {
+            return Ok(RevokeOutcome::Invalid);
+        };
+        revoke_session(&mut c, &state.session_id, now).await?;
+        let (event, detail) = match state.used_at {
+            Some(_) => (
+                AuditEvent::RefreshReuseDetected,
+                serde_json::json!({ "session_id": state.session_id, "presented_at": "logout" }),
+            ),
+            None => (AuditEvent::Logout, serde_json::json!({ "session_id": state.session_id })),
+        };
+        insert_audit(&mut c, event, Some(&state.user_id), &detail, now, audit).await?;
+        tx.commit().await?;
+        Ok(match state.used_at {
+            Some(_) => RevokeOutcome::ReuseDetected(state.into_reuse()),
+            None => RevokeOutcome::Revoked { user_id: state.user_id },
+        })
+    }
+
+    /// Whether `jti` is an unspent token of a live family (for `/api/token/verify/`).
+    pub async fn refresh_is_live(&self, jti: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let state = token_state(&mut self.read().await?.conn(), jti, false).await?;
+        Ok(matches!(state, Some(s) if s.used_at.is_none() && s.revoked_at.is_none() && s.expires_at > now))
+    }
+
+    /// A session by id, revoked or not; `None` once it is gone.
+    pub async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
+        let q = sql("SELECT user_id, created_at, revoked_at, reauthenticated_at FROM sessions WHERE id = $1");
+        self.read().await?.conn().optional(q.bind(session_id)).await
+    }
+
+    /// Records a proof of presence in a live session of the user; false when there is none.
+    pub async fn mark_reauthenticated(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let q = sql("UPDATE sessions SET reauthenticated_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL");
+        Ok(self.read().await?.conn().execute(q.bind(now).bind(session_id).bind(user_id)).await? > 0)
+    }
+
+    /// The user's sessions that are neither revoked nor expired, most recently used first.
+    pub async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError> {
+        let q = sql("SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
+                     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                     ORDER BY last_used_at DESC, created_at DESC");
+        self.read().await?.conn().all(q.bind(user_id).bind(now)).await
+    }
+
+    /// Revokes one live session of the user; false when there is none by that id.
+    /// Audited as `session_revoked`.
+    pub async fn revoke_user_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q = sql("UPDATE sessions SET revoked_at = $1 \
+                     WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1");
+        let revoked = c.execute(q.bind(now).bind(session_id).bind(user_id)).await? > 0;
+        if revoked {
+            let detail = serde_json::json!({ "session_id": session_id });
+            insert_audit(&mut c, AuditEvent::SessionRevoked, Some(user_id), &detail, now, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Revokes every live session of the user (logout everywhere); returns how many.
+    /// Audited as `session_revoked`.
+    pub async fn revoke_all_sessions(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q =
+            sql("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id");
+        let ids: Vec<String> = c.scalars(q.bind(now).bind(user_id)).await?;
+        let detail = serde_json::json!({ "all": true, "sessions": ids });
+        insert_audit(&mut c, AuditEvent::SessionRevoked, Some(user_id), &detail, now, audit).await?;
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    /// Deletes expired token records and sessions; returns how many tokens went.
+    pub async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let tokens = c.execute(sql("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now)).await?;
+        // A family whose last token expired is over; its tokens go with it.
+        c.execute(sql("DELETE FROM sessions WHERE expires_at <= $1").bind(now)).await?;
+        tx.commit().await?;
+        Ok(tokens)
+    }
+}

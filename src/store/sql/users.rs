@@ -1,0 +1,276 @@
+//! Users: accounts, their passwords, the admin list, the Django import.
+
+use super::audit::insert_audit;
+use super::escape_like;
+use crate::store::db::{sql, Conn};
+use crate::store::{
+    AuditEvent, AuditMeta, ImportOutcome, ImportedUser, NewUser, Page, Store, StoreError, Timestamp,
+    UserChanges, UserRow, UserWithRoles, LAST_SUPERUSER,
+};
+
+const USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, \
+     date_joined, last_login, password_changed_at, email_verified";
+
+pub(super) async fn roles_and_permissions(
+    c: &mut Conn<'_>,
+    user_id: &str,
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let roles =
+        c.scalars(sql("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role").bind(user_id)).await?;
+    let permissions = c
+        .scalars(
+            sql("SELECT DISTINCT rp.permission FROM user_roles ur \
+                 JOIN role_permissions rp ON rp.role = ur.role \
+                 WHERE ur.user_id = $1 ORDER BY rp.permission")
+            .bind(user_id),
+        )
+        .await?;
+    Ok((roles, permissions))
+}
+
+pub(super) async fn user_with_roles(c: &mut Conn<'_>, id: &str) -> Result<Option<UserWithRoles>, StoreError> {
+    let q = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    let Some(user) = c.optional::<UserRow>(sql(&q).bind(id)).await? else { return Ok(None) };
+    let (roles, permissions) = roles_and_permissions(c, id).await?;
+    Ok(Some(UserWithRoles { user, roles, permissions }))
+}
+
+/// Revokes every live session of the user; how many.
+pub(super) async fn revoke_sessions_of(
+    c: &mut Conn<'_>,
+    user_id: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    c.execute(
+        sql("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id),
+    )
+    .await
+}
+
+impl Store {
+    /// Fails with `Conflict` when the username key is taken. Audited as `register`.
+    pub async fn create_user(&self, u: NewUser, audit: &AuditMeta) -> Result<UserRow, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q = format!(
+            "INSERT INTO users (id, username, username_key, email, password_hash, is_active, \
+             is_superuser, date_joined, last_login, password_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, NULL, $7) RETURNING {USER_COLUMNS}"
+        );
+        let q = sql(&q).bind(&u.id).bind(&u.username).bind(&u.username_key).bind(&u.email);
+        let row: UserRow = c.one(q.bind(&u.password_hash).bind(u.is_superuser).bind(u.now)).await?;
+        let detail = serde_json::json!({ "is_superuser": u.is_superuser });
+        insert_audit(&mut c, AuditEvent::Register, Some(&row.id), &detail, u.now, audit).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserWithRoles>, StoreError> {
+        user_with_roles(&mut self.read().await?.conn(), id).await
+    }
+
+    pub async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
+        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1");
+        self.read().await?.conn().optional(sql(&q).bind(key)).await
+    }
+
+    /// Active users with this email address (case-insensitive; emails are not unique).
+    pub async fn active_users_by_email(&self, email: &str) -> Result<Vec<UserRow>, StoreError> {
+        let q = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = $1 AND email <> '' AND is_active = TRUE"
+        );
+        let email = email.to_lowercase();
+        self.read().await?.conn().all(sql(&q).bind(&email)).await
+    }
+
+    /// Applies `changes`; deactivation revokes every session at once. `None` when there
+    /// is no such user; `Conflict { LAST_SUPERUSER }` when it would deactivate the last
+    /// active superuser. Audited as `user_updated`.
+    pub async fn update_user(
+        &self,
+        id: &str,
+        changes: &UserChanges,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<Option<UserWithRoles>, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let mut detail = serde_json::Map::new();
+        if let Some(email) = &changes.email {
+            // A new address is unverified; setting the same one again keeps its state.
+            let q = sql(
+                "UPDATE users SET email_verified = CASE WHEN email = $1 THEN email_verified ELSE FALSE END, \
+                         email = $1 WHERE id = $2",
+            );
+            if c.execute(q.bind(email).bind(id)).await? == 0 {
+                return Ok(None);
+            }
+            detail.insert("email".into(), serde_json::Value::String(email.clone()));
+        }
+        if changes.is_active == Some(false) {
+            // SECURITY: decided inside the write transaction, with the active superusers
+            // locked (PostgreSQL) or the database locked (SQLite), so two deactivations
+            // at once cannot leave none.
+            let q = format!(
+                "SELECT id FROM users WHERE is_superuser = TRUE AND is_active = TRUE{}",
+                c.backend().for_update()
+            );
+            let supers: Vec<String> = c.scalars(sql(&q)).await?;
+            if supers.len() <= 1 && supers.iter().any(|s| s == id) {
+                return Err(StoreError::Conflict { constraint: LAST_SUPERUSER.into() });
+            }
+        }
+        if let Some(active) = changes.is_active {
+            if c.execute(sql("UPDATE users SET is_active = $1 WHERE id = $2").bind(active).bind(id)).await?
+                == 0
+            {
+                return Ok(None);
+            }
+            if !active {
+                let revoked = revoke_sessions_of(&mut c, id, now).await?;
+                detail.insert("sessions_revoked".into(), revoked.into());
+            }
+            detail.insert("is_active".into(), active.into());
+        }
+        let Some(user) = user_with_roles(&mut c, id).await? else { return Ok(None) };
+        if !detail.is_empty() {
+            let detail = serde_json::Value::Object(detail);
+            insert_audit(&mut c, AuditEvent::UserUpdated, Some(id), &detail, now, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+
+    /// Sets the hash and revokes every session of the user but `keep_session`.
+    /// Audited as `password_changed`.
+    pub async fn set_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q = sql("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3");
+        c.execute(q.bind(password_hash).bind(now).bind(id)).await?;
+        let q = sql("UPDATE sessions SET revoked_at = $1 \
+                     WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3");
+        let revoked = c.execute(q.bind(now).bind(id).bind(keep_session)).await?;
+        let detail = serde_json::json!({ "sessions_revoked": revoked });
+        insert_audit(&mut c, AuditEvent::PasswordChanged, Some(id), &detail, now, audit).await?;
+        tx.commit().await
+    }
+
+    /// Replaces a hash whose parameters are outdated, unless the password changed meanwhile.
+    pub async fn upgrade_password_hash(
+        &self,
+        id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<(), StoreError> {
+        let q = sql("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3");
+        self.read().await?.conn().execute(q.bind(new_hash).bind(id).bind(old_hash)).await?;
+        Ok(())
+    }
+
+    /// Deletes a user and, by cascade, their sessions and tokens.
+    pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.read().await?.conn().execute(sql("DELETE FROM users WHERE id = $1").bind(id)).await? > 0)
+    }
+
+    /// Creates the user, or updates the one an earlier import of the same record made
+    /// (email, flags, dates; never the password, which may have changed here since).
+    /// Adds the roles. Audited as `register` or `user_updated`.
+    pub async fn import_user(
+        &self,
+        u: &ImportedUser,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q = sql("SELECT id, imported_from FROM users WHERE username_key = $1").bind(&u.username_key);
+        let existing: Option<(String, Option<String>)> = c.optional(q).await?;
+        // SECURITY: an account this import did not make (registered here, perhaps by
+        // someone who guessed the name) is never given the record's flags or roles.
+        if let Some((_, from)) = &existing {
+            if from.as_deref() != Some(u.source.as_str()) {
+                return Ok(ImportOutcome::TakenHere);
+            }
+        }
+        let created = existing.is_none();
+        let id = match existing.map(|(id, _)| id) {
+            Some(id) => {
+                let q =
+                    sql("UPDATE users SET email = $1, is_active = $2, is_superuser = $3, date_joined = $4 \
+                             WHERE id = $5");
+                c.execute(
+                    q.bind(&u.email).bind(u.is_active).bind(u.is_superuser).bind(u.date_joined).bind(&id),
+                )
+                .await?;
+                id
+            }
+            None => {
+                let q =
+                    sql("INSERT INTO users (id, username, username_key, email, password_hash, is_active, \
+                             is_superuser, date_joined, last_login, password_changed_at, imported_from) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10)")
+                    .bind(&u.id)
+                    .bind(&u.username)
+                    .bind(&u.username_key)
+                    .bind(&u.email)
+                    .bind(&u.password_hash);
+                let q = q.bind(u.is_active).bind(u.is_superuser).bind(u.date_joined).bind(u.last_login);
+                c.execute(q.bind(&u.source)).await?;
+                u.id.clone()
+            }
+        };
+        for role in &u.roles {
+            let q = sql("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+            c.execute(q.bind(&id).bind(role)).await?;
+        }
+        let event = if created { AuditEvent::Register } else { AuditEvent::UserUpdated };
+        let detail = serde_json::json!({ "imported_from": "django" });
+        insert_audit(&mut c, event, Some(&id), &detail, now, audit).await?;
+        tx.commit().await?;
+        Ok(if created { ImportOutcome::Created } else { ImportOutcome::Updated })
+    }
+
+    /// Users whose username key or email contains `search` (lower-case), by username.
+    pub async fn list_users(
+        &self,
+        search: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<UserWithRoles>, StoreError> {
+        let pattern = format!("%{}%", escape_like(search));
+        let filter =
+            "WHERE ($1 = '' OR username_key LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\')";
+        let mut pooled = self.read().await?;
+        let mut c = pooled.conn();
+        let count_sql = format!("SELECT COUNT(*) FROM users {filter}");
+        let count: i64 = c.scalar(sql(&count_sql).bind(search).bind(&pattern)).await?;
+        let page_sql =
+            format!("SELECT {USER_COLUMNS} FROM users {filter} ORDER BY username_key LIMIT $3 OFFSET $4");
+        let users: Vec<UserRow> =
+            c.all(sql(&page_sql).bind(search).bind(&pattern).bind(limit).bind(offset)).await?;
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            let (roles, permissions) = roles_and_permissions(&mut c, &user.id).await?;
+            rows.push(UserWithRoles { user, roles, permissions });
+        }
+        Ok(Page { count, rows })
+    }
+
+    pub async fn count_active_superusers(&self) -> Result<i64, StoreError> {
+        self.read()
+            .await?
+            .conn()
+            .scalar(sql("SELECT COUNT(*) FROM users WHERE is_superuser AND is_active"))
+            .await
+    }
+}

@@ -1,0 +1,268 @@
+//! Sessions and their tokens: a login's pair, rotation with reuse detection (RFC 9700
+//! §4.14.2), logout, the sessions page, and `/api/token/verify/`.
+
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use super::claims::{Claims, TokenType};
+use super::codec::JwtCodec;
+use super::user_cache::UserCache;
+use super::TokenError;
+use crate::config::{Config, JwtAlgorithm};
+use crate::domain::{ClientInfo, Clock, Secret};
+use crate::notify::Notices;
+use crate::store::{
+    AuditMeta, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, SessionRow, Store, UserWithRoles,
+};
+
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+    pub session_id: String,
+    pub user: UserWithRoles,
+}
+
+pub struct TokenService {
+    pub(super) codec: JwtCodec,
+    pub(super) store: Arc<Store>,
+    pub(super) clock: Arc<dyn Clock>,
+    access_ttl: u64,
+    refresh_ttl: u64,
+    reuse_interval: i64,
+    pub(super) algorithm: JwtAlgorithm,
+    /// An operator-managed key file, used instead of the stored keys.
+    pub(super) key_file: Option<std::path::PathBuf>,
+    /// Decrypts stored private keys.
+    pub(super) secret: Secret,
+    /// How long a retired key keeps verifying: the longest token lifetime plus slack.
+    pub(super) retired_key_horizon: i64,
+    /// Told of every detected reuse (the theft alert).
+    notices: Arc<Notices>,
+    /// The absolute session lifetime, in seconds.
+    max_session_age: i64,
+    /// What access-token checks read; revocations drop the user's entries here, so their
+    /// access tokens stop at once on this instance.
+    pub(super) cache: Arc<UserCache>,
+    /// Until when (Unix ms) access checks skip the store after it failed to answer.
+    pub(super) store_down_until: std::sync::atomic::AtomicI64,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl TokenService {
+    pub fn new(
+        config: &Config,
+        secret: Secret,
+        store: Arc<Store>,
+        cache: Arc<UserCache>,
+        notices: Arc<Notices>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let longest = config.access_token_lifetime.max(config.refresh_token_lifetime).as_secs();
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Self {
+            codec: JwtCodec::new(config, &secret),
+            store,
+            clock,
+            access_ttl: config.access_token_lifetime.as_secs(),
+            refresh_ttl: config.refresh_token_lifetime.as_secs(),
+            reuse_interval: secs(config.refresh_reuse_interval),
+            algorithm: config.jwt_algorithm,
+            key_file: config.jwt_private_key_file.clone(),
+            secret,
+            retired_key_horizon: i64::try_from(longest + config.jwt_leeway.as_secs() + 5).unwrap_or(i64::MAX),
+            notices,
+            max_session_age: secs(config.session_absolute_lifetime),
+            cache,
+            store_down_until: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    pub(super) fn now_u64(&self) -> u64 {
+        u64::try_from(self.clock.now()).unwrap_or_default()
+    }
+
+    /// A new session (refresh-token family) for a user who just proved who they are.
+    pub async fn start_session(
+        &self,
+        user: UserWithRoles,
+        client: ClientInfo,
+    ) -> Result<TokenPair, TokenError> {
+        let now = self.clock.now();
+        let session_id = new_id();
+        let (refresh, record) = self.sign_refresh(&user.user.id, &session_id, now)?;
+        self.store
+            .start_session(NewSession {
+                id: session_id.clone(),
+                user_id: user.user.id.clone(),
+                client,
+                now,
+                expires_at: record.expires_at,
+                first_token: record,
+            })
+            .await?;
+        let access = self.sign_access(&user, &session_id, now)?;
+        Ok(TokenPair { access, refresh, session_id, user })
+    }
+
+    /// Spends `refresh` and returns a new pair in the same family. A spent token presented
+    /// again revokes the family (RFC 9700 §4.14.2): the thief and the victim both lose it.
+    pub async fn refresh(&self, refresh: &str, client: ClientInfo) -> Result<TokenPair, TokenError> {
+        let claims = self.codec.verify(refresh, Some(TokenType::Refresh), self.now_u64())?;
+        let now = self.clock.now();
+        let (new_refresh, record) = self.sign_refresh(&claims.user_id, &claims.sid, now)?;
+        let replay = client.clone();
+        let audit = AuditMeta::client(client);
+        match self
+            .store
+            .rotate_refresh(&claims.jti, record, now, self.reuse_interval, self.max_session_age, &audit)
+            .await?
+        {
+            RotateOutcome::Rotated(user) => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "rotated").increment(1);
+                let access = self.sign_access(&user, &claims.sid, now)?;
+                Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
+            }
+            RotateOutcome::Replayed { user, successor } => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "replayed").increment(1);
+                let refresh = self.sign_refresh_as(&claims.user_id, &claims.sid, &successor)?;
+                let access = self.sign_access(&user, &claims.sid, now)?;
+                Ok(TokenPair { access, refresh, session_id: claims.sid, user: *user })
+            }
+            RotateOutcome::ReuseDetected(reuse) => {
+                warn!(user_id = %reuse.user_id, session_id = %reuse.session_id, "refresh token reuse detected; session revoked");
+                self.cache.invalidate(&reuse.user_id);
+                self.notices.alert_reuse(reuse, replay);
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "reuse_detected").increment(1);
+                metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
+                Err(TokenError::Invalid("refresh token reused".into()))
+            }
+            RotateOutcome::Invalid => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "invalid").increment(1);
+                Err(TokenError::Invalid("refresh token spent or revoked".into()))
+            }
+            RotateOutcome::UserInactive => {
+                metrics::counter!("authenticon_refreshes_total", "outcome" => "inactive").increment(1);
+                Err(TokenError::NoActiveAccount)
+            }
+        }
+    }
+
+    /// Logout: revokes the family of `refresh`.
+    pub async fn blacklist(&self, refresh: &str, client: ClientInfo) -> Result<String, TokenError> {
+        let claims = self.codec.verify(refresh, Some(TokenType::Refresh), self.now_u64())?;
+        let replay = client.clone();
+        match self.store.revoke_by_refresh(&claims.jti, self.clock.now(), &AuditMeta::client(client)).await? {
+            RevokeOutcome::Revoked { user_id } => {
+                self.cache.invalidate(&user_id);
+                info!(%user_id, session_id = %claims.sid, "session logged out");
+                Ok(claims.sid)
+            }
+            RevokeOutcome::ReuseDetected(reuse) => {
+                self.cache.invalidate(&reuse.user_id);
+                warn!(user_id = %reuse.user_id, session_id = %reuse.session_id,
+                    "spent refresh token presented for logout; session revoked");
+                self.notices.alert_reuse(reuse, replay);
+                metrics::counter!("authenticon_refresh_reuse_detected_total").increment(1);
+                Err(TokenError::Invalid("refresh token reused".into()))
+            }
+            RevokeOutcome::Invalid => Err(TokenError::Invalid("refresh token spent or revoked".into())),
+        }
+    }
+
+    /// The user's live sessions, most recently used first.
+    pub async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRow>, TokenError> {
+        Ok(self.store.list_sessions(user_id, self.clock.now()).await?)
+    }
+
+    /// Revokes one of the user's own sessions; false when they have no live one by that id.
+    pub async fn revoke_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        client: ClientInfo,
+    ) -> Result<bool, TokenError> {
+        let audit = AuditMeta::actor(user_id, client);
+        let revoked = self.store.revoke_user_session(user_id, session_id, self.clock.now(), &audit).await?;
+        self.cache.invalidate(user_id);
+        Ok(revoked)
+    }
+
+    /// Logout everywhere: every session of the user, the caller's included.
+    pub async fn revoke_all_sessions(&self, user_id: &str, client: ClientInfo) -> Result<u64, TokenError> {
+        let audit = AuditMeta::actor(user_id, client);
+        let n = self.store.revoke_all_sessions(user_id, self.clock.now(), &audit).await?;
+        self.cache.invalidate(user_id);
+        info!(%user_id, sessions = n, "logged out everywhere");
+        Ok(n)
+    }
+
+    /// `/api/token/verify/`: any valid token. A refresh token must also be unspent and
+    /// live; an access token passes the checks of a protected route (SECURITY: a revoked
+    /// session's, a deactivated user's or one from before a password change verifies no
+    /// more here than there, so services that ask this endpoint see revocation too).
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.codec.verify(token, None, self.now_u64())?;
+        match claims.token_type {
+            TokenType::Refresh => {
+                if !self.store.refresh_is_live(&claims.jti, self.clock.now()).await? {
+                    return Err(TokenError::Invalid("refresh token spent or revoked".into()));
+                }
+            }
+            TokenType::Access => match self.check_access(&claims).await {
+                Ok(_) => {}
+                Err(super::AccessError::Store(e)) => return Err(e.into()),
+                Err(other) => return Err(TokenError::Invalid(other.to_string())),
+            },
+        }
+        Ok(claims)
+    }
+
+    fn sign_access(&self, user: &UserWithRoles, sid: &str, now: i64) -> Result<String, TokenError> {
+        let claims = Claims {
+            token_type: TokenType::Access,
+            exp: (now as u64).saturating_add(self.access_ttl),
+            iat: now as u64,
+            jti: new_id(),
+            user_id: user.user.id.clone(),
+            sub: user.user.id.clone(),
+            sid: sid.to_string(),
+            username: Some(user.user.username.clone()),
+            roles: Some(user.roles.clone()),
+            iss: None,
+            aud: None,
+            nbf: None,
+        };
+        self.codec.sign(claims).map_err(TokenError::Signing)
+    }
+
+    fn sign_refresh(&self, user_id: &str, sid: &str, now: i64) -> Result<(String, NewRefresh), TokenError> {
+        let exp = (now as u64).saturating_add(self.refresh_ttl);
+        let record = NewRefresh { jti: new_id(), issued_at: now, expires_at: exp as i64 };
+        let token = self.sign_refresh_as(user_id, sid, &record)?;
+        Ok((token, record))
+    }
+
+    /// The refresh token a record stands for (the same claims sign the same token again).
+    fn sign_refresh_as(&self, user_id: &str, sid: &str, record: &NewRefresh) -> Result<String, TokenError> {
+        let claims = Claims {
+            token_type: TokenType::Refresh,
+            exp: record.expires_at as u64,
+            iat: record.issued_at as u64,
+            jti: record.jti.clone(),
+            user_id: user_id.to_string(),
+            sub: user_id.to_string(),
+            sid: sid.to_string(),
+            username: None,
+            roles: None,
+            iss: None,
+            aud: None,
+            nbf: None,
+        };
+        self.codec.sign(claims).map_err(TokenError::Signing)
+    }
+}

@@ -1,0 +1,170 @@
+//! The signing keys of asymmetric algorithms: loaded from the store (or an operator's
+//! key file), generated on first start, rotated, retired, revoked; published as a JWKS.
+
+use tracing::{info, warn};
+
+use super::keys;
+use super::service::TokenService;
+use super::TokenError;
+use crate::config::JwtAlgorithm;
+use crate::crypto::{open, seal};
+use crate::domain::Secret;
+use crate::store::SigningKeyRow;
+
+impl TokenService {
+    /// Loads the signing keys from the store and puts them in force. With an asymmetric
+    /// algorithm and no active key yet (first start), generates and activates one. Run at
+    /// start and then periodically, so keys rotated elsewhere reach this instance.
+    pub async fn load_keys(&self) -> Result<(), TokenError> {
+        if self.algorithm.is_hmac() {
+            return Ok(());
+        }
+        if let Some(path) = &self.key_file {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| keys::KeyError::Invalid(format!("{}: {e}", path.display())))?;
+            let key = keys::from_pem(self.algorithm, &Secret::new(pem))?;
+            let verifying = keys::VerifyingKey {
+                algorithm: self.algorithm.as_jsonwebtoken(),
+                key: keys::decoding_key(&key.public_jwk)?,
+            };
+            self.codec.install(keys::KeyRing {
+                signing_kid: key.kid.clone(),
+                signing_algorithm: self.algorithm.as_jsonwebtoken(),
+                signing_key: keys::encoding_key(self.algorithm, &key.private_pem)?,
+                verifying: std::collections::HashMap::from([(key.kid, verifying)]),
+                jwks: vec![key.public_jwk],
+            });
+            return Ok(());
+        }
+        let mut rows = self.live_keys().await?;
+        if !rows.iter().any(|k| k.status == "active") {
+            let key = self.generate_key(self.algorithm).await?;
+            self.store.activate_signing_key(&key.kid, self.clock.now()).await?;
+            info!(kid = %key.kid, algorithm = self.algorithm.name(), "generated and activated a signing key");
+            rows = self.live_keys().await?;
+        }
+        let active = rows
+            .iter()
+            .find(|k| k.status == "active")
+            .ok_or_else(|| TokenError::KeyRefused("no active signing key".into()))?;
+        let private = open(&active.private_key, &self.secret).map_err(keys::KeyError::from)?;
+        let mut verifying = std::collections::HashMap::new();
+        let mut jwks = Vec::new();
+        for row in &rows {
+            let jwk: serde_json::Value =
+                serde_json::from_str(&row.public_jwk).map_err(|e| keys::KeyError::Invalid(e.to_string()))?;
+            let key = keys::VerifyingKey {
+                algorithm: self.algorithm.as_jsonwebtoken(),
+                key: keys::decoding_key(&jwk)?,
+            };
+            verifying.insert(row.kid.clone(), key);
+            jwks.push(jwk);
+        }
+        self.codec.install(keys::KeyRing {
+            signing_kid: active.kid.clone(),
+            signing_algorithm: self.algorithm.as_jsonwebtoken(),
+            signing_key: keys::encoding_key(self.algorithm, &private)?,
+            verifying,
+            jwks,
+        });
+        Ok(())
+    }
+
+    /// Keys of the configured algorithm that still verify: published, active, or retired
+    /// so recently that tokens they signed may be alive.
+    async fn live_keys(&self) -> Result<Vec<SigningKeyRow>, TokenError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.algorithm == self.algorithm.name())
+            .filter(|k| k.status != "revoked")
+            .filter(|k| {
+                k.status != "retired" || k.retired_at.is_some_and(|t| t + self.retired_key_horizon > now)
+            })
+            .collect())
+    }
+
+    /// Every stored key, for operators.
+    pub async fn list_keys(&self) -> Result<Vec<SigningKeyRow>, TokenError> {
+        Ok(self.store.signing_keys().await?)
+    }
+
+    /// A new key pair, published (in the JWKS) but not yet signing.
+    pub async fn generate_key(&self, algorithm: JwtAlgorithm) -> Result<SigningKeyRow, TokenError> {
+        let key = tokio::task::spawn_blocking(move || keys::generate(algorithm))
+            .await
+            .map_err(|e| keys::KeyError::Generate(e.to_string()))??;
+        let row = SigningKeyRow {
+            kid: key.kid,
+            algorithm: algorithm.name().into(),
+            private_key: seal(&key.private_pem, &self.secret).map_err(keys::KeyError::from)?,
+            public_jwk: key.public_jwk.to_string(),
+            status: "published".into(),
+            created_at: self.clock.now(),
+            activated_at: None,
+            retired_at: None,
+        };
+        self.store.insert_signing_key(&row).await?;
+        Ok(row)
+    }
+
+    /// Makes a published key the signing key; the previous one retires.
+    pub async fn activate_key(&self, kid: &str) -> Result<(), TokenError> {
+        if self.store.activate_signing_key(kid, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(TokenError::KeyRefused(format!("no published key {kid}")))
+        }
+    }
+
+    /// Retires a key that does not sign. Retiring the signing key would leave none:
+    /// activate its successor instead.
+    pub async fn retire_key(&self, kid: &str) -> Result<(), TokenError> {
+        let keys = self.store.signing_keys().await?;
+        match keys.iter().find(|k| k.kid == kid) {
+            None => Err(TokenError::KeyRefused(format!("no key {kid}"))),
+            Some(k) if k.status == "active" => Err(TokenError::KeyRefused(format!(
+                "{kid} is the signing key: generate and activate its successor instead"
+            ))),
+            Some(_) => {
+                self.store.retire_signing_key(kid, self.clock.now()).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops a key at once (a leaked one): it leaves the JWKS and every token it signed
+    /// fails, on this instance now and on the others at their next key reload (30 s). The
+    /// signing key may be revoked too: a new one is generated and signs from then on.
+    pub async fn revoke_key(&self, kid: &str) -> Result<(), TokenError> {
+        if self.algorithm.is_hmac() {
+            return Err(TokenError::KeyRefused(format!(
+                "{} tokens are signed with AUTHENTICON_SECRET_KEY, not stored keys: rotate the secret to end them",
+                self.algorithm.name()
+            )));
+        }
+        if self.key_file.is_some() {
+            return Err(TokenError::KeyRefused(
+                "tokens are signed with AUTHENTICON_JWT_PRIVATE_KEY_FILE: replace that key to end them"
+                    .into(),
+            ));
+        }
+        if !self.store.revoke_signing_key(kid, self.clock.now()).await? {
+            return Err(TokenError::KeyRefused(format!("no key {kid}")));
+        }
+        warn!(%kid, "signing key revoked: tokens it signed no longer verify");
+        self.load_keys().await
+    }
+
+    /// The public keys, as published at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Vec<serde_json::Value> {
+        self.codec.jwks()
+    }
+
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
+    }
+}
