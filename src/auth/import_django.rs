@@ -86,34 +86,51 @@ fn timestamp(v: &Value) -> Option<Timestamp> {
     OffsetDateTime::parse(v.as_str()?, &Rfc3339).ok().map(|t| t.unix_timestamp())
 }
 
-/// Reads a user record; `Err` says why it cannot be imported.
-fn user_record(pk: &Value, fields: &Value, groups: &HashMap<String, String>) -> Result<ImportedUser, String> {
+/// Why a record is skipped: a line of the import's report.
+struct Skip(String);
+
+impl From<&str> for Skip {
+    fn from(why: &str) -> Self {
+        Skip(why.to_string())
+    }
+}
+
+impl From<String> for Skip {
+    fn from(why: String) -> Self {
+        Skip(why)
+    }
+}
+
+/// Reads a user record, or why it cannot be imported.
+fn user_record(pk: &Value, fields: &Value, groups: &HashMap<String, String>) -> Result<ImportedUser, Skip> {
     let text = |k: &str| fields.get(k).and_then(Value::as_str);
     let raw = text("username").ok_or("no username")?;
     if pk.is_null() {
-        return Err(format!("user {raw:?}: no pk"));
+        return Err(Skip(format!("user {raw:?}: no pk")));
     }
     let username = normalize_username(raw);
     if username.is_empty()
         || username.chars().count() > MAX_USERNAME_CHARS
         || !username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
     {
-        return Err(format!("username {raw:?} is not valid here (1–150 letters, digits and @ . + - _)"));
+        return Err(Skip(format!(
+            "username {raw:?} is not valid here (1–150 letters, digits and @ . + - _)"
+        )));
     }
     let password = text("password").ok_or("no password field")?;
     if let Some(problem) = cost_problem(password) {
-        return Err(format!("user {raw:?}: password hash refused: {problem}"));
+        return Err(Skip(format!("user {raw:?}: password hash refused: {problem}")));
     }
     if !is_django_hash(password) {
         let algorithm = password.split('$').next().unwrap_or_default();
-        return Err(format!(
+        return Err(Skip(format!(
             "user {raw:?}: password hasher {algorithm:?} is not supported (supported: {})",
             SUPPORTED.join(", ")
-        ));
+        )));
     }
     let email = text("email").unwrap_or_default().to_string();
     if !email.is_empty() && !email_is_valid(&email) {
-        return Err(format!("user {raw:?}: email {email:?} is not valid"));
+        return Err(Skip(format!("user {raw:?}: email {email:?} is not valid")));
     }
     let date_joined = timestamp(fields.get("date_joined").unwrap_or(&Value::Null))
         .ok_or_else(|| format!("user {raw:?}: date_joined is not a date"))?;
@@ -279,7 +296,7 @@ pub async fn import_django(
                     ));
                 }
             },
-            Err(reason) => {
+            Err(Skip(reason)) => {
                 report.skipped += 1;
                 report.problems.push((line_of(i), reason));
             }

@@ -65,22 +65,27 @@ impl Actor<'_> {
     /// or assign roles to a user only when it holds everything that user holds, and
     /// only a superuser touches a superuser. Otherwise a delegate could take over a
     /// stronger account (its email, then a password reset). Why not, when refused.
-    pub fn may_manage(&self, target: &UserWithRoles) -> Result<(), String> {
+    pub fn may_manage(&self, target: &UserWithRoles) -> Result<(), Denial> {
         let Actor::User(actor) = self else { return Ok(()) };
         if actor.user.is_superuser {
             return Ok(());
         }
         if target.user.is_superuser {
-            return Err("Only a superuser can change a superuser.".into());
+            return Err(Denial("Only a superuser can change a superuser.".into()));
         }
         let missing = self.missing(&target.permissions);
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(format!("This user holds permissions you do not hold: {}.", missing.join(", ")))
+            Err(Denial(format!("This user holds permissions you do not hold: {}.", missing.join(", "))))
         }
     }
 }
+
+/// Why bounded delegation refused a change: the message for the `403`, naming what the
+/// actor lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial(pub String);
 
 /// What the caller judged changed before the write: decide again on what is there now.
 fn changed_meanwhile(e: StoreError) -> RoleError {
@@ -338,7 +343,7 @@ impl Roles {
         }
         errors.into_result().map_err(RoleError::Invalid)?;
         let target = self.store.user_by_id(user_id).await?.ok_or(RoleError::NotFound)?;
-        if let Err(reason) = actor.may_manage(&target) {
+        if let Err(Denial(reason)) = actor.may_manage(&target) {
             record_denial(&self.store, Some(user_id), "roles_assign", &reason, self.clock.now(), audit).await;
             return Err(RoleError::Denied(reason));
         }

@@ -23,7 +23,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::crypto::{open, seal};
-use crate::domain::{Clock, Secret};
+use crate::domain::{Clock, Fault, Secret};
 use crate::store::{OutboxMail, Store};
 
 /// One mail: plain text, with the one link it exists for.
@@ -218,11 +218,12 @@ impl Mailer {
         });
     }
 
-    async fn enqueue(&self, mail: &Mail) -> Result<(), String> {
-        let json = serde_json::to_string(mail).map_err(|e| e.to_string())?;
-        let sealed = seal(&Secret::new(json), &self.sealing).map_err(|e| e.to_string())?;
+    async fn enqueue(&self, mail: &Mail) -> Result<(), Fault> {
+        let json = serde_json::to_string(mail).map_err(|e| Fault::new("writing a mail", e))?;
+        let sealed = seal(&Secret::new(json), &self.sealing).map_err(|e| Fault::new("sealing a mail", e))?;
         let id = uuid::Uuid::new_v4().to_string();
-        self.store.enqueue_mail(&id, &sealed, self.clock.now()).await.map_err(|e| e.to_string())
+        let queued = self.store.enqueue_mail(&id, &sealed, self.clock.now()).await;
+        queued.map_err(|e| Fault::new("queueing a mail", e))
     }
 
     /// Claims and sends due mails until none is left.
@@ -241,17 +242,19 @@ impl Mailer {
     }
 
     async fn deliver(&self, queued: OutboxMail) {
-        let opened = open(&queued.sealed, &self.sealing).map_err(|e| e.to_string());
-        let mail =
-            match opened.and_then(|m| serde_json::from_str::<Mail>(m.expose()).map_err(|e| e.to_string())) {
-                Ok(mail) => mail,
-                Err(e) => {
-                    // Sealed under another secret (changed since), or damaged: no one can send it.
-                    warn!(error = %e, id = %queued.id, "unreadable mail in the outbox; dropped");
-                    metrics::counter!("authenticon_mails_total", "outcome" => "dropped").increment(1);
-                    return self.forget(&queued.id).await;
-                }
-            };
+        let opened = open(&queued.sealed, &self.sealing).map_err(|e| Fault::new("opening a queued mail", e));
+        let read = |m: Secret| {
+            serde_json::from_str::<Mail>(m.expose()).map_err(|e| Fault::new("reading a queued mail", e))
+        };
+        let mail = match opened.and_then(read) {
+            Ok(mail) => mail,
+            Err(e) => {
+                // Sealed under another secret (changed since), or damaged: no one can send it.
+                warn!(error = %e, id = %queued.id, "unreadable mail in the outbox; dropped");
+                metrics::counter!("authenticon_mails_total", "outcome" => "dropped").increment(1);
+                return self.forget(&queued.id).await;
+            }
+        };
         let result = self.send(&mail).await;
         let at = self.clock.now();
         match result {

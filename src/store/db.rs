@@ -10,7 +10,9 @@
 
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, Decode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction, Type};
+use sqlx::{
+    Arguments, Decode, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction, Type,
+};
 
 use super::{postgres, sqlite, StoreError};
 
@@ -113,33 +115,38 @@ impl<'q> Query<'q> {
 
     fn sqlite_args(&self) -> Result<SqliteArguments<'q>, StoreError> {
         let mut out = SqliteArguments::default();
-        for arg in &self.args {
-            match *arg {
-                Arg::Text(v) => out.add(v),
-                Arg::OptText(v) => out.add(v),
-                Arg::Int(v) => out.add(v),
-                Arg::OptInt(v) => out.add(v),
-                Arg::Bool(v) => out.add(v),
-            }
-            .map_err(|e| StoreError::Other(format!("binding an argument: {e}")))?;
-        }
+        fill(&self.args, &mut out)?;
         Ok(out)
     }
 
     fn pg_args(&self) -> Result<PgArguments, StoreError> {
         let mut out = PgArguments::default();
-        for arg in &self.args {
-            match *arg {
-                Arg::Text(v) => out.add(v),
-                Arg::OptText(v) => out.add(v),
-                Arg::Int(v) => out.add(v),
-                Arg::OptInt(v) => out.add(v),
-                Arg::Bool(v) => out.add(v),
-            }
-            .map_err(|e| StoreError::Other(format!("binding an argument: {e}")))?;
-        }
+        fill(&self.args, &mut out)?;
         Ok(out)
     }
+}
+
+/// Adds the arguments to a backend's argument list, in order.
+fn fill<'q, A>(args: &[Arg<'q>], out: &mut A) -> Result<(), StoreError>
+where
+    A: Arguments<'q>,
+    &'q str: Encode<'q, A::Database> + Type<A::Database>,
+    Option<&'q str>: Encode<'q, A::Database> + Type<A::Database>,
+    i64: Encode<'q, A::Database> + Type<A::Database>,
+    Option<i64>: Encode<'q, A::Database> + Type<A::Database>,
+    bool: Encode<'q, A::Database> + Type<A::Database>,
+{
+    for arg in args {
+        match *arg {
+            Arg::Text(v) => out.add(v),
+            Arg::OptText(v) => out.add(v),
+            Arg::Int(v) => out.add(v),
+            Arg::OptInt(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+        }
+        .map_err(|e| StoreError::Other(format!("binding an argument: {e}")))?;
+    }
+    Ok(())
 }
 
 /// A row type both backends decode (what `#[derive(sqlx::FromRow)]` gives).

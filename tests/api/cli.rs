@@ -125,9 +125,13 @@ async fn createsuperuser_makes_an_admin_who_can_log_in() {
 
 #[tokio::test]
 async fn flushexpiredtokens_deletes_only_expired_records() {
-    let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(1)).await;
-    let (_, _, token) = app.user_with_tokens("alice").await;
-    wait_for_expiry(&app, &token).await;
+    let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(60)).await;
+    // The command runs on the system's clock: alice signed in an hour ago (her token
+    // expired 59 minutes ago), bob just now.
+    app.clock.advance(-3600);
+    app.user_with_tokens("alice").await;
+    app.clock.advance(3600);
+    app.user_with_tokens("bob").await;
     let out = run(authenticon(&app.database_url).arg("flushexpiredtokens"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "Deleted 1 expired refresh token(s).");

@@ -17,6 +17,7 @@ mod passkeys;
 mod recovery;
 mod roles;
 mod scale;
+mod schema;
 mod security;
 mod sessions;
 mod throttle;

@@ -9,7 +9,7 @@ pub use rules::check_new_password;
 
 use tracing::{info, warn};
 
-use super::rbac::{record_denial, Actor};
+use super::rbac::{record_denial, Actor, Denial};
 use crate::crypto::passwords::{validate_password, HashError, Hasher, UserAttributes};
 use crate::domain::{
     email_is_valid, normalize_username, username_errors, username_key, ClientInfo, Clock, FieldErrors,
@@ -281,7 +281,7 @@ impl Accounts {
         let actor_id = actor.id();
         let target = self.user(target_id).await?;
         let audit = AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone() };
-        if let Err(reason) = actor.may_manage(&target) {
+        if let Err(Denial(reason)) = actor.may_manage(&target) {
             record_denial(&self.store, Some(target_id), "user_update", &reason, self.clock.now(), &audit)
                 .await;
             return Err(AccountError::Denied(reason));

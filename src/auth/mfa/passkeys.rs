@@ -72,33 +72,38 @@ pub struct Passkeys {
     throttle: Arc<Throttle>,
     clock: Arc<dyn Clock>,
     /// `Err` says why passkeys are off (the public URL names no domain).
-    webauthn: Result<Webauthn, String>,
+    webauthn: Result<Webauthn, PasskeysOff>,
 }
 
 fn invalid(field: &str, message: &str) -> MfaError {
     MfaError::Invalid(FieldErrors::one(field, message))
 }
 
+/// Why passkeys are off here (for the operator, at start-up).
+#[derive(Debug)]
+struct PasskeysOff(String);
+
 /// The relying party for a public URL: its host, a loopback address read as
 /// `localhost` (on any port, so the front-end's dev server works too).
-fn relying_party(public_url: &str, name: &str) -> Result<Webauthn, String> {
-    let mut url = Url::parse(public_url).map_err(|e| format!("AUTHENTICON_PUBLIC_URL: {e}"))?;
+fn relying_party(public_url: &str, name: &str) -> Result<Webauthn, PasskeysOff> {
+    let off = |why: String| PasskeysOff(why);
+    let mut url = Url::parse(public_url).map_err(|e| off(format!("AUTHENTICON_PUBLIC_URL: {e}")))?;
     let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
     let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if loopback {
-        url.set_host(Some("localhost")).map_err(|e| e.to_string())?;
+        url.set_host(Some("localhost")).map_err(|e| off(e.to_string()))?;
     }
     let Some(rp_id) = url.domain().map(str::to_string) else {
-        return Err(format!(
+        return Err(off(format!(
             "passkeys need a domain name, and AUTHENTICON_PUBLIC_URL is {public_url}; set it to the address users open"
-        ));
+        )));
     };
     WebauthnBuilder::new(&rp_id, &url)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| off(e.to_string()))?
         .rp_name(name)
         .allow_any_port(loopback)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| off(e.to_string()))
 }
 
 /// webauthn-rs wants a UUID as the user handle; ours are UUIDs, and anything else is
@@ -137,7 +142,7 @@ impl Passkeys {
         rp_name: &str,
     ) -> Self {
         let webauthn = relying_party(public_url, rp_name);
-        if let Err(why) = &webauthn {
+        if let Err(PasskeysOff(why)) = &webauthn {
             warn!(%why, "passkeys are off");
         }
         Self { store, throttle, clock, webauthn }
@@ -416,7 +421,10 @@ mod tests {
             assert!(relying_party(ok, "Authenticon").is_ok(), "{ok}");
         }
         // Browsers allow WebAuthn on names only: a public IP address turns passkeys off.
-        let why = relying_party("http://203.0.113.7:8000", "Authenticon").err().unwrap_or_default();
+        let why = relying_party("http://203.0.113.7:8000", "Authenticon")
+            .err()
+            .map(|off| off.0)
+            .unwrap_or_default();
         assert!(why.contains("passkeys need a domain name"), "{why}");
     }
 }

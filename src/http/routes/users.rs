@@ -10,7 +10,7 @@ use super::me::ProofRequest;
 use crate::app::AppState;
 use crate::auth::accounts::AccountError;
 use crate::auth::presence::PresenceProof;
-use crate::auth::rbac::{record_denial, Actor, RoleError};
+use crate::auth::rbac::{record_denial, Actor, Denial, RoleError};
 use crate::domain::MAX_EMAIL_CHARS;
 use crate::http::body::{Body, FieldReader, ReadBody, Spaces};
 use crate::http::errors::ApiError;
@@ -191,7 +191,7 @@ pub async fn reset_user_mfa(
     let audit = AuditMeta::actor(guard.id(), client);
     let target = app.accounts.user(&id).await.map_err(not_found_is_404)?;
     // SECURITY: removing a stronger account's factors is a step to taking it over.
-    if let Err(reason) = Actor::User(&guard.user).may_manage(&target) {
+    if let Err(Denial(reason)) = Actor::User(&guard.user).may_manage(&target) {
         record_denial(&app.store, Some(&id), "mfa_reset", &reason, app.clock.now(), &audit).await;
         return Err(ApiError::Denied(reason));
     }

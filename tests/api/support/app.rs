@@ -172,16 +172,6 @@ where
     }
 }
 
-/// Waits until `token` has expired. Polls verify, which spends nothing, so the polling
-/// cannot itself trigger reuse detection.
-pub async fn wait_for_expiry(app: &TestApp, token: &str) {
-    let expired = eventually(Duration::from_secs(5), || async {
-        app.post("/api/token/verify/", json!({"token": token})).await.status == StatusCode::UNAUTHORIZED
-    })
-    .await;
-    assert!(expired, "token did not expire in time");
-}
-
 /// Deactivates a user directly through the store (the admin API has its own tests).
 pub async fn deactivate(app: &TestApp, user_id: &str) {
     let changes = authenticon::store::UserChanges { email: None, is_active: Some(false) };
