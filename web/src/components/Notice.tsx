@@ -12,9 +12,11 @@ export function Notice({ error, success, reserve = false }: { error?: string | n
   );
 }
 
+/** A visible, announced "Loading …" line (with a spinner that stops for reduced motion). */
 export function Loading({ what }: { what: string }) {
   return (
     <p className="loading" role="status">
+      <span className="spinner" aria-hidden="true" />
       Loading {what}…
     </p>
   );

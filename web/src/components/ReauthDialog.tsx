@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Dialog, Heading, Modal, ModalOverlay } from 'react-aria-components';
 import { formError } from '../lib/api/errors';
 import { setReauthPrompt } from '../lib/api/guards';
 import type { components } from '../lib/api/schema';
@@ -17,7 +18,7 @@ type ProofRequest = components['schemas']['ProofRequest'];
  * from it too, or a passkey.
  */
 export function ReauthDialog() {
-  const dialog = useRef<HTMLDialogElement>(null);
+  const [open, setOpen] = useState(false);
   const resolver = useRef<((ok: boolean) => void) | null>(null);
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
@@ -33,7 +34,7 @@ export function ReauthDialog() {
       setCode('');
       setErrors({});
       setError(null);
-      dialog.current?.showModal();
+      setOpen(true);
     }));
     return () => setReauthPrompt(null);
   }, []);
@@ -41,7 +42,7 @@ export function ReauthDialog() {
   function finish(ok: boolean) {
     resolver.current?.(ok);
     resolver.current = null;
-    dialog.current?.close();
+    setOpen(false);
   }
 
   async function prove(body: () => Promise<ProofRequest>) {
@@ -74,28 +75,34 @@ export function ReauthDialog() {
     return { credential: await signWithPasskey(options) };
   });
 
+  // A modal from React Aria: focus stays inside and returns where it was, Escape cancels,
+  // the page behind is hidden from screen readers while it is open.
   return (
-    <dialog ref={dialog} className="reauth" aria-labelledby="reauth-title"
-      onCancel={(e) => { e.preventDefault(); finish(false); }}>
-      <form onSubmit={(e) => void submit(e)} noValidate>
-        <h2 id="reauth-title">Confirm it is you</h2>
-        <p>This change protects your account. Enter your password to continue.</p>
-        <Field label="Your current password" name="reauth-password" type="password" autoComplete="current-password"
-          value={password} onChange={(e) => setPassword(e.target.value)} errors={errors.password} autoFocus />
-        <Field label="Two-factor code" name="reauth-code" autoComplete="one-time-code" value={code}
-          onChange={(e) => setCode(e.target.value)} errors={errors.code}
-          hint="If you use two-factor authentication: a code from your app, or a recovery code." />
-        <Notice error={error} reserve />
-        <div className="actions">
-          <button type="submit" disabled={busy}>Confirm</button>{' '}
-          {passkeysSupported() && (
-            <><button type="button" className="secondary" onClick={() => void usePasskey()} disabled={busy}>
-              Use a passkey
-            </button>{' '}</>
-          )}
-          <button type="button" className="secondary" onClick={() => finish(false)} disabled={busy}>Cancel</button>
-        </div>
-      </form>
-    </dialog>
+    <ModalOverlay className="modal-overlay" isOpen={open} isKeyboardDismissDisabled={busy}
+      onOpenChange={(isOpen) => { if (!isOpen) finish(false); }}>
+      <Modal className="modal">
+        <Dialog className="dialog">
+          <form onSubmit={(e) => void submit(e)} noValidate>
+            <Heading slot="title" level={2}>Confirm it is you</Heading>
+            <p>This change protects your account. Enter your password to continue.</p>
+            <Field label="Your current password" name="reauth-password" type="password" autoComplete="current-password"
+              value={password} onChange={(e) => setPassword(e.target.value)} errors={errors.password} autoFocus />
+            <Field label="Two-factor code" name="reauth-code" autoComplete="one-time-code" value={code}
+              onChange={(e) => setCode(e.target.value)} errors={errors.code}
+              hint="If you use two-factor authentication: a code from your app, or a recovery code." />
+            <Notice error={error} reserve />
+            <div className="actions">
+              <button type="submit" disabled={busy}>Confirm</button>
+              {passkeysSupported() && (
+                <button type="button" className="secondary" onClick={() => void usePasskey()} disabled={busy}>
+                  Use a passkey
+                </button>
+              )}
+              <button type="button" className="secondary" onClick={() => finish(false)} disabled={busy}>Cancel</button>
+            </div>
+          </form>
+        </Dialog>
+      </Modal>
+    </ModalOverlay>
   );
 }

@@ -1,13 +1,25 @@
 // What a failed call looks like to the app: the status and the server's DRF-shaped body.
 
+import { retryAfterSeconds, throttledMessage } from '../time';
+
 /** A non-2xx answer, with the server's DRF-shaped body. */
 export class ApiError extends Error {
   readonly status: number;
   readonly body: unknown;
-  constructor(status: number, body: unknown) {
-    super(detailOf(body) ?? `Request failed (${status})`);
+  /** For a 429: seconds until the server takes the request again, when it said. */
+  readonly retryAfter: number | null;
+  /**
+   * `retryAfterHeader` is the answer's `Retry-After`. A 429's message is said in words
+   * ("Too many attempts. Try again in 15 minutes."), not as DRF's "Request was throttled.
+   * Expected available in 894 seconds."
+   */
+  constructor(status: number, body: unknown, retryAfterHeader: string | null = null) {
+    const detail = detailOf(body);
+    const retryAfter = status === 429 ? retryAfterSeconds(retryAfterHeader, detail) : null;
+    super(status === 429 ? throttledMessage(retryAfter) : (detail ?? `Request failed (${status})`));
     this.status = status;
     this.body = body;
+    this.retryAfter = retryAfter;
   }
 
   /** The machine-readable `code` of the answer (`reauthentication_required`, …), if any. */
