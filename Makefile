@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run build web test test-web test-sqlite test-postgres test-e2e test-interop test-import test-schema test-fuzz fuzz \
+.PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-import test-schema test-fuzz fuzz \
         check-postgres api-types check-api-types browser bench bench-smoke lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
@@ -33,10 +33,25 @@ api-types: web/node_modules/.package-lock.json
 	$(CARGO) run -q --locked -- openapi > web/openapi.json
 	cd web && npx openapi-typescript openapi.json -o src/lib/api/schema.d.ts && rm openapi.json
 
+# Every Rust build of `make test` is this one: the workspace's tests and the binary with
+# one set of dependency features. (A `cargo build` or `cargo run` of the one package
+# unifies features differently, so it would compile much of the dependency tree again.)
+# The instrumented fuzz build (its own target folder) runs beside it: each build leaves
+# one core idle for long stretches (linking, the crate's own long compile), the other fills them.
+BIN := target/debug/authenticon
+build-tests: web fuzz-tools
+	@echo "== building the workspace's tests and the binary (and, beside them, the fuzz targets)"
+	@mkdir -p target; \
+	(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build --dev --sanitizer none >../target/fuzz-build.log 2>&1) & fuzz=$$!; \
+	$(CARGO) test --locked --workspace --no-run; tests=$$?; \
+	wait $$fuzz; fuzzed=$$?; \
+	[ $$fuzzed = 0 ] || { tail -40 target/fuzz-build.log; echo "error: the fuzz build failed (target/fuzz-build.log)"; }; \
+	[ $$tests = 0 ] && [ $$fuzzed = 0 ]
+
 # Fails when the committed types no longer match what the server describes.
-check-api-types: web/node_modules/.package-lock.json
+check-api-types: web/node_modules/.package-lock.json build-tests
 	@tmp=$$(mktemp -d) && \
-	$(CARGO) run -q --locked -- openapi > $$tmp/openapi.json && \
+	$(BIN) openapi > $$tmp/openapi.json && \
 	(cd web && npx openapi-typescript $$tmp/openapi.json -o $$tmp/schema.d.ts >/dev/null) && \
 	if diff -q web/src/lib/api/schema.d.ts $$tmp/schema.d.ts >/dev/null; then \
 	  echo "API types match the server's schema."; rm -rf $$tmp; \
@@ -59,13 +74,13 @@ test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
 	cd web && npx vitest run
 
-test-sqlite: web .venv/.installed
+test-sqlite: build-tests .venv/.installed
 	@echo "== unit tests and integration suite on SQLite"
 	$(CARGO) test --locked --no-fail-fast --workspace
 
-test-postgres: web check-postgres .venv/.installed
+test-postgres: build-tests check-postgres .venv/.installed
 	@echo "== integration suite on PostgreSQL ($(TEST_DATABASE_URL))"
-	TEST_BACKEND=postgres $(CARGO) test --locked --no-fail-fast --test api
+	TEST_BACKEND=postgres $(CARGO) test --locked --no-fail-fast --workspace --test api
 
 # Fails loudly instead of skipping when PostgreSQL is not there.
 check-postgres:
@@ -80,9 +95,8 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
-test-e2e: web browser .venv/.installed
+test-e2e: build-tests browser .venv/.installed
 	@echo "== browser tests (Chromium, against the real binary)"
-	$(CARGO) build --locked
 	cd web && AUTHENTICON_BIN=../target/debug/authenticon node --test --test-reporter=spec e2e/run.mjs
 
 # Python test tools live in a virtualenv of the project's own.
@@ -93,21 +107,18 @@ test-e2e: web browser .venv/.installed
 	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
-test-schema: web .venv/.installed
+test-schema: build-tests .venv/.installed
 	@echo "== schemathesis against the live /api/schema/"
-	$(CARGO) build --locked
 	SCHEMATHESIS=.venv/bin/schemathesis bash scripts/schemathesis.sh
 
 ## test-interop: tokens of each asymmetric algorithm verify with PyJWT and jose via the JWKS
-test-interop: web .venv/.installed
+test-interop: build-tests .venv/.installed
 	@echo "== interop: PyJWT and jose verify Authenticon's tokens"
-	$(CARGO) build --locked
 	PYTHON=.venv/bin/python bash scripts/interop.sh
 
 ## test-import: a real Django export (from a real Django) moves over and logs in unchanged
-test-import: .venv/.installed
+test-import: build-tests .venv/.installed
 	@echo "== import from a real Django dumpdata export"
-	$(CARGO) build --locked
 	PYTHON=.venv/bin/python bash scripts/django_import.sh
 
 # libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP allows them on stable.
@@ -117,7 +128,7 @@ fuzz-tools:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
 ## test-fuzz: each fuzz target for FUZZ_SECONDS (15), from the committed corpus
-test-fuzz: fuzz-tools
+test-fuzz: build-tests
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  tmp=$$(mktemp -d); echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --dev --sanitizer none $$t $$tmp corpus/$$t \

@@ -42,6 +42,7 @@ fn user() -> UserWithRoles {
             last_login: Some(1_795_678_900),
             email_verified: false,
             password_changed_at: 1_795_678_857,
+            has_2fa: false,
         },
         roles: vec!["editor".into()],
         permissions: vec!["articles.edit".into(), "reports.view".into()],

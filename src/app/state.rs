@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::accounts::Accounts;
+use crate::auth::admin::{AdminDeps, UserAdmin};
 use crate::auth::audit::Audit;
 use crate::auth::login::LoginFlow;
 use crate::auth::mfa::passkeys::Passkeys;
@@ -32,6 +33,8 @@ pub struct Services {
     pub tokens: Arc<TokenService>,
     pub login: Arc<LoginFlow>,
     pub accounts: Arc<Accounts>,
+    /// What administrators do to one user beyond editing it.
+    pub admin: Arc<UserAdmin>,
     pub roles: Arc<Roles>,
     pub audit: Arc<Audit>,
     pub recovery: Arc<Recovery>,
@@ -143,9 +146,21 @@ impl AppState {
             Arc::clone(&clock),
             config.reauth_window,
         ));
+        let roles = Arc::new(Roles::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)));
+        let admin = Arc::new(UserAdmin::new(AdminDeps {
+            store: Arc::clone(&store),
+            accounts: Arc::clone(&accounts),
+            roles: Arc::clone(&roles),
+            mfa: Arc::clone(&mfa),
+            notices: Arc::clone(&notices),
+            throttle: Arc::clone(&throttle),
+            cache,
+            clock: Arc::clone(&clock),
+        }));
         let state = AppState(Arc::new(Services {
-            roles: Arc::new(Roles::new(Arc::clone(&store), cache, Arc::clone(&clock))),
-            audit: Arc::new(Audit::new(Arc::clone(&store))),
+            roles,
+            admin,
+            audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&clock))),
             config: Arc::new(config),
             clock,
             store,

@@ -1,9 +1,11 @@
-//! Reading the audit log. Events are written by the store, inside the transaction of the
-//! change they record, so the log cannot disagree with the data.
+//! Reading the audit log: filtered pages, an export of any size a page at a time, and
+//! the administrators' overview (events counted per hour or day). Events are written by
+//! the store, inside the transaction of the change they record, so the log cannot
+//! disagree with the data.
 
 use std::sync::Arc;
 
-use crate::domain::{normalize_username, username_key, FieldErrors};
+use crate::domain::{normalize_username, username_key, Clock, FieldErrors, Timestamp};
 use crate::store::{AuditEvent, AuditFilter, AuditRow, Page, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,24 +16,86 @@ pub enum AuditError {
     Store(#[from] StoreError),
 }
 
+/// What to read of the log; every part optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// The user the events are about: an id or a username.
+    pub user: Option<String>,
+    /// Who acted: an id or a username.
+    pub actor: Option<String>,
+    pub event: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+/// The overview's periods: the last day by the hour, the last month by the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Month,
+}
+
+impl Period {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "24h" => Some(Period::Day),
+            "30d" => Some(Period::Month),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Day => "24h",
+            Period::Month => "30d",
+        }
+    }
+
+    /// (buckets, seconds per bucket)
+    fn shape(self) -> (i64, i64) {
+        match self {
+            Period::Day => (24, 3_600),
+            Period::Month => (30, 86_400),
+        }
+    }
+}
+
+/// The events the overview charts.
+pub const OVERVIEW_EVENTS: [AuditEvent; 5] = [
+    AuditEvent::Login,
+    AuditEvent::LoginFailed,
+    AuditEvent::Throttled,
+    AuditEvent::RefreshReuseDetected,
+    AuditEvent::Register,
+];
+
+/// Events per bucket over a period, oldest bucket first.
+pub struct Overview {
+    pub period: Period,
+    pub bucket_secs: i64,
+    /// The start of each bucket.
+    pub buckets: Vec<Timestamp>,
+    /// Per event, one count per bucket.
+    pub series: Vec<(AuditEvent, Vec<i64>)>,
+}
+
 pub struct Audit {
     store: Arc<Store>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Audit {
-    pub fn new(store: Arc<Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
-    /// Newest first. `user` is an id or a username; `event` one of API.md's event names.
-    pub async fn list(
-        &self,
-        user: Option<&str>,
-        event: Option<&str>,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Page<AuditRow>, AuditError> {
-        if let Some(e) = event {
+    /// Every event name, for filters.
+    pub fn events() -> Vec<&'static str> {
+        AuditEvent::ALL.iter().map(|e| e.as_str()).collect()
+    }
+
+    fn filter(q: &AuditQuery) -> Result<AuditFilter, AuditError> {
+        if let Some(e) = &q.event {
             if !AuditEvent::ALL.iter().any(|known| known.as_str() == e) {
                 return Err(AuditError::Invalid(FieldErrors::one(
                     "event",
@@ -39,11 +103,59 @@ impl Audit {
                 )));
             }
         }
-        let filter = AuditFilter {
-            user_id: user.map(str::to_string),
-            username_key: user.map(|u| username_key(&normalize_username(u.trim()))),
-            event: event.map(str::to_string),
-        };
-        Ok(self.store.list_audit(&filter, offset, limit).await?)
+        let key = |u: &String| username_key(&normalize_username(u.trim()));
+        Ok(AuditFilter {
+            user_id: q.user.clone(),
+            username_key: q.user.as_ref().map(key),
+            actor_id: q.actor.clone(),
+            actor_key: q.actor.as_ref().map(key),
+            event: q.event.clone(),
+            since: q.since,
+            until: q.until,
+        })
+    }
+
+    /// Newest first, a page at a time.
+    pub async fn list(&self, q: &AuditQuery, offset: i64, limit: i64) -> Result<Page<AuditRow>, AuditError> {
+        Ok(self.store.list_audit(&Self::filter(q)?, offset, limit).await?)
+    }
+
+    /// The filter an export reads with, checked before the export starts.
+    pub fn export_filter(&self, q: &AuditQuery) -> Result<AuditFilter, AuditError> {
+        Self::filter(q)
+    }
+
+    /// The next entries of an export: older than `before`, newest first.
+    pub async fn export_page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, AuditError> {
+        Ok(self.store.audit_after(filter, before, limit).await?)
+    }
+
+    /// The overview: how many sign-ins, failures, throttled attempts, reuse alarms and
+    /// registrations happened in each hour of the last day, or each day of the last 30.
+    pub async fn overview(&self, period: Period) -> Result<Overview, AuditError> {
+        let (count, secs) = period.shape();
+        // Buckets end with the current one: the period is aligned to whole buckets.
+        let until = (self.clock.now() / secs + 1) * secs;
+        let since = until - count * secs;
+        let rows = self.store.count_events(&OVERVIEW_EVENTS, since, until, secs).await?;
+        let series = OVERVIEW_EVENTS
+            .iter()
+            .map(|event| {
+                let mut counts = vec![0i64; count as usize];
+                for r in rows.iter().filter(|r| r.event == event.as_str()) {
+                    if let Some(slot) = usize::try_from(r.bucket).ok().and_then(|b| counts.get_mut(b)) {
+                        *slot += r.count;
+                    }
+                }
+                (*event, counts)
+            })
+            .collect();
+        let buckets = (0..count).map(|i| since + i * secs).collect();
+        Ok(Overview { period, bucket_secs: secs, buckets, series })
     }
 }

@@ -237,6 +237,7 @@ pub async fn import_django(
                 description: format!("{IMPORTED_ROLE} {name:?}"),
                 builtin: false,
                 permissions: vec![],
+                holders: 0,
             };
             match store.create_role(&new, clock.now(), audit).await {
                 Ok(_) => report.roles_created += 1,

@@ -3,6 +3,7 @@
 //! store does); each has one error type.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod import_django;
 pub mod login;

@@ -163,6 +163,14 @@ impl Roles {
         Ok(self.store.list_roles().await?)
     }
 
+    /// The permissions to offer when editing a role: the built-in ones, and those some
+    /// role already holds (both sorted).
+    pub async fn permissions(&self) -> Result<(Vec<String>, Vec<String>), RoleError> {
+        let mut builtin: Vec<String> = BUILTIN_PERMISSIONS.iter().map(|p| p.to_string()).collect();
+        builtin.sort();
+        Ok((builtin, self.store.permissions_in_use().await?))
+    }
+
     pub async fn get(&self, name: &str) -> Result<RoleRow, RoleError> {
         self.store.role(name).await?.ok_or(RoleError::NotFound)
     }
@@ -219,6 +227,7 @@ impl Roles {
             description: description.to_string(),
             builtin: false,
             permissions,
+            holders: 0,
         };
         match self.store.create_role(&role, self.clock.now(), audit).await {
             Ok(r) => Ok(r),
@@ -325,6 +334,57 @@ impl Roles {
         }
     }
 
+    /// Every role in `wanted` exists (else field errors under `roles`); all roles, read.
+    async fn known_roles(&self, wanted: &BTreeSet<String>) -> Result<Vec<RoleRow>, RoleError> {
+        let all = self.store.list_roles().await?;
+        let mut errors = FieldErrors::default();
+        for unknown in wanted.iter().filter(|r| !all.iter().any(|k| &k.name == *r)) {
+            errors.add("roles", format!("Object with name={unknown} does not exist."));
+        }
+        errors.into_result().map_err(RoleError::Invalid)?;
+        Ok(all)
+    }
+
+    /// SECURITY (bounded delegation): the actor must hold every permission of each role
+    /// it gives or takes; a refusal is audited.
+    async fn may_change_roles(
+        &self,
+        actor: Actor<'_>,
+        all: &[RoleRow],
+        held: &BTreeSet<String>,
+        wanted: &BTreeSet<String>,
+        user_id: Option<&str>,
+        audit: &AuditMeta,
+    ) -> Result<(), RoleError> {
+        let changed: Vec<&String> = all
+            .iter()
+            .filter(|r| held.contains(&r.name) != wanted.contains(&r.name))
+            .flat_map(|r| r.permissions.iter())
+            .collect();
+        let missing = actor.missing(changed);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let reason = format!(
+            "You can only assign or remove roles whose permissions you hold yourself; you do not hold {}.",
+            missing.join(", ")
+        );
+        record_denial(&self.store, user_id, "roles_assign", &reason, self.clock.now(), audit).await;
+        Err(RoleError::Denied(reason))
+    }
+
+    /// Before a user is made with `roles`: they exist, and the actor may give them.
+    pub async fn check_grantable(
+        &self,
+        actor: Actor<'_>,
+        roles: &[String],
+        audit: &AuditMeta,
+    ) -> Result<(), RoleError> {
+        let wanted: BTreeSet<String> = roles.iter().cloned().collect();
+        let all = self.known_roles(&wanted).await?;
+        self.may_change_roles(actor, &all, &BTreeSet::new(), &wanted, None, audit).await
+    }
+
     /// Replaces a user's roles; unknown role names are field errors. The actor must be
     /// allowed to manage the user, and hold every permission of each role it adds or
     /// removes.
@@ -335,33 +395,15 @@ impl Roles {
         roles: &[String],
         audit: &AuditMeta,
     ) -> Result<UserWithRoles, RoleError> {
-        let all = self.store.list_roles().await?;
         let wanted: BTreeSet<String> = roles.iter().cloned().collect();
-        let mut errors = FieldErrors::default();
-        for unknown in wanted.iter().filter(|r| !all.iter().any(|k| &k.name == *r)) {
-            errors.add("roles", format!("Object with name={unknown} does not exist."));
-        }
-        errors.into_result().map_err(RoleError::Invalid)?;
+        let all = self.known_roles(&wanted).await?;
         let target = self.store.user_by_id(user_id).await?.ok_or(RoleError::NotFound)?;
         if let Err(Denial(reason)) = actor.may_manage(&target) {
             record_denial(&self.store, Some(user_id), "roles_assign", &reason, self.clock.now(), audit).await;
             return Err(RoleError::Denied(reason));
         }
         let held: BTreeSet<String> = target.roles.iter().cloned().collect();
-        let changed: Vec<&String> = all
-            .iter()
-            .filter(|r| held.contains(&r.name) != wanted.contains(&r.name))
-            .flat_map(|r| r.permissions.iter())
-            .collect();
-        let missing = actor.missing(changed);
-        if !missing.is_empty() {
-            let reason = format!(
-                "You can only assign or remove roles whose permissions you hold yourself; you do not hold {}.",
-                missing.join(", ")
-            );
-            record_denial(&self.store, Some(user_id), "roles_assign", &reason, self.clock.now(), audit).await;
-            return Err(RoleError::Denied(reason));
-        }
+        self.may_change_roles(actor, &all, &held, &wanted, Some(user_id), audit).await?;
         let wanted: Vec<String> = wanted.into_iter().collect();
         let result =
             self.store.set_user_roles(user_id, &wanted, Some(&target.roles), self.clock.now(), audit).await;

@@ -68,11 +68,26 @@ impl Recovery {
         let (email, client) = (email.to_string(), client.clone());
         self.notices.mailer().spawn(async move {
             match store.active_users_by_email(&email).await {
-                Ok(users) => notices.send_reset_links(users, &client).await,
+                Ok(users) => notices.send_reset_links(users, &AuditMeta::client(client)).await,
                 Err(e) => warn!(error = %e, "password reset: could not look up the address"),
             }
         });
         Ok(())
+    }
+
+    /// Whether a reset (or invitation) link still works, without spending it: the web app
+    /// asks before it shows the form.
+    pub async fn check_link(&self, token: &str) -> Result<(), RecoveryError> {
+        let token = parse_token(token).ok_or_else(link_invalid)?;
+        let row = self.store.mail_token(&token, MailPurpose::PasswordReset, self.clock.now()).await?;
+        let user = match row {
+            Some(row) => self.store.user_by_id(&row.user_id).await?,
+            None => None,
+        };
+        match user {
+            Some(u) if u.user.is_active => Ok(()),
+            _ => Err(link_invalid()),
+        }
     }
 
     /// `POST /api/password-reset/confirm/`: sets the password (validated as at

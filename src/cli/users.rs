@@ -7,7 +7,7 @@ use super::{cli_client, field_errors_line, UsersCommand};
 use crate::app::AppState;
 use crate::auth::accounts::AccountError;
 use crate::auth::rbac::Actor;
-use crate::store::{AuditMeta, UserChanges};
+use crate::store::{AuditMeta, UserChanges, UserFilter};
 
 pub(super) fn account_error(e: AccountError) -> anyhow::Error {
     match e {
@@ -24,7 +24,8 @@ pub async fn run(state: &AppState, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::List { search } => {
             let mut offset = 0;
             loop {
-                let page = accounts.list_users(&search, offset, 100).await.map_err(account_error)?;
+                let filter = UserFilter { search: search.clone(), ..UserFilter::default() };
+                let page = accounts.list_users(filter, offset, 100).await.map_err(account_error)?;
                 for u in &page.rows {
                     let flags = match (u.user.is_active, u.user.is_superuser) {
                         (true, true) => "active,superuser",

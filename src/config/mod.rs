@@ -204,6 +204,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub password_reset_timeout: Duration,
     pub email_verification_timeout: Duration,
+    /// How long an invitation (a new account's first-password link) works.
+    pub invitation_timeout: Duration,
     /// Refuse logins until the user has verified their email address.
     pub require_verified_email: bool,
     /// The name authenticator apps show next to the account.
@@ -268,6 +270,7 @@ impl Default for Config {
             public_url: None,
             password_reset_timeout: Duration::from_secs(30 * 60),
             email_verification_timeout: Duration::from_secs(3 * 86_400),
+            invitation_timeout: Duration::from_secs(7 * 86_400),
             require_verified_email: false,
             mfa_issuer: "Authenticon".into(),
             mfa_required_roles: Vec::new(),

@@ -86,8 +86,14 @@ pub fn is_origin(o: &str) -> bool {
     matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', ' ', '*'])
 }
 
-/// Hides the password in `scheme://user:password@host/db`.
+/// Hides the password in `scheme://user:password@host/db`, and the whole query string
+/// (`?password=…`, `?sslpassword=…` carry secrets too).
 pub fn redact_url(url: &str) -> String {
+    let url = match url.split_once('?') {
+        Some((base, query)) if !query.is_empty() => return format!("{}?[redacted]", redact_url(base)),
+        Some((base, _)) => base,
+        None => url,
+    };
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
@@ -137,5 +143,13 @@ mod tests {
     fn urls_lose_their_passwords() {
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:[redacted]@h/db");
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            redact_url("postgres://u@h/db?password=pw&sslmode=require"),
+            "postgres://u@h/db?[redacted]"
+        );
+        assert_eq!(
+            redact_url("postgres://u:pw@h/db?sslpassword=x"),
+            "postgres://u:[redacted]@h/db?[redacted]"
+        );
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tracing::error;
 
 use crate::auth::accounts::AccountError;
+use crate::auth::admin::AdminError;
 use crate::auth::audit::AuditError;
 use crate::auth::login::LoginError;
 use crate::auth::mfa::MfaError;
@@ -246,6 +247,24 @@ impl From<AccountError> for ApiError {
     }
 }
 
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(errors) => ApiError::Fields(errors),
+            AdminError::NotFound => ApiError::NotFound,
+            AdminError::Denied(message) => ApiError::Denied(message),
+            AdminError::Refused(message) => ApiError::BadRequest(message),
+            // The target was found: an account error here is the new user's fields.
+            AdminError::Account(AccountError::NotFound) => ApiError::NotFound,
+            AdminError::Account(e) => e.into(),
+            AdminError::Role(RoleError::NotFound) => ApiError::NotFound,
+            AdminError::Role(e) => e.into(),
+            AdminError::Mfa(e) => e.into(),
+            AdminError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
@@ -393,6 +412,9 @@ mod tests {
             TokenError::Key(KeyError::Invalid(SECRET_LOOKING.into())).into(),
             TokenError::KeyRefused(SECRET_LOOKING.into()).into(),
             AccessError::Store(store()).into(),
+            AdminError::Store(store()).into(),
+            AdminError::Mfa(MfaError::Internal(fault())).into(),
+            AdminError::Account(AccountError::Hash(hash())).into(),
             ApiError::internal(anyhow::anyhow!(SECRET_LOOKING)),
         ];
         for e in faults {

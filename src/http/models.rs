@@ -28,6 +28,8 @@ pub struct UserResponse {
     /// Whether the user proved they own `email` (by its verification link, or a
     /// password-reset link sent to it). Changing the email clears it.
     pub email_verified: bool,
+    /// Whether the user has a second factor (a confirmed authenticator app or a passkey).
+    pub has_2fa: bool,
 }
 
 impl From<&UserWithRoles> for UserResponse {
@@ -43,6 +45,7 @@ impl From<&UserWithRoles> for UserResponse {
             date_joined: rfc3339(u.user.date_joined),
             last_login: u.user.last_login.map(rfc3339),
             email_verified: u.user.email_verified,
+            has_2fa: u.user.has_2fa,
         }
     }
 }

@@ -19,6 +19,14 @@ pub struct Notices {
     public_url: String,
     reset_ttl: i64,
     verification_ttl: i64,
+    invitation_ttl: i64,
+}
+
+/// The links a mail can carry.
+enum Link {
+    Verification,
+    Reset,
+    Invitation,
 }
 
 impl Notices {
@@ -31,6 +39,7 @@ impl Notices {
             public_url: config.public_url(),
             reset_ttl: secs(config.password_reset_timeout),
             verification_ttl: secs(config.email_verification_timeout),
+            invitation_ttl: secs(config.invitation_timeout),
         }
     }
 
@@ -41,11 +50,9 @@ impl Notices {
     /// Mails a reset link to each of `users` whose address is verified. SECURITY: only a
     /// verified address may take an account over by mail; an unverified one may be a typo
     /// or a stranger's (API.md "Trust rules").
-    pub async fn send_reset_links(&self, users: Vec<UserRow>, client: &ClientInfo) {
+    pub async fn send_reset_links(&self, users: Vec<UserRow>, audit: &AuditMeta) {
         for user in users.into_iter().filter(|u| u.email_verified) {
-            let audit = AuditMeta::client(client.clone());
-            let Some(link) = self.issue(&user, MailPurpose::PasswordReset, "reset-password", &audit).await
-            else {
+            let Some(link) = self.issue(&user, Link::Reset, audit).await else {
                 continue;
             };
             self.mailer.send_later(Mail {
@@ -64,6 +71,26 @@ impl Notices {
         }
     }
 
+    /// Mails an invitation: a link that sets the account's first password, valid for
+    /// `AUTHENTICON_INVITATION_TIMEOUT`. Following it proves the address.
+    pub async fn send_invitation(&self, user: &UserRow, audit: &AuditMeta) -> bool {
+        let Some(link) = self.issue(user, Link::Invitation, audit).await else { return false };
+        self.mailer.send_later(Mail {
+            to: user.email.clone(),
+            subject: "You have an account: choose your password".into(),
+            body: format!(
+                "An account \"{}\" was made for you at {}.\n\n\
+                 To choose its password and sign in, open this link within {} days. It works once:\n\n{link}\n\n\
+                 If you did not expect this, ignore this mail: nobody can sign in without the password.\n",
+                user.username,
+                self.public_url,
+                self.invitation_ttl / 86_400,
+            ),
+            link: Some(link),
+        });
+        true
+    }
+
     /// Mails a verification link to the user's address, if they have one; in the
     /// background (registration and email changes do not wait on mail).
     pub fn send_verification(self: &Arc<Self>, user: &UserRow, client: &ClientInfo) {
@@ -72,8 +99,7 @@ impl Notices {
         }
         let (this, user, audit) = (Arc::clone(self), user.clone(), AuditMeta::client(client.clone()));
         self.mailer.spawn(async move {
-            let Some(link) = this.issue(&user, MailPurpose::EmailVerification, "verify-email", &audit).await
-            else {
+            let Some(link) = this.issue(&user, Link::Verification, &audit).await else {
                 return;
             };
             this.mailer.send_later(Mail {
@@ -215,16 +241,27 @@ impl Notices {
     }
 
     /// Creates and stores a token for `user`; the link to the web app page that uses it.
-    async fn issue(
-        &self,
-        user: &UserRow,
-        purpose: MailPurpose,
-        page: &str,
-        audit: &AuditMeta,
-    ) -> Option<String> {
-        let (ttl, event) = match purpose {
-            MailPurpose::EmailVerification => (self.verification_ttl, AuditEvent::EmailVerificationSent),
-            _ => (self.reset_ttl, AuditEvent::PasswordResetRequested),
+    async fn issue(&self, user: &UserRow, link: Link, audit: &AuditMeta) -> Option<String> {
+        let (purpose, page, ttl, event) = match link {
+            Link::Verification => (
+                MailPurpose::EmailVerification,
+                "verify-email",
+                self.verification_ttl,
+                AuditEvent::EmailVerificationSent,
+            ),
+            Link::Reset => (
+                MailPurpose::PasswordReset,
+                "reset-password",
+                self.reset_ttl,
+                AuditEvent::PasswordResetRequested,
+            ),
+            // An invitation is a reset link that lives longer: it sets the first password.
+            Link::Invitation => (
+                MailPurpose::PasswordReset,
+                "reset-password",
+                self.invitation_ttl,
+                AuditEvent::InvitationSent,
+            ),
         };
         let (token, stored) = new_token();
         let now = self.clock.now();

@@ -58,6 +58,7 @@ pub enum Arg<'q> {
     Int(i64),
     OptInt(Option<i64>),
     Bool(bool),
+    OptBool(Option<bool>),
 }
 
 impl<'q> From<&'q str> for Arg<'q> {
@@ -93,6 +94,12 @@ impl From<Option<i64>> for Arg<'_> {
 impl From<bool> for Arg<'_> {
     fn from(v: bool) -> Self {
         Arg::Bool(v)
+    }
+}
+
+impl From<Option<bool>> for Arg<'_> {
+    fn from(v: Option<bool>) -> Self {
+        Arg::OptBool(v)
     }
 }
 
@@ -135,6 +142,7 @@ where
     i64: Encode<'q, A::Database> + Type<A::Database>,
     Option<i64>: Encode<'q, A::Database> + Type<A::Database>,
     bool: Encode<'q, A::Database> + Type<A::Database>,
+    Option<bool>: Encode<'q, A::Database> + Type<A::Database>,
 {
     for arg in args {
         match *arg {
@@ -143,6 +151,7 @@ where
             Arg::Int(v) => out.add(v),
             Arg::OptInt(v) => out.add(v),
             Arg::Bool(v) => out.add(v),
+            Arg::OptBool(v) => out.add(v),
         }
         .map_err(|e| StoreError::Other(format!("binding an argument: {e}")))?;
     }

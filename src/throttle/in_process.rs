@@ -61,6 +61,18 @@ impl LocalWindows {
         0
     }
 
+    /// Events of `key` in its window.
+    pub(super) fn count(&self, key: &str, window_ms: i64, now: i64) -> u32 {
+        let Ok(events) = self.events.lock() else { return 0 };
+        events.get(key).map_or(0, |log| log.iter().filter(|(t, _)| *t > now - window_ms).count() as u32)
+    }
+
+    /// Forgets `key` and every key that starts with `prefix`.
+    pub(super) fn clear(&self, key: &str, prefix: &str) {
+        let Ok(mut events) = self.events.lock() else { return };
+        events.retain(|k, _| k != key && !k.starts_with(prefix));
+    }
+
     /// Clears `reset` and takes `member` back out of `keys`.
     pub(super) fn release(&self, reset: &str, keys: &[String], member: &str) {
         let Ok(mut events) = self.events.lock() else { return };

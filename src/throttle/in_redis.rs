@@ -84,6 +84,47 @@ impl RedisWindows {
         call.invoke_async(&mut conn).await.map_err(|e| RedisError(e.to_string()))
     }
 
+    /// Events of `key` in its window.
+    pub(super) async fn count(&self, key: &str, window_ms: i64, now: i64) -> Result<u32, RedisError> {
+        let mut conn = self.conn.clone();
+        let n: i64 = redis::cmd("ZCOUNT")
+            .arg(self.key(key))
+            .arg(format!("({}", now - window_ms))
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| RedisError(e.to_string()))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Deletes `key` and every key that starts with `prefix` (found with SCAN, a batch at a
+    /// time, so a large keyspace does not block Redis).
+    pub(super) async fn clear(&self, key: &str, prefix: &str) -> Result<(), RedisError> {
+        let mut conn = self.conn.clone();
+        let fail = |e: redis::RedisError| RedisError(e.to_string());
+        let _: i64 = redis::cmd("DEL").arg(self.key(key)).query_async(&mut conn).await.map_err(fail)?;
+        let pattern = format!("{}*", self.key(prefix));
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await
+                .map_err(fail)?;
+            if !keys.is_empty() {
+                let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.map_err(fail)?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
     pub(super) async fn release(&self, reset: &str, keys: &[String], member: &str) -> Result<(), RedisError> {
         let mut call = self.release.prepare_invoke();
         call.key(self.key(reset)).arg(member);

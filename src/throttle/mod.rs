@@ -143,7 +143,35 @@ impl Throttle {
         self.local.release(&reset, &keys, &attempt.member);
     }
 
-    /// Counts a registration attempt from `address`; `Some(seconds)` when over the limit.
+    /// Failed logins of a username (from any address) in the login window, and whether
+    /// that count stops further attempts.
+    pub async fn login_failures(&self, username_key: &str) -> (u32, bool) {
+        let key = format!("login-u:{username_key}");
+        let w = window_ms(self.limits.login_window);
+        let now = now_ms();
+        let count = match &self.redis {
+            Some(redis) => match self.redis_result(redis.count(&key, w, now).await) {
+                Some(n) => n,
+                None => self.local.count(&key, w, now),
+            },
+            None => self.local.count(&key, w, now),
+        };
+        let limit = self.limits.login_per_user;
+        (count, limit > 0 && count >= limit)
+    }
+
+    /// Forgets every failed login of a username: the per-username count and its counts
+    /// per username and address (an administrator lifting a lockout). The per-address
+    /// counts stay: they are about the addresses, not the account.
+    pub async fn clear_login(&self, username_key: &str) {
+        let (key, prefix) = (format!("login-u:{username_key}"), format!("login-ua:{username_key}\u{0}"));
+        if let Some(redis) = &self.redis {
+            self.redis_result(redis.clear(&key, &prefix).await);
+        }
+        // Both: attempts counted here while Redis was away would lock on after it returned.
+        self.local.clear(&key, &prefix);
+    }
+
     /// Counts a passwordless passkey login started from `address`; `Some(seconds)` when
     /// over the limit. Each start stores a challenge, so an unthrottled stream of them
     /// would be writes for free.
@@ -156,6 +184,7 @@ impl Throttle {
         self.take(&all).await.err()
     }
 
+    /// Counts a registration attempt from `address`; `Some(seconds)` when over the limit.
     pub async fn registration(&self, address: &str) -> Option<u64> {
         let all = [Window {
             key: format!("register-a:{}", address_key(address)),

@@ -47,7 +47,6 @@ impl JwtCodec {
         // cannot get through; `jku`/`x5u`/`jwk`/`x5c` headers are never consulted, and
         // `kid` only picks among our own keys.
         let mut validation = Validation::new(alg);
-        validation.leeway = config.jwt_leeway.as_secs();
         // `exp` and `nbf` are checked below against the service's clock, not the system's.
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -203,6 +202,31 @@ mod tests {
         assert_eq!(c.verify(&t, Some(TokenType::Access), now()).unwrap().user_id, "u");
         assert_eq!(c.verify(&t, Some(TokenType::Refresh), now()), Err(CodecError::WrongType));
         assert!(c.verify(&t, None, now()).is_ok());
+    }
+
+    #[test]
+    fn exp_and_nbf_are_read_against_the_given_time_with_the_leeway() {
+        let secret = Secret::new("k".repeat(40));
+        let strict = codec("k".repeat(40).as_str());
+        let lenient = JwtCodec::new(
+            &Config { jwt_leeway: std::time::Duration::from_secs(30), ..Config::default() },
+            &secret,
+        );
+        let now = now();
+        let exp = strict.sign(claims(TokenType::Access, now + 60)).unwrap();
+        // Valid up to and including `exp`; then only within the leeway.
+        assert!(strict.verify(&exp, None, now + 60).is_ok());
+        assert_eq!(strict.verify(&exp, None, now + 61), Err(CodecError::Expired));
+        assert!(lenient.verify(&exp, None, now + 90).is_ok());
+        assert_eq!(lenient.verify(&exp, None, now + 91), Err(CodecError::Expired));
+        // Not before `nbf`, but for the leeway.
+        let mut early = claims(TokenType::Access, now + 120);
+        early.nbf = Some(now + 60);
+        let early = strict.sign(early).unwrap();
+        assert!(matches!(strict.verify(&early, None, now + 59), Err(CodecError::Invalid(_))));
+        assert!(strict.verify(&early, None, now + 60).is_ok());
+        assert!(lenient.verify(&early, None, now + 30).is_ok());
+        assert!(matches!(lenient.verify(&early, None, now + 29), Err(CodecError::Invalid(_))));
     }
 
     #[test]

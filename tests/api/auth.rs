@@ -23,6 +23,7 @@ async fn register_returns_the_user_object_and_no_secret() {
             "date_joined",
             "email",
             "email_verified",
+            "has_2fa",
             "id",
             "is_active",
             "is_superuser",

@@ -345,7 +345,12 @@ async fn an_operator_manages_roles_from_the_command_line() {
     assert_eq!(ok(&["roles", "delete", "analyst"]).trim(), "Role analyst deleted.");
 
     // Every change is in the audit log, marked as coming from the command line.
-    let page = app.state.audit.list(Some("bob"), Some("roles_assigned"), 0, 100).await.unwrap();
+    let query = authenticon::auth::audit::AuditQuery {
+        user: Some("bob".into()),
+        event: Some("roles_assigned".into()),
+        ..Default::default()
+    };
+    let page = app.state.audit.list(&query, 0, 100).await.unwrap();
     assert_eq!(page.count, 2);
     assert!(page.rows.iter().all(|r| r.user_agent == "authenticon-cli" && r.actor_id.is_none()));
 }

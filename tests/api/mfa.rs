@@ -210,7 +210,7 @@ async fn recovery_codes_are_replaced_and_admins_reset_factors() {
     let admin = Registration {
         username: "root".into(),
         email: String::new(),
-        password: Secret::new(PASSWORD),
+        password: Some(Secret::new(PASSWORD)),
         is_superuser: true,
     };
     app.state.accounts.create_user(admin, &AuditMeta::default()).await.unwrap();

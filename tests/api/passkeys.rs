@@ -467,7 +467,7 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
     let root = Registration {
         username: "root".into(),
         email: String::new(),
-        password: Secret::new(PASSWORD),
+        password: Some(Secret::new(PASSWORD)),
         is_superuser: true,
     };
     app.state.accounts.create_user(root, &AuditMeta::default()).await.unwrap();

@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::notify::{Notice, Notices};
 use crate::store::{
-    AuditEvent, AuditMeta, NewUser, Page, Store, StoreError, UserChanges, UserRow, UserWithRoles,
+    AuditEvent, AuditMeta, NewUser, Page, Store, StoreError, UserChanges, UserFilter, UserRow, UserWithRoles,
     LAST_SUPERUSER,
 };
 use crate::throttle::Throttle;
@@ -51,8 +51,15 @@ pub enum AccountError {
 pub struct Registration {
     pub username: String,
     pub email: String,
-    pub password: Secret,
+    /// `None`: no usable password yet (an invited user sets one by the mailed link).
+    pub password: Option<Secret>,
     pub is_superuser: bool,
+}
+
+/// The stored hash of an account without a usable password: no password matches it
+/// (Django's "unusable password"), and checking one takes the dummy hash's time.
+fn unusable_password() -> String {
+    format!("!{}", hex::encode(rand::random::<[u8; 20]>()))
 }
 
 pub struct Accounts {
@@ -118,14 +125,19 @@ impl Accounts {
         if !r.email.is_empty() && !email_is_valid(&r.email) {
             errors.add("email", EMAIL_INVALID);
         }
-        let attrs = UserAttributes { username: &username, email: &r.email };
-        errors.extend("password", validate_password(r.password.expose(), &attrs));
+        if let Some(password) = &r.password {
+            let attrs = UserAttributes { username: &username, email: &r.email };
+            errors.extend("password", validate_password(password.expose(), &attrs));
+        }
         if !errors.has("username") && self.store.user_by_username_key(&key).await?.is_some() {
             errors.add("username", USERNAME_TAKEN);
         }
         errors.into_result().map_err(AccountError::Invalid)?;
 
-        let password_hash = self.hasher.hash(&r.password).await?;
+        let password_hash = match &r.password {
+            Some(password) => self.hasher.hash(password).await?,
+            None => unusable_password(),
+        };
         let new = NewUser {
             id: uuid::Uuid::new_v4().to_string(),
             username,
@@ -249,11 +261,12 @@ impl Accounts {
     /// Users matching `search` (username or email, case-insensitive), a page at a time.
     pub async fn list_users(
         &self,
-        search: &str,
+        filter: UserFilter,
         offset: i64,
         limit: i64,
     ) -> Result<Page<UserWithRoles>, AccountError> {
-        Ok(self.store.list_users(&search.trim().to_lowercase(), offset, limit).await?)
+        let filter = UserFilter { search: filter.search.trim().to_lowercase(), ..filter };
+        Ok(self.store.list_users(&filter, offset, limit).await?)
     }
 
     /// A user, by id or (for operators) by username.

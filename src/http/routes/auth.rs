@@ -233,7 +233,7 @@ pub async fn register(
     let registration = Registration {
         username: body.username,
         email: body.email.unwrap_or_default(),
-        password: body.password,
+        password: Some(body.password),
         is_superuser: false,
     };
     let user = app.accounts.register(registration, &client).await?;

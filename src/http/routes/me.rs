@@ -18,6 +18,7 @@ use crate::http::errors::ApiError;
 use crate::http::extract::{AuthUser, Client};
 use crate::http::models::{BadRequestBody, CodedDetail, Detail, UserResponse};
 use crate::http::openapi::ApiRouter;
+use crate::store::SessionRow;
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -45,6 +46,20 @@ pub struct SessionView {
     pub current: bool,
 }
 
+impl SessionView {
+    /// A session as shown to the caller whose own session is `current`.
+    pub fn new(s: SessionRow, current: &str) -> Self {
+        Self {
+            current: s.id == current,
+            id: s.id,
+            created: rfc3339(s.created_at),
+            last_used: rfc3339(s.last_used_at),
+            user_agent: s.user_agent,
+            ip: s.ip,
+        }
+    }
+}
+
 /// The caller's active sessions (refresh-token families), most recently used first.
 #[utoipa::path(get, path = "/api/me/sessions/", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Vec<SessionView>), (status = 401, body = CodedDetail)))]
@@ -53,19 +68,7 @@ pub async fn list_sessions(
     user: AuthUser,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
     let sessions = app.tokens.sessions(user.id()).await?;
-    Ok(Json(
-        sessions
-            .into_iter()
-            .map(|s| SessionView {
-                current: s.id == user.session_id(),
-                id: s.id,
-                created: rfc3339(s.created_at),
-                last_used: rfc3339(s.last_used_at),
-                user_agent: s.user_agent,
-                ip: s.ip,
-            })
-            .collect(),
-    ))
+    Ok(Json(sessions.into_iter().map(|s| SessionView::new(s, user.session_id())).collect()))
 }
 
 /// Revoke one of the caller's sessions: its refresh tokens stop working.

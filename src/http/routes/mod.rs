@@ -9,6 +9,7 @@ pub mod recovery;
 pub mod roles;
 pub mod service;
 pub mod session;
+pub mod user_admin;
 pub mod users;
 
 use super::openapi::ApiRouter;
@@ -23,6 +24,7 @@ pub fn all() -> ApiRouter {
         .merge(mfa::routes())
         .merge(roles::routes())
         .merge(users::routes())
+        .merge(user_admin::routes())
         .merge(audit::routes())
         .merge(service::routes())
 }
@@ -86,6 +88,7 @@ mod tests {
             agree::<roles::UpdateRoleRequest>(&[]),
             agree::<users::UpdateUserRequest>(&[]),
             agree::<users::SetRolesRequest>(&[]),
+            agree::<users::CreateUserRequest>(&[]),
         ]
         .into_iter()
         .collect();

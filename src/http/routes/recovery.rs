@@ -18,6 +18,7 @@ use crate::http::openapi::ApiRouter;
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(request_password_reset))
+        .routes(routes!(check_reset_link))
         .routes(routes!(confirm_password_reset))
         .routes(routes!(verify_email))
         .routes(routes!(resend_verification))
@@ -30,6 +31,7 @@ pub const RESET_REQUESTED: &str =
     "If an account with this email address exists, we have sent it a link to reset the password.";
 pub const RESET_DONE: &str = "Password has been reset with the new password.";
 pub const EMAIL_VERIFIED: &str = "Email address verified.";
+pub const LINK_VALID: &str = "This link is valid.";
 pub const VERIFICATION_SENT: &str = "Verification mail sent.";
 
 #[derive(ToSchema)]
@@ -96,6 +98,21 @@ pub async fn request_password_reset(
 ) -> Result<(StatusCode, Json<Detail>), ApiError> {
     app.recovery.request_reset(&body.email, &client).await?;
     Ok((StatusCode::ACCEPTED, detail(RESET_REQUESTED)))
+}
+
+/// Whether a reset or invitation link still works (unspent, unexpired, its account
+/// active), without spending it: for a page that asks before showing its form.
+#[utoipa::path(post, path = "/api/password-reset/check/", tag = "recovery", request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, body = Detail),
+        (status = 400, description = "`{\"token\": [\"This link is invalid or has expired.\"]}`", body = BadRequestBody),
+    ))]
+pub async fn check_reset_link(
+    State(app): State<AppState>,
+    Body(body): Body<VerifyEmailRequest>,
+) -> Result<Json<Detail>, ApiError> {
+    app.recovery.check_link(&body.token).await?;
+    Ok(detail(LINK_VALID))
 }
 
 /// Set a new password with a mailed link's token. Every session of the account is

@@ -14,14 +14,14 @@ use crate::http::errors::ApiError;
 use crate::http::extract::{Client, Require, RolesManage, RolesView};
 use crate::http::models::{BadRequestBody, CodedDetail, Detail};
 use crate::http::openapi::ApiRouter;
+use crate::http::pagination::QueryParams;
 use crate::store::{AuditMeta, RoleRow};
 
 pub fn routes() -> ApiRouter {
-    ApiRouter::new().routes(routes!(list_roles, create_role)).routes(routes!(
-        get_role,
-        update_role,
-        delete_role
-    ))
+    ApiRouter::new()
+        .routes(routes!(list_roles, create_role))
+        .routes(routes!(get_role, update_role, delete_role))
+        .routes(routes!(list_permissions))
 }
 
 const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -34,11 +34,36 @@ pub struct RoleResponse {
     pub description: String,
     #[schema(example = json!(["articles.edit", "reports.view"]))]
     pub permissions: Vec<String>,
+    /// How many users hold it; only with `?holders=true` (API.md's role object has no such
+    /// field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holders: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionsResponse {
+    /// The permissions the service itself checks.
+    pub builtin: Vec<String>,
+    /// Every permission some role holds.
+    pub in_use: Vec<String>,
+}
+
+/// The permissions to pick from when editing a role: the built-in ones and those in use
+/// (any other that follows the rule `[a-z0-9_.:-]{1,100}` may be typed). Needs
+/// `roles.view`.
+#[utoipa::path(get, path = "/api/permissions/", tag = "roles", security(("bearer" = [])),
+    responses((status = 200, body = PermissionsResponse), (status = 401, body = CodedDetail), (status = 403, body = Detail)))]
+pub async fn list_permissions(
+    _: Require<RolesView>,
+    State(app): State<AppState>,
+) -> Result<Json<PermissionsResponse>, ApiError> {
+    let (builtin, in_use) = app.roles.permissions().await?;
+    Ok(Json(PermissionsResponse { builtin, in_use }))
 }
 
 impl From<RoleRow> for RoleResponse {
     fn from(r: RoleRow) -> Self {
-        Self { name: r.name, description: r.description, permissions: r.permissions }
+        Self { name: r.name, description: r.description, permissions: r.permissions, holders: None }
     }
 }
 
@@ -77,14 +102,28 @@ impl ReadBody for UpdateRoleRequest {
     }
 }
 
-/// Every role with its permissions. Needs `roles.view`.
+/// Whether `?holders=true` asks for each role's holder count.
+fn with_holders(params: &QueryParams) -> bool {
+    params.get("holders").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+fn role_response(r: RoleRow, holders: bool) -> RoleResponse {
+    let count = r.holders;
+    RoleResponse { holders: holders.then_some(count), ..r.into() }
+}
+
+/// Every role with its permissions (and, with `?holders=true`, how many users hold each).
+/// Needs `roles.view`.
 #[utoipa::path(get, path = "/api/roles/", tag = "roles", security(("bearer" = [])),
+    params(("holders" = Option<bool>, Query, description = "Add each role's `holders` count")),
     responses((status = 200, body = Vec<RoleResponse>), (status = 401, body = CodedDetail), (status = 403, body = Detail)))]
 pub async fn list_roles(
     _: Require<RolesView>,
     State(app): State<AppState>,
+    params: QueryParams,
 ) -> Result<Json<Vec<RoleResponse>>, ApiError> {
-    Ok(Json(app.roles.list().await?.into_iter().map(RoleResponse::from).collect()))
+    let holders = with_holders(&params);
+    Ok(Json(app.roles.list().await?.into_iter().map(|r| role_response(r, holders)).collect()))
 }
 
 /// Create a role. Needs `roles.manage`.
@@ -108,16 +147,18 @@ pub async fn create_role(
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
-/// One role. Needs `roles.view`.
+/// One role (with `?holders=true`, how many users hold it). Needs `roles.view`.
 #[utoipa::path(get, path = "/api/roles/{name}/", tag = "roles", security(("bearer" = [])),
-    params(("name" = String, Path, description = "Role name")),
+    params(("name" = String, Path, description = "Role name"),
+           ("holders" = Option<bool>, Query, description = "Add the role's `holders` count")),
     responses((status = 200, body = RoleResponse), (status = 401, body = CodedDetail), (status = 403, body = Detail), (status = 404, body = Detail)))]
 pub async fn get_role(
     _: Require<RolesView>,
     State(app): State<AppState>,
     Path(name): Path<String>,
+    params: QueryParams,
 ) -> Result<Json<RoleResponse>, ApiError> {
-    Ok(Json(app.roles.get(&name).await?.into()))
+    Ok(Json(role_response(app.roles.get(&name).await?, with_holders(&params))))
 }
 
 /// Change a role's description or replace its permissions. Needs `roles.manage`.

@@ -9,9 +9,10 @@ use utoipa_axum::routes;
 use super::me::ProofRequest;
 use crate::app::AppState;
 use crate::auth::accounts::AccountError;
-use crate::auth::presence::PresenceProof;
-use crate::auth::rbac::{record_denial, Actor, Denial, RoleError};
-use crate::domain::MAX_EMAIL_CHARS;
+use crate::auth::admin::NewAccount;
+use crate::auth::rbac::{Actor, RoleError};
+use crate::crypto::passwords::MAX_PASSWORD_CHARS;
+use crate::domain::{FieldErrors, Secret, MAX_EMAIL_CHARS, MAX_USERNAME_CHARS};
 use crate::http::body::{Body, FieldReader, ReadBody, Spaces};
 use crate::http::errors::ApiError;
 use crate::http::extract::{Client, Require, UsersManage, UsersView};
@@ -19,13 +20,13 @@ use crate::http::models::{BadRequestBody, CodedDetail, Detail, UserResponse};
 use crate::http::openapi::ApiRouter;
 use crate::http::pagination::{PageRequest, Paginated, QueryParams};
 use crate::store::{AuditMeta, UserChanges};
+use crate::store::{UserFilter, UserOrdering};
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
-        .routes(routes!(list_users))
+        .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(set_user_roles))
-        .routes(routes!(reset_user_mfa))
 }
 
 /// Here an unknown id is a missing resource (404), not a bad token.
@@ -70,16 +71,62 @@ impl ReadBody for SetRolesRequest {
     }
 }
 
-/// Users, by username, 20 a page. `search` matches username or email, case-insensitively.
-/// Needs `users.view`.
+/// The list's filters, read from the query string (DRF's `BooleanFilter` spellings).
+fn user_filter(params: &QueryParams) -> Result<UserFilter, ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut flag = |name: &str| match params.get(name) {
+        None => None,
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => {
+                errors.add(name, "Must be a valid boolean.");
+                None
+            }
+        },
+    };
+    let is_active = flag("is_active");
+    let is_superuser = flag("is_superuser");
+    let has_2fa = flag("has_2fa");
+    let email_verified = flag("email_verified");
+    let ordering = match params.get("ordering") {
+        None => UserOrdering::default(),
+        Some(name) => UserOrdering::parse(name).unwrap_or_else(|| {
+            errors.add(
+                "ordering",
+                format!("Select a valid choice. {name} is not one of the available choices."),
+            );
+            UserOrdering::default()
+        }),
+    };
+    errors.into_result().map_err(ApiError::Fields)?;
+    Ok(UserFilter {
+        search: params.get("search").unwrap_or("").to_string(),
+        is_active,
+        is_superuser,
+        role: params.get("role").map(str::to_string),
+        has_2fa,
+        email_verified,
+        ordering,
+    })
+}
+
+/// Users, 20 a page, by username unless `ordering` says otherwise. `search` matches
+/// username or email, case-insensitively; the other filters narrow it. Needs `users.view`.
 #[utoipa::path(get, path = "/api/users/", tag = "users", security(("bearer" = [])),
     params(
         ("search" = Option<String>, Query, description = "Part of a username or email"),
+        ("is_active" = Option<bool>, Query), ("is_superuser" = Option<bool>, Query),
+        ("role" = Option<String>, Query, description = "Holds this role"),
+        ("has_2fa" = Option<bool>, Query, description = "Has a confirmed authenticator app or a passkey"),
+        ("email_verified" = Option<bool>, Query),
+        ("ordering" = Option<String>, Query, description = "`username`, `email`, `date_joined` or `last_login`; a leading `-` reverses"),
         ("page" = Option<i64>, Query, description = "1-based page number"),
         ("page_size" = Option<i64>, Query, description = "Results a page (default 20, at most 100)"),
     ),
     responses(
         (status = 200, body = Paginated<UserResponse>),
+        (status = 400, description = "A filter that is not a boolean, an unknown ordering", body = BadRequestBody),
         (status = 401, body = CodedDetail), (status = 403, body = Detail),
         (status = 404, description = "`Invalid page.`", body = Detail),
     ))]
@@ -91,9 +138,63 @@ pub async fn list_users(
     headers: HeaderMap,
 ) -> Result<Json<Paginated<UserResponse>>, ApiError> {
     let page = PageRequest::from_params(&params)?;
-    let found = app.accounts.list_users(params.get("search").unwrap_or(""), page.offset(), page.size).await?;
+    let found = app.accounts.list_users(user_filter(&params)?, page.offset(), page.size).await?;
     let results = found.rows.iter().map(UserResponse::from).collect();
     Ok(Json(Paginated::new(page, found.count, results, &uri, &headers)?))
+}
+
+#[derive(ToSchema)]
+pub struct CreateUserRequest {
+    #[schema(example = "bob")]
+    username: String,
+    #[schema(example = "bob@example.com")]
+    email: Option<String>,
+    /// Checked by Django's validators. Leave it out to let the user choose one through
+    /// the invitation.
+    #[schema(value_type = Option<String>)]
+    password: Option<Secret>,
+    /// Roles to give, each within what the caller holds.
+    roles: Option<Vec<String>>,
+    /// Mail the user a link that sets the password (valid `AUTHENTICON_INVITATION_TIMEOUT`).
+    send_invitation: Option<bool>,
+}
+
+impl ReadBody for CreateUserRequest {
+    fn read(f: &mut FieldReader<'_>) -> Self {
+        Self {
+            username: f.required("username", Spaces::Trim, MAX_USERNAME_CHARS),
+            email: f.optional("email", Spaces::Trim, MAX_EMAIL_CHARS),
+            password: f.optional("password", Spaces::Keep, MAX_PASSWORD_CHARS).map(Secret::new),
+            roles: f.optional_list("roles", 200, 64),
+            send_invitation: f.optional_bool("send_invitation"),
+        }
+    }
+}
+
+/// Create a user, with a password or an invitation mail that lets them choose one, and
+/// roles the caller may give. Needs `users.manage`.
+#[utoipa::path(post, path = "/api/users/", tag = "users", request_body = CreateUserRequest, security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserResponse),
+        (status = 400, description = "Field errors: the username, the password's validators, an unknown role, no password and no invitation", body = BadRequestBody),
+        (status = 401, body = CodedDetail),
+        (status = 403, description = "No `users.manage`, or `permission_denied`: a role whose permissions the caller does not hold", body = CodedDetail),
+    ))]
+pub async fn create_user(
+    guard: Require<UsersManage>,
+    State(app): State<AppState>,
+    Client(client): Client,
+    Body(body): Body<CreateUserRequest>,
+) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
+    let new = NewAccount {
+        username: body.username,
+        email: body.email.unwrap_or_default(),
+        password: body.password,
+        roles: body.roles.unwrap_or_default(),
+        invite: body.send_invitation.unwrap_or(false),
+    };
+    let user = app.admin.create_user(&guard.user, new, &client).await?;
+    Ok((StatusCode::CREATED, Json(UserResponse::from(&user))))
 }
 
 /// One user. Needs `users.view`.
@@ -169,40 +270,4 @@ pub async fn set_user_roles(
             other => other.into(),
         })?;
     Ok(Json(UserResponse::from(&user)))
-}
-
-/// Remove every factor of a user (a lost device). Needs `users.manage` and, as for any
-/// change to a user, every permission the user holds (only a superuser resets a
-/// superuser).
-#[utoipa::path(delete, path = "/api/users/{id}/mfa/", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, description = "User id")),
-    responses(
-        (status = 204, description = "Removed"),
-        (status = 401, body = CodedDetail),
-        (status = 403, body = Detail),
-        (status = 404, description = "No such user, or no factor to remove", body = Detail),
-    ))]
-pub async fn reset_user_mfa(
-    guard: Require<UsersManage>,
-    State(app): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let audit = AuditMeta::actor(guard.id(), client);
-    let target = app.accounts.user(&id).await.map_err(not_found_is_404)?;
-    // SECURITY: removing a stronger account's factors is a step to taking it over.
-    if let Err(Denial(reason)) = Actor::User(&guard.user).may_manage(&target) {
-        record_denial(&app.store, Some(&id), "mfa_reset", &reason, app.clock.now(), &audit).await;
-        return Err(ApiError::Denied(reason));
-    }
-    // One's own factors: only with a fresh proof (`/api/me/reauthenticate/` first).
-    if id == guard.id() {
-        app.presence
-            .require(guard.id(), guard.auth.session_id(), PresenceProof::none(), &audit.client)
-            .await?;
-    }
-    match app.mfa.reset(&id, &audit).await? {
-        true => Ok(StatusCode::NO_CONTENT),
-        false => Err(ApiError::NotFound),
-    }
 }

@@ -1,7 +1,9 @@
 //! The audit log: written inside each change's transaction, read newest first.
 
-use crate::store::db::{sql, Conn};
-use crate::store::{AuditEvent, AuditFilter, AuditMeta, AuditRow, Page, Store, StoreError, Timestamp};
+use crate::store::db::{sql, Conn, Query};
+use crate::store::{
+    AuditEvent, AuditFilter, AuditMeta, AuditRow, EventCount, Page, Store, StoreError, Timestamp,
+};
 
 /// Records `event` on the connection (a transaction's, so it commits with the change).
 pub(super) async fn insert_audit(
@@ -40,22 +42,76 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Page<AuditRow>, StoreError> {
-        let wanted = "WHERE ($1 IS NULL OR user_id = $1 \
-             OR user_id = (SELECT id FROM users WHERE username_key = $2) \
-             OR ($2 IS NOT NULL AND lower(username) = $2)) \
-             AND ($3 IS NULL OR event = $3)";
-        // `$1` alone cannot tell an id from a name: both are tried.
-        let id = filter.user_id.as_deref().or(filter.username_key.as_deref());
-        let (key, event) = (filter.username_key.as_deref(), filter.event.as_deref());
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log {wanted}");
-        let count: i64 = c.scalar(sql(&count_sql).bind(id).bind(key).bind(event)).await?;
+        let count_sql = format!("SELECT COUNT(*) FROM audit_log a {AUDIT_FILTER}");
+        let count: i64 = c.scalar(with_filter(sql(&count_sql), filter)).await?;
         let page_sql = format!(
-            "SELECT id, time, event, user_id, username, actor_id, ip, user_agent, detail \
-             FROM audit_log {wanted} ORDER BY id DESC LIMIT $4 OFFSET $5"
+            "SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {AUDIT_FILTER} ORDER BY a.id DESC LIMIT $8 OFFSET $9"
         );
-        let rows = c.all(sql(&page_sql).bind(id).bind(key).bind(event).bind(limit).bind(offset)).await?;
+        let rows = c.all(with_filter(sql(&page_sql), filter).bind(limit).bind(offset)).await?;
         Ok(Page { count, rows })
     }
+
+    /// Up to `limit` entries older than the entry `before` (all when `None`), newest
+    /// first: an export reads the log a page at a time, whatever its size, without
+    /// holding a connection between pages.
+    pub async fn audit_after(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let q = format!(
+            "SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {AUDIT_FILTER} AND ($8 IS NULL OR a.id < $8) ORDER BY a.id DESC LIMIT $9"
+        );
+        self.read().await?.conn().all(with_filter(sql(&q), filter).bind(before).bind(limit)).await
+    }
+
+    /// How many of `events` happened in each `bucket_secs` from `since` until `until`.
+    pub async fn count_events(
+        &self,
+        events: &[AuditEvent],
+        since: Timestamp,
+        until: Timestamp,
+        bucket_secs: i64,
+    ) -> Result<Vec<EventCount>, StoreError> {
+        let mut counts = Vec::new();
+        let mut pooled = self.read().await?;
+        let mut c = pooled.conn();
+        for event in events {
+            let q = sql("SELECT event, (time - $2) / $4 AS bucket, COUNT(*) AS count FROM audit_log \
+                         WHERE event = $1 AND time >= $2 AND time < $3 GROUP BY event, bucket ORDER BY bucket")
+            .bind(event.as_str())
+            .bind(since)
+            .bind(until)
+            .bind(bucket_secs.max(1));
+            counts.extend(c.all::<EventCount>(q).await?);
+        }
+        Ok(counts)
+    }
+}
+
+const AUDIT_COLUMNS: &str =
+    "a.id, a.time, a.event, a.user_id, a.username, a.actor_id, u.username AS actor_username, a.ip, a.user_agent, a.detail";
+const AUDIT_FROM: &str = "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id";
+
+/// The subject ($1 an id or username key, $2 the key: `$1` alone cannot tell an id from
+/// a name, so both are tried), the event ($3), the actor ($4 id, $5 username key) and
+/// the time range ($6 from, $7 before).
+const AUDIT_FILTER: &str = "WHERE ($1 IS NULL OR a.user_id = $1 \
+     OR a.user_id = (SELECT id FROM users WHERE username_key = $2) \
+     OR ($2 IS NOT NULL AND lower(a.username) = $2)) \
+     AND ($3 IS NULL OR a.event = $3) \
+     AND ($4 IS NULL OR a.actor_id = $4 OR a.actor_id = (SELECT id FROM users WHERE username_key = $5)) \
+     AND ($6 IS NULL OR a.time >= $6) AND ($7 IS NULL OR a.time < $7)";
+
+fn with_filter<'q>(q: Query<'q>, f: &'q AuditFilter) -> Query<'q> {
+    q.bind(f.user_id.as_deref().or(f.username_key.as_deref()))
+        .bind(f.username_key.as_deref())
+        .bind(f.event.as_deref())
+        .bind(f.actor_id.as_deref().or(f.actor_key.as_deref()))
+        .bind(f.actor_key.as_deref())
+        .bind(f.since)
+        .bind(f.until)
 }

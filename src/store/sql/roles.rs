@@ -11,14 +11,24 @@ struct RoleHead {
     name: String,
     description: String,
     builtin: bool,
+    holders: i64,
 }
 
 async fn load_role(c: &mut Conn<'_>, name: &str) -> Result<Option<RoleRow>, StoreError> {
-    let q = sql("SELECT name, description, builtin FROM roles WHERE name = $1").bind(name);
+    let q = sql("SELECT name, description, builtin, \
+                 (SELECT COUNT(*) FROM user_roles ur WHERE ur.role = roles.name) AS holders \
+                 FROM roles WHERE name = $1")
+    .bind(name);
     let Some(head) = c.optional::<RoleHead>(q).await? else { return Ok(None) };
     let q = sql("SELECT permission FROM role_permissions WHERE role = $1 ORDER BY permission").bind(name);
     let permissions = c.scalars(q).await?;
-    Ok(Some(RoleRow { name: head.name, description: head.description, builtin: head.builtin, permissions }))
+    Ok(Some(RoleRow {
+        name: head.name,
+        description: head.description,
+        builtin: head.builtin,
+        permissions,
+        holders: head.holders,
+    }))
 }
 
 async fn replace_permissions(c: &mut Conn<'_>, role: &str, permissions: &[String]) -> Result<(), StoreError> {
@@ -88,6 +98,12 @@ impl Store {
             }
         }
         Ok(roles)
+    }
+
+    /// Every permission some role holds, sorted.
+    pub async fn permissions_in_use(&self) -> Result<Vec<String>, StoreError> {
+        let q = sql("SELECT DISTINCT permission FROM role_permissions ORDER BY permission");
+        self.read().await?.conn().scalars(q).await
     }
 
     pub async fn role(&self, name: &str) -> Result<Option<RoleRow>, StoreError> {

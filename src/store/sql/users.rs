@@ -2,14 +2,67 @@
 
 use super::audit::insert_audit;
 use super::escape_like;
-use crate::store::db::{sql, Conn};
+use crate::store::db::{sql, Conn, Query};
 use crate::store::{
     AuditEvent, AuditMeta, ImportOutcome, ImportedUser, NewUser, Page, Store, StoreError, Timestamp,
-    UserChanges, UserRow, UserWithRoles, LAST_SUPERUSER,
+    UserChanges, UserFilter, UserOrdering, UserRow, UserWithRoles, LAST_SUPERUSER,
 };
 
-const USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, \
-     date_joined, last_login, password_changed_at, email_verified";
+/// Whether a user (the row `users` of the query) has a second factor.
+macro_rules! has_2fa {
+    () => {
+        "(EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL) \
+         OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id))"
+    };
+}
+
+const USER_COLUMNS: &str = concat!(
+    "id, username, email, password_hash, is_active, is_superuser, date_joined, last_login, \
+     password_changed_at, email_verified, ",
+    has_2fa!(),
+    " AS has_2fa"
+);
+
+/// What the administrators' list filters on: search ($1, $2 the LIKE pattern),
+/// `is_active` ($3), `is_superuser` ($4), a role ($5), a second factor ($6),
+/// `email_verified` ($7).
+const LIST_FILTER: &str = concat!(
+    "WHERE ($1 = '' OR username_key LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\') \
+     AND ($3 IS NULL OR is_active = $3) AND ($4 IS NULL OR is_superuser = $4) \
+     AND ($5 IS NULL OR EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $5)) \
+     AND ($6 IS NULL OR ",
+    has_2fa!(),
+    " = $6) AND ($7 IS NULL OR email_verified = $7)"
+);
+
+/// Binds `LIST_FILTER`'s parameters.
+fn with_filter<'q>(q: Query<'q>, filter: &'q UserFilter, pattern: &'q str) -> Query<'q> {
+    q.bind(filter.search.as_str())
+        .bind(pattern)
+        .bind(filter.is_active)
+        .bind(filter.is_superuser)
+        .bind(filter.role.as_deref())
+        .bind(filter.has_2fa)
+        .bind(filter.email_verified)
+}
+
+fn order_by(ordering: UserOrdering) -> &'static str {
+    match ordering {
+        UserOrdering::Username => "username_key",
+        UserOrdering::UsernameDesc => "username_key DESC",
+        UserOrdering::Email => "lower(email), username_key",
+        UserOrdering::EmailDesc => "lower(email) DESC, username_key",
+        UserOrdering::DateJoined => "date_joined, username_key",
+        UserOrdering::DateJoinedDesc => "date_joined DESC, username_key",
+        // Never signed in: last, either way.
+        UserOrdering::LastLogin => "(last_login IS NULL), last_login, username_key",
+        UserOrdering::LastLoginDesc => "(last_login IS NULL), last_login DESC, username_key",
+    }
+}
+
+/// A new user's row: no second factor yet.
+const NEW_USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, date_joined, \
+     last_login, password_changed_at, email_verified, FALSE AS has_2fa";
 
 pub(super) async fn roles_and_permissions(
     c: &mut Conn<'_>,
@@ -57,7 +110,7 @@ impl Store {
         let q = format!(
             "INSERT INTO users (id, username, username_key, email, password_hash, is_active, \
              is_superuser, date_joined, last_login, password_changed_at) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, NULL, $7) RETURNING {USER_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, NULL, $7) RETURNING {NEW_USER_COLUMNS}"
         );
         let q = sql(&q).bind(&u.id).bind(&u.username).bind(&u.username_key).bind(&u.email);
         let row: UserRow = c.one(q.bind(&u.password_hash).bind(u.is_superuser).bind(u.now)).await?;
@@ -240,24 +293,24 @@ impl Store {
         Ok(if created { ImportOutcome::Created } else { ImportOutcome::Updated })
     }
 
-    /// Users whose username key or email contains `search` (lower-case), by username.
+    /// The users `filter` selects, in its order, a page at a time.
     pub async fn list_users(
         &self,
-        search: &str,
+        filter: &UserFilter,
         offset: i64,
         limit: i64,
     ) -> Result<Page<UserWithRoles>, StoreError> {
-        let pattern = format!("%{}%", escape_like(search));
-        let filter =
-            "WHERE ($1 = '' OR username_key LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\')";
+        let pattern = format!("%{}%", escape_like(&filter.search));
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
-        let count_sql = format!("SELECT COUNT(*) FROM users {filter}");
-        let count: i64 = c.scalar(sql(&count_sql).bind(search).bind(&pattern)).await?;
-        let page_sql =
-            format!("SELECT {USER_COLUMNS} FROM users {filter} ORDER BY username_key LIMIT $3 OFFSET $4");
+        let count_sql = format!("SELECT COUNT(*) FROM users {LIST_FILTER}");
+        let count: i64 = c.scalar(with_filter(sql(&count_sql), filter, &pattern)).await?;
+        let page_sql = format!(
+            "SELECT {USER_COLUMNS} FROM users {LIST_FILTER} ORDER BY {} LIMIT $8 OFFSET $9",
+            order_by(filter.ordering)
+        );
         let users: Vec<UserRow> =
-            c.all(sql(&page_sql).bind(search).bind(&pattern).bind(limit).bind(offset)).await?;
+            c.all(with_filter(sql(&page_sql), filter, &pattern).bind(limit).bind(offset)).await?;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
             let (roles, permissions) = roles_and_permissions(&mut c, &user.id).await?;

@@ -184,7 +184,7 @@ pub async fn superuser(app: &TestApp, username: &str) -> (String, String) {
     let r = authenticon::auth::accounts::Registration {
         username: username.into(),
         email: String::new(),
-        password: Secret::new(PASSWORD),
+        password: Some(Secret::new(PASSWORD)),
         is_superuser: true,
     };
     let user = app.state.accounts.create_user(r, &authenticon::store::AuditMeta::default()).await.unwrap();

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use authenticon::domain::Secret;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::{spawn_with, str_of, TestApp, PASSWORD};
 
 /// aiosmtpd on a free loopback port; each accepted mail becomes a JSON file.
 pub struct SmtpSink {
@@ -94,4 +98,40 @@ impl Drop for SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The token of the first link to `page` in a mail's body.
+pub fn token_in(mail: &Value, page: &str) -> String {
+    let body = str_of(&mail["body"]);
+    let marker = format!("/{page}?token=");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no {marker} link in {body}")) + marker.len();
+    body[start..].split_whitespace().next().unwrap().to_string()
+}
+
+pub async fn with_mail(adjust: impl FnOnce(&mut authenticon::Config)) -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_with(|c| {
+        c.smtp_url = Some(Secret::new(url));
+        c.public_url = Some("https://auth.example.com".into());
+        adjust(c);
+    })
+    .await;
+    (app, sink)
+}
+
+pub async fn register_with_email(app: &TestApp, username: &str, email: &str) -> Value {
+    let r = app.post("/register/", json!({"username": username, "password": PASSWORD, "email": email})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
+}
+
+/// Registers with an address and follows the verification link: password-reset mail
+/// goes only to verified addresses. The verification is the sink's first mail.
+pub async fn register_verified(app: &TestApp, sink: &SmtpSink, username: &str, email: &str) -> Value {
+    let user = register_with_email(app, username, email).await;
+    let link = token_in(&sink.wait_for(1).await[0], "verify-email");
+    let r = app.post("/api/email/verify/", json!({"token": link})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    user
 }

@@ -58,6 +58,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/events/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every event name the log records, for filters. Needs `audit.view`. */
+        get: operations["audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The log as CSV, newest first, with the list's filters: streamed a page at a time, so
+         *     any size is fine. Fields that a spreadsheet would read as a formula are prefixed with
+         *     `'` (OWASP's CSV injection advice). Needs `audit.view`.
+         */
+        get: operations["export_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/summary/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign-ins, failed sign-ins, throttled attempts, refresh-token reuse alarms and new
+         *     users, counted per hour over the last day (`period=24h`) or per day over the last 30
+         *     (`30d`). Needs `audit.view`.
+         */
+        get: operations["audit_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/email/verify/": {
         parameters: {
             query?: never;
@@ -426,6 +485,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/password-reset/check/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether a reset or invitation link still works (unspent, unexpired, its account
+         *     active), without spending it: for a page that asks before showing its form.
+         */
+        post: operations["check_reset_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/password-reset/confirm/": {
         parameters: {
             query?: never;
@@ -440,6 +519,27 @@ export interface paths {
          *     revoked and the link (with any other reset link of the account) is spent.
          */
         post: operations["confirm_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/permissions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The permissions to pick from when editing a role: the built-in ones and those in use
+         *     (any other that follows the rule `[a-z0-9_.:-]{1,100}` may be typed). Needs
+         *     `roles.view`.
+         */
+        get: operations["list_permissions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -473,7 +573,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every role with its permissions. Needs `roles.view`. */
+        /**
+         * Every role with its permissions (and, with `?holders=true`, how many users hold each).
+         *     Needs `roles.view`.
+         */
         get: operations["list_roles"];
         put?: never;
         /** Create a role. Needs `roles.manage`. */
@@ -491,7 +594,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One role. Needs `roles.view`. */
+        /** One role (with `?holders=true`, how many users hold it). Needs `roles.view`. */
         get: operations["get_role"];
         put?: never;
         post?: never;
@@ -772,12 +875,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Users, by username, 20 a page. `search` matches username or email, case-insensitively.
-         *     Needs `users.view`.
+         * Users, 20 a page, by username unless `ordering` says otherwise. `search` matches
+         *     username or email, case-insensitively; the other filters narrow it. Needs `users.view`.
          */
         get: operations["list_users"];
         put?: never;
-        post?: never;
+        /**
+         * Create a user, with a password or an invitation mail that lets them choose one, and
+         *     roles the caller may give. Needs `users.manage`.
+         */
+        post: operations["create_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -806,6 +913,26 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/api/users/{id}/lockouts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lift the user's lockouts: the failed-login counts of their username (from every
+         *     address) and the authenticator app's lock. Audited as `lockout_cleared`.
+         */
+        delete: operations["clear_lockouts"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{id}/mfa/": {
         parameters: {
             query?: never;
@@ -819,9 +946,26 @@ export interface paths {
         /**
          * Remove every factor of a user (a lost device). Needs `users.manage` and, as for any
          *     change to a user, every permission the user holds (only a superuser resets a
-         *     superuser).
+         *     superuser). One's own factors need a fresh proof (`/api/me/reauthenticate/` first).
          */
         delete: operations["reset_user_mfa"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/password-reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail the user a link to choose a new password (their address must be verified). */
+        post: operations["send_reset_link"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -843,6 +987,74 @@ export interface paths {
         put: operations["set_user_roles"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/security/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's factors and lockouts. */
+        get: operations["user_security"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/sessions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's live sessions, most recently used first (`current` is always false). */
+        get: operations["user_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/sessions/revoke-all/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session of the user. */
+        post: operations["end_all_user_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/sessions/{session_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of the user's sessions: its refresh and access tokens stop at once. */
+        delete: operations["end_user_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -958,11 +1170,29 @@ export interface components {
             username?: string | null;
             /** @description Who acted, when someone signed in did (an administrator, or the user themself). */
             actor_id?: string | null;
+            /** @description The actor's username now (null when nobody signed in acted, or the account is gone). */
+            actor_username?: string | null;
             ip: string;
             user_agent: string;
             /** @description Event-specific facts (session id, roles before and after, …); never a secret. */
             detail: {
                 [key: string]: unknown;
+            };
+        };
+        AuditSummary: {
+            /** @description `24h` (by the hour) or `30d` (by the day). */
+            period: string;
+            /** Format: int64 */
+            bucket_seconds: number;
+            /** @description RFC 3339: the start of each bucket, oldest first. */
+            buckets: string[];
+            /** @description Per event, one count per bucket. */
+            series: {
+                [key: string]: number[];
+            };
+            /** @description Per event, the period's total. */
+            totals: {
+                [key: string]: number;
             };
         };
         /**
@@ -999,6 +1229,21 @@ export interface components {
             description?: string | null;
             /** @description Each `[a-z0-9_.:-]{1,100}`. */
             permissions?: string[] | null;
+        };
+        CreateUserRequest: {
+            /** @example bob */
+            username: string;
+            /** @example bob@example.com */
+            email?: string | null;
+            /**
+             * @description Checked by Django's validators. Leave it out to let the user choose one through
+             *     the invitation.
+             */
+            password?: string | null;
+            /** @description Roles to give, each within what the caller holds. */
+            roles?: string[] | null;
+            /** @description Mail the user a link that sets the password (valid `AUTHENTICON_INVITATION_TIMEOUT`). */
+            send_invitation?: boolean | null;
         };
         /** @description `{"detail": "..."}`, DRF's shape for every error that is not about a field. */
         Detail: {
@@ -1075,6 +1320,8 @@ export interface components {
                 username?: string | null;
                 /** @description Who acted, when someone signed in did (an administrator, or the user themself). */
                 actor_id?: string | null;
+                /** @description The actor's username now (null when nobody signed in acted, or the account is gone). */
+                actor_username?: string | null;
                 ip: string;
                 user_agent: string;
                 /** @description Event-specific facts (session id, roles before and after, …); never a secret. */
@@ -1110,6 +1357,8 @@ export interface components {
                  *     password-reset link sent to it). Changing the email clears it.
                  */
                 email_verified: boolean;
+                /** @description Whether the user has a second factor (a confirmed authenticator app or a passkey). */
+                has_2fa: boolean;
             }[];
         };
         /** @description A passkey's answer to the options of a ceremony. */
@@ -1186,6 +1435,12 @@ export interface components {
             /** @example alice@example.com */
             email: string;
         };
+        PermissionsResponse: {
+            /** @description The permissions the service itself checks. */
+            builtin: string[];
+            /** @description Every permission some role holds. */
+            in_use: string[];
+        };
         /**
          * @description A proof of presence: a passkey's `credential`; or the `password`, with a `code` when
          *     the account has a second factor; or a `code` alone.
@@ -1256,6 +1511,28 @@ export interface components {
              *     ]
              */
             permissions: string[];
+            /**
+             * Format: int64
+             * @description How many users hold it; only with `?holders=true` (API.md's role object has no such
+             *     field).
+             */
+            holders?: number | null;
+        };
+        SecurityResponse: {
+            /** @description A confirmed authenticator app. */
+            totp: boolean;
+            passkeys: components["schemas"]["PasskeyInfo"][];
+            /** Format: int64 */
+            recovery_codes_left: number;
+            /** @description RFC 3339: wrong codes lock the authenticator app until then; null when not locked. */
+            totp_locked_until?: string | null;
+            /**
+             * Format: int32
+             * @description Failed logins counted against the username now, from any address.
+             */
+            login_failures: number;
+            /** @description Whether that count stops the username's logins (`DELETE …/lockouts/` lifts it). */
+            login_locked: boolean;
         };
         SessionResponse: {
             access: string;
@@ -1370,6 +1647,8 @@ export interface components {
              *     password-reset link sent to it). Changing the email clears it.
              */
             email_verified: boolean;
+            /** @description Whether the user has a second factor (a confirmed authenticator app or a passkey). */
+            has_2fa: boolean;
         };
         VerifyEmailRequest: {
             /** @description The `token` parameter of the mailed link. */
@@ -1438,10 +1717,16 @@ export interface operations {
     list_audit: {
         parameters: {
             query?: {
-                /** @description A user id or username */
+                /** @description The user the events are about: an id or username */
                 user?: string;
-                /** @description An event name, e.g. `login`, `refresh_reuse_detected` */
+                /** @description Who acted: an id or username */
+                actor?: string;
+                /** @description An event name (`/api/audit/events/` lists them) */
                 event?: string;
+                /** @description From this time (RFC 3339) or day (YYYY-MM-DD) on */
+                since?: string;
+                /** @description Before this time (RFC 3339), or up to the end of this day (YYYY-MM-DD) */
+                until?: string;
                 page?: number;
                 page_size?: number;
             };
@@ -1459,7 +1744,7 @@ export interface operations {
                     "application/json": components["schemas"]["Paginated_AuditEntry"];
                 };
             };
-            /** @description Unknown event name */
+            /** @description Unknown event name, or a time that does not read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1486,6 +1771,137 @@ export interface operations {
             };
             /** @description `Invalid page.` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    audit_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    export_audit: {
+        parameters: {
+            query?: {
+                user?: string;
+                actor?: string;
+                event?: string;
+                since?: string;
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/csv`: `id,time,event,user_id,username,actor_id,actor_username,ip,user_agent,detail` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    audit_summary: {
+        parameters: {
+            query?: {
+                /** @description `24h` (default) or `30d` */
+                period?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2350,6 +2766,38 @@ export interface operations {
             };
         };
     };
+    check_reset_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description `{"token": ["This link is invalid or has expired."]}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+        };
+    };
     confirm_password_reset: {
         parameters: {
             query?: never;
@@ -2378,6 +2826,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+        };
+    };
+    list_permissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionsResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2419,7 +2902,10 @@ export interface operations {
     };
     list_roles: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Add each role's `holders` count */
+                holders?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2502,7 +2988,10 @@ export interface operations {
     };
     get_role: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Add the role's `holders` count */
+                holders?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Role name */
@@ -3153,6 +3642,15 @@ export interface operations {
             query?: {
                 /** @description Part of a username or email */
                 search?: string;
+                is_active?: boolean;
+                is_superuser?: boolean;
+                /** @description Holds this role */
+                role?: string;
+                /** @description Has a confirmed authenticator app or a passkey */
+                has_2fa?: boolean;
+                email_verified?: boolean;
+                /** @description `username`, `email`, `date_joined` or `last_login`; a leading `-` reverses */
+                ordering?: string;
                 /** @description 1-based page number */
                 page?: number;
                 /** @description Results a page (default 20, at most 100) */
@@ -3170,6 +3668,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Paginated_UserResponse"];
+                };
+            };
+            /** @description A filter that is not a boolean, an unknown ordering */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
                 };
             };
             401: {
@@ -3195,6 +3702,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    create_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserResponse"];
+                };
+            };
+            /** @description Field errors: the username, the password's validators, an unknown role, no password and no invitation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description No `users.manage`, or `permission_denied`: a role whose permissions the caller does not hold */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
         };
@@ -3304,6 +3860,51 @@ export interface operations {
             };
         };
     };
+    clear_lockouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     reset_user_mfa: {
         parameters: {
             query?: never;
@@ -3336,10 +3937,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
             /** @description No such user, or no factor to remove */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    send_reset_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No verified address, or the user is inactive */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3392,6 +4048,190 @@ export interface operations {
                 };
             };
             /** @description No `users.manage`, or `permission_denied` (bounded delegation) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    user_security: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecurityResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    end_all_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    end_user_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+                /** @description Session id */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Two builds side by side, for a change that should not move a hot path: the same
+requests against each, runs alternating A, B, A, B, … so the machine's noise falls on both
+alike; medians and the ratio B/A, per scenario and store.
+
+    python3 bench/ab.py OLD_BINARY NEW_BINARY [--scenarios protected,refresh]
+        [--stores sqlite,postgres] [--runs 5] [--duration 8] [--connections 64]
+
+Scenarios: `protected` (GET /protected-resource/ with one access token) and `refresh`
+(rotation, each connection spending its own chain of refresh tokens). PostgreSQL is the
+test server (`TEST_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test); each
+build gets a database of its own, made and dropped here. Standard library only; wrk from
+Debian.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import PASSWORD, authenticon_env, free_port, http, log, refresh_pool, wait_ready, wrk  # noqa: E402
+
+PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def psql(sql):
+    subprocess.run(["psql", PG_BASE, "-q", "-c", sql], check=True, capture_output=True)
+
+
+def start(binary, store, side, workdir):
+    if store == "sqlite":
+        db_url = f"sqlite://{workdir}/bench.db"
+    else:
+        name = f"authenticon_ab_{side}"
+        psql(f"DROP DATABASE IF EXISTS {name}")
+        psql(f"CREATE DATABASE {name}")
+        db_url = PG_BASE.rsplit("/", 1)[0] + f"/{name}"
+    port = free_port()
+    env = {**authenticon_env(db_url), "AUTHENTICON_BIND": f"127.0.0.1:{port}"}
+    proc = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url + "/readyz")
+    http("POST", url + "/register/", {"username": "benchuser", "password": PASSWORD})
+    _, pair = http("POST", url + "/api/token/", {"username": "benchuser", "password": PASSWORD})
+    return proc, url, pair["access"]
+
+
+def stop(proc, store, side):
+    proc.terminate()
+    proc.wait()
+    if store == "postgres":
+        psql(f"DROP DATABASE IF EXISTS authenticon_ab_{side}")
+
+
+def one_run(url, access, scenario, args, workdir, run_no):
+    env = {"BENCH_ACCESS": access, "BENCH_RUN": str(run_no)}
+    if scenario == "protected":
+        return wrk(url, "/protected-resource/", "protected.lua", args.connections, args.duration, env)
+    prefix = Path(workdir) / f"pool{run_no}"
+    threads = min(2, args.connections)
+    refresh_pool(url, "benchuser", max(4, args.connections // 2 * 2), threads, prefix)
+    env["BENCH_REFRESH_FILE"] = str(prefix)
+    return wrk(url, "/api/token/refresh/", "refresh.lua", args.connections, args.duration, env)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--scenarios", default="protected,refresh")
+    ap.add_argument("--stores", default="sqlite,postgres")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--connections", type=int, default=64)
+    args = ap.parse_args()
+    binaries = {"a": args.a, "b": args.b}
+    table = []
+    run_no = 0
+    for store in args.stores.split(","):
+        with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db:
+            dirs = {"a": da, "b": db}
+            servers = {side: start(binaries[side], store, side, dirs[side]) for side in ("a", "b")}
+            try:
+                for scenario in args.scenarios.split(","):
+                    rates = {"a": [], "b": []}
+                    for i in range(args.runs):
+                        for side in ("a", "b"):
+                            _, url, access = servers[side]
+                            run_no += 1
+                            r = one_run(url, access, scenario, args, dirs[side], run_no)
+                            assert r["non2xx"] == 0, r
+                            rates[side].append(r["rps"])
+                            log(f"{store} {scenario} run {i + 1} {side}: {r['rps']:,.0f} req/s")
+                    ma, mb = statistics.median(rates["a"]), statistics.median(rates["b"])
+                    table.append((scenario, store, ma, mb, rates))
+            finally:
+                for side, (proc, _, _) in servers.items():
+                    stop(proc, store, side)
+    print(f"A = {args.a}\nB = {args.b}\n")
+    print("| scenario | store | A median req/s | B median req/s | B/A | A runs | B runs |")
+    print("|---|---|---|---|---|---|---|")
+    for scenario, store, ma, mb, rates in table:
+        runs = {s: " · ".join(f"{x:,.0f}" for x in sorted(rates[s])) for s in rates}
+        print(f"| {scenario} | {store} | {ma:,.0f} | {mb:,.0f} | {mb / ma:.3f} | {runs['a']} | {runs['b']} |")
+
+
+if __name__ == "__main__":
+    main()

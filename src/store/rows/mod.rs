@@ -1,0 +1,18 @@
+//! The rows the store reads and writes, and the outcomes of its multi-step changes, by
+//! area (as `sql/`).
+
+mod audit;
+mod keys;
+mod mail;
+mod mfa;
+mod roles;
+mod sessions;
+mod users;
+
+pub use audit::*;
+pub use keys::*;
+pub use mail::*;
+pub use mfa::*;
+pub use roles::*;
+pub use sessions::*;
+pub use users::*;

@@ -1,0 +1,79 @@
+//! Sessions (refresh-token families) and the outcomes of rotating and revoking them.
+
+use super::users::UserWithRoles;
+use crate::domain::{ClientInfo, Timestamp};
+
+/// A refresh token record: the `jti` of a signed token and its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefresh {
+    pub jti: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A live session (refresh-token family), for the sessions page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// What protected routes need of a session: whether it still stands, and when its
+/// owner last proved their presence in it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionState {
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub reauthenticated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: String,
+    pub client: ClientInfo,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+    pub first_token: NewRefresh,
+}
+
+/// What became of a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// Spent; the new token is recorded in the same family.
+    Rotated(Box<UserWithRoles>),
+    /// Spent before: the whole family is now revoked.
+    ReuseDetected(Reuse),
+    /// Spent within the reuse interval: the successor that rotation issued, unchanged.
+    Replayed { user: Box<UserWithRoles>, successor: NewRefresh },
+    /// Unknown jti, revoked or expired family.
+    Invalid,
+    /// The family belongs to a deactivated user.
+    UserInactive,
+}
+
+/// What became of a refresh token presented for logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked {
+        user_id: String,
+    },
+    /// Spent before: reuse; the family is revoked anyway.
+    ReuseDetected(Reuse),
+    Invalid,
+}
+
+/// A spent refresh token presented again: whose family it was, and where it was first
+/// spent from (the other use the theft alert names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reuse {
+    pub user_id: String,
+    pub session_id: String,
+    pub first_used_at: Timestamp,
+    pub first_ip: String,
+    pub first_user_agent: String,
+}

@@ -1,0 +1,402 @@
+//! The administrators' API beyond editing a user: creating users (with an invitation),
+//! the list's filters and order, a user's sessions, factors and lockouts, reset links,
+//! role holders and permissions, and the audit log's filters, CSV export and overview.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>, token: &str) -> Reply {
+    app.request(method, path, body, Some(token)).await
+}
+
+/// A delegate holding `users.view` and `users.manage` only.
+async fn delegate(app: &TestApp, root: &str, name: &str) -> (String, String) {
+    let r = call(
+        app,
+        Method::POST,
+        "/api/roles/",
+        Some(json!({"name": "helpdesk", "permissions": ["users.view", "users.manage"]})),
+        root,
+    )
+    .await;
+    assert!(r.status == StatusCode::CREATED || r.status == StatusCode::BAD_REQUEST, "{}", r.body);
+    let (id, _, _) = app.user_with_tokens(name).await;
+    let r = call(
+        app,
+        Method::PUT,
+        &format!("/api/users/{id}/roles/"),
+        Some(json!({"roles": ["helpdesk"]})),
+        root,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (access, _) = app.login(name).await;
+    (id, access)
+}
+
+#[tokio::test]
+async fn an_administrator_creates_a_user_with_a_password_and_roles_within_their_own() {
+    let app = spawn().await;
+    let (_, root) = superuser(&app, "root").await;
+    call(
+        &app,
+        Method::POST,
+        "/api/roles/",
+        Some(json!({"name": "analyst", "permissions": ["reports.view"]})),
+        &root,
+    )
+    .await;
+    let body =
+        json!({"username": "dora", "email": "dora@example.com", "password": PASSWORD, "roles": ["analyst"]});
+    let r = call(&app, Method::POST, "/api/users/", Some(body), &root).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        (&r.body["username"], &r.body["roles"], &r.body["has_2fa"]),
+        (&json!("dora"), &json!(["analyst"]), &json!(false))
+    );
+    let (access, _) = app.login("dora").await;
+    assert_eq!(app.get("/api/reports/", Some(&access)).await.status, StatusCode::OK);
+
+    // The validators and the name rule answer as at registration; no password and no
+    // invitation is refused.
+    let r =
+        call(&app, Method::POST, "/api/users/", Some(json!({"username": "dora", "password": "123"})), &root)
+            .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["username"], json!(["A user with that username already exists."]));
+    assert!(r.body["password"].as_array().is_some_and(|m| m.len() >= 2), "{}", r.body);
+    let r = call(&app, Method::POST, "/api/users/", Some(json!({"username": "erin"})), &root).await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"password": ["Give a password, or send an invitation to choose one."]})
+        )
+    );
+
+    // A delegate cannot make anyone an analyst (it does not hold reports.view), and the
+    // refusal leaves no user behind.
+    let (_, helpdesk) = delegate(&app, &root, "harry").await;
+    let body = json!({"username": "frank", "password": PASSWORD, "roles": ["analyst"]});
+    let r = call(&app, Method::POST, "/api/users/", Some(body), &helpdesk).await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::FORBIDDEN, &json!("permission_denied")),
+        "{}",
+        r.body
+    );
+    let r = call(&app, Method::GET, "/api/users/?search=frank", None, &root).await;
+    assert_eq!(r.body["count"], json!(0));
+}
+
+#[tokio::test]
+async fn an_invited_user_chooses_a_password_by_the_mailed_link() {
+    let (app, sink) = with_mail(|_| {}).await;
+    let (_, root) = superuser(&app, "root").await;
+    let body = json!({"username": "gail", "email": "gail@example.com", "send_invitation": true});
+    let r = call(&app, Method::POST, "/api/users/", Some(body), &root).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // No password works yet.
+    let r = app.post("/api/token/", json!({"username": "gail", "password": ""})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0]["to"], json!(["gail@example.com"]));
+    assert!(str_of(&mails[0]["subject"]).contains("choose your password"), "{}", mails[0]);
+    let token = token_in(&mails[0], "reset-password");
+    // The link reads as valid before the form is shown, and is not spent by asking.
+    for _ in 0..2 {
+        let r = app.post("/api/password-reset/check/", json!({"token": token})).await;
+        assert_eq!((r.status, r.body), (StatusCode::OK, json!({"detail": "This link is valid."})));
+    }
+    let r = app.post("/api/password-reset/confirm/", json!({"token": token, "new_password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (access, _) = app.login("gail").await;
+    // Following the link proved the address.
+    assert_eq!(app.get("/api/me/", Some(&access)).await.body["email_verified"], json!(true));
+    let r = app.post("/api/password-reset/check/", json!({"token": token})).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::BAD_REQUEST, json!({"token": ["This link is invalid or has expired."]}))
+    );
+    // An invitation the clock outran is dead too (seven days by default).
+    let body = json!({"username": "hank", "email": "hank@example.com", "send_invitation": true});
+    assert_eq!(call(&app, Method::POST, "/api/users/", Some(body), &root).await.status, StatusCode::CREATED);
+    let mails = sink.wait_for(3).await;
+    let to_hank = mails.iter().find(|m| m["to"] == json!(["hank@example.com"])).expect("hank's invitation");
+    let token = token_in(to_hank, "reset-password");
+    app.clock.advance(7 * 86_400 + 1);
+    let r = app.post("/api/password-reset/check/", json!({"token": token})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_user_list_filters_and_orders_as_asked() {
+    let app = spawn().await;
+    let (root_id, root) = superuser(&app, "root").await;
+    for name in ["carol", "alice", "bob"] {
+        app.register(name).await;
+    }
+    app.login("bob").await;
+    let names = |r: &Reply| -> Vec<String> {
+        r.body["results"].as_array().unwrap().iter().map(|u| str_of(&u["username"])).collect()
+    };
+    let list = |q: &'static str| call(&app, Method::GET, q, None, &root);
+    assert_eq!(names(&list("/api/users/").await), ["alice", "bob", "carol", "root"]);
+    assert_eq!(names(&list("/api/users/?ordering=-username").await), ["root", "carol", "bob", "alice"]);
+    // Never signed in: last, whichever way.
+    let by_login = names(&list("/api/users/?ordering=-last_login").await);
+    assert_eq!(&by_login[2..], ["alice", "carol"]);
+    assert_eq!(names(&list("/api/users/?is_superuser=true").await), ["root"]);
+    assert_eq!(names(&list("/api/users/?is_superuser=false&search=o").await), ["bob", "carol"]);
+    assert_eq!(names(&list("/api/users/?role=admin").await), Vec::<String>::new());
+    call(
+        &app,
+        Method::PUT,
+        &format!("/api/users/{root_id}/roles/"),
+        Some(json!({"roles": ["admin"]})),
+        &root,
+    )
+    .await;
+    assert_eq!(names(&list("/api/users/?role=admin").await), ["root"]);
+    assert_eq!(names(&list("/api/users/?has_2fa=true").await), Vec::<String>::new());
+    assert_eq!(list("/api/users/?email_verified=false").await.body["count"], json!(4));
+    let r = list("/api/users/?is_active=maybe&ordering=height").await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"is_active": ["Must be a valid boolean."],
+                   "ordering": ["Select a valid choice. height is not one of the available choices."]})
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_ends_a_users_sessions_within_their_bounds() {
+    let app = spawn().await;
+    let (root_id, root) = superuser(&app, "root").await;
+    let (alice_id, alice_access, _) = app.user_with_tokens("alice").await;
+    app.login("alice").await;
+    let path = format!("/api/users/{alice_id}/sessions/");
+    let sessions = call(&app, Method::GET, &path, None, &root).await.body;
+    let sessions = sessions.as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions.iter().all(|s| s["current"] == json!(false)));
+    // One ended: its access token stops at once.
+    let first = sessions.iter().find(|s| {
+        let (_, claims) = parts(&alice_access);
+        s["id"] == claims["sid"]
+    });
+    let sid = str_of(&first.unwrap()["id"]);
+    let r = call(&app, Method::DELETE, &format!("{path}{sid}/"), None, &root).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/me/", Some(&alice_access)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&app, Method::DELETE, &format!("{path}{sid}/"), None, &root).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A delegate cannot end a superuser's sessions; the refusal is audited.
+    let (_, helpdesk) = delegate(&app, &root, "harry").await;
+    let r = call(&app, Method::POST, &format!("/api/users/{root_id}/sessions/revoke-all/"), None, &helpdesk)
+        .await;
+    assert_eq!((r.status, &r.body["code"]), (StatusCode::FORBIDDEN, &json!("permission_denied")));
+    let denied = call(&app, Method::GET, "/api/audit/?event=permission_denied", None, &root).await;
+    assert_eq!(denied.body["results"][0]["detail"]["action"], json!("session_revoke"));
+    // All of alice's, by the delegate.
+    let r = call(&app, Method::POST, &format!("{path}revoke-all/"), None, &helpdesk).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(call(&app, Method::GET, &path, None, &root).await.body, json!([]));
+}
+
+#[tokio::test]
+async fn an_administrator_sees_and_lifts_a_login_lockout() {
+    let app = spawn_with(|c| {
+        localhost_trusted(c);
+        c.throttle.login_per_user = 3;
+    })
+    .await;
+    let (_, root) = superuser(&app, "root").await;
+    let (alice_id, _, _) = app.user_with_tokens("alice").await;
+    for i in 0..3 {
+        assert_eq!(login_from(&app, &format!("203.0.113.{i}"), "wrong").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login_from(&app, "203.0.113.9", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    let security = format!("/api/users/{alice_id}/security/");
+    let r = call(&app, Method::GET, &security, None, &root).await;
+    assert_eq!(
+        r.body,
+        json!({"totp": false, "passkeys": [], "recovery_codes_left": 0, "totp_locked_until": null,
+               "login_failures": 3, "login_locked": true})
+    );
+    let r = call(&app, Method::DELETE, &format!("/api/users/{alice_id}/lockouts/"), None, &root).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(login_from(&app, "203.0.113.9", PASSWORD).await, StatusCode::OK);
+    let r = call(&app, Method::GET, &security, None, &root).await;
+    assert_eq!((&r.body["login_failures"], &r.body["login_locked"]), (&json!(0), &json!(false)));
+    let r =
+        call(&app, Method::GET, &format!("/api/audit/?user={alice_id}&event=lockout_cleared"), None, &root)
+            .await;
+    assert_eq!(r.body["count"], json!(1));
+}
+
+#[tokio::test]
+async fn a_reset_link_goes_only_to_a_verified_address() {
+    let (app, sink) = with_mail(|_| {}).await;
+    let (_, root) = superuser(&app, "root").await;
+    let ivy = register_verified(&app, &sink, "ivy", "ivy@example.com").await;
+    let path = format!("/api/users/{}/password-reset/", str_of(&ivy["id"]));
+    let r = call(&app, Method::POST, &path, None, &root).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let mails = sink.wait_for(2).await;
+    assert_eq!(mails[1]["to"], json!(["ivy@example.com"]));
+    token_in(&mails[1], "reset-password");
+    let jack = app.register("jack").await;
+    let r =
+        call(&app, Method::POST, &format!("/api/users/{}/password-reset/", str_of(&jack["id"])), None, &root)
+            .await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "This user has no verified email address to send a link to."})
+        )
+    );
+}
+
+#[tokio::test]
+async fn roles_show_their_holders_and_the_permissions_to_pick_from() {
+    let app = spawn().await;
+    let (root_id, root) = superuser(&app, "root").await;
+    call(
+        &app,
+        Method::POST,
+        "/api/roles/",
+        Some(json!({"name": "analyst", "permissions": ["reports.view"]})),
+        &root,
+    )
+    .await;
+    call(
+        &app,
+        Method::PUT,
+        &format!("/api/users/{root_id}/roles/"),
+        Some(json!({"roles": ["analyst"]})),
+        &root,
+    )
+    .await;
+    // Asked for, each role says how many hold it; by default the shape is API.md's.
+    let r = call(&app, Method::GET, "/api/roles/analyst/?holders=true", None, &root).await;
+    assert_eq!(r.body["holders"], json!(1));
+    let r = call(&app, Method::GET, "/api/roles/?holders=true", None, &root).await;
+    let holders: Vec<(Value, Value)> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|role| (role["name"].clone(), role["holders"].clone()))
+        .collect();
+    assert_eq!(holders, [(json!("admin"), json!(0)), (json!("analyst"), json!(1))]);
+    let r = call(&app, Method::GET, "/api/roles/analyst/", None, &root).await;
+    assert!(r.body.get("holders").is_none(), "{}", r.body);
+    let r = call(&app, Method::GET, "/api/permissions/", None, &root).await;
+    assert_eq!(
+        r.body,
+        json!({"builtin": ["audit.view", "roles.manage", "roles.view", "users.manage", "users.view"],
+               "in_use": ["audit.view", "reports.view", "roles.manage", "roles.view", "users.manage", "users.view"]})
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
+    let app = spawn().await;
+    let (root_id, root) = superuser(&app, "root").await;
+    let (alice_id, _, _) = app.user_with_tokens("-alice").await;
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/users/{alice_id}/"),
+        Some(json!({"is_active": false})),
+        &root,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // By actor: only the deactivation was root's doing; the entry names root.
+    let r = call(&app, Method::GET, "/api/audit/?actor=root", None, &root).await;
+    assert_eq!(r.body["count"], json!(1), "{}", r.body);
+    let entry = &r.body["results"][0];
+    assert_eq!(
+        (&entry["event"], &entry["actor_id"], &entry["actor_username"]),
+        (&json!("user_updated"), &json!(root_id), &json!("root"))
+    );
+    // By time: tomorrow holds nothing yet; today, everything.
+    let today = time::OffsetDateTime::now_utc().date();
+    let tomorrow = today.next_day().unwrap();
+    let r = call(&app, Method::GET, &format!("/api/audit/?since={tomorrow}"), None, &root).await;
+    assert_eq!(r.body["count"], json!(0));
+    let all = call(&app, Method::GET, "/api/audit/", None, &root).await.body["count"].clone();
+    let r = call(&app, Method::GET, &format!("/api/audit/?since={today}&until={today}"), None, &root).await;
+    assert_eq!(r.body["count"], all);
+    let r = call(&app, Method::GET, "/api/audit/?since=yesterday", None, &root).await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"since": ["Enter a date (YYYY-MM-DD) or a date and time (RFC 3339)."]})
+        )
+    );
+    let events = call(&app, Method::GET, "/api/audit/events/", None, &root).await.body;
+    assert!(
+        events.as_array().unwrap().len() >= 29
+            && events.as_array().unwrap().contains(&json!("lockout_cleared"))
+    );
+
+    // The export: every entry (more than a page of the store), a header, formulas defused.
+    for _ in 0..3 {
+        app.login("root").await;
+    }
+    let resp =
+        app.client.get(format!("{}/api/audit/export/", app.url)).bearer_auth(&root).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,time,event,user_id,username,actor_id,actor_username,ip,user_agent,detail");
+    let count = call(&app, Method::GET, "/api/audit/", None, &root).await.body["count"].as_u64().unwrap();
+    assert_eq!(lines.len() as u64, count + 1);
+    assert!(csv.contains(",'-alice,"), "{csv}");
+    assert!(!csv.contains(",-alice,"));
+    let r = call(&app, Method::GET, "/api/audit/export/?event=nope", None, &root).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_overview_counts_events_per_hour_and_per_day() {
+    let app = spawn_with(|c| {
+        localhost_trusted(c);
+        c.access_token_lifetime = std::time::Duration::from_secs(2 * 86_400);
+    })
+    .await;
+    let (_, root) = superuser(&app, "root").await;
+    app.register("alice").await;
+    assert_eq!(login_from(&app, "203.0.113.1", "wrong").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(login_from(&app, "203.0.113.1", PASSWORD).await, StatusCode::OK);
+    let r = call(&app, Method::GET, "/api/audit/summary/", None, &root).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!((&r.body["period"], &r.body["bucket_seconds"]), (&json!("24h"), &json!(3600)));
+    assert_eq!(r.body["buckets"].as_array().unwrap().len(), 24);
+    // root's login and alice's, one failure, two registrations: all in the last hour.
+    assert_eq!(
+        r.body["totals"],
+        json!({"login": 2, "login_failed": 1, "refresh_reuse_detected": 0, "register": 2, "throttled": 0})
+    );
+    assert_eq!(r.body["series"]["login"].as_array().unwrap().last(), Some(&json!(2)));
+    // A day later the hour has moved out of the last hour, but not out of the month.
+    app.clock.advance(86_400);
+    let day = call(&app, Method::GET, "/api/audit/summary/", None, &root).await.body;
+    assert_eq!(day["totals"]["login"], json!(0));
+    let month = call(&app, Method::GET, "/api/audit/summary/?period=30d", None, &root).await.body;
+    assert_eq!((&month["bucket_seconds"], &month["totals"]["login"]), (&json!(86_400), &json!(2)));
+    let r = call(&app, Method::GET, "/api/audit/summary/?period=1y", None, &root).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
