@@ -1,60 +1,83 @@
-import { Navigate, Route, Routes } from 'react-router';
+import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import type { ReactNode } from 'react';
 import { useAuth } from '../lib/auth';
 import { hasPermission } from '../lib/permissions';
+import { loginPathFor } from '../lib/nextPath';
 import { Loading } from '../components/Notice';
-import { LoginPage } from '../features/auth/LoginPage';
-import { RegisterPage } from '../features/auth/RegisterPage';
-import { DashboardPage } from '../features/dashboard/DashboardPage';
-import { SessionsPage } from '../features/sessions/SessionsPage';
-import { PasswordPage } from '../features/account/PasswordPage';
-import { TwoFactorPage } from '../features/account/TwoFactorPage';
-import { UsersPage } from '../features/users/UsersPage';
-import { RolesPage } from '../features/roles/RolesPage';
-import { AuditPage } from '../features/audit/AuditPage';
-import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
-import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
-import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
-import { adminScreens, Layout } from './Layout';
+import { LoadError } from '../components/QueryState';
+import { RouteView } from '../components/Page';
+import { Layout } from './Layout';
 import { Providers } from './providers';
-
-const adminPages: Record<(typeof adminScreens)[number]['to'], ReactNode> = {
-  '/users': <UsersPage />,
-  '/roles': <RolesPage />,
-  '/audit': <AuditPage />,
-};
+import { accountRoutes, adminRoutes, publicRoutes, type AppRoute } from './routes';
 
 export function App() {
   return (
     <Providers>
       <Layout>
-        <Routes>
-          <Route path="/login" element={<LoginPage />} />
-          <Route path="/signup" element={<RegisterPage />} />
-          <Route path="/forgot-password" element={<ForgotPasswordPage />} />
-          <Route path="/reset-password" element={<ResetPasswordPage />} />
-          <Route path="/verify-email" element={<VerifyEmailPage />} />
-          <Route path="/" element={<Private><DashboardPage /></Private>} />
-          <Route path="/sessions" element={<Private><SessionsPage /></Private>} />
-          <Route path="/password" element={<Private><PasswordPage /></Private>} />
-          <Route path="/two-factor" element={<Private><TwoFactorPage /></Private>} />
-          {adminScreens.map((s) => (
-            <Route key={s.to} path={s.to} element={<Private permission={s.permission}>{adminPages[s.to]}</Private>} />
-          ))}
-          <Route path="*" element={<p>Page not found.</p>} />
-        </Routes>
+        <AppRoutes />
       </Layout>
     </Providers>
   );
 }
 
-/** A page for signed-in users (with `permission`, if given) only. */
-function Private({ children, permission }: { children: ReactNode; permission?: string }) {
-  const { user } = useAuth();
-  if (user === undefined) return <Loading what="your session" />;
-  if (user === null) return <Navigate to="/login" replace />;
-  if (permission && !hasPermission(user, permission)) {
-    return <p role="alert">You do not have permission to see this page.</p>;
+export function AppRoutes() {
+  return (
+    <Routes>
+      {publicRoutes.map((r) => (
+        <Route key={r.path} path={r.path} element={<RouteView title={r.title}>{r.element}</RouteView>} />
+      ))}
+      {[...accountRoutes, ...adminRoutes].map((r) => (
+        <Route key={r.path} path={r.path} element={<RouteView title={r.title}><Private route={r} /></RouteView>} />
+      ))}
+      <Route path="*" element={<RouteView title="Page not found"><NotFound /></RouteView>} />
+    </Routes>
+  );
+}
+
+/** What a private page tells the sign-in page it sends someone to (router state). */
+export type LoginState = { expired: boolean };
+
+/**
+ * A page for signed-in users (holding the route's permission, if it names one). Without a
+ * session it sends to the sign-in page with `?next=` (where they were), saying why when
+ * the session ended mid-work; what they typed waits in memory (lib/drafts) meanwhile.
+ */
+function Private({ route }: { route: AppRoute }) {
+  const { user, endReason, loadError, retry } = useAuth();
+  const location = useLocation();
+  if (user === undefined) {
+    return (
+      <section className="card narrow" aria-labelledby="page-title">
+        <h1 id="page-title">{route.title}</h1>
+        {loadError ? <LoadError error={loadError} what="your session" onRetry={retry} /> : <Loading what="your session" />}
+      </section>
+    );
   }
-  return <>{children}</>;
+  if (user === null) {
+    // Signing out goes to the bare sign-in page; anything else comes back here after.
+    const to = endReason === 'signed-out' ? '/login' : loginPathFor(`${location.pathname}${location.search}${location.hash}`);
+    return <Navigate to={to} replace state={{ expired: endReason === 'expired' } satisfies LoginState} />;
+  }
+  if (route.permission && !hasPermission(user, route.permission)) return <NoAccess title={route.title} />;
+  return <>{route.element}</>;
+}
+
+function NoAccess({ title }: { title: string }) {
+  return (
+    <section className="card narrow" aria-labelledby="page-title">
+      <h1 id="page-title">{title}</h1>
+      <p role="alert">You do not have permission to see this page. Ask an administrator if you need it.</p>
+      <p><Link to="/">Go to your dashboard</Link></p>
+    </section>
+  );
+}
+
+function NotFound(): ReactNode {
+  return (
+    <section className="card narrow" aria-labelledby="page-title">
+      <h1 id="page-title">Page not found</h1>
+      <p>There is no page at this address. It may have moved, or the link may be mistyped.</p>
+      <p><Link to="/">Go to your dashboard</Link></p>
+    </section>
+  );
 }

@@ -1,23 +1,32 @@
 import { NavLink, useNavigate } from 'react-router';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { logout } from '../lib/api/session';
 import { useAuth } from '../lib/auth';
 import { hasPermission } from '../lib/permissions';
+import { useFocusHeadingOnNavigate } from '../components/Page';
 import { ReauthDialog } from '../components/ReauthDialog';
 import { MfaBanner } from '../features/account/MfaBanner';
 import { VerifyBanner } from '../features/recovery/VerifyBanner';
-
-/** Screens a user cannot use are not offered: the nav follows their permissions. */
-export const adminScreens = [
-  { to: '/users', label: 'Users', permission: 'users.view' },
-  { to: '/roles', label: 'Roles', permission: 'roles.view' },
-  { to: '/audit', label: 'Audit log', permission: 'audit.view' },
-] as const;
+import { adminNav, adminRoutes } from './routes';
 
 /** The top bar, the banners and the dialog every signed-in page shares, around `children`. */
 export function Layout({ children }: { children: ReactNode }) {
   const { user } = useAuth();
   const navigate = useNavigate();
+  const [leaving, setLeaving] = useState(false);
+  useFocusHeadingOnNavigate();
+
+  async function signOut() {
+    setLeaving(true);
+    // Whether the server was told shows on the sign-in page for as long as it is not
+    // (session.ts keeps the logout owed).
+    await logout();
+    setLeaving(false);
+    navigate('/login', { replace: true });
+  }
+
+  // Screens a user cannot use are not offered: the nav follows their permissions.
+  const admin = adminNav.filter((n) => hasPermission(user, n.permission) && adminRoutes.some((r) => r.path === n.to));
   return (
     <>
       <a className="skip" href="#main">
@@ -27,25 +36,17 @@ export function Layout({ children }: { children: ReactNode }) {
         <span className="brand">Authenticon</span>
         {user && (
           <nav aria-label="Main">
-            <NavLink to="/" end>
-              Dashboard
-            </NavLink>
-            <NavLink to="/sessions">My sessions</NavLink>
-            <NavLink to="/password">Password</NavLink>
-            <NavLink to="/two-factor">Two-factor</NavLink>
-            {adminScreens
-              .filter((s) => hasPermission(user, s.permission))
-              .map((s) => (
-                <NavLink key={s.to} to={s.to}>
-                  {s.label}
-                </NavLink>
+            <ul>
+              <li><NavLink to="/" end>Dashboard</NavLink></li>
+              <li><NavLink to="/sessions">My sessions</NavLink></li>
+              <li><NavLink to="/password">Password</NavLink></li>
+              <li><NavLink to="/two-factor">Two-factor</NavLink></li>
+              {admin.map((n) => (
+                <li key={n.to}><NavLink to={n.to}>{n.label}</NavLink></li>
               ))}
-            <button
-              type="button"
-              className="link"
-              onClick={() => void logout().then(() => navigate('/login'))}
-            >
-              Log out
+            </ul>
+            <button type="button" className="link" onClick={() => void signOut()} disabled={leaving}>
+              {leaving ? 'Logging out…' : 'Log out'}
             </button>
           </nav>
         )}

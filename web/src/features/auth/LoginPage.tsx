@@ -1,9 +1,12 @@
-import { useState, type FormEvent } from 'react';
-import { Link, Navigate, useNavigate } from 'react-router';
+import { useState, useSyncExternalStore, type FormEvent } from 'react';
+import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
+import { usePageTitle } from '../../components/Page';
 import { ApiError, UNREACHABLE } from '../../lib/api/errors';
+import { getExpiredUsername, logoutPending, onLogoutPendingChange, type EndReason } from '../../lib/api/session';
+import { safeNextPath } from '../../lib/nextPath';
 import { passkeyError, passkeysSupported } from '../../lib/passkeys';
 import { useAuth } from '../../lib/auth';
 import { login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge } from './api';
@@ -21,17 +24,40 @@ function loginError(err: unknown): typeof none {
   return { fields, error: shown.length ? null : Object.values(fields).flat().join(' ') || err.message };
 }
 
+export const SESSION_ENDED = 'Your session ended; sign in again to continue.';
+export const SIGNED_OUT_UNTOLD = 'You are signed out here, but the server could not be told; this browser will end the '
+  + 'session there as soon as it can reach it. On a shared computer, close the browser to be sure.';
+
+/** Whether this browser still owes the server a logout (session.ts), followed as it changes. */
+function useLogoutPending(): boolean {
+  return useSyncExternalStore(onLogoutPendingChange, logoutPending, () => false);
+}
+
+/** What the page says on arrival: why the session ended, or that a logout is still owed. */
+function arrivalNotice(state: unknown, endReason: EndReason, owed: boolean): { info: string | null; warning: string | null } {
+  if (owed) return { info: null, warning: SIGNED_OUT_UNTOLD };
+  if ((state as { expired?: unknown } | null)?.expired === true || endReason === 'expired') return { info: SESSION_ENDED, warning: null };
+  if (endReason === 'signed-out') return { info: 'You are signed out.', warning: null };
+  return { info: null, warning: null };
+}
+
+/** The sign-in page; `?next=/path` (a path of this site only) is where it goes after. */
 export function LoginPage() {
-  const { user } = useAuth();
+  const { user, endReason } = useAuth();
   const navigate = useNavigate();
-  const [username, setUsername] = useState('');
+  const location = useLocation();
+  const [params] = useSearchParams();
+  const next = safeNextPath(params.get('next')) ?? '/';
+  const arrival = arrivalNotice(location.state, endReason, useLogoutPending());
+  // After an expiry the name is offered again: only the password is typed.
+  const [username, setUsername] = useState(() => getExpiredUsername() ?? '');
   const [password, setPassword] = useState('');
   // Set when the password was right and a second factor is wanted.
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const [code, setCode] = useState('');
   const attempt = useMutation({
     mutationFn: (step: () => Promise<unknown>) => step(),
-    onSuccess: () => navigate('/'),
+    onSuccess: () => navigate(next, { replace: true }),
     onError: (err) => {
       const wanted = mfaChallengeOf(err);
       if (wanted) setChallenge(wanted);
@@ -43,8 +69,9 @@ export function LoginPage() {
   });
   const busy = attempt.isPending;
   const { fields: fieldErrors, error } = loginError(attempt.error);
+  usePageTitle(challenge ? 'Second step · Sign in' : null);
 
-  if (user) return <Navigate to="/" replace />;
+  if (user) return <Navigate to={next} replace />;
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -53,10 +80,18 @@ export function LoginPage() {
 
   const canUseCode = !challenge || challenge.methods.some((m) => m !== 'passkey') || challenge.methods.length === 0;
   const canUsePasskey = passkeysSupported() && (!challenge || challenge.methods.includes('passkey'));
+  const keepNext = next === '/' ? '' : `?next=${encodeURIComponent(next)}`;
 
   return (
     <section className="card narrow" aria-labelledby="login-title">
       <h1 id="login-title">Sign in</h1>
+      {!attempt.isError && !challenge && (arrival.info || arrival.warning) && (
+        <div role={arrival.warning ? 'alert' : 'status'}>
+          <p className={arrival.warning ? 'notice warning' : 'notice info'} data-testid="login-arrival">
+            {arrival.warning ?? arrival.info}
+          </p>
+        </div>
+      )}
       {challenge ? (
         <form onSubmit={submit} noValidate>
           {canUsePasskey && (
@@ -83,26 +118,25 @@ export function LoginPage() {
       ) : (
         <form onSubmit={submit} noValidate>
           <Field label="Username" name="username" autoComplete="username" value={username}
-            onChange={(e) => setUsername(e.target.value)} errors={fieldErrors.username} required autoFocus />
+            onChange={(e) => setUsername(e.target.value)} errors={fieldErrors.username} required autoFocus={!username} />
           <Field label="Password" name="password" type="password" autoComplete="current-password" value={password}
-            onChange={(e) => setPassword(e.target.value)} errors={fieldErrors.password} required />
+            onChange={(e) => setPassword(e.target.value)} errors={fieldErrors.password} required autoFocus={!!username} />
           <Notice error={error} reserve />
-          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-          {canUsePasskey && (
-            <>
-              {' '}
+          <div className="actions">
+            <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+            {canUsePasskey && (
               <button type="button" className="secondary" onClick={() => attempt.mutate(loginWithPasskey)} disabled={busy}>
                 Sign in with a passkey
               </button>
-            </>
-          )}
+            )}
+          </div>
         </form>
       )}
       <p>
         <Link to="/forgot-password">Forgot password?</Link>
       </p>
       <p>
-        No account yet? <Link to="/signup">Create one</Link>
+        No account yet? <Link to={`/signup${keepNext}`}>Create one</Link>
       </p>
     </section>
   );

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { json, userFixture } from '../../test-utils';
-import { getAccessToken, getUser, logout, onSessionChange, refreshSession, resetForTests, startSession } from './session';
+import {
+  getAccessToken, getEndReason, getExpiredUsername, getUser, logout, logoutPending, onSessionChange, refreshSession, resetForTests,
+  startSession,
+} from './session';
 import { api } from './transport';
 
 const user = userFixture();
@@ -98,5 +101,107 @@ describe('session', () => {
     await ended;
     expect(getAccessToken()).toBeNull();
     peer.close();
+  });
+});
+
+describe('a logout the server was not told of', () => {
+  let calls: string[];
+  beforeEach(() => {
+    resetForTests();
+    calls = [];
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  /** A server that is down until `up()`, then answers logout with 204 and refresh with `refresh`. */
+  function flakyServer(refresh: () => Response) {
+    let reachable = false;
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => {
+      calls.push(url);
+      if (!reachable) throw new TypeError('Failed to fetch');
+      if (url === '/api/session/logout/') return new Response(null, { status: 204 });
+      if (url === '/api/session/refresh/') return refresh();
+      return json(200, { ok: url });
+    }));
+    return { up: () => { reachable = true; } };
+  }
+
+  it('signs out here at once, remembers the logout is owed, and settles it before the refresh of the next load', async () => {
+    const server = flakyServer(() => json(200, { access: 'again', user }));
+    startSession({ access: 'a', user });
+    expect(await logout()).toEqual({ serverTold: false });
+    expect(getUser()).toBeNull();
+    expect(getEndReason()).toBe('signed-out');
+    expect(logoutPending()).toBe(true);
+    // Only a marker: no token, no user.
+    expect(JSON.stringify({ ...localStorage })).toBe('{"authenticon.logout-pending":"1"}');
+
+    // While the server is still down, nothing signs the person back in.
+    await expect(refreshSession()).rejects.toThrow('Failed to fetch');
+    expect(getUser()).toBeNull();
+
+    // "Next load": the owed logout goes first, and the cookie it ends is not refreshed from.
+    server.up();
+    calls = [];
+    expect(await refreshSession()).toBe(false);
+    expect(calls).toEqual(['/api/session/logout/']);
+    expect(getUser()).toBeNull();
+    expect(logoutPending()).toBe(false);
+    expect({ ...localStorage }).toEqual({});
+  });
+
+  it('settles it before any other call too, such as signing in again', async () => {
+    const server = flakyServer(() => json(401, {}));
+    startSession({ access: 'a', user });
+    await logout();
+    server.up();
+    calls = [];
+    await api('/api/session/login/', { method: 'post', body: { username: 'alice', password: 'pw' }, anonymous: true });
+    expect(calls).toEqual(['/api/session/logout/', '/api/session/login/']);
+    expect(logoutPending()).toBe(false);
+  });
+
+  it('says the server was told when it answered, and leaves nothing behind', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 204 })));
+    startSession({ access: 'a', user });
+    expect(await logout()).toEqual({ serverTold: true });
+    expect(logoutPending()).toBe(false);
+  });
+
+  it('counts a failing server as not told', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 502 })));
+    startSession({ access: 'a', user });
+    expect(await logout()).toEqual({ serverTold: false });
+    expect(logoutPending()).toBe(true);
+  });
+});
+
+describe('why a session ended', () => {
+  beforeEach(() => resetForTests());
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('calls a refused refresh mid-session an expiry, and remembers who it was', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(401, { detail: 'Token is invalid or expired', code: 'token_not_valid' })));
+    const seen: unknown[] = [];
+    const off = onSessionChange((u, reason) => seen.push([u?.username ?? null, reason]));
+    startSession({ access: 'a', user });
+    await expect(api('/api/me/')).rejects.toMatchObject({ status: 401 });
+    expect(seen).toEqual([['alice', null], [null, 'expired']]);
+    expect(getEndReason()).toBe('expired');
+    expect(getExpiredUsername()).toBe('alice');
+    off();
+  });
+
+  it('calls a refused refresh on a first load nothing: nobody was signed in', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json(401, {})));
+    expect(await refreshSession()).toBe(false);
+    expect(getEndReason()).toBeNull();
+    expect(getExpiredUsername()).toBeNull();
+  });
+
+  it('keeps the session when the server fails instead of refusing', async () => {
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => url === '/api/session/refresh/' ? json(503, {}) : json(401, {})));
+    startSession({ access: 'a', user });
+    await expect(api('/api/me/')).rejects.toMatchObject({ status: 503 });
+    expect(getUser()).toEqual(user);
   });
 });

@@ -2,14 +2,15 @@
 // parameters and answers are all typed from `paths` (schema.d.ts, generated from the
 // server's OpenAPI document): a call the server does not describe does not compile.
 //
-// A 401 triggers one refresh of the session (session.ts), after which the request is
+// A logout the server was not told of is settled before anything else is sent. A 401
+// triggers one refresh of the session (session.ts), after which the request is
 // sent once more; a 403 `reauthentication_required` asks for a proof of presence
 // (guards.ts) and sends it once more.
 
 import type { paths } from './schema';
 import { ApiError, codeOf } from './errors';
 import { askForReauth, setMfaEnrollmentRequired } from './guards';
-import { getAccessToken, refreshSession } from './session';
+import { getAccessToken, refreshSession, settlePendingLogout } from './session';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -74,6 +75,8 @@ export function api<P extends keyof paths, M extends MethodOf<P> = DefaultMethod
 export async function api(path: string, ...args: unknown[]): Promise<unknown> {
   const init = (args[0] ?? {}) as LooseInit;
   const url = urlFor(path, init);
+  // A logout this browser still owes the server goes first (session.ts).
+  await settlePendingLogout();
   let sent: string | null = null;
   const send = () => {
     const headers: Record<string, string> = {};
@@ -100,7 +103,7 @@ export async function api(path: string, ...args: unknown[]): Promise<unknown> {
   }
   if (!res.ok) {
     if (res.status === 403 && codeOf(body) === 'mfa_enrollment_required') setMfaEnrollmentRequired(true);
-    throw new ApiError(res.status, body);
+    throw new ApiError(res.status, body, res.headers.get('Retry-After'));
   }
   return body;
 }
