@@ -1,6 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import type { FormEvent } from 'react';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
+import { useDraft } from '../../lib/drafts';
 import { passkeysSupported } from '../../lib/passkeys';
 import type { PasskeyInfo } from './api';
 import type { TwoFactor } from './useTwoFactor';
@@ -11,18 +13,14 @@ function when(seconds: number | null | undefined): string {
 
 /** The user's passkeys: add one, remove one (after confirming). */
 export function PasskeySection({ passkeys, mfa }: { passkeys: PasskeyInfo[]; mfa: TwoFactor }) {
-  const { busy, section, error, errors, done, removing } = mfa.state;
-  const [name, setName] = useState('');
+  const { busy, section, error, errors, done } = mfa.state;
+  // Kept across a sign-in if the session ends meanwhile (lib/drafts).
+  const [name, setName, clearName] = useDraft('two-factor/passkey-name', '');
   const here = section === 'passkey';
 
   async function add(ev: FormEvent) {
     ev.preventDefault();
-    if (await mfa.addPasskey(name)) setName('');
-  }
-
-  function remove(ev: FormEvent) {
-    ev.preventDefault();
-    if (removing) void mfa.removePasskey(removing);
+    if (await mfa.addPasskey(name)) clearName();
   }
 
   return (
@@ -30,24 +28,21 @@ export function PasskeySection({ passkeys, mfa }: { passkeys: PasskeyInfo[]; mfa
       <h2>Passkeys</h2>
       <p>A passkey signs you in with your device's screen lock or security key, with or without your password.</p>
       {passkeys.length > 0 && (
-        <ul className="passkeys" data-testid="passkeys">
+        <ul className="list passkeys" data-testid="passkeys">
           {passkeys.map((p) => (
-            <li key={p.id}>
-              <strong>{p.name}</strong> <small>added {when(p.created_at)}, last used {when(p.last_used_at)}</small>{' '}
-              <button type="button" className="secondary" disabled={busy} onClick={() => mfa.askRemoval(p)}
-                aria-label={`Remove passkey ${p.name}`}>Remove</button>
+            <li key={p.id} className="row">
+              <div>
+                <strong>{p.name}</strong>
+                <div className="muted">added {when(p.created_at)}, last used {when(p.last_used_at)}</div>
+              </div>
+              <ConfirmDialog trigger="Remove" triggerClassName="secondary" triggerAriaLabel={`Remove passkey ${p.name}`}
+                triggerDisabled={busy} title={`Remove the passkey “${p.name}”?`} confirmLabel="Remove passkey" destructive
+                onConfirm={() => void mfa.removePasskey(p)}>
+                <p>It will no longer sign you in. You may be asked to confirm it is you first.</p>
+              </ConfirmDialog>
             </li>
           ))}
         </ul>
-      )}
-      {removing && (
-        <form className="confirm-box" onSubmit={remove} noValidate aria-label="Remove a passkey">
-          <p>Remove the passkey <strong>{removing.name}</strong>? It will no longer sign you in.</p>
-          <div className="actions">
-            <button type="submit" disabled={busy}>Remove passkey</button>{' '}
-            <button type="button" className="secondary" onClick={mfa.cancelRemoval} disabled={busy}>Cancel</button>
-          </div>
-        </form>
       )}
       {passkeysSupported() ? (
         <form onSubmit={(e) => void add(e)} noValidate>
@@ -57,7 +52,10 @@ export function PasskeySection({ passkeys, mfa }: { passkeys: PasskeyInfo[]; mfa
           <button type="submit" disabled={busy}>Add a passkey</button>
         </form>
       ) : (
-        <p>This browser cannot use passkeys.</p>
+        <>
+          <p>This browser cannot use passkeys.</p>
+          <Notice error={here ? error : null} success={here ? done : null} />
+        </>
       )}
     </>
   );

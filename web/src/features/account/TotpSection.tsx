@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
 import type { MfaStatus } from './api';
@@ -42,8 +43,14 @@ export function TotpSection({ status, mfa }: { status: MfaStatus; mfa: TwoFactor
             hint="A code from your app (or a recovery code) to confirm it is you." />
           <Notice error={here ? error : null} success={here ? done : null} reserve />
           <div className="actions">
-            <button type="submit" disabled={busy}>New recovery codes</button>{' '}
-            <button type="button" className="secondary" onClick={() => void disable()} disabled={busy}>Turn off</button>
+            <button type="submit" disabled={busy}>New recovery codes</button>
+            <ConfirmDialog trigger="Turn off" triggerClassName="secondary" triggerDisabled={busy}
+              title="Turn off the authenticator app?" confirmLabel="Turn off" destructive onConfirm={() => void disable()}>
+              <p>
+                Signing in will no longer ask for its codes, and your recovery codes stop working
+                {status.passkeys ? ' (your passkeys still count as a second factor)' : ''}.
+              </p>
+            </ConfirmDialog>
           </div>
         </form>
       )}

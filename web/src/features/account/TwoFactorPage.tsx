@@ -1,34 +1,44 @@
 import { Loading, Notice } from '../../components/Notice';
-import { messageOf } from '../../lib/api/errors';
+import { LoadError } from '../../components/QueryState';
+import { useAuth } from '../../lib/auth';
 import type { MfaStatus } from './api';
 import { PasskeySection } from './PasskeySection';
+import { RecoveryCodes } from './RecoveryCodes';
 import { TotpSection } from './TotpSection';
 import { useTwoFactor } from './useTwoFactor';
 
 /**
- * Turn TOTP on (QR code, first code), add and remove passkeys, see recovery codes once,
+ * Turn TOTP on (QR code, first code), add and remove passkeys, save recovery codes once,
  * replace them, turn TOTP off.
  */
 export function TwoFactorPage() {
+  const { user } = useAuth();
   const mfa = useTwoFactor();
   const { status, passkeys, loadError, state } = mfa;
-
-  if (!status || !passkeys) {
-    return loadError ? <Notice error={messageOf(loadError, 'Could not load your factors.')} /> : <Loading what="your factors" />;
-  }
 
   return (
     <section className="card narrow" aria-labelledby="mfa-title">
       <h1 id="mfa-title">Two-factor authentication</h1>
-      <p data-testid="mfa-state">{describe(status)}</p>
-      {state.codes && (
-        <div className="recovery-codes">
-          <p><strong>Your recovery codes.</strong> Each works once, if you lose your device. Keep them somewhere safe: they are shown only now.</p>
-          <ul data-testid="recovery-codes">{state.codes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
-        </div>
+      {!status || !passkeys ? (
+        loadError ? <LoadError error={loadError} what="your factors" onRetry={mfa.reloadFactors} retrying={mfa.loading} />
+          : <Loading what="your factors" />
+      ) : (
+        <>
+          <p data-testid="mfa-state">{describe(status)}</p>
+          {state.codes ? (
+            // New codes come first: the rest of the page waits until they are saved.
+            <>
+              <Notice success={state.done} />
+              <RecoveryCodes codes={state.codes} username={user?.username ?? ''} onDone={mfa.codesSaved} />
+            </>
+          ) : (
+            <>
+              <TotpSection status={status} mfa={mfa} />
+              <PasskeySection passkeys={passkeys} mfa={mfa} />
+            </>
+          )}
+        </>
       )}
-      <TotpSection status={status} mfa={mfa} />
-      <PasskeySection passkeys={passkeys} mfa={mfa} />
     </section>
   );
 }

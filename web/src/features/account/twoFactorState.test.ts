@@ -2,8 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../lib/api/errors';
 import { initialState, twoFactorReducer, type TwoFactorState } from './twoFactorState';
 
-const passkey = { id: 'p1', name: 'Laptop', created_at: 0, last_used_at: null };
-
 describe('twoFactorReducer', () => {
   it('clears the last outcome when an action starts, and marks its section', () => {
     const before: TwoFactorState = { ...initialState, error: 'Invalid code.', errors: { code: ['Invalid code.'] }, done: 'x' };
@@ -29,9 +27,8 @@ describe('twoFactorReducer', () => {
     expect(twoFactorReducer(next, { type: 'succeeded', change: { codes: null } }).codes).toBeNull();
   });
 
-  it('asks before removing a passkey, clearing the last outcome; cancelling keeps it', () => {
-    const asked = twoFactorReducer({ ...initialState, done: 'Passkey added.' }, { type: 'asked-removal', passkey });
-    expect(asked).toMatchObject({ removing: passkey, done: null });
-    expect(twoFactorReducer({ ...asked, error: 'e' }, { type: 'cancelled-removal' })).toMatchObject({ removing: null, error: 'e' });
+  it('forgets the recovery codes once they are saved, keeping the last outcome', () => {
+    const shown = twoFactorReducer(initialState, { type: 'succeeded', change: { codes: ['a'], done: 'Passkey added.' } });
+    expect(twoFactorReducer(shown, { type: 'codes-saved' })).toMatchObject({ codes: null, done: 'Passkey added.' });
   });
 });

@@ -3,7 +3,7 @@
 
 import { formError } from '../../lib/api/errors';
 import { passkeyError } from '../../lib/passkeys';
-import type { PasskeyInfo, TotpEnrolment } from './api';
+import type { TotpEnrolment } from './api';
 
 /** Which part of the page the last action came from: its notice shows the outcome. */
 export type Section = 'totp' | 'passkey';
@@ -16,24 +16,22 @@ export interface TwoFactorState {
   done: string | null;
   /** A TOTP secret waiting for its first code, with its QR code. */
   enrolment: (TotpEnrolment & { qr: string }) | null;
-  /** Recovery codes, shown once, right after the server made them. */
+  /** Recovery codes, shown once, right after the server made them, until saved. */
   codes: string[] | null;
-  /** The passkey whose removal waits for confirmation. */
-  removing: PasskeyInfo | null;
 }
 
 /** What a successful action changes. */
-export type Change = Partial<Pick<TwoFactorState, 'enrolment' | 'codes' | 'removing' | 'done'>>;
+export type Change = Partial<Pick<TwoFactorState, 'enrolment' | 'codes' | 'done'>>;
 
 export type Action =
   | { type: 'started'; section: Section }
   | { type: 'succeeded'; change: Change }
   | { type: 'failed'; error: unknown }
-  | { type: 'asked-removal'; passkey: PasskeyInfo }
-  | { type: 'cancelled-removal' };
+  /** The person said they saved the recovery codes: they are forgotten. */
+  | { type: 'codes-saved' };
 
 export const initialState: TwoFactorState = {
-  section: 'totp', busy: false, errors: {}, error: null, done: null, enrolment: null, codes: null, removing: null,
+  section: 'totp', busy: false, errors: {}, error: null, done: null, enrolment: null, codes: null,
 };
 
 export function twoFactorReducer(state: TwoFactorState, action: Action): TwoFactorState {
@@ -44,10 +42,8 @@ export function twoFactorReducer(state: TwoFactorState, action: Action): TwoFact
       return { ...state, ...action.change, busy: false };
     case 'failed':
       return { ...state, busy: false, ...failure(action.error) };
-    case 'asked-removal':
-      return { ...state, removing: action.passkey, errors: {}, error: null, done: null };
-    case 'cancelled-removal':
-      return { ...state, removing: null };
+    case 'codes-saved':
+      return { ...state, codes: null };
   }
 }
 

@@ -1,4 +1,4 @@
-import { useReducer } from 'react';
+import { useCallback, useReducer } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   addPasskey, confirmTotp, disableTotp, mfaKey, mfaStatusQuery, passkeysQuery, regenerateRecoveryCodes, removePasskey,
@@ -16,6 +16,7 @@ export function useTwoFactor() {
   // Each action reloads the factors first and only then shows its outcome (new recovery
   // codes, the message): what the page shows never contradicts what it has just said, and
   // anything that waits for the outcome sees the new status too.
+  const codesSaved = useCallback(() => dispatch({ type: 'codes-saved' }), []);
   const reload = () => queryClient.invalidateQueries({ queryKey: mfaKey });
 
   /** Runs `action`; resolves whether it succeeded (a form then clears its input). */
@@ -34,6 +35,9 @@ export function useTwoFactor() {
     status: status.data,
     passkeys: passkeys.data,
     loadError: status.error ?? passkeys.error,
+    loading: status.isFetching || passkeys.isFetching,
+    /** Loads the factors again (after a failed load). */
+    reloadFactors: () => reload(),
     state,
     startTotp: () => run('totp', async () => ({ enrolment: await startTotp() })),
     confirmTotp: (code: string) => run('totp', async () => {
@@ -56,14 +60,13 @@ export function useTwoFactor() {
       await reload();
       return { ...(r.recovery_codes.length ? { codes: r.recovery_codes } : {}), done: 'Passkey added.' };
     }),
-    askRemoval: (passkey: PasskeyInfo) => dispatch({ type: 'asked-removal', passkey }),
-    cancelRemoval: () => dispatch({ type: 'cancelled-removal' }),
+    codesSaved,
     // The server wants a fresh proof of presence for this, which the app's "Confirm it is
     // you" dialog collects: an open tab alone cannot remove a factor.
     removePasskey: (passkey: PasskeyInfo) => run('passkey', async () => {
       await removePasskey(passkey.id);
       await reload();
-      return { removing: null, done: `Passkey “${passkey.name}” removed.` };
+      return { done: `Passkey “${passkey.name}” removed.` };
     }),
   };
 }

@@ -1,39 +1,54 @@
+import { Link } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
-import { messageOf } from '../../lib/api/errors';
-import { Loading, Notice } from '../../components/Notice';
-import { meQuery, protectedResourceQuery } from './api';
+import { QueryState } from '../../components/QueryState';
+import { mfaStatusQuery } from '../account/api';
+import { meQuery } from './api';
 
+/** The signed-in user's home: who they are, what they may do, how the account is protected. */
 export function DashboardPage() {
-  const resourceQuery = useQuery(protectedResourceQuery());
-  const meResult = useQuery(meQuery());
-  const resource = resourceQuery.data;
-  const me = meResult.data;
-  const failed = resourceQuery.error ?? meResult.error;
-  const error = failed ? messageOf(failed, 'Could not load.') : null;
+  const me = useQuery(meQuery());
+  const mfa = useQuery(mfaStatusQuery());
 
   return (
     <section className="card" aria-labelledby="dash-title">
       <h1 id="dash-title">Dashboard</h1>
-      <Notice error={error} />
-      {!resource || !me ? (
-        !error && <Loading what="your dashboard" />
-      ) : (
-        <>
-          <p className="lead" data-testid="protected-message">{resource.message}</p>
-          <dl className="facts">
-            <dt>Username</dt>
-            <dd data-testid="username">{me.username}</dd>
-            <dt>Email</dt>
-            <dd>{me.email || '—'}</dd>
-            <dt>Roles</dt>
-            <dd data-testid="roles">{me.roles.length ? me.roles.join(', ') : 'none'}</dd>
-            <dt>Permissions</dt>
-            <dd>{me.permissions.length ? me.permissions.join(', ') : 'none'}</dd>
-            <dt>Member since</dt>
-            <dd>{new Date(me.date_joined).toLocaleString()}</dd>
-          </dl>
-        </>
-      )}
+      <QueryState query={me} what="your account">
+        {(user) => (
+          <>
+            <p className="greeting" data-testid="greeting">Hello, {user.username}.</p>
+            <h2>Your account</h2>
+            <dl className="facts">
+              <dt>Username</dt>
+              <dd data-testid="username">{user.username}</dd>
+              <dt>Email</dt>
+              <dd>
+                {user.email ? `${user.email} (${user.email_verified ? 'verified' : 'not verified yet'})` : 'none'}
+              </dd>
+              <dt>Roles</dt>
+              <dd data-testid="roles">{user.roles.length ? user.roles.join(', ') : 'none'}</dd>
+              <dt>Permissions</dt>
+              <dd>{user.is_superuser ? 'all (superuser)' : user.permissions.length ? user.permissions.join(', ') : 'none'}</dd>
+              <dt>Member since</dt>
+              <dd>{new Date(user.date_joined).toLocaleDateString()}</dd>
+            </dl>
+            <h2>Security</h2>
+            <dl className="facts">
+              <dt>Two-factor</dt>
+              <dd data-testid="dash-mfa">
+                {mfa.data
+                  ? mfa.data.totp || mfa.data.passkeys ? 'on' : 'off: signing in needs only your password'
+                  : mfa.isError ? 'unknown (could not be loaded)' : 'loading…'}
+                {' · '}
+                <Link to="/two-factor">Manage two-factor</Link>
+              </dd>
+              <dt>Sessions</dt>
+              <dd><Link to="/sessions">See where you are signed in</Link></dd>
+              <dt>Password</dt>
+              <dd><Link to="/password">Change your password</Link></dd>
+            </dl>
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }

@@ -1,13 +1,8 @@
-// What the dashboard shows: the protected resource and the signed-in user.
+// What the dashboard shows: the signed-in user, and how their account is protected.
 
 import { queryOptions } from '@tanstack/react-query';
 import { api } from '../../lib/api/transport';
 import { updateUser } from '../../lib/api/session';
-
-export const protectedResourceQuery = () => queryOptions({
-  queryKey: ['protected-resource'],
-  queryFn: () => api('/protected-resource/'),
-});
 
 export const meQuery = () => queryOptions({
   queryKey: ['me'],

@@ -10,6 +10,20 @@ export const requestPasswordReset = (email: string) =>
 export const confirmPasswordReset = (token: string, newPassword: string) =>
   api('/api/password-reset/confirm/', { method: 'post', body: { token, new_password: newPassword }, anonymous: true });
 
+/**
+ * Whether a reset or invitation link still works, without spending it: the page asks
+ * before showing its form. Checked anew each time the page opens (the link may have been
+ * used meanwhile); a 400 (dead link) is an answer, not a failure to retry.
+ */
+export const resetLinkQuery = (token: string) => queryOptions({
+  queryKey: ['reset-link', token],
+  queryFn: () => api('/api/password-reset/check/', { method: 'post', body: { token }, anonymous: true }),
+  enabled: token !== '',
+  staleTime: 0,
+  gcTime: 0,
+  retry: false,
+});
+
 export const resendVerification = () => api('/api/email/verify/resend/', { method: 'post' });
 
 /**
