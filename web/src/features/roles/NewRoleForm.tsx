@@ -1,36 +1,46 @@
 import { useState, type FormEvent } from 'react';
 import { Field } from '../../components/Field';
-import { splitPermissions, type RoleChange } from './api';
+import { Notice } from '../../components/Notice';
+import { formError } from '../../lib/api/errors';
+import { useChangeRole } from './api';
+import { PermissionPicker } from './PermissionPicker';
+import { checkRoleName, ROLE_NAME_RULE_TEXT } from './rules';
 
-interface Props {
-  /** The server's field errors for the last change. */
-  errors: Record<string, string[]>;
-  onCreate: (change: RoleChange, onSuccess: () => void) => void;
-}
-
-export function NewRoleForm({ errors, onCreate }: Props) {
+export function NewRoleForm({ builtin, inUse }: { builtin: string[]; inUse: string[] }) {
+  const change = useChangeRole();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [permissions, setPermissions] = useState('');
+  const [permissions, setPermissions] = useState<string[]>([]);
+  const [created, setCreated] = useState<string | null>(null);
+  const nameProblem = checkRoleName(name.trim());
+  const { fields, error } = change.error ? formError(change.error) : { fields: {}, error: null };
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    onCreate({ kind: 'create', body: { name, description, permissions: splitPermissions(permissions) } }, () => {
-      setName('');
-      setDescription('');
-      setPermissions('');
+    if (nameProblem || !name.trim()) return;
+    setCreated(null);
+    const created = name.trim();
+    change.mutate({ kind: 'create', body: { name: created, description, permissions } }, {
+      onSuccess: () => {
+        setCreated(`Role ${created} created.`);
+        setName('');
+        setDescription('');
+        setPermissions([]);
+      },
     });
   }
 
   return (
-    <form onSubmit={submit} noValidate className="subform">
-      <h2>New role</h2>
-      <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} errors={errors.name}
-        hint="lower-case letters, digits, _ . -" />
-      <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
-      <Field label="Permissions" value={permissions} onChange={(e) => setPermissions(e.target.value)}
-        errors={errors.permissions} hint="comma-separated, e.g. reports.view, articles.edit" />
-      <button type="submit">Create role</button>
+    <form onSubmit={submit} noValidate className="subform new-role" aria-labelledby="new-role-title">
+      <h2 id="new-role-title">New role</h2>
+      <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off"
+        errors={nameProblem ? [nameProblem] : fields.name} hint={ROLE_NAME_RULE_TEXT} />
+      <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)}
+        errors={fields.description} maxLength={200} />
+      <PermissionPicker target="the new role" value={permissions} onChange={setPermissions}
+        builtin={builtin} inUse={inUse} errors={fields.permissions} />
+      <Notice error={error} success={created} />
+      <button type="submit" disabled={change.isPending || !!nameProblem || !name.trim()}>Create role</button>
     </form>
   );
 }

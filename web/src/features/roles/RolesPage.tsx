@@ -1,75 +1,36 @@
-import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, changeError, messageOf } from '../../lib/api/errors';
-import { rolesQuery } from '../../lib/api/queries';
 import { useAuth } from '../../lib/auth';
 import { hasPermission } from '../../lib/permissions';
-import { Loading, Notice } from '../../components/Notice';
+import { Loading } from '../../components/Notice';
+import { LoadError } from '../../components/QueryState';
 import { NewRoleForm } from './NewRoleForm';
-import { splitPermissions, useChangeRole, type Role, type RoleChange } from './api';
+import { permissionsQuery, rolesWithHoldersQuery } from './api';
+import { RoleCard } from './RoleCard';
+import './roles.css';
 
 export function RolesPage() {
   const { user } = useAuth();
   const canManage = hasPermission(user, 'roles.manage');
-  const roles = useQuery(rolesQuery());
-  const change = useChangeRole();
-  // The permissions being edited, by role name.
-  const [editing, setEditing] = useState<Record<string, string>>({});
-
-  const error = change.error ? changeError(change.error)
-    : roles.error ? messageOf(roles.error, 'Could not load roles.') : null;
-  const fieldErrors = change.error instanceof ApiError ? change.error.fieldErrors() : {};
-
-  const apply = (c: RoleChange, onSuccess?: () => void) => change.mutate(c, { onSuccess });
-
-  function save(role: Role) {
-    apply({ kind: 'permissions', name: role.name, permissions: splitPermissions(editing[role.name] ?? '') },
-      () => setEditing(({ [role.name]: _, ...rest }) => rest));
-  }
+  const roles = useQuery(rolesWithHoldersQuery());
+  const permissions = useQuery(permissionsQuery());
+  const builtin = permissions.data?.builtin ?? [];
+  const inUse = permissions.data?.in_use ?? [];
 
   return (
     <section className="card" aria-labelledby="roles-title">
       <h1 id="roles-title">Roles</h1>
-      <Notice error={error} reserve />
+      <p className="muted">A role is a named set of permissions; users hold roles. Superusers hold every permission.</p>
+      {roles.error && <LoadError error={roles.error} what="the roles" onRetry={roles.refetch} retrying={roles.isFetching} />}
       {!roles.data ? (
-        !error && <Loading what="roles" />
+        !roles.error && <Loading what="roles" />
+      ) : roles.data.length === 0 ? (
+        <p className="empty">There are no roles yet.</p>
       ) : (
-        <ul className="list" data-testid="roles-list">
-          {roles.data.map((r) => (
-            <li key={r.name} className="row stack">
-              <div>
-                <strong>{r.name}</strong> <span className="muted">{r.description}</span>
-              </div>
-              {editing[r.name] !== undefined ? (
-                <div className="inline">
-                  <label htmlFor={`perm-${r.name}`} className="sr-only">Permissions of {r.name}</label>
-                  <input id={`perm-${r.name}`} value={editing[r.name]}
-                    onChange={(e) => setEditing({ ...editing, [r.name]: e.target.value })} />
-                  <button type="button" onClick={() => save(r)}>Save</button>
-                </div>
-              ) : (
-                <div className="inline">
-                  <code>{r.permissions.join(', ') || 'no permissions'}</code>
-                  {canManage && (
-                    <>
-                      <button type="button" className="secondary small"
-                        onClick={() => setEditing({ ...editing, [r.name]: r.permissions.join(', ') })}>
-                        Edit permissions
-                      </button>
-                      {r.name !== 'admin' && (
-                        <button type="button" className="danger small" onClick={() => apply({ kind: 'delete', name: r.name })}>
-                          Delete
-                        </button>
-                      )}
-                    </>
-                  )}
-                </div>
-              )}
-            </li>
-          ))}
+        <ul className="role-list" data-testid="roles-list">
+          {roles.data.map((r) => <RoleCard key={r.name} role={r} canManage={canManage} builtin={builtin} inUse={inUse} />)}
         </ul>
       )}
-      {canManage && <NewRoleForm errors={fieldErrors} onCreate={apply} />}
+      {canManage && <NewRoleForm builtin={builtin} inUse={inUse} />}
     </section>
   );
 }

@@ -1,6 +1,6 @@
-// Roles and their permissions. Each change reloads the list every page shares.
+// Roles and the permissions they hold. Each change reloads the list every page shares.
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../lib/api/transport';
 import { rolesKey } from '../../lib/api/queries';
 import type { components } from '../../lib/api/schema';
@@ -10,15 +10,18 @@ type CreateRoleRequest = components['schemas']['CreateRoleRequest'];
 
 export type RoleChange =
   | { kind: 'create'; body: CreateRoleRequest }
-  | { kind: 'permissions'; name: string; permissions: string[] }
+  | { kind: 'update'; name: string; description?: string; permissions?: string[] }
   | { kind: 'delete'; name: string };
 
 function send(change: RoleChange) {
   switch (change.kind) {
     case 'create':
       return api('/api/roles/', { method: 'post', body: change.body });
-    case 'permissions':
-      return api('/api/roles/{name}/', { method: 'patch', path: { name: change.name }, body: { permissions: change.permissions } });
+    case 'update':
+      return api('/api/roles/{name}/', {
+        method: 'patch', path: { name: change.name },
+        body: { description: change.description, permissions: change.permissions },
+      });
     case 'delete':
       return api('/api/roles/{name}/', { method: 'delete', path: { name: change.name } });
   }
@@ -28,9 +31,28 @@ export function useChangeRole() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: send,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: rolesKey }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: rolesKey });
+      void queryClient.invalidateQueries({ queryKey: permissionsKey });
+      // Users' permissions follow their roles.
+      void queryClient.invalidateQueries({ queryKey: ['users'] });
+    },
   });
 }
 
-/** "a, b c" → ["a", "b", "c"]: what the permission boxes take. */
-export const splitPermissions = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+const permissionsKey = ['permissions'] as const;
+
+/**
+ * Every role with how many users hold it. Under the shared roles key, so whatever
+ * reloads the roles (a change here, a user's roles changed elsewhere) reloads this too.
+ */
+export const rolesWithHoldersQuery = () => queryOptions({
+  queryKey: [...rolesKey, 'holders'],
+  queryFn: () => api('/api/roles/', { query: { holders: true } }),
+});
+
+/** The built-in permissions and those some role holds: what the picker offers. */
+export const permissionsQuery = () => queryOptions({
+  queryKey: permissionsKey,
+  queryFn: () => api('/api/permissions/'),
+});
