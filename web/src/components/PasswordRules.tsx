@@ -25,7 +25,7 @@ interface PasswordRulesProps extends PasswordContext {
 export function PasswordRules({ password, username, email, id }: PasswordRulesProps) {
   const rules = passwordRules(password, { username, email });
   return (
-    <ul className="password-rules" id={id} aria-label="Password rules">
+    <ul className="password-rules" id={id} data-testid="password-rules">
       {rules.map((r) => (
         <li key={r.id} data-rule={r.id} data-state={r.state}>
           <span className="mark" aria-hidden="true">{marks[r.state].icon}</span>

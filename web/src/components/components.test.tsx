@@ -72,7 +72,7 @@ describe('PasswordField', () => {
     }
     render(<Form />);
     const input = screen.getByLabelText('New password');
-    const rules = screen.getByRole('list', { name: 'Password rules' });
+    const rules = screen.getByTestId('password-rules');
     expect(input.getAttribute('aria-describedby')).toContain(rules.id);
     const state = (rule: string) => rules.querySelector(`[data-rule="${rule}"]`)?.getAttribute('data-state');
     await userEvent.type(input, '1234');

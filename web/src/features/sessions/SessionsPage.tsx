@@ -39,7 +39,7 @@ export function SessionsPage() {
     <section className="card" aria-labelledby="sessions-title">
       <h1 id="sessions-title">My sessions</h1>
       <p>Each browser or device signed in to your account. Revoke one you do not recognise, or that you no longer use.</p>
-      <Notice error={error} reserve />
+      <Notice error={error} />
       <QueryState query={sessions} what="your sessions" isEmpty={(list) => list.length === 0}
         empty={<p>No active sessions: signing in again starts one.</p>}>
         {(list) => (

@@ -253,8 +253,9 @@ export function refreshSession(stale: string | null = accessToken): Promise<bool
     refreshing = withCrossTabLock(async (contended) => {
       // A logout this browser owes the server comes first: refreshing from the cookie it
       // was meant to end would sign the person back in.
+      // Still owed (the server cannot be reached): signed out here all the same.
       if (logoutPending()) {
-        await settlePendingLogout();
+        await settlePendingLogout().catch(() => undefined);
         if (currentUser) setSession(null, null, false, 'signed-out');
         return false;
       }
