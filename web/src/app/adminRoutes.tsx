@@ -1,12 +1,9 @@
-// The admin console's pages, until each feature exports its own `routes.tsx`.
+// The admin console's pages, as each of its features declares them.
 
-import { UsersPage } from '../features/users/UsersPage';
-import { RolesPage } from '../features/roles/RolesPage';
-import { AuditPage } from '../features/audit/AuditPage';
+import { routes as users } from '../features/users/routes';
+import { routes as roles } from '../features/roles/routes';
+import { routes as audit } from '../features/audit/routes';
+import { routes as overview } from '../features/overview/routes';
 import type { AppRoute } from './routes';
 
-export const adminRoutes: AppRoute[] = [
-  { path: '/users', element: <UsersPage />, title: 'Users', permission: 'users.view' },
-  { path: '/roles', element: <RolesPage />, title: 'Roles', permission: 'roles.view' },
-  { path: '/audit', element: <AuditPage />, title: 'Audit log', permission: 'audit.view' },
-];
+export const adminRoutes: AppRoute[] = [...users, ...roles, ...audit, ...overview];
