@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -118,6 +118,8 @@ before(async () => {
 });
 
 after(async () => {
+  // Every finding, the moderate and minor ones too, for a look.
+  writeFileSync(join(SHOTS, 'axe-findings.json'), `${JSON.stringify(axeFindings, null, 2)}\n`);
   await browser?.close();
   server?.kill('SIGTERM');
   smtp?.proc.kill('SIGTERM');
@@ -137,6 +139,9 @@ async function shot(page, name) {
  * axe-core on the page as it is (evaluated over the DevTools protocol, so the app's
  * Content-Security-Policy does not stop it): fails on any serious or critical violation.
  */
+/** What axe-core reported, by page and width (test-artifacts/e2e/axe-findings.json). */
+const axeFindings = {};
+
 async function axeCheck(page, name) {
   page.axeRunning = true;
   await page.evaluate(AXE);
@@ -146,6 +151,7 @@ async function axeCheck(page, name) {
   // Console messages arrive asynchronously: let the checker's settle before listening again.
   await sleep(100);
   page.axeRunning = false;
+  axeFindings[name] = violations;
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.deepEqual(bad, [], `${name}: axe found ${JSON.stringify(bad, null, 2)}`);
   return violations;
