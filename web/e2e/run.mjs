@@ -90,7 +90,7 @@ function linkIn(message, page) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'authenticon-e2e-'));
   smtp = await startSmtp();
-  rmSync(SHOTS, { recursive: true, force: true });
+  // Not emptied first: the admin console's tests (admin.mjs) keep their screenshots here too.
   mkdirSync(SHOTS, { recursive: true });
   execFileSync(BIN, ['createsuperuser', '--username', 'root', '--no-input'], {
     env: { ...env(), AUTHENTICON_SUPERUSER_PASSWORD: PASSWORD },
