@@ -16,6 +16,7 @@ export function BarChart({ counts, labels, max, description, alarm = false }: Pr
   const gap = Math.min(2, slot * 0.2);
   return (
     <figure className="chart">
+      {max === 0 && <p className="chart-none" aria-hidden="true">None</p>}
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={description} width="100%" height={H}>
         <line x1="0" y1={H - 0.5} x2={W} y2={H - 0.5} className="chart-axis" />
         {counts.map((c, i) => {

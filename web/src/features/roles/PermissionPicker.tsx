@@ -41,7 +41,8 @@ export function PermissionPicker({ value, onChange, builtin, inUse, errors = [],
 
   return (
     <div className="permission-picker">
-      <TagGroup aria-label={`Permissions of ${target}`} onRemove={(keys) => onChange(value.filter((p) => !keys.has(p)))}>
+      <TagGroup aria-label={`Permissions of ${target}`} className="picker-tags" onRemove={(keys) => onChange(value.filter((p) => !keys.has(p)))}>
+        <span className="picker-label" aria-hidden="true">Permissions</span>
         <TagList className="tags" items={value.map((p) => ({ id: p }))}
           renderEmptyState={() => <span className="muted">No permissions.</span>}>
           {(item) => (

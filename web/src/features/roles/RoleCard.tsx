@@ -79,7 +79,7 @@ export function RoleCard({ role, canManage, builtin, inUse }: Props) {
           </ul>
           {canManage && (
             <button type="button" className="secondary small" onClick={() => setPermissions(role.permissions)}
-              aria-label={`Edit the permissions of ${role.name}`}>Edit permissions</button>
+              aria-label={`Edit permissions of ${role.name}`}>Edit permissions</button>
           )}
         </div>
       ) : (

@@ -69,7 +69,7 @@ describe('RolesPage', () => {
   it('checks a typed permission live, points at a near miss, and asks before holders gain it', async () => {
     const calls = serve({ 'PATCH /api/roles/editor/': () => json(200, roles[1]) });
     renderPage(<RolesPage />, { route: '/roles', auth: true });
-    await userEvent.click(await screen.findByRole('button', { name: 'Edit the permissions of editor' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Edit permissions of editor' }));
     const input = screen.getByRole('combobox', { name: 'Add a permission to editor' });
 
     await userEvent.type(input, 'Reports');

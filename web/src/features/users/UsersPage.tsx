@@ -9,7 +9,7 @@ import { rolesKey, rolesQuery } from '../../lib/api/queries';
 import { useAuth } from '../../lib/auth';
 import { hasPermission } from '../../lib/permissions';
 import { PAGE_SIZE, sendChange, usersQuery, type User } from './api';
-import { bulkQuestion, bulkSummary, runBulk, type BulkAction, type BulkOutcome } from './bulk';
+import { bulkQuestion, bulkSummary, namesOf, runBulk, type BulkAction, type BulkOutcome } from './bulk';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { plural } from './format';
 import {
@@ -199,7 +199,7 @@ export function UsersPage() {
           if (asking) bulk.mutate({ action: asking, targets: selected });
           setAsking(null);
         }}>
-        <p>{selected.map((u) => u.username).join(', ')}</p>
+        <p>{namesOf(selected.map((u) => u.username))}</p>
         {asking?.kind === 'deactivate' ? (
           <p>They can no longer sign in, and every session they have ends at once.</p>
         ) : (

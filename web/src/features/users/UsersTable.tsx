@@ -25,7 +25,7 @@ function SortableColumn({ id, label, sort, rowHeader = false }: { id: string; la
         <>
           {label}{' '}
           <span className="sort-mark" aria-hidden="true">
-            {sort.column === id ? (sortDirection === 'descending' ? '▼' : '▲') : ''}
+            {sort.column === id ? (sortDirection === 'descending' ? '▼' : '▲') : '↕'}
           </span>
         </>
       )}

@@ -37,6 +37,12 @@ export function bulkQuestion(action: BulkAction, count: number): string {
     : `Give the role “${action.role}” to ${users(count)}?`;
 }
 
+/** Who the confirmation names: the first ten, then how many more. */
+export function namesOf(usernames: string[], shown = 10): string {
+  const rest = usernames.length - shown;
+  return rest > 0 ? `${usernames.slice(0, shown).join(', ')} and ${rest} more` : usernames.join(', ');
+}
+
 /** One sentence for what a bulk action did (failures are listed apart). */
 export function bulkSummary(action: BulkAction, o: BulkOutcome): string {
   const verb = action.kind === 'deactivate' ? 'Deactivated' : `Gave “${action.role}” to`;
