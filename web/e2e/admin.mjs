@@ -278,6 +278,49 @@ test('create a user, give a role, end their sessions, read their history', async
   await context.close();
 });
 
+/** The mails the SMTP sink received, oldest first. */
+function mails() {
+  const folder = join(dir, 'mail');
+  return readdirSync(folder).filter((f) => f.endsWith('.json')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+    .map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')));
+}
+
+async function mailTo(address) {
+  for (let i = 0; i < 200; i++) {
+    const found = mails().find((m) => JSON.stringify(m.to).includes(address));
+    if (found) return found;
+    await sleep(50);
+  }
+  throw new Error(`no mail to ${address}`);
+}
+
+test('invite a user instead of setting a password; a reset link needs a verified address', async () => {
+  const { page, errors, context } = await device();
+  await signIn(page, 'root');
+  await page.goto('/users/new');
+  await onPage(page, 'New user');
+  await page.getByLabel('Username').fill('greta');
+  await tick(page.getByRole('radio', { name: 'Email them an invitation to choose one' }));
+  assert.equal(await page.getByLabel('Password', { exact: true }).count(), 0, 'no password with an invitation');
+  // The server wants an address to invite: said under the field.
+  await page.getByRole('button', { name: 'Create and invite' }).click();
+  await page.getByLabel('Email', { exact: true }).and(page.locator('[aria-invalid="true"]')).waitFor();
+  await page.getByLabel('Email', { exact: true }).fill('greta@example.com');
+  await page.getByRole('button', { name: 'Create and invite' }).click();
+  await onPage(page, 'greta', 'greta · Users');
+  await page.getByText('Invitation sent to greta@example.com.').waitFor();
+  const invitation = await mailTo('greta@example.com');
+  assert.match(invitation.body, /https?:\/\/\S+/, 'the invitation holds a link');
+
+  await page.getByRole('tab', { name: 'Security' }).click();
+  await page.getByRole('button', { name: 'Send password reset link' }).click();
+  const greta = await userNamed('greta');
+  const { body } = await call('root', 'POST', `/api/users/${greta.id}/password-reset/`);
+  await page.getByText(body.detail).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a role beyond the administrator’s own permissions is refused in the server’s words', async () => {
   const { page, errors, context } = await device();
   const ivy = await userNamed('ivy');
