@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { CheckboxGroup, Label, Radio, RadioGroup } from 'react-aria-components';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
+import { PasswordField } from '../../components/PasswordRules';
 import { formError } from '../../lib/api/errors';
 import { rolesQuery } from '../../lib/api/queries';
 import { useAuth } from '../../lib/auth';
@@ -74,8 +75,8 @@ export function CreateUserPage() {
           <Radio value="invite" className="radio-button"><span className="dot" aria-hidden="true" />Email them an invitation to choose one</Radio>
         </RadioGroup>
         {mode === 'password' && (
-          <Field label="Password" type="password" value={password} onChange={(e) => setPassword(e.target.value)}
-            errors={fields.password} autoComplete="new-password" hint="At least 8 characters, not a common one." />
+          <PasswordField label="Password" value={password} onChange={setPassword} errors={fields.password}
+            username={username} email={email} />
         )}
         {mode === 'invite' && fields.password && <ul className="errors">{fields.password.map((m) => <li key={m}>{m}</li>)}</ul>}
         {(roles.data?.length ?? 0) > 0 && (

@@ -28,9 +28,5 @@ export function useUserAction() {
     success: err ? null : success,
     error: err ? changeError(err) : null,
     fieldErrors: err instanceof ApiError ? err.fieldErrors() : {},
-    reset: () => {
-      change.reset();
-      setSuccess(null);
-    },
   };
 }
