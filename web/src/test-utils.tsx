@@ -39,7 +39,7 @@ export function json(status: number, body: unknown): Response {
 export function userFixture(overrides: Partial<User> = {}): User {
   return {
     id: 'u1', username: 'alice', email: '', is_active: true, is_superuser: false,
-    roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null, email_verified: false,
+    roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null, email_verified: false, has_2fa: false,
     ...overrides,
   };
 }

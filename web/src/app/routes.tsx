@@ -2,7 +2,9 @@
 // follow it), and for the admin console the permission it needs. The admin pages'
 // routes come from their features (`features/<x>/routes.tsx`).
 
-import type { ReactNode } from 'react';
+import type { AppRoute } from '../lib/routes';
+
+export type { AppRoute };
 import { LoginPage } from '../features/auth/LoginPage';
 import { RegisterPage } from '../features/auth/RegisterPage';
 import { DashboardPage } from '../features/dashboard/DashboardPage';
@@ -13,15 +15,6 @@ import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
 import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
 import { adminRoutes } from './adminRoutes';
-
-export interface AppRoute {
-  path: string;
-  element: ReactNode;
-  /** The page's name: "Users" makes the document title "Users · Authenticon". */
-  title: string;
-  /** Only for users holding it (a superuser holds every one). */
-  permission?: string;
-}
 
 /** Pages anyone can open: signing in and up, and the pages mail links lead to. */
 export const publicRoutes: AppRoute[] = [

@@ -1,4 +1,3 @@
-import '../../lib/testPolyfills';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';

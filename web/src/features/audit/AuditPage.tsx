@@ -5,7 +5,7 @@ import { ApiError, changeError, messageOf } from '../../lib/api/errors';
 import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { auditQuery, eventsQuery, fetchExport, saveBlob } from './api';
-import { detailLines } from './detail';
+import { detailLines } from '../../lib/auditDetail';
 import {
   exportFileName, isDay, isFiltered, NO_FILTERS, parseAuditState, rangeProblem, toSearchParams, type AuditFilters, type AuditState,
 } from './filters';

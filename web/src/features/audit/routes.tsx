@@ -1,15 +1,6 @@
-import type { ReactNode } from 'react';
+import type { AppRoute } from '../../lib/routes';
 import { AuditPage } from './AuditPage';
 
-export interface FeatureRoute {
-  path: string;
-  element: ReactNode;
-  /** The page's title (the tab's name). */
-  title: string;
-  /** Only users holding it see the page. */
-  permission?: string;
-}
-
-export const routes: FeatureRoute[] = [
+export const routes: AppRoute[] = [
   { path: '/audit', element: <AuditPage />, title: 'Audit log', permission: 'audit.view' },
 ];

@@ -1,15 +1,6 @@
-import type { ReactNode } from 'react';
+import type { AppRoute } from '../../lib/routes';
 import { RolesPage } from './RolesPage';
 
-export interface FeatureRoute {
-  path: string;
-  element: ReactNode;
-  /** The page's title (the tab's name). */
-  title: string;
-  /** Only users holding it see the page. */
-  permission?: string;
-}
-
-export const routes: FeatureRoute[] = [
+export const routes: AppRoute[] = [
   { path: '/roles', element: <RolesPage />, title: 'Roles', permission: 'roles.view' },
 ];

@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Loading } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { userHistoryQuery, type AuditEntry, type HistorySide, type User } from './api';
-import { detailLines } from './auditDetail';
+import { detailLines } from '../../lib/auditDetail';
 import { formatDateTime, plural } from './format';
 
 function Entry({ entry, side }: { entry: AuditEntry; side: HistorySide }) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detailLines, humanize } from './detail';
+import { detailLines, humanize } from './auditDetail';
 
 describe('the readable detail of an audit entry', () => {
   it.each([

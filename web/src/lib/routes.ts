@@ -1,0 +1,11 @@
+import type { ReactNode } from 'react';
+
+/** A page as a feature declares it; the app's router mounts it. */
+export interface AppRoute {
+  path: string;
+  element: ReactNode;
+  /** The page's name: "Users" makes the document title "Users · Authenticon". */
+  title: string;
+  /** Only for users holding it (a superuser holds every one). */
+  permission?: string;
+}
