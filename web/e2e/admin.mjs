@@ -9,76 +9,28 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  PASSWORD, SHOTS, apiClient, axeCheck, checkPage, mails, onPage, shot, sleep, startStack, watchErrors,
+} from './support.mjs';
 
-const BIN = resolve(process.env.AUTHENTICON_BIN ?? '../target/debug/authenticon');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = resolve('../test-artifacts/e2e');
-const PASSWORD = 'a long passphrase';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const CSV_HEADER = 'id,time,event,user_id,username,actor_id,actor_username,ip,user_agent,detail';
 
-let server;
-let smtp;
+let stack;
 let baseUrl;
 let browser;
-let dir;
-
-function env() {
-  return {
-    PATH: process.env.PATH,
-    AUTHENTICON_DATABASE_URL: `sqlite://${join(dir, 'admin-e2e.db')}`,
-    AUTHENTICON_SECRET_KEY: 'e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
-    AUTHENTICON_BIND: '127.0.0.1:0',
-    AUTHENTICON_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-  };
-}
-
-/** A real SMTP server (aiosmtpd) for the invitation and reset mails. */
-async function startSmtp() {
-  const python = resolve(process.env.PYTHON ?? '../.venv/bin/python');
-  const proc = spawn(python, [resolve('../tests/support/smtp_sink.py'), join(dir, 'mail')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise((ok, fail) => {
-    proc.stdout.once('data', (chunk) => ok(Number(String(chunk).trim())));
-    proc.on('exit', (code) => fail(new Error(`SMTP sink exited ${code}`)));
-  });
-  return { proc, port };
-}
+let tokenFor;
+let call;
+let apiAs;
+let registerUser;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'authenticon-admin-e2e-'));
-  smtp = await startSmtp();
+  stack = await startStack('admin-e2e');
+  ({ baseUrl, browser } = stack);
+  ({ tokenFor, call, apiAs, registerUser } = apiClient(baseUrl));
   // Only this file's pictures are replaced; the account pages' stay.
-  mkdirSync(SHOTS, { recursive: true });
   for (const f of readdirSync(SHOTS)) if (f.startsWith('admin-')) rmSync(join(SHOTS, f));
-  execFileSync(BIN, ['createsuperuser', '--username', 'root', '--no-input'], {
-    env: { ...env(), AUTHENTICON_SUPERUSER_PASSWORD: PASSWORD },
-  });
-  server = spawn(BIN, ['serve'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
-  baseUrl = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('server did not start')), 30_000);
-    let log = '';
-    server.stderr.on('data', (chunk) => {
-      log += chunk;
-      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${log}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-gpu', '--no-first-run'],
-  });
 
   // What the journeys start from: roles, a help-desk administrator who may manage users
   // but holds neither reports.view nor audit.view, a user each journey changes, three
@@ -95,67 +47,13 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  smtp?.proc.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** axe-core on the page as it is: fails on any serious or critical violation. */
-async function axeCheck(page, name) {
-  page.axeRunning = true;
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => (await globalThis.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-  })).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) })));
-  await sleep(100);
-  page.axeRunning = false;
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: axe found ${JSON.stringify(bad, null, 2)}`);
-}
-
-/** Nothing wider than the window: the page never scrolls sideways. */
-async function noOverflow(page, name) {
-  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-  assert.ok(scroll <= width, `${name}: ${scroll} px wide in a ${width} px window`);
-}
-
-/**
- * A page as it stands at 1280, 390 and 320 px: pictures of the first two, no sideways
- * scroll on phones, no serious axe violation at any width.
- */
-async function checkPage(page, name) {
-  const before = page.viewportSize();
-  for (const width of [1280, 390, 320]) {
-    await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    if (width !== 1280) await noOverflow(page, `${name} at ${width}`);
-    if (width !== 320) await shot(page, `${name}-${width}`);
-    await axeCheck(page, `${name} at ${width}`);
-  }
-  await page.setViewportSize(before);
-}
-
-/** Waits until the page's <h1> reads `heading` and the document is named `title`. */
-async function onPage(page, heading, title = heading) {
-  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-  await page.waitForFunction((t) => document.title === `${t} · Authenticon`, title);
-}
 
 async function device() {
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/status of 40[0-9]/.test(m.text())
-    && !(page.axeRunning && /Applying inline style violates/.test(m.text())) && errors.push(m.text()));
-  return { context, page, errors };
+  return { context, page, errors: watchErrors(page) };
 }
 
 async function signIn(page, username) {
@@ -164,40 +62,6 @@ async function signIn(page, username) {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-}
-
-/** A session of `username` made over the API (as another device would); its access token. */
-async function tokenFor(username) {
-  const res = await fetch(`${baseUrl}/api/token/`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': `Device of ${username}` },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert.equal(res.status, 200, `token for ${username}`);
-  return (await res.json()).access;
-}
-
-/** Calls the API as `username`: the status and the JSON answer. */
-async function call(username, method, path, body) {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${await tokenFor(username)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function apiAs(username, method, path, body) {
-  const { status, body: answer } = await call(username, method, path, body);
-  assert.ok(status < 300, `${method} ${path}: ${status} ${JSON.stringify(answer)}`);
-  return answer;
-}
-
-async function registerUser(username) {
-  const res = await fetch(`${baseUrl}/register/`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert.equal(res.status, 201, `register ${username}`);
 }
 
 /** Ticks a React Aria checkbox by its label, the target a person clicks (the input is hidden). */
@@ -278,16 +142,9 @@ test('create a user, give a role, end their sessions, read their history', async
   await context.close();
 });
 
-/** The mails the SMTP sink received, oldest first. */
-function mails() {
-  const folder = join(dir, 'mail');
-  return readdirSync(folder).filter((f) => f.endsWith('.json')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
-    .map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')));
-}
-
 async function mailTo(address) {
   for (let i = 0; i < 200; i++) {
-    const found = mails().find((m) => JSON.stringify(m.to).includes(address));
+    const found = mails(stack.mailDir).find((m) => JSON.stringify(m.to).includes(address));
     if (found) return found;
     await sleep(50);
   }

@@ -8,53 +8,24 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import {
+  PASSWORD, apiClient, axeCheck, checkPage, mails, onPage, shot, sleep, startStack, watchErrors, writeAxeFindings,
+} from './support.mjs';
 
-const BIN = resolve(process.env.AUTHENTICON_BIN ?? '../target/debug/authenticon');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = resolve('../test-artifacts/e2e');
-const PASSWORD = 'a long passphrase';
 const ACCESS_LIFETIME_S = 4;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // What the app says (src/features/auth/LoginPage.tsx).
 const SESSION_ENDED = 'Your session ended; sign in again to continue.';
 const SIGNED_OUT_UNTOLD = 'You are signed out here, but the server could not be told';
 
-let server;
-let smtp;
+let stack;
 let mailDir;
 let baseUrl;
 let browser;
-let dir;
-
-function env() {
-  return {
-    PATH: process.env.PATH,
-    AUTHENTICON_DATABASE_URL: `sqlite://${join(dir, 'e2e.db')}`,
-    AUTHENTICON_SECRET_KEY: 'e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
-    AUTHENTICON_ACCESS_TOKEN_LIFETIME: `${ACCESS_LIFETIME_S}s`,
-    AUTHENTICON_BIND: '127.0.0.1:0',
-    AUTHENTICON_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-  };
-}
-
-/** A real SMTP server (aiosmtpd from the project's virtualenv) writing mails as JSON. */
-async function startSmtp() {
-  mailDir = join(dir, 'mail');
-  const python = resolve(process.env.PYTHON ?? '../.venv/bin/python');
-  const proc = spawn(python, [resolve('../tests/support/smtp_sink.py'), mailDir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise((ok, fail) => {
-    proc.stdout.once('data', (chunk) => ok(Number(String(chunk).trim())));
-    proc.on('exit', (code) => fail(new Error(`SMTP sink exited ${code}`)));
-  });
-  return { proc, port };
-}
+let tokenFor;
+let apiAs;
+let registerUser;
 
 /** RFC 6238 with SHA-1, 6 digits, 30 s steps: what an authenticator app shows. */
 function totp(base32, offsetSteps = 0) {
@@ -73,8 +44,8 @@ function totp(base32, offsetSteps = 0) {
 /** Waits for mail number `n` (1-based) and returns it. */
 async function mail(n) {
   for (let i = 0; i < 300; i++) {
-    const names = readdirSync(mailDir).filter((f) => f.endsWith('.json')).sort();
-    if (names.length >= n) return JSON.parse(readFileSync(join(mailDir, names[n - 1]), 'utf8'));
+    const all = mails(mailDir);
+    if (all.length >= n) return all[n - 1];
     await sleep(50);
   }
   throw new Error(`mail ${n} never arrived`);
@@ -88,102 +59,19 @@ function linkIn(message, page) {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'authenticon-e2e-'));
-  smtp = await startSmtp();
   // Not emptied first: the admin console's tests (admin.mjs) keep their screenshots here too.
-  mkdirSync(SHOTS, { recursive: true });
-  execFileSync(BIN, ['createsuperuser', '--username', 'root', '--no-input'], {
-    env: { ...env(), AUTHENTICON_SUPERUSER_PASSWORD: PASSWORD },
-  });
-  server = spawn(BIN, ['serve'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
-  baseUrl = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('server did not start')), 30_000);
-    let log = '';
-    server.stderr.on('data', (chunk) => {
-      log += chunk;
-      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${log}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-gpu', '--no-first-run'],
-  });
+  stack = await startStack('e2e', { AUTHENTICON_ACCESS_TOKEN_LIFETIME: `${ACCESS_LIFETIME_S}s` });
+  ({ baseUrl, browser, mailDir } = stack);
+  ({ tokenFor, apiAs, registerUser } = apiClient(baseUrl));
 });
 
 after(async () => {
-  // Every finding, the moderate and minor ones too, for a look.
-  writeFileSync(join(SHOTS, 'axe-findings.json'), `${JSON.stringify(axeFindings, null, 2)}\n`);
-  await browser?.close();
-  server?.kill('SIGTERM');
-  smtp?.proc.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  writeAxeFindings('axe-findings.json');
+  await stack?.stop();
 });
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits out the access token's lifetime, so the next API call needs a refresh. */
 const expireAccessToken = () => sleep(ACCESS_LIFETIME_S * 1000 + 1200);
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/**
- * axe-core on the page as it is (evaluated over the DevTools protocol, so the app's
- * Content-Security-Policy does not stop it): fails on any serious or critical violation.
- */
-/** What axe-core reported, by page and width (test-artifacts/e2e/axe-findings.json). */
-const axeFindings = {};
-
-async function axeCheck(page, name) {
-  page.axeRunning = true;
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => (await globalThis.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-  })).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) })));
-  // Console messages arrive asynchronously: let the checker's settle before listening again.
-  await sleep(100);
-  page.axeRunning = false;
-  axeFindings[name] = violations;
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: axe found ${JSON.stringify(bad, null, 2)}`);
-  return violations;
-}
-
-/** Nothing wider than the viewport: the page never scrolls sideways. */
-async function noOverflow(page, name) {
-  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-  assert.ok(scroll <= width, `${name}: ${scroll} px wide in a ${width} px window`);
-}
-
-/**
- * A page as it stands, at 1280 and 390 px (screenshots of both), then 320 px: no
- * sideways scroll on phones, no serious axe violation at any width.
- */
-async function checkPage(page, name) {
-  const before = page.viewportSize();
-  for (const width of [1280, 390, 320]) {
-    await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    if (width !== 1280) await noOverflow(page, `${name} at ${width}`);
-    if (width !== 320) await shot(page, `${name}-${width}`);
-    await axeCheck(page, `${name} at ${width}`);
-  }
-  await page.setViewportSize(before);
-}
-
-/** Waits until the page's <h1> reads `text` and the document is named after it. */
-async function onPage(page, heading, title = heading) {
-  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
-  await page.waitForFunction((t) => document.title === `${t} · Authenticon`, title);
-}
 
 /**
  * A new browser profile ("device") with one tab, phone-sized when asked. `localhost`
@@ -197,12 +85,7 @@ async function device({ phone = false, userAgent, localhost = false } = {}) {
     permissions: ['clipboard-read', 'clipboard-write'],
   });
   const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/status of 40[0-9]/.test(m.text())
-    // axe-core styles its probes inline, which the app's CSP refuses: the checker's noise.
-    && !(page.axeRunning && /Applying inline style violates/.test(m.text())) && errors.push(m.text()));
-  return { context, page, errors };
+  return { context, page, errors: watchErrors(page) };
 }
 
 async function signIn(page, username) {
@@ -216,41 +99,12 @@ async function signIn(page, username) {
 /** A link of the main navigation. */
 const navLink = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 
-/** An access token for `username`, from the API (a session of its own). */
-async function tokenFor(username, password = PASSWORD) {
-  const res = await fetch(`${baseUrl}/api/token/`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }),
-  });
-  assert.equal(res.status, 200, `token for ${username}`);
-  return (await res.json()).access;
-}
-
-/** Calls the API as `username`; the JSON answer (null for none). */
-async function apiAs(username, method, path, body) {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${await tokenFor(username)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
-  const text = await res.text();
-  return text ? JSON.parse(text) : null;
-}
-
-async function registerUser(username, email) {
-  const res = await fetch(`${baseUrl}/register/`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(email ? { username, password: PASSWORD, email } : { username, password: PASSWORD }),
-  });
-  assert.equal(res.status, 201, `register ${username}`);
-}
-
 /** The audit log, read over the API as the superuser. */
 async function audit(query) {
   return (await apiAs('root', 'GET', `/api/audit/?page_size=100&${query}`)).results;
 }
 
-const mailCount = () => readdirSync(mailDir).filter((f) => f.endsWith('.json')).length;
+const mailCount = () => mails(mailDir).length;
 
 /** Saves the recovery codes shown (copy, download, tick, Done); the codes. */
 async function saveRecoveryCodes(page, name) {
