@@ -13,7 +13,7 @@ use super::mfa::{Mfa, MfaError};
 use super::rbac::{record_denial, Actor, Denial, RoleError, Roles};
 use crate::domain::{username_key, ClientInfo, Clock, FieldErrors, Secret, Timestamp};
 use crate::notify::Notices;
-use crate::store::{AuditEvent, AuditMeta, SessionRow, Store, StoreError, UserWithRoles};
+use crate::store::{AuditMeta, SessionRow, Store, StoreError, UserWithRoles, CHANGED_MEANWHILE};
 use crate::throttle::Throttle;
 use crate::tokens::UserCache;
 
@@ -35,8 +35,20 @@ pub enum AdminError {
     Role(#[from] RoleError),
     #[error(transparent)]
     Mfa(#[from] MfaError),
+    #[error("throttled for {0} s")]
+    Throttled(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The user changed between the judgement and the write (see `Judged`): nothing was done.
+fn changed_meanwhile<T>(result: Result<T, StoreError>) -> Result<T, AdminError> {
+    result.map_err(|e| match e {
+        StoreError::Conflict { constraint } if constraint == CHANGED_MEANWHILE => {
+            AdminError::Refused("This user changed meanwhile: reload and try again.")
+        }
+        other => other.into(),
+    })
 }
 
 /// A user an administrator makes.
@@ -48,6 +60,13 @@ pub struct NewAccount {
     pub roles: Vec<String>,
     /// Mail a link that sets the password (needs an email address).
     pub invite: bool,
+}
+
+/// What "send a reset link" sent.
+pub enum LinkSent {
+    Reset,
+    /// The user has not chosen a password yet: a new invitation.
+    Invitation,
 }
 
 /// A user's factors and lockouts, for the security tab.
@@ -91,24 +110,40 @@ impl UserAdmin {
         Self { store, accounts, roles, mfa, notices, throttle, cache, clock }
     }
 
-    /// The user, if `actor` may manage them; a refusal is audited as `action`.
+    /// The user, if `actor` may manage them (a refusal is audited as `action`), and the
+    /// audit record for the change, holding the judgement (see `Judged`).
     async fn managed(
         &self,
         actor: &UserWithRoles,
         user_id: &str,
         action: &str,
-        audit: &AuditMeta,
-    ) -> Result<UserWithRoles, AdminError> {
+        client: &ClientInfo,
+    ) -> Result<(UserWithRoles, AuditMeta), AdminError> {
+        let audit = AuditMeta::actor(&actor.user.id, client.clone());
         let target = self.store.user_by_id(user_id).await?.ok_or(AdminError::NotFound)?;
         if let Err(Denial(reason)) = Actor::User(actor).may_manage(&target) {
-            record_denial(&self.store, Some(user_id), action, &reason, self.clock.now(), audit).await;
+            record_denial(&self.store, Some(user_id), action, &reason, self.clock.now(), &audit).await;
             return Err(AdminError::Denied(reason));
         }
-        Ok(target)
+        let audit = audit.judged(&target);
+        Ok((target, audit))
+    }
+
+    /// Mails to an address an administrator names are throttled like reset requests, so
+    /// the console cannot be used to flood a mailbox.
+    async fn mail_allowed(&self, client: &ClientInfo, email: &str) -> Result<(), AdminError> {
+        match self.throttle.password_reset(&client.ip, email).await {
+            Some(wait) => {
+                metrics::counter!("authenticon_throttled_total", "scope" => "admin_mail").increment(1);
+                Err(AdminError::Throttled(wait))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Makes a user, with roles the actor may give, and mails an invitation when asked.
-    /// Without a password the user gets none usable, so an invitation is required.
+    /// Without a password the user gets none usable, so an invitation is required; with
+    /// one, none is sent (the link would outlive the password the administrator chose).
     pub async fn create_user(
         &self,
         actor: &UserWithRoles,
@@ -116,29 +151,37 @@ impl UserAdmin {
         client: &ClientInfo,
     ) -> Result<UserWithRoles, AdminError> {
         let mut errors = FieldErrors::default();
-        if new.password.is_none() && !new.invite {
-            errors.add("password", "Give a password, or send an invitation to choose one.");
+        match (&new.password, new.invite) {
+            (None, false) => errors.add("password", "Give a password, or send an invitation to choose one."),
+            (Some(_), true) => {
+                errors.add("send_invitation", "Give a password or send an invitation, not both.")
+            }
+            _ => {}
         }
         if new.invite && new.email.is_empty() {
             errors.add("email", "An invitation needs an email address.");
         }
         errors.into_result().map_err(AdminError::Invalid)?;
         let audit = AuditMeta::actor(&actor.user.id, client.clone());
-        // Before the account exists: a refused role must not leave a user behind.
-        self.roles.check_grantable(Actor::User(actor), &new.roles, &audit).await?;
+        // Judged before the account exists and held to by the write that makes it: a
+        // refused role, or one that changed meanwhile, leaves no user behind.
+        let roles = self.roles.check_grantable(Actor::User(actor), &new.roles, &audit).await?;
+        if new.invite {
+            self.mail_allowed(client, &new.email).await?;
+        }
         let registration = Registration {
             username: new.username,
             email: new.email,
             password: new.password,
             is_superuser: false,
+            roles,
         };
         let user = self.accounts.create_user(registration, &audit).await?;
-        let user = match new.roles.is_empty() {
-            true => user,
-            false => self.roles.assign(Actor::User(actor), &user.user.id, &new.roles, &audit).await?,
-        };
-        if new.invite {
-            self.notices.send_invitation(&user.user, &audit).await;
+        if new.invite && !self.notices.send_invitation(&user.user, &audit).await {
+            // The account exists without a usable password; "send reset link" invites again.
+            return Err(AdminError::Refused(
+                "The user was made, but the invitation could not be sent: send it again from their page.",
+            ));
         }
         info!(user_id = %user.user.id, actor = %actor.user.id, invited = new.invite, "user created by an administrator");
         Ok(user)
@@ -146,22 +189,32 @@ impl UserAdmin {
 
     /// Mails the user a reset link. SECURITY: only to a verified address, as for
     /// `/api/password-reset/`: an address typed in by someone is no proof of whose it is.
+    /// The one exception is a user still without a usable password (invited, never
+    /// signed in): they get a new invitation to their address, as the first one went.
     pub async fn send_reset_link(
         &self,
         actor: &UserWithRoles,
         user_id: &str,
         client: &ClientInfo,
-    ) -> Result<(), AdminError> {
-        let audit = AuditMeta::actor(&actor.user.id, client.clone());
-        let target = self.managed(actor, user_id, "password_reset", &audit).await?;
-        if target.user.email.is_empty() || !target.user.email_verified {
-            return Err(AdminError::Refused("This user has no verified email address to send a link to."));
-        }
+    ) -> Result<LinkSent, AdminError> {
+        let (target, audit) = self.managed(actor, user_id, "password_reset", client).await?;
         if !target.user.is_active {
             return Err(AdminError::Refused("This user is inactive."));
         }
-        self.notices.send_reset_links(vec![target.user], &audit).await;
-        Ok(())
+        let invited = !target.user.has_usable_password() && !target.user.email.is_empty();
+        if !invited && (target.user.email.is_empty() || !target.user.email_verified) {
+            return Err(AdminError::Refused("This user has no verified email address to send a link to."));
+        }
+        self.mail_allowed(client, &target.user.email).await?;
+        let sent = match invited {
+            true => self.notices.send_invitation(&target.user, &audit).await,
+            false => self.notices.send_reset_link(&target.user, &audit).await,
+        };
+        match (sent, invited) {
+            (false, _) => Err(AdminError::Refused("The link could not be sent: try again.")),
+            (true, true) => Ok(LinkSent::Invitation),
+            (true, false) => Ok(LinkSent::Reset),
+        }
     }
 
     /// The user's live sessions, most recently used first.
@@ -178,9 +231,10 @@ impl UserAdmin {
         session_id: &str,
         client: &ClientInfo,
     ) -> Result<bool, AdminError> {
-        let audit = AuditMeta::actor(&actor.user.id, client.clone());
-        self.managed(actor, user_id, "session_revoke", &audit).await?;
-        let ended = self.store.revoke_user_session(user_id, session_id, self.clock.now(), &audit).await?;
+        let (_, audit) = self.managed(actor, user_id, "session_revoke", client).await?;
+        let ended = changed_meanwhile(
+            self.store.revoke_user_session(user_id, session_id, self.clock.now(), &audit).await,
+        )?;
         self.cache.invalidate(user_id);
         Ok(ended)
     }
@@ -192,9 +246,9 @@ impl UserAdmin {
         user_id: &str,
         client: &ClientInfo,
     ) -> Result<u64, AdminError> {
-        let audit = AuditMeta::actor(&actor.user.id, client.clone());
-        self.managed(actor, user_id, "session_revoke", &audit).await?;
-        let ended = self.store.revoke_all_sessions(user_id, self.clock.now(), &audit).await?;
+        let (_, audit) = self.managed(actor, user_id, "session_revoke", client).await?;
+        let ended =
+            changed_meanwhile(self.store.revoke_all_sessions(user_id, self.clock.now(), &audit).await)?;
         self.cache.invalidate(user_id);
         Ok(ended)
     }
@@ -225,14 +279,12 @@ impl UserAdmin {
         user_id: &str,
         client: &ClientInfo,
     ) -> Result<(), AdminError> {
-        let audit = AuditMeta::actor(&actor.user.id, client.clone());
-        let target = self.managed(actor, user_id, "lockout_clear", &audit).await?;
-        self.throttle.clear_login(&username_key(&target.user.username)).await;
-        self.store.clear_totp_failures(user_id).await?;
+        let (target, audit) = self.managed(actor, user_id, "lockout_clear", client).await?;
+        // The second factor's lock and the record first, in one transaction held to the
+        // judgement; the username's counts (memory or Redis) only after it passed.
         let detail = serde_json::json!({ "login": true, "second_factor": true });
-        self.store
-            .record_audit(AuditEvent::LockoutCleared, Some(user_id), &detail, self.clock.now(), &audit)
-            .await?;
+        changed_meanwhile(self.store.clear_lockout(user_id, &detail, self.clock.now(), &audit).await)?;
+        self.throttle.clear_login(&username_key(&target.user.username)).await;
         Ok(())
     }
 
@@ -243,9 +295,11 @@ impl UserAdmin {
         user_id: &str,
         client: &ClientInfo,
     ) -> Result<bool, AdminError> {
-        let audit = AuditMeta::actor(&actor.user.id, client.clone());
         // SECURITY: removing a stronger account's factors is a step to taking it over.
-        self.managed(actor, user_id, "mfa_reset", &audit).await?;
-        Ok(self.mfa.reset(user_id, &audit).await?)
+        let (_, audit) = self.managed(actor, user_id, "mfa_reset", client).await?;
+        match self.mfa.reset(user_id, &audit).await {
+            Err(MfaError::Store(e)) => changed_meanwhile(Err(e)),
+            other => Ok(other?),
+        }
     }
 }

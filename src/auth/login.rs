@@ -14,10 +14,25 @@ use crate::domain::{normalize_username, username_key, ClientInfo, Clock, Secret}
 use crate::store::{AuditEvent, AuditMeta, Store, StoreError, UserWithRoles};
 use crate::throttle::Throttle;
 
+/// A user who passed every login step, and how: OpenID Connect `amr` values (RFC 8176).
+pub struct Proven {
+    pub user: UserWithRoles,
+    pub amr: &'static [&'static str],
+}
+
+/// A password alone.
+pub const AMR_PASSWORD: &[&str] = &["pwd"];
+/// A password and a code (authenticator app or recovery code).
+pub const AMR_PASSWORD_CODE: &[&str] = &["pwd", "otp", "mfa"];
+/// A password and a passkey.
+pub const AMR_PASSWORD_PASSKEY: &[&str] = &["pwd", "hwk", "mfa"];
+/// A passkey alone (it verifies its user).
+pub const AMR_PASSKEY: &[&str] = &["hwk", "user"];
+
 /// Where a login step leaves the user.
 pub enum LoginOutcome {
     /// Every step passed: start a session for this user.
-    Done(UserWithRoles),
+    Done(Proven),
     /// The password was right and the account has a second factor: the second step
     /// presents this token and one of these methods.
     SecondFactor { mfa_token: String, methods: Vec<&'static str> },
@@ -106,7 +121,7 @@ impl LoginFlow {
             let mfa_token = self.mfa.challenge(&user.user.id).await?;
             return Ok(LoginOutcome::SecondFactor { mfa_token, methods: status.methods() });
         }
-        Ok(LoginOutcome::Done(user))
+        Ok(LoginOutcome::Done(Proven { user, amr: AMR_PASSWORD }))
     }
 
     /// The second step: the `mfa_token` of the password step and a code or a passkey's
@@ -116,9 +131,13 @@ impl LoginFlow {
         mfa_token: &str,
         proof: Proof,
         client: &ClientInfo,
-    ) -> Result<UserWithRoles, LoginError> {
+    ) -> Result<Proven, LoginError> {
+        let amr = match proof {
+            Proof::Code(_) => AMR_PASSWORD_CODE,
+            Proof::Passkey(_) => AMR_PASSWORD_PASSKEY,
+        };
         let user_id = self.mfa.complete(mfa_token, proof, client).await?;
-        self.active(&user_id).await
+        Ok(Proven { user: self.active(&user_id).await?, amr })
     }
 
     /// A login with a passkey alone (it verifies its user, so it is both factors). The
@@ -128,13 +147,13 @@ impl LoginFlow {
         ceremony: &str,
         answer: serde_json::Value,
         client: &ClientInfo,
-    ) -> Result<UserWithRoles, LoginError> {
+    ) -> Result<Proven, LoginError> {
         let user_id = self.mfa.passkeys.finish_login(ceremony, answer, client).await?;
         let user = self.active(&user_id).await?;
         if self.require_verified_email && !user.user.email_verified {
             return Err(LoginError::EmailNotVerified);
         }
-        Ok(user)
+        Ok(Proven { user, amr: AMR_PASSKEY })
     }
 
     /// The user a step proved, as long as the account is active.

@@ -4,12 +4,21 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::domain::{valid_permission, valid_role_name, Clock, FieldErrors, Timestamp};
-use crate::store::{AuditEvent, AuditMeta, RoleRow, Store, StoreError, UserWithRoles, CHANGED_MEANWHILE};
+use crate::store::{
+    AuditEvent, AuditMeta, RoleRow, RolesToGive, Store, StoreError, UserWithRoles, CHANGED_MEANWHILE,
+};
 use crate::tokens::UserCache;
 
-/// Permissions the service itself checks; the built-in `admin` role holds them all.
+/// The permissions of API.md's user administration; the built-in `admin` role holds them.
 pub const BUILTIN_PERMISSIONS: [&str; 5] =
     ["users.view", "users.manage", "roles.view", "roles.manage", "audit.view"];
+
+/// Every permission the service itself checks. `clients.manage` (registering the
+/// applications that sign users in here, and what their service accounts hold) is not
+/// the `admin` role's: it is given by a role of its own, so managing users and minting
+/// applications stay separate decisions.
+pub const SERVICE_PERMISSIONS: [&str; 6] =
+    ["users.view", "users.manage", "roles.view", "roles.manage", "audit.view", "clients.manage"];
 
 /// The role `migrate` creates; it cannot be deleted or lose a built-in permission.
 pub const ADMIN_ROLE: &str = "admin";
@@ -19,6 +28,7 @@ pub const ADMIN_ROLE: &str = "admin";
 pub fn effective_permissions(user: &UserWithRoles) -> Vec<String> {
     let mut perms = user.permissions.clone();
     if user.user.is_superuser {
+        // API.md's list (a superuser holds `clients.manage` too: `has_permission`).
         perms.extend(BUILTIN_PERMISSIONS.iter().map(|p| p.to_string()));
     }
     perms.sort();
@@ -166,7 +176,7 @@ impl Roles {
     /// The permissions to offer when editing a role: the built-in ones, and those some
     /// role already holds (both sorted).
     pub async fn permissions(&self) -> Result<(Vec<String>, Vec<String>), RoleError> {
-        let mut builtin: Vec<String> = BUILTIN_PERMISSIONS.iter().map(|p| p.to_string()).collect();
+        let mut builtin: Vec<String> = SERVICE_PERMISSIONS.iter().map(|p| p.to_string()).collect();
         builtin.sort();
         Ok((builtin, self.store.permissions_in_use().await?))
     }
@@ -373,16 +383,26 @@ impl Roles {
         Err(RoleError::Denied(reason))
     }
 
-    /// Before a user is made with `roles`: they exist, and the actor may give them.
+    /// Before a user is made with `roles`: they exist, and the actor may give them. What
+    /// was judged, for the write to hold to.
     pub async fn check_grantable(
         &self,
         actor: Actor<'_>,
         roles: &[String],
         audit: &AuditMeta,
-    ) -> Result<(), RoleError> {
+    ) -> Result<RolesToGive, RoleError> {
         let wanted: BTreeSet<String> = roles.iter().cloned().collect();
         let all = self.known_roles(&wanted).await?;
-        self.may_change_roles(actor, &all, &BTreeSet::new(), &wanted, None, audit).await
+        self.may_change_roles(actor, &all, &BTreeSet::new(), &wanted, None, audit).await?;
+        let permissions: BTreeSet<String> = all
+            .iter()
+            .filter(|r| wanted.contains(&r.name))
+            .flat_map(|r| r.permissions.iter().cloned())
+            .collect();
+        Ok(RolesToGive {
+            names: wanted.into_iter().collect(),
+            permissions: permissions.into_iter().collect(),
+        })
     }
 
     /// Replaces a user's roles; unknown role names are field errors. The actor must be

@@ -25,7 +25,13 @@ pub async fn create_superuser(
         _ if no_input => bail!("AUTHENTICON_SUPERUSER_PASSWORD must be set with --no-input"),
         _ => prompt_password()?,
     };
-    let registration = Registration { username, email, password: Some(password), is_superuser: true };
+    let registration = Registration {
+        username,
+        email,
+        password: Some(password),
+        is_superuser: true,
+        roles: Default::default(),
+    };
     let audit = AuditMeta::client(cli_client());
     let user = state.accounts.create_user(registration, &audit).await.map_err(account_error)?;
     println!("Superuser {} created successfully.", user.user.username);

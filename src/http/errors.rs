@@ -260,6 +260,7 @@ impl From<AdminError> for ApiError {
             AdminError::Role(RoleError::NotFound) => ApiError::NotFound,
             AdminError::Role(e) => e.into(),
             AdminError::Mfa(e) => e.into(),
+            AdminError::Throttled(secs) => ApiError::Throttled(secs),
             AdminError::Store(e) => e.into(),
         }
     }

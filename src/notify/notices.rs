@@ -51,24 +51,28 @@ impl Notices {
     /// verified address may take an account over by mail; an unverified one may be a typo
     /// or a stranger's (API.md "Trust rules").
     pub async fn send_reset_links(&self, users: Vec<UserRow>, audit: &AuditMeta) {
-        for user in users.into_iter().filter(|u| u.email_verified) {
-            let Some(link) = self.issue(&user, Link::Reset, audit).await else {
-                continue;
-            };
-            self.mailer.send_later(Mail {
-                to: user.email.clone(),
-                subject: "Reset your password".into(),
-                body: format!(
-                    "Someone asked to reset the password of the account \"{}\" at {}.\n\n\
-                     To choose a new password, open this link within {} minutes. It works once:\n\n{link}\n\n\
-                     If it was not you, ignore this mail: your password stays as it is.\n",
-                    user.username,
-                    self.public_url,
-                    self.reset_ttl / 60,
-                ),
-                link: Some(link),
-            });
+        for user in users.iter().filter(|u| u.email_verified) {
+            self.send_reset_link(user, audit).await;
         }
+    }
+
+    /// Mails one reset link; false when its token could not be stored (nothing sent).
+    pub async fn send_reset_link(&self, user: &UserRow, audit: &AuditMeta) -> bool {
+        let Some(link) = self.issue(user, Link::Reset, audit).await else { return false };
+        self.mailer.send_later(Mail {
+            to: user.email.clone(),
+            subject: "Reset your password".into(),
+            body: format!(
+                "Someone asked to reset the password of the account \"{}\" at {}.\n\n\
+                 To choose a new password, open this link within {} minutes. It works once:\n\n{link}\n\n\
+                 If it was not you, ignore this mail: your password stays as it is.\n",
+                user.username,
+                self.public_url,
+                self.reset_ttl / 60,
+            ),
+            link: Some(link),
+        });
+        true
     }
 
     /// Mails an invitation: a link that sets the account's first password, valid for

@@ -82,10 +82,10 @@ impl JwtCodec {
         }
     }
 
-    /// Puts a new set of keys in force.
-    pub fn install(&self, ring: KeyRing) {
+    /// Puts a new set of keys in force (shared with the identity provider's signer).
+    pub fn install(&self, ring: Arc<KeyRing>) {
         if let Ok(mut current) = self.ring.write() {
-            *current = Arc::new(ring);
+            *current = ring;
         }
     }
 

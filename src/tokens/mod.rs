@@ -5,7 +5,9 @@
 mod access;
 pub mod claims;
 pub mod codec;
+mod grants;
 pub mod keys;
+mod provider_keys;
 mod service;
 mod signing_keys;
 mod user_cache;
@@ -13,6 +15,8 @@ mod user_cache;
 pub use access::{AccessError, Caller};
 pub use claims::{Claims, TokenType};
 pub use codec::{CodecError, JwtCodec};
+pub use grants::{GrantRefreshed, NewGrant};
+pub use provider_keys::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 pub use service::{TokenPair, TokenService};
 pub use user_cache::UserCache;
 

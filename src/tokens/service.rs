@@ -13,8 +13,16 @@ use crate::config::{Config, JwtAlgorithm};
 use crate::domain::{ClientInfo, Clock, Secret};
 use crate::notify::Notices;
 use crate::store::{
-    AuditMeta, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, SessionRow, Store, UserWithRoles,
+    AuditMeta, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, RotationRules, SessionRow, Store,
+    UserWithRoles,
 };
+
+/// A refresh token spent and its successor issued.
+pub(super) struct Rotated {
+    pub user: UserWithRoles,
+    pub session_id: String,
+    pub refresh: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct TokenPair {
@@ -47,9 +55,11 @@ pub struct TokenService {
     pub(super) cache: Arc<UserCache>,
     /// Until when (Unix ms) access checks skip the store after it failed to answer.
     pub(super) store_down_until: std::sync::atomic::AtomicI64,
+    /// The identity provider's signer (id tokens, client access tokens).
+    pub(super) provider_keys: super::provider_keys::ProviderKeys,
 }
 
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
@@ -79,17 +89,25 @@ impl TokenService {
             max_session_age: secs(config.session_absolute_lifetime),
             cache,
             store_down_until: std::sync::atomic::AtomicI64::new(0),
+            provider_keys: Default::default(),
         }
+    }
+
+    /// Seconds an access token lives.
+    pub fn access_lifetime(&self) -> i64 {
+        i64::try_from(self.access_ttl).unwrap_or(i64::MAX)
     }
 
     pub(super) fn now_u64(&self) -> u64 {
         u64::try_from(self.clock.now()).unwrap_or_default()
     }
 
-    /// A new session (refresh-token family) for a user who just proved who they are.
+    /// A new session (refresh-token family) for a user who just proved who they are, and
+    /// how (`amr`, OpenID Connect's values: `pwd`, `otp`, `hwk`…).
     pub async fn start_session(
         &self,
         user: UserWithRoles,
+        amr: &[&str],
         client: ClientInfo,
     ) -> Result<TokenPair, TokenError> {
         let now = self.clock.now();
@@ -102,7 +120,10 @@ impl TokenService {
                 client,
                 now,
                 expires_at: record.expires_at,
-                first_token: record,
+                first_token: Some(record),
+                amr: amr.join(" "),
+                auth_time: now,
+                grant: None,
             })
             .await?;
         let access = self.sign_access(&user, &session_id, now)?;
@@ -112,26 +133,44 @@ impl TokenService {
     /// Spends `refresh` and returns a new pair in the same family. A spent token presented
     /// again revokes the family (RFC 9700 §4.14.2): the thief and the victim both lose it.
     pub async fn refresh(&self, refresh: &str, client: ClientInfo) -> Result<TokenPair, TokenError> {
+        let rotated = self.rotate(refresh, None, client).await?;
+        let access = self.sign_access(&rotated.user, &rotated.session_id, self.clock.now())?;
+        Ok(TokenPair { access, refresh: rotated.refresh, session_id: rotated.session_id, user: rotated.user })
+    }
+
+    /// Spends a refresh token of `owner`'s (a client application; `None`: first-party)
+    /// and issues its successor.
+    pub(super) async fn rotate(
+        &self,
+        refresh: &str,
+        owner: Option<&str>,
+        client: ClientInfo,
+    ) -> Result<Rotated, TokenError> {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh), self.now_u64())?;
         let now = self.clock.now();
         let (new_refresh, record) = self.sign_refresh(&claims.user_id, &claims.sid, now)?;
         let replay = client.clone();
         let audit = AuditMeta::client(client);
-        match self
+        let outcome = self
             .store
-            .rotate_refresh(&claims.jti, record, now, self.reuse_interval, self.max_session_age, &audit)
-            .await?
-        {
+            .rotate_refresh(
+                &claims.jti,
+                owner,
+                record,
+                now,
+                RotationRules { reuse_interval: self.reuse_interval, max_session_age: self.max_session_age },
+                &audit,
+            )
+            .await?;
+        match outcome {
             RotateOutcome::Rotated(user) => {
                 metrics::counter!("authenticon_refreshes_total", "outcome" => "rotated").increment(1);
-                let access = self.sign_access(&user, &claims.sid, now)?;
-                Ok(TokenPair { access, refresh: new_refresh, session_id: claims.sid, user: *user })
+                Ok(Rotated { user: *user, session_id: claims.sid, refresh: new_refresh })
             }
             RotateOutcome::Replayed { user, successor } => {
                 metrics::counter!("authenticon_refreshes_total", "outcome" => "replayed").increment(1);
                 let refresh = self.sign_refresh_as(&claims.user_id, &claims.sid, &successor)?;
-                let access = self.sign_access(&user, &claims.sid, now)?;
-                Ok(TokenPair { access, refresh, session_id: claims.sid, user: *user })
+                Ok(Rotated { user: *user, session_id: claims.sid, refresh })
             }
             RotateOutcome::ReuseDetected(reuse) => {
                 warn!(user_id = %reuse.user_id, session_id = %reuse.session_id, "refresh token reuse detected; session revoked");
@@ -154,9 +193,20 @@ impl TokenService {
 
     /// Logout: revokes the family of `refresh`.
     pub async fn blacklist(&self, refresh: &str, client: ClientInfo) -> Result<String, TokenError> {
+        self.revoke_family(refresh, None, client).await
+    }
+
+    /// Revokes the family of a refresh token of `owner`'s (`None`: first-party); its id.
+    pub(super) async fn revoke_family(
+        &self,
+        refresh: &str,
+        owner: Option<&str>,
+        client: ClientInfo,
+    ) -> Result<String, TokenError> {
         let claims = self.codec.verify(refresh, Some(TokenType::Refresh), self.now_u64())?;
         let replay = client.clone();
-        match self.store.revoke_by_refresh(&claims.jti, self.clock.now(), &AuditMeta::client(client)).await? {
+        let audit = AuditMeta::client(client);
+        match self.store.revoke_by_refresh(&claims.jti, owner, self.clock.now(), &audit).await? {
             RevokeOutcome::Revoked { user_id } => {
                 self.cache.invalidate(&user_id);
                 info!(%user_id, session_id = %claims.sid, "session logged out");
@@ -240,7 +290,12 @@ impl TokenService {
         self.codec.sign(claims).map_err(TokenError::Signing)
     }
 
-    fn sign_refresh(&self, user_id: &str, sid: &str, now: i64) -> Result<(String, NewRefresh), TokenError> {
+    pub(super) fn sign_refresh(
+        &self,
+        user_id: &str,
+        sid: &str,
+        now: i64,
+    ) -> Result<(String, NewRefresh), TokenError> {
         let exp = (now as u64).saturating_add(self.refresh_ttl);
         let record = NewRefresh { jti: new_id(), issued_at: now, expires_at: exp as i64 };
         let token = self.sign_refresh_as(user_id, sid, &record)?;
@@ -248,7 +303,12 @@ impl TokenService {
     }
 
     /// The refresh token a record stands for (the same claims sign the same token again).
-    fn sign_refresh_as(&self, user_id: &str, sid: &str, record: &NewRefresh) -> Result<String, TokenError> {
+    pub(super) fn sign_refresh_as(
+        &self,
+        user_id: &str,
+        sid: &str,
+        record: &NewRefresh,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             token_type: TokenType::Refresh,
             exp: record.expires_at as u64,

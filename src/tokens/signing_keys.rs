@@ -15,11 +15,16 @@ impl TokenService {
     /// Loads the signing keys from the store and puts them in force. With an asymmetric
     /// algorithm and no active key yet (first start), generates and activates one. Run at
     /// start and then periodically, so keys rotated elsewhere reach this instance.
+    ///
+    /// With an HMAC algorithm the service's own tokens need no key pair, but an identity
+    /// provider's do (id tokens and client access tokens are verified by others): once a
+    /// client application is registered, an ES256 key pair is kept for them the same way.
     pub async fn load_keys(&self) -> Result<(), TokenError> {
-        if self.algorithm.is_hmac() {
+        let algorithm = self.key_algorithm();
+        if self.algorithm.is_hmac() && !self.store.has_clients().await? {
             return Ok(());
         }
-        if let Some(path) = &self.key_file {
+        if let (Some(path), false) = (&self.key_file, self.algorithm.is_hmac()) {
             let pem = std::fs::read_to_string(path)
                 .map_err(|e| keys::KeyError::Invalid(format!("{}: {e}", path.display())))?;
             let key = keys::from_pem(self.algorithm, &Secret::new(pem))?;
@@ -27,7 +32,7 @@ impl TokenService {
                 algorithm: self.algorithm.as_jsonwebtoken(),
                 key: keys::decoding_key(&key.public_jwk)?,
             };
-            self.codec.install(keys::KeyRing {
+            self.install_ring(keys::KeyRing {
                 signing_kid: key.kid.clone(),
                 signing_algorithm: self.algorithm.as_jsonwebtoken(),
                 signing_key: keys::encoding_key(self.algorithm, &key.private_pem)?,
@@ -36,12 +41,12 @@ impl TokenService {
             });
             return Ok(());
         }
-        let mut rows = self.live_keys().await?;
+        let mut rows = self.live_keys(algorithm).await?;
         if !rows.iter().any(|k| k.status == "active") {
-            let key = self.generate_key(self.algorithm).await?;
+            let key = self.generate_key(algorithm).await?;
             self.store.activate_signing_key(&key.kid, self.clock.now()).await?;
-            info!(kid = %key.kid, algorithm = self.algorithm.name(), "generated and activated a signing key");
-            rows = self.live_keys().await?;
+            info!(kid = %key.kid, algorithm = algorithm.name(), "generated and activated a signing key");
+            rows = self.live_keys(algorithm).await?;
         }
         let active = rows
             .iter()
@@ -53,33 +58,52 @@ impl TokenService {
         for row in &rows {
             let jwk: serde_json::Value =
                 serde_json::from_str(&row.public_jwk).map_err(|e| keys::KeyError::Invalid(e.to_string()))?;
-            let key = keys::VerifyingKey {
-                algorithm: self.algorithm.as_jsonwebtoken(),
-                key: keys::decoding_key(&jwk)?,
-            };
+            let key =
+                keys::VerifyingKey { algorithm: algorithm.as_jsonwebtoken(), key: keys::decoding_key(&jwk)? };
             verifying.insert(row.kid.clone(), key);
             jwks.push(jwk);
         }
-        self.codec.install(keys::KeyRing {
+        self.install_ring(keys::KeyRing {
             signing_kid: active.kid.clone(),
-            signing_algorithm: self.algorithm.as_jsonwebtoken(),
-            signing_key: keys::encoding_key(self.algorithm, &private)?,
+            signing_algorithm: algorithm.as_jsonwebtoken(),
+            signing_key: keys::encoding_key(algorithm, &private)?,
             verifying,
             jwks,
         });
         Ok(())
     }
 
-    /// Keys of the configured algorithm that still verify: published, active, or retired
-    /// so recently that tokens they signed may be alive.
-    async fn live_keys(&self) -> Result<Vec<SigningKeyRow>, TokenError> {
+    /// The algorithm of the stored key pairs: the configured one, or ES256 for the
+    /// identity provider's tokens when the service's own are HMAC-signed (fast to sign, so
+    /// `client_credentials` keeps up; supported by every OpenID Connect library we know).
+    pub fn key_algorithm(&self) -> JwtAlgorithm {
+        if self.algorithm.is_hmac() {
+            JwtAlgorithm::ES256
+        } else {
+            self.algorithm
+        }
+    }
+
+    /// The service's own tokens use the ring when they are asymmetric; the identity
+    /// provider's always.
+    fn install_ring(&self, ring: keys::KeyRing) {
+        let ring = std::sync::Arc::new(ring);
+        if !self.algorithm.is_hmac() {
+            self.codec.install(std::sync::Arc::clone(&ring));
+        }
+        self.provider_keys.install(ring);
+    }
+
+    /// Keys of `algorithm` that still verify: published, active, or retired so recently
+    /// that tokens they signed may be alive.
+    async fn live_keys(&self, algorithm: JwtAlgorithm) -> Result<Vec<SigningKeyRow>, TokenError> {
         let now = self.clock.now();
         Ok(self
             .store
             .signing_keys()
             .await?
             .into_iter()
-            .filter(|k| k.algorithm == self.algorithm.name())
+            .filter(|k| k.algorithm == algorithm.name())
             .filter(|k| k.status != "revoked")
             .filter(|k| {
                 k.status != "retired" || k.retired_at.is_some_and(|t| t + self.retired_key_horizon > now)
@@ -140,7 +164,7 @@ impl TokenService {
     /// fails, on this instance now and on the others at their next key reload (30 s). The
     /// signing key may be revoked too: a new one is generated and signs from then on.
     pub async fn revoke_key(&self, kid: &str) -> Result<(), TokenError> {
-        if self.algorithm.is_hmac() {
+        if self.algorithm.is_hmac() && !self.store.has_clients().await? {
             return Err(TokenError::KeyRefused(format!(
                 "{} tokens are signed with AUTHENTICON_SECRET_KEY, not stored keys: rotate the secret to end them",
                 self.algorithm.name()
@@ -159,9 +183,13 @@ impl TokenService {
         self.load_keys().await
     }
 
-    /// The public keys, as published at `/.well-known/jwks.json`.
+    /// The public keys, as published at `/.well-known/jwks.json`: the service's own
+    /// and the identity provider's (one set when both use the stored keys).
     pub fn jwks(&self) -> Vec<serde_json::Value> {
-        self.codec.jwks()
+        match self.algorithm.is_hmac() {
+            true => self.provider_keys.jwks(),
+            false => self.codec.jwks(),
+        }
     }
 
     pub fn algorithm(&self) -> JwtAlgorithm {

@@ -12,7 +12,7 @@ async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>, to
 }
 
 /// A delegate holding `users.view` and `users.manage` only.
-async fn delegate(app: &TestApp, root: &str, name: &str) -> (String, String) {
+pub async fn delegate(app: &TestApp, root: &str, name: &str) -> (String, String) {
     let r = call(
         app,
         Method::POST,
@@ -302,7 +302,7 @@ async fn roles_show_their_holders_and_the_permissions_to_pick_from() {
     let r = call(&app, Method::GET, "/api/permissions/", None, &root).await;
     assert_eq!(
         r.body,
-        json!({"builtin": ["audit.view", "roles.manage", "roles.view", "users.manage", "users.view"],
+        json!({"builtin": ["audit.view", "clients.manage", "roles.manage", "roles.view", "users.manage", "users.view"],
                "in_use": ["audit.view", "reports.view", "roles.manage", "roles.view", "users.manage", "users.view"]})
     );
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod admin_links;
 mod auth;
 mod cli;
 mod faults;

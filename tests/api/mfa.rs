@@ -212,6 +212,7 @@ async fn recovery_codes_are_replaced_and_admins_reset_factors() {
         email: String::new(),
         password: Some(Secret::new(PASSWORD)),
         is_superuser: true,
+        roles: Default::default(),
     };
     app.state.accounts.create_user(admin, &AuditMeta::default()).await.unwrap();
     let (root, _) = app.login("root").await;

@@ -469,6 +469,7 @@ async fn a_role_that_requires_mfa_lends_its_permissions_only_with_a_factor() {
         email: String::new(),
         password: Some(Secret::new(PASSWORD)),
         is_superuser: true,
+        roles: Default::default(),
     };
     app.state.accounts.create_user(root, &AuditMeta::default()).await.unwrap();
     let (root_access, _) = app.login("root").await;

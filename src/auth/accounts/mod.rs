@@ -17,8 +17,8 @@ use crate::domain::{
 };
 use crate::notify::{Notice, Notices};
 use crate::store::{
-    AuditEvent, AuditMeta, NewUser, Page, Store, StoreError, UserChanges, UserFilter, UserRow, UserWithRoles,
-    LAST_SUPERUSER,
+    AuditEvent, AuditMeta, NewUser, Page, RolesToGive, Store, StoreError, UserChanges, UserFilter, UserRow,
+    UserWithRoles, CHANGED_MEANWHILE, LAST_SUPERUSER,
 };
 use crate::throttle::Throttle;
 use crate::tokens::UserCache;
@@ -26,6 +26,8 @@ use crate::tokens::UserCache;
 /// Django's wording for a wrong old password, for the password that confirms a change.
 pub const WRONG_PASSWORD: &str = "Your password was entered incorrectly. Please enter it again.";
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
+const ROLES_CHANGED: &str = "A role changed meanwhile: reload and try again.";
+const USER_CHANGED: &str = "This user changed meanwhile: reload and try again.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -54,6 +56,8 @@ pub struct Registration {
     /// `None`: no usable password yet (an invited user sets one by the mailed link).
     pub password: Option<Secret>,
     pub is_superuser: bool,
+    /// Roles to make the user with (an administrator's new user), as judged.
+    pub roles: RolesToGive,
 }
 
 /// The stored hash of an account without a usable password: no password matches it
@@ -146,9 +150,13 @@ impl Accounts {
             password_hash,
             is_superuser: r.is_superuser,
             now: self.clock.now(),
+            roles: r.roles.clone(),
         };
         let user = match self.store.create_user(new, audit).await {
             Ok(user) => user,
+            Err(StoreError::Conflict { constraint }) if constraint == CHANGED_MEANWHILE => {
+                return Err(AccountError::Invalid(FieldErrors::one("roles", ROLES_CHANGED)));
+            }
             // Two registrations raced for one name: the unique index decided.
             Err(StoreError::Conflict { .. }) => {
                 return Err(AccountError::Invalid(FieldErrors::one("username", USERNAME_TAKEN)));
@@ -156,7 +164,7 @@ impl Accounts {
             Err(e) => return Err(e.into()),
         };
         info!(user_id = %user.id, "user registered");
-        Ok(UserWithRoles { user, roles: vec![], permissions: vec![] })
+        Ok(UserWithRoles { user, roles: r.roles.names, permissions: r.roles.permissions })
     }
 
     pub async fn user(&self, id: &str) -> Result<UserWithRoles, AccountError> {
@@ -293,7 +301,8 @@ impl Accounts {
     ) -> Result<UserWithRoles, AccountError> {
         let actor_id = actor.id();
         let target = self.user(target_id).await?;
-        let audit = AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone() };
+        let audit =
+            AuditMeta { actor_id: actor_id.map(str::to_string), client: client.clone(), judged: None };
         if let Err(Denial(reason)) = actor.may_manage(&target) {
             record_denial(&self.store, Some(target_id), "user_update", &reason, self.clock.now(), &audit)
                 .await;
@@ -310,9 +319,13 @@ impl Accounts {
                 "You cannot deactivate your own account.",
             )));
         }
+        let audit = audit.judged(&target);
         let updated = match self.store.update_user(target_id, &changes, self.clock.now(), &audit).await {
             Ok(updated) => updated,
             // Checked inside the write (see the store), so two at once cannot pass it.
+            Err(StoreError::Conflict { constraint }) if constraint == CHANGED_MEANWHILE => {
+                return Err(AccountError::Invalid(FieldErrors::one("non_field_errors", USER_CHANGED)));
+            }
             Err(StoreError::Conflict { constraint }) if constraint == LAST_SUPERUSER => {
                 return Err(AccountError::Invalid(FieldErrors::one(
                     "is_active",

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::accounts::Registration;
-use crate::auth::login::LoginOutcome;
+use crate::auth::login::{LoginOutcome, Proven};
 use crate::auth::mfa::Proof;
 use crate::crypto::passwords::MAX_PASSWORD_CHARS;
 use crate::domain::{ClientInfo, Secret, MAX_EMAIL_CHARS, MAX_USERNAME_CHARS};
@@ -19,7 +19,6 @@ use crate::http::errors::ApiError;
 use crate::http::extract::Client;
 use crate::http::models::{BadRequestBody, CodedDetail, Detail, Empty, UserResponse};
 use crate::http::openapi::ApiRouter;
-use crate::store::UserWithRoles;
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -198,16 +197,16 @@ pub struct TokenPairResponse {
 /// A new session for a user who passed every login step: the token pair.
 async fn issue_pair(
     app: &AppState,
-    user: UserWithRoles,
+    proven: Proven,
     client: ClientInfo,
 ) -> Result<Json<TokenPairResponse>, ApiError> {
-    let pair = app.tokens.start_session(user, client).await?;
+    let pair = app.tokens.start_session(proven.user, proven.amr, client).await?;
     Ok(Json(TokenPairResponse { access: pair.access, refresh: pair.refresh }))
 }
 
 /// The user a finished login step names; a second factor still to come is the
 /// `401 mfa_required` answer.
-pub fn logged_in(outcome: LoginOutcome) -> Result<UserWithRoles, ApiError> {
+pub fn logged_in(outcome: LoginOutcome) -> Result<Proven, ApiError> {
     match outcome {
         LoginOutcome::Done(user) => Ok(user),
         LoginOutcome::SecondFactor { mfa_token, methods } => {
@@ -235,6 +234,7 @@ pub async fn register(
         email: body.email.unwrap_or_default(),
         password: Some(body.password),
         is_superuser: false,
+        roles: Default::default(),
     };
     let user = app.accounts.register(registration, &client).await?;
     Ok((StatusCode::CREATED, Json(UserResponse::from(&user))))

@@ -12,13 +12,13 @@ use utoipa_axum::routes;
 
 use super::auth::{logged_in, MfaLoginRequest, PasskeyAnswer, TokenObtainRequest};
 use crate::app::AppState;
+use crate::auth::login::Proven;
 use crate::domain::ClientInfo;
 use crate::http::body::Body;
 use crate::http::errors::ApiError;
 use crate::http::extract::{Client, Https};
 use crate::http::models::{BadRequestBody, CodedDetail, Detail, UserResponse};
 use crate::http::openapi::ApiRouter;
-use crate::store::UserWithRoles;
 use crate::tokens::{TokenError, TokenPair};
 
 pub const REFRESH_COOKIE: &str = "authenticon_refresh";
@@ -124,12 +124,12 @@ pub async fn session_login(
 /// goes in the cookie.
 async fn start_session(
     app: &AppState,
-    user: UserWithRoles,
+    proven: Proven,
     client: ClientInfo,
     headers: &HeaderMap,
     https: bool,
 ) -> Result<Response, ApiError> {
-    let pair = app.tokens.start_session(user, client).await?;
+    let pair = app.tokens.start_session(proven.user, proven.amr, client).await?;
     Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(app, headers, https)))
 }
 

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::me::SessionView;
 use crate::app::AppState;
+use crate::auth::admin::LinkSent;
 use crate::auth::mfa::passkeys::PasskeyInfo;
 use crate::auth::presence::PresenceProof;
 use crate::domain::rfc3339;
@@ -31,6 +32,8 @@ pub fn routes() -> ApiRouter {
 }
 
 pub const RESET_LINK_SENT: &str = "A link to choose a new password was sent to the user's address.";
+pub const INVITATION_SENT_AGAIN: &str =
+    "The user has not chosen a password yet: a new invitation was sent to their address.";
 
 #[derive(Serialize, ToSchema)]
 pub struct SecurityResponse {
@@ -46,12 +49,15 @@ pub struct SecurityResponse {
     pub login_locked: bool,
 }
 
-/// Mail the user a link to choose a new password (their address must be verified).
+/// Mail the user a link to choose a new password (their address must be verified). A
+/// user who has not chosen a password yet (invited) gets a new invitation instead, to
+/// the address on file. Throttled like `/api/password-reset/`, per address and per email.
 #[utoipa::path(post, path = "/api/users/{id}/password-reset/", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
-        (status = 202, body = Detail),
+        (status = 202, description = "The detail says whether a reset link or a new invitation went", body = Detail),
         (status = 400, description = "No verified address, or the user is inactive", body = Detail),
+        (status = 429, body = Detail),
         (status = 401, body = CodedDetail), (status = 403, body = CodedDetail), (status = 404, body = Detail),
     ))]
 pub async fn send_reset_link(
@@ -60,8 +66,11 @@ pub async fn send_reset_link(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Detail>), ApiError> {
-    app.admin.send_reset_link(&guard.user, &id, &client).await?;
-    Ok((StatusCode::ACCEPTED, Json(Detail { detail: RESET_LINK_SENT.into() })))
+    let detail = match app.admin.send_reset_link(&guard.user, &id, &client).await? {
+        LinkSent::Reset => RESET_LINK_SENT,
+        LinkSent::Invitation => INVITATION_SENT_AGAIN,
+    };
+    Ok((StatusCode::ACCEPTED, Json(Detail { detail: detail.into() })))
 }
 
 /// The user's live sessions, most recently used first (`current` is always false).

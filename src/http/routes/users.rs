@@ -176,9 +176,10 @@ impl ReadBody for CreateUserRequest {
 #[utoipa::path(post, path = "/api/users/", tag = "users", request_body = CreateUserRequest, security(("bearer" = [])),
     responses(
         (status = 201, body = UserResponse),
-        (status = 400, description = "Field errors: the username, the password's validators, an unknown role, no password and no invitation", body = BadRequestBody),
+        (status = 400, description = "Field errors: the username, the password's validators, an unknown role or one that changed meanwhile, no password and no invitation, or both", body = BadRequestBody),
         (status = 401, body = CodedDetail),
         (status = 403, description = "No `users.manage`, or `permission_denied`: a role whose permissions the caller does not hold", body = CodedDetail),
+        (status = 429, description = "An invitation to an address mailed too often; see `Retry-After`", body = Detail),
     ))]
 pub async fn create_user(
     guard: Require<UsersManage>,

@@ -1,5 +1,6 @@
 //! The audit log: its events, who acted from where, and how it is read.
 
+use super::users::UserWithRoles;
 use crate::domain::{ClientInfo, Timestamp};
 
 /// Who caused a change and from where: recorded with its audit event.
@@ -8,15 +9,38 @@ pub struct AuditMeta {
     /// The acting user, when it is not the target user acting on themself (admins).
     pub actor_id: Option<String>,
     pub client: ClientInfo,
+    /// What an administrator's right to act on the user was decided on (see `Judged`).
+    pub judged: Option<Judged>,
+}
+
+/// The user as an administrator's right to act on them was judged: superuser or not, and
+/// their permissions. SECURITY: the change's transaction checks, as it records its audit
+/// entry, that the user still stands so (else `Conflict { CHANGED_MEANWHILE }` and nothing
+/// changes), so a promotion that lands between the check and the write is not acted on.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub user_id: String,
+    pub is_superuser: bool,
+    pub permissions: Vec<String>,
 }
 
 impl AuditMeta {
     pub fn client(client: ClientInfo) -> Self {
-        Self { actor_id: None, client }
+        Self { actor_id: None, client, judged: None }
     }
 
     pub fn actor(actor_id: &str, client: ClientInfo) -> Self {
-        Self { actor_id: Some(actor_id.to_string()), client }
+        Self { actor_id: Some(actor_id.to_string()), client, judged: None }
+    }
+
+    /// The same, for a change to `target` as it was judged now.
+    pub fn judged(mut self, target: &UserWithRoles) -> Self {
+        self.judged = Some(Judged {
+            user_id: target.user.id.clone(),
+            is_superuser: target.user.is_superuser,
+            permissions: target.permissions.clone(),
+        });
+        self
     }
 }
 
@@ -71,6 +95,15 @@ audit_events! {
     PermissionDenied => "permission_denied",
     InvitationSent => "invitation_sent",
     LockoutCleared => "lockout_cleared",
+    ClientCreated => "client_created",
+    ClientUpdated => "client_updated",
+    ClientSecretRotated => "client_secret_rotated",
+    ClientDeleted => "client_deleted",
+    ConsentGranted => "consent_granted",
+    ConsentRevoked => "consent_revoked",
+    OauthTokenIssued => "oauth_token_issued",
+    OauthRefused => "oauth_refused",
+    OauthCodeReplayed => "oauth_code_replayed",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

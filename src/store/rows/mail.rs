@@ -50,4 +50,6 @@ pub struct MailTokenRow {
     pub user_id: String,
     pub email: String,
     pub verifier_hash: String,
+    /// For reset links: the account's standing when the link was made (see `standing`).
+    pub standing: String,
 }

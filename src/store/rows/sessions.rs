@@ -11,6 +11,14 @@ pub struct NewRefresh {
     pub expires_at: Timestamp,
 }
 
+/// The rules of a rotation: seconds a spent token may be presented again for the same
+/// successor (0: never), and the absolute lifetime of a session since its login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationRules {
+    pub reuse_interval: i64,
+    pub max_session_age: i64,
+}
+
 /// A live session (refresh-token family), for the sessions page.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRow {
@@ -29,6 +37,12 @@ pub struct SessionState {
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
     pub reauthenticated_at: Option<Timestamp>,
+    /// The client application the session is a grant of; `None`: first-party.
+    pub client_id: Option<String>,
+    pub scope: String,
+    pub amr: String,
+    pub auth_time: Option<Timestamp>,
+    pub expires_at: Timestamp,
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +52,21 @@ pub struct NewSession {
     pub client: ClientInfo,
     pub now: Timestamp,
     pub expires_at: Timestamp,
-    pub first_token: NewRefresh,
+    /// `None` for a client's grant without `offline_access`: access tokens only.
+    pub first_token: Option<NewRefresh>,
+    /// How the user proved who they are (OIDC `amr` values, space-separated).
+    pub amr: String,
+    /// When they did; a client's grant carries the browser session's.
+    pub auth_time: Timestamp,
+    /// A client application's grant; `None` for a first-party session.
+    pub grant: Option<GrantOf>,
+}
+
+/// The client and scopes a session was granted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantOf {
+    pub client_id: String,
+    pub scope: String,
 }
 
 /// What became of a presented refresh token.

@@ -18,6 +18,14 @@ pub struct UserRow {
     pub has_2fa: bool,
 }
 
+impl UserRow {
+    /// False for Django's unusable password (`!…`): an invited user who has not chosen
+    /// one yet, or an account that signs in only some other way.
+    pub fn has_usable_password(&self) -> bool {
+        !self.password_hash.starts_with('!')
+    }
+}
+
 /// A user with the roles and permissions they hold now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserWithRoles {
@@ -36,6 +44,16 @@ pub struct NewUser {
     pub password_hash: String,
     pub is_superuser: bool,
     pub now: Timestamp,
+    pub roles: RolesToGive,
+}
+
+/// Roles a new user is made with, and the permissions they were judged to give: the
+/// write refuses (`Conflict { CHANGED_MEANWHILE }`, no user made) when a role changed or
+/// went away since, so the judgement and the grant are one.
+#[derive(Debug, Clone, Default)]
+pub struct RolesToGive {
+    pub names: Vec<String>,
+    pub permissions: Vec<String>,
 }
 
 /// A user from another system (a Django export), as imported.

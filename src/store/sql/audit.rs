@@ -1,8 +1,11 @@
 //! The audit log: written inside each change's transaction, read newest first.
 
+use super::roles::same_set;
+use super::users::roles_and_permissions;
 use crate::store::db::{sql, Conn, Query};
 use crate::store::{
-    AuditEvent, AuditFilter, AuditMeta, AuditRow, EventCount, Page, Store, StoreError, Timestamp,
+    AuditEvent, AuditFilter, AuditMeta, AuditRow, EventCount, Judged, Page, Store, StoreError, Timestamp,
+    CHANGED_MEANWHILE,
 };
 
 /// Records `event` on the connection (a transaction's, so it commits with the change).
@@ -14,11 +17,27 @@ pub(super) async fn insert_audit(
     now: Timestamp,
     audit: &AuditMeta,
 ) -> Result<(), StoreError> {
+    if let Some(judged) = audit.judged.as_ref().filter(|j| Some(j.user_id.as_str()) == user_id) {
+        still_as_judged(c, judged).await?;
+    }
     let q = sql("INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
                  VALUES ($1, $2, $3, (SELECT username FROM users WHERE id = $3), $4, $5, $6, $7)");
     let detail = detail.to_string();
     let q = q.bind(now).bind(event.as_str()).bind(user_id).bind(audit.actor_id.as_deref());
     c.execute(q.bind(&audit.client.ip).bind(&audit.client.user_agent).bind(&detail)).await?;
+    Ok(())
+}
+
+/// `Conflict { CHANGED_MEANWHILE }` unless the user still stands as judged. The user's row
+/// is locked first (PostgreSQL; SQLite's write lock covers it), as `set_user_roles` locks
+/// it: a promotion either committed before (and is seen here) or waits for this change.
+async fn still_as_judged(c: &mut Conn<'_>, judged: &Judged) -> Result<(), StoreError> {
+    let q = format!("SELECT is_superuser FROM users WHERE id = $1{}", c.backend().for_update());
+    let is_superuser = c.optional_scalar::<bool>(sql(&q).bind(&judged.user_id)).await?;
+    let (_, permissions) = roles_and_permissions(c, &judged.user_id).await?;
+    if is_superuser != Some(judged.is_superuser) || !same_set(&permissions, &judged.permissions) {
+        return Err(StoreError::Conflict { constraint: CHANGED_MEANWHILE.into() });
+    }
     Ok(())
 }
 

@@ -2,15 +2,36 @@
 //! mail outbox.
 
 use super::audit::insert_audit;
-use super::users::revoke_sessions_of;
+use super::users::{revoke_sessions_of, user_with_roles};
+use sha2::Digest;
+
 use crate::crypto::OpaqueToken;
 use crate::store::db::{sql, Conn};
 use crate::store::{
     AuditEvent, AuditMeta, MailPurpose, MailTokenRow, NewMailToken, OutboxMail, Store, StoreError, Timestamp,
 };
 
+/// What a reset link is made for: the account's address, password, superuser flag and
+/// permissions, as one digest. SECURITY: a link mailed to an address someone
+/// else chose (an administrator's invitation) must not open the account once its owner
+/// changed the address or the password, or once it was given more power than the sender
+/// held; so a reset link is live only while the account stands as it did.
+async fn standing(c: &mut Conn<'_>, user_id: &str) -> Result<String, StoreError> {
+    let Some(u) = user_with_roles(c, user_id).await? else { return Ok(String::new()) };
+    let state = format!(
+        "{}\n{}\n{}\n{}",
+        u.user.email.to_lowercase(),
+        // The hash, not the time of the change: every new password has a new salt.
+        u.user.password_hash,
+        u.user.is_superuser,
+        u.permissions.join(",")
+    );
+    Ok(hex::encode(sha2::Sha256::digest(state.as_bytes())))
+}
+
 /// A mail token that is unspent, unexpired, of `purpose`, and whose verifier matches
-/// (compared in constant time); locked for the transaction when `lock`.
+/// (compared in constant time); a reset link also only while its account stands as it
+/// did (see `standing`); locked for the transaction when `lock`.
 async fn live_mail_token(
     c: &mut Conn<'_>,
     token: &OpaqueToken,
@@ -19,15 +40,23 @@ async fn live_mail_token(
     lock: bool,
 ) -> Result<Option<MailTokenRow>, StoreError> {
     let q = format!(
-        "SELECT user_id, email, verifier_hash FROM mail_tokens \
+        "SELECT user_id, email, verifier_hash, standing FROM mail_tokens \
          WHERE id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3{}",
         if lock { c.backend().for_update() } else { "" }
     );
     let row: Option<MailTokenRow> =
         c.optional(sql(&q).bind(&token.id).bind(purpose.as_str()).bind(now)).await?;
-    Ok(row.filter(|r| {
+    let Some(row) = row.filter(|r| {
         bool::from(subtle::ConstantTimeEq::ct_eq(r.verifier_hash.as_bytes(), token.verifier_hash.as_bytes()))
-    }))
+    }) else {
+        return Ok(None);
+    };
+    if purpose == MailPurpose::PasswordReset
+        && (row.standing.is_empty() || row.standing != standing(c, &row.user_id).await?)
+    {
+        return Ok(None);
+    }
+    Ok(Some(row))
 }
 
 async fn spend(c: &mut Conn<'_>, id: &str, now: Timestamp) -> Result<(), StoreError> {
@@ -45,9 +74,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
+        let standing = match t.purpose {
+            MailPurpose::PasswordReset => standing(&mut c, &t.user_id).await?,
+            _ => String::new(),
+        };
         let q = sql(
-            "INSERT INTO mail_tokens (id, verifier_hash, purpose, user_id, email, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO mail_tokens (id, verifier_hash, purpose, user_id, email, created_at, expires_at, \
+                     standing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&t.id)
         .bind(&t.verifier_hash)
@@ -55,7 +88,8 @@ impl Store {
         .bind(&t.user_id)
         .bind(&t.email)
         .bind(t.now)
-        .bind(t.expires_at);
+        .bind(t.expires_at)
+        .bind(&standing);
         c.execute(q).await?;
         if let Some(event) = event {
             let detail = serde_json::json!({ "email": t.email, "expires_at": t.expires_at });

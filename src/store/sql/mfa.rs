@@ -121,6 +121,22 @@ impl Store {
         Ok(())
     }
 
+    /// An administrator lifts the second factor's lock; audited as `lockout_cleared`.
+    pub async fn clear_lockout(
+        &self,
+        user_id: &str,
+        detail: &serde_json::Value,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q = sql("UPDATE totp_factors SET failures = 0, locked_until = 0 WHERE user_id = $1");
+        c.execute(q.bind(user_id)).await?;
+        insert_audit(&mut c, AuditEvent::LockoutCleared, Some(user_id), detail, now, audit).await?;
+        tx.commit().await
+    }
+
     /// Spends one recovery code; false if it is not an unused code of the user.
     pub async fn use_recovery_code(
         &self,

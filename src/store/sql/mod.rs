@@ -5,6 +5,7 @@ mod audit;
 mod keys;
 mod mail;
 mod mfa;
+mod oauth;
 mod passkeys;
 mod roles;
 mod sessions;

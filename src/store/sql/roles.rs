@@ -41,7 +41,7 @@ async fn replace_permissions(c: &mut Conn<'_>, role: &str, permissions: &[String
 }
 
 /// Whether two lists hold the same strings, in any order.
-fn same_set(a: &[String], b: &[String]) -> bool {
+pub(super) fn same_set(a: &[String], b: &[String]) -> bool {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     a.sort();
     b.sort();

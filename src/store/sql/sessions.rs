@@ -5,8 +5,8 @@ use super::audit::insert_audit;
 use super::users::user_with_roles;
 use crate::store::db::{sql, Conn};
 use crate::store::{
-    AuditEvent, AuditMeta, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome, SessionRow,
-    SessionState, Store, StoreError, Timestamp,
+    AuditEvent, AuditMeta, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome, RotationRules,
+    SessionRow, SessionState, Store, StoreError, Timestamp,
 };
 
 /// A refresh token's record joined with its family, as rotation and logout need it.
@@ -21,6 +21,7 @@ struct TokenState {
     revoked_at: Option<Timestamp>,
     session_created_at: Timestamp,
     replaced_by: Option<String>,
+    client_id: Option<String>,
 }
 
 impl TokenState {
@@ -40,7 +41,7 @@ impl TokenState {
 async fn token_state(c: &mut Conn<'_>, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
     let q = format!(
         "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at, \
-         s.created_at AS session_created_at, rt.replaced_by \
+         s.created_at AS session_created_at, rt.replaced_by, s.client_id \
          FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.jti = $1{}",
         if lock { c.backend().for_update_of_token() } else { "" }
     );
@@ -48,13 +49,37 @@ async fn token_state(c: &mut Conn<'_>, jti: &str, lock: bool) -> Result<Option<T
 }
 
 /// The state of `jti` if it belongs to a family that is neither revoked nor past its
-/// expiry (locked for the transaction): what rotation and logout start from.
+/// expiry, and is `client`'s (`None`: a first-party session), locked for the
+/// transaction: what rotation and logout start from. SECURITY: a client's refresh token
+/// is spent only by that client, and never at the first-party endpoints, nor theirs by it.
 async fn live_token_state(
     c: &mut Conn<'_>,
     jti: &str,
+    client: Option<&str>,
     now: Timestamp,
 ) -> Result<Option<TokenState>, StoreError> {
-    Ok(token_state(c, jti, true).await?.filter(|s| s.revoked_at.is_none() && s.expires_at > now))
+    Ok(token_state(c, jti, true)
+        .await?
+        .filter(|s| s.revoked_at.is_none() && s.expires_at > now && s.client_id.as_deref() == client))
+}
+
+/// Inserts a session and its first refresh token (if any).
+pub(super) async fn insert_session(c: &mut Conn<'_>, s: &NewSession) -> Result<(), StoreError> {
+    let (client_id, scope) = match &s.grant {
+        Some(g) => (Some(g.client_id.as_str()), g.scope.as_str()),
+        None => (None, ""),
+    };
+    let q = sql("INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, \
+                 client_id, scope, amr, auth_time) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)");
+    let q = q.bind(&s.id).bind(&s.user_id).bind(s.now).bind(s.expires_at).bind(&s.client.user_agent);
+    c.execute(q.bind(&s.client.ip).bind(client_id).bind(scope).bind(&s.amr).bind(s.auth_time)).await?;
+    if let Some(t) = &s.first_token {
+        let q = sql(
+            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+        );
+        c.execute(q.bind(&t.jti).bind(&s.id).bind(t.issued_at).bind(t.expires_at)).await?;
+    }
+    Ok(())
 }
 
 async fn revoke_session(c: &mut Conn<'_>, session_id: &str, now: Timestamp) -> Result<(), StoreError> {
@@ -69,23 +94,7 @@ impl Store {
     pub async fn start_session(&self, s: NewSession) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
-        let q =
-            sql("INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
-                     VALUES ($1, $2, $3, $3, $4, $5, $6)");
-        c.execute(
-            q.bind(&s.id)
-                .bind(&s.user_id)
-                .bind(s.now)
-                .bind(s.expires_at)
-                .bind(&s.client.user_agent)
-                .bind(&s.client.ip),
-        )
-        .await?;
-        let t = &s.first_token;
-        let q = sql(
-            "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
-        );
-        c.execute(q.bind(&t.jti).bind(&s.id).bind(t.issued_at).bind(t.expires_at)).await?;
+        insert_session(&mut c, &s).await?;
         c.execute(sql("UPDATE users SET last_login = $1 WHERE id = $2").bind(s.now).bind(&s.user_id)).await?;
         let detail = serde_json::json!({ "session_id": s.id });
         let audit = AuditMeta::client(s.client.clone());
@@ -98,12 +107,13 @@ impl Store {
     pub async fn rotate_refresh(
         &self,
         jti: &str,
+        client: Option<&str>,
         next: NewRefresh,
         now: Timestamp,
-        reuse_interval: i64,
-        max_session_age: i64,
+        rules: RotationRules,
         audit: &AuditMeta,
     ) -> Result<RotateOutcome, StoreError> {
+        let RotationRules { reuse_interval, max_session_age } = rules;
         // The user (three reads) is read before the write lock is taken: on SQLite every
         // write waits for the one before it, and this shortened each rotation's turn by a
         // third. A session never changes owner, so the unlocked read names the same user
@@ -121,7 +131,7 @@ impl Store {
         // set. Dropping `tx` without commit rolls back.
         let mut tx = self.write().await?;
         let mut c = tx.conn();
-        let Some(state) = live_token_state(&mut c, jti, now).await? else {
+        let Some(state) = live_token_state(&mut c, jti, client, now).await? else {
             return Ok(RotateOutcome::Invalid);
         };
         // The absolute lifetime: counted from the session's login, whatever its
@@ -184,12 +194,13 @@ impl Store {
     pub async fn revoke_by_refresh(
         &self,
         jti: &str,
+        client: Option<&str>,
         now: Timestamp,
         audit: &AuditMeta,
     ) -> Result<RevokeOutcome, StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
-        let Some(state) = live_token_state(&mut c, jti, now).await? else {
+        let Some(state) = live_token_state(&mut c, jti, client, now).await? else {
             return Ok(RevokeOutcome::Invalid);
         };
         revoke_session(&mut c, &state.session_id, now).await?;
@@ -216,7 +227,8 @@ impl Store {
 
     /// A session by id, revoked or not; `None` once it is gone.
     pub async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
-        let q = sql("SELECT user_id, created_at, revoked_at, reauthenticated_at FROM sessions WHERE id = $1");
+        let q = sql("SELECT user_id, created_at, revoked_at, reauthenticated_at, client_id, scope, amr, \
+                     auth_time, expires_at FROM sessions WHERE id = $1");
         self.read().await?.conn().optional(q.bind(session_id)).await
     }
 
@@ -233,8 +245,9 @@ impl Store {
 
     /// The user's sessions that are neither revoked nor expired, most recently used first.
     pub async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError> {
+        // Applications' grants are listed with the applications, not as sign-ins.
         let q = sql("SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
-                     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id IS NULL \
                      ORDER BY last_used_at DESC, created_at DESC");
         self.read().await?.conn().all(q.bind(user_id).bind(now)).await
     }

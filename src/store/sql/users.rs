@@ -2,10 +2,11 @@
 
 use super::audit::insert_audit;
 use super::escape_like;
+use super::roles::same_set;
 use crate::store::db::{sql, Conn, Query};
 use crate::store::{
     AuditEvent, AuditMeta, ImportOutcome, ImportedUser, NewUser, Page, Store, StoreError, Timestamp,
-    UserChanges, UserFilter, UserOrdering, UserRow, UserWithRoles, LAST_SUPERUSER,
+    UserChanges, UserFilter, UserOrdering, UserRow, UserWithRoles, CHANGED_MEANWHILE, LAST_SUPERUSER,
 };
 
 /// Whether a user (the row `users` of the query) has a second factor.
@@ -116,6 +117,19 @@ impl Store {
         let row: UserRow = c.one(q.bind(&u.password_hash).bind(u.is_superuser).bind(u.now)).await?;
         let detail = serde_json::json!({ "is_superuser": u.is_superuser });
         insert_audit(&mut c, AuditEvent::Register, Some(&row.id), &detail, u.now, audit).await?;
+        if !u.roles.names.is_empty() {
+            for role in &u.roles.names {
+                let q =
+                    sql("INSERT INTO user_roles (user_id, role) SELECT $1, name FROM roles WHERE name = $2");
+                c.execute(q.bind(&row.id).bind(role)).await?;
+            }
+            let (roles, permissions) = roles_and_permissions(&mut c, &row.id).await?;
+            if !same_set(&roles, &u.roles.names) || !same_set(&permissions, &u.roles.permissions) {
+                return Err(StoreError::Conflict { constraint: CHANGED_MEANWHILE.into() });
+            }
+            let detail = serde_json::json!({ "before": [], "after": roles });
+            insert_audit(&mut c, AuditEvent::RolesAssigned, Some(&row.id), &detail, u.now, audit).await?;
+        }
         tx.commit().await?;
         Ok(row)
     }

@@ -186,6 +186,7 @@ pub async fn superuser(app: &TestApp, username: &str) -> (String, String) {
         email: String::new(),
         password: Some(Secret::new(PASSWORD)),
         is_superuser: true,
+        roles: Default::default(),
     };
     let user = app.state.accounts.create_user(r, &authenticon::store::AuditMeta::default()).await.unwrap();
     let (access, _) = app.login(username).await;

@@ -91,6 +91,23 @@ impl SmtpSink {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+
+    /// Waits for a mail to `to` whose subject holds `subject`; the newest such.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let mails = self.mails();
+            let found = mails.iter().rev().find(|m| {
+                m["to"] == serde_json::json!([to])
+                    && m["subject"].as_str().is_some_and(|s| s.contains(subject))
+            });
+            if let Some(mail) = found {
+                return mail.clone();
+            }
+            assert!(Instant::now() < deadline, "no mail to {to} about {subject:?}: {mails:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for SmtpSink {

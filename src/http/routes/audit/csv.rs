@@ -70,10 +70,12 @@ fn line(e: &AuditEntry) -> String {
 }
 
 /// One RFC 4180 field. SECURITY: a value a spreadsheet would run as a formula (starting
-/// with `=`, `+`, `-`, `@`, a tab or a carriage return; a username may) gets a leading
-/// `'`, as OWASP advises against CSV injection.
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return, after any spaces a spreadsheet
+/// may trim, Unicode ones included; a username or a user agent may) gets a leading `'`,
+/// as OWASP advises against CSV injection.
 fn field(value: &str) -> String {
-    let value = match value.chars().next() {
+    let first = value.chars().find(|c| !c.is_whitespace() || matches!(c, '\t' | '\r'));
+    let value = match first {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
         _ => value.to_string(),
     };
@@ -97,5 +99,10 @@ mod tests {
         assert_eq!(field("-alice"), "'-alice");
         assert_eq!(field("@bob"), "'@bob");
         assert_eq!(field("line\nbreak"), "\"line\nbreak\"");
+        // Spaces a spreadsheet may trim on import do not hide a formula.
+        assert_eq!(field(" =1+1"), "' =1+1");
+        assert_eq!(field("\u{a0}=HYPERLINK(x)"), "'\u{a0}=HYPERLINK(x)");
+        assert_eq!(field("\u{3000}@SUM(A1)"), "'\u{3000}@SUM(A1)");
+        assert_eq!(field("a - b"), "a - b");
     }
 }

@@ -80,7 +80,7 @@ export function SecurityTab({ user, canManage }: { user: User; canManage: boolea
           <p className="muted">
             {user.email && user.email_verified
               ? `A link to choose a new password goes to ${user.email}.`
-              : 'A link can only go to a verified email address.'}
+              : 'A link can only go to a verified email address; a user who has not chosen a password yet gets a new invitation instead.'}
           </p>
           <div className="actions">
             <button type="button" className="secondary" disabled={reset.busy}

@@ -963,7 +963,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mail the user a link to choose a new password (their address must be verified). */
+        /**
+         * Mail the user a link to choose a new password (their address must be verified). A
+         *     user who has not chosen a password yet (invited) gets a new invitation instead, to
+         *     the address on file. Throttled like `/api/password-reset/`, per address and per email.
+         */
         post: operations["send_reset_link"];
         delete?: never;
         options?: never;
@@ -3727,7 +3731,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
-            /** @description Field errors: the username, the password's validators, an unknown role, no password and no invitation */
+            /** @description Field errors: the username, the password's validators, an unknown role or one that changed meanwhile, no password and no invitation, or both */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3751,6 +3755,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description An invitation to an address mailed too often; see `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -3963,6 +3976,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The detail says whether a reset link or a new invitation went */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3997,6 +4011,14 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

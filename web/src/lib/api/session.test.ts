@@ -174,6 +174,14 @@ describe('a logout the server was not told of', () => {
     expect(await logout()).toEqual({ serverTold: false });
     expect(logoutPending()).toBe(true);
   });
+
+  it.each([403, 407, 408, 429])('counts a %i from something in between as not told', async (status) => {
+    // The service answers 204 either way; a proxy or captive portal answered this.
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status })));
+    startSession({ access: 'a', user });
+    expect(await logout()).toEqual({ serverTold: false });
+    expect(logoutPending()).toBe(true);
+  });
 });
 
 describe('why a session ended', () => {

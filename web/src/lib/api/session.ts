@@ -161,9 +161,10 @@ let settling: Promise<void> | null = null;
 async function tellServerLoggedOut(): Promise<void> {
   // Bounded: a server that hangs must not keep the person signed in here.
   const res = await fetch('/api/session/logout/', { method: 'POST', credentials: 'same-origin', signal: AbortSignal.timeout(10_000) });
-  // 2xx: ended. 4xx: there was nothing left to end (no cookie, or a revoked one). 5xx:
-  // the server did not do it.
-  if (res.status >= 500) throw new ApiError(res.status, null);
+  // The service answers 204 whether or not there was a session left to end. Anything
+  // else came from something in between (a proxy, a captive portal, a firewall's 403 or
+  // 429) or is a fault: the cookie's session may still be live, so the logout stays owed.
+  if (!res.ok) throw new ApiError(res.status, null);
 }
 
 /**
