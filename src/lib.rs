@@ -8,6 +8,7 @@
 //! cli          the command line: parse, dispatch, serve
 //! http         routes, extractors, bodies, errors → responses
 //! app          the composition root: services built once, background jobs
+//! oauth        the identity provider: clients, authorize, tokens for other applications
 //! auth         the services: login flow, accounts, factors, roles, recovery, audit
 //! tokens       JWTs, signing keys, sessions; access-token checks
 //! notify       the mail outbox and what is mailed
@@ -26,6 +27,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod notify;
+pub mod oauth;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

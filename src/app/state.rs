@@ -17,6 +17,7 @@ use crate::crypto::passwords::{HashError, Hasher};
 use crate::crypto::secret_key::{self, SecretError, SecretSource};
 use crate::domain::{Clock, SystemClock};
 use crate::notify::{MailError, Mailer, Notices};
+use crate::oauth::{Clients, Provider};
 use crate::store::{Store, StoreError};
 use crate::throttle::{RedisError, Throttle};
 use crate::tokens::{TokenService, UserCache};
@@ -42,6 +43,10 @@ pub struct Services {
     pub mfa: Arc<Mfa>,
     /// Proof of presence for sensitive changes.
     pub presence: Arc<Presence>,
+    /// The identity provider for other applications.
+    pub oauth: Arc<Provider>,
+    /// The applications registered with it.
+    pub clients: Arc<Clients>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -157,7 +162,17 @@ impl AppState {
             cache,
             clock: Arc::clone(&clock),
         }));
+        let oauth = Arc::new(Provider::new(
+            Arc::clone(&store),
+            Arc::clone(&tokens),
+            Arc::clone(&throttle),
+            Arc::clone(&clock),
+            config.issuer(),
+        ));
+        let clients = Arc::new(Clients::new(Arc::clone(&store), Arc::clone(&tokens), Arc::clone(&clock)));
         let state = AppState(Arc::new(Services {
+            oauth,
+            clients,
             roles,
             admin,
             audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&clock))),

@@ -3,6 +3,7 @@
 //! non-zero with one clear line on bad input.
 
 mod check;
+mod clients;
 mod import;
 mod keys;
 mod roles;
@@ -90,6 +91,60 @@ pub enum Command {
     /// List users, assign roles, activate and deactivate (USER is a username or an id).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Register the applications that sign their users in here (OAuth 2.1 / OpenID Connect).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+/// What `clients create` and `clients update` say of a client.
+#[derive(Debug, clap::Args)]
+pub struct ClientArgs {
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An exact redirect URI (repeat for more); on update, replaces the list.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return (repeat for more); on update, replaces the list.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// authorization_code, refresh_token or client_credentials (repeat); default the first two.
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
+    /// A scope the client may ask for (repeat); default openid profile email offline_access.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// A permission the client holds itself with client_credentials (repeat).
+    #[arg(long = "permission", value_name = "PERMISSION")]
+    pub permissions: Vec<String>,
+    /// First-party: its users are not asked to consent.
+    #[arg(long)]
+    pub pre_consented: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Every client: id, name, kind, grants.
+    List,
+    /// Register a client; prints {"client_id", "client_secret"} (no secret for --public).
+    Create {
+        #[command(flatten)]
+        spec: ClientArgs,
+        /// A public client (a SPA, a native app): no secret, PKCE only.
+        #[arg(long)]
+        public: bool,
+    },
+    /// One client, as JSON.
+    Show { client_id: String },
+    /// Change a client: the options given replace those values.
+    Update {
+        client_id: String,
+        #[command(flatten)]
+        spec: ClientArgs,
+    },
+    /// A new secret (printed once); the old one stops working at once.
+    RotateSecret { client_id: String },
+    /// Remove a client: its grants end, and their tokens with them.
+    Delete { client_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +309,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::FlushExpiredTokens => {
             let n = state.store.flush_expired(state.clock.now()).await?;
             println!("Deleted {n} expired refresh token(s).");
+            let n = state.store.flush_authorizations(state.clock.now()).await?;
+            println!("Deleted {n} expired authorization request(s).");
             Ok(())
         }
         Command::ImportDjango { file, admin_group, existing_roles } => {
@@ -262,6 +319,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Keys(cmd) => keys::run(&state, cmd).await,
         Command::Roles(cmd) => roles::run(&state, cmd).await,
         Command::Users(cmd) => users::run(&state, cmd).await,
+        Command::Clients(cmd) => clients::run(&state, cmd).await,
         Command::Serve { .. } | Command::Check | Command::Openapi | Command::Settings => Ok(()),
     }
 }

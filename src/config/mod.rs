@@ -320,6 +320,12 @@ impl Config {
         })
     }
 
+    /// The issuer tokens and discovery name: `AUTHENTICON_JWT_ISSUER`, or the public URL.
+    /// SECURITY: from configuration, never from a request's `Host`.
+    pub fn issuer(&self) -> String {
+        self.jwt_issuer.clone().unwrap_or_else(|| self.public_url().trim_end_matches('/').to_string())
+    }
+
     /// Why the default public URL is probably wrong here: behind a trusted proxy, users
     /// reach the service at an address it cannot see, and mail links and passkeys would
     /// name the bind address instead.

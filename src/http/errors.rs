@@ -16,6 +16,7 @@ use crate::auth::rbac::RoleError;
 use crate::auth::recovery::RecoveryError;
 use crate::crypto::passwords::HashError;
 use crate::domain::FieldErrors;
+use crate::oauth::ClientError;
 use crate::store::StoreError;
 use crate::tokens::{AccessError, TokenError};
 
@@ -324,6 +325,18 @@ impl From<RoleError> for ApiError {
             RoleError::Refused(message) => ApiError::BadRequest(message),
             RoleError::Denied(message) => ApiError::Denied(message),
             RoleError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Invalid(errors) => ApiError::Fields(errors),
+            ClientError::NotFound => ApiError::NotFound,
+            ClientError::Denied(message) => ApiError::Denied(message),
+            ClientError::Store(e) => e.into(),
+            ClientError::Keys(e) => ApiError::internal(anyhow::anyhow!(e)),
         }
     }
 }

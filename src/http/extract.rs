@@ -84,6 +84,8 @@ permissions! {
     RolesManage => "roles.manage",
     /// `audit.view`: read the audit log.
     AuditView => "audit.view",
+    /// `clients.manage`: register and change the applications that sign users in here.
+    ClientsManage => "clients.manage",
     /// `reports.view`: the example guarded route.
     ReportsView => "reports.view",
 }

@@ -7,6 +7,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::claims::{Claims, TokenType};
 use super::service::{new_id, TokenService};
 use super::TokenError;
 use crate::domain::{ClientInfo, Timestamp};
@@ -89,6 +90,21 @@ impl TokenService {
         let state = self.store.session_state(sid).await?;
         Ok(state
             .filter(|s| s.revoked_at.is_none() && s.user_id == user_id && s.expires_at > self.clock.now()))
+    }
+
+    /// Verifies one of the service's own tokens (signature, lifetime, type).
+    pub fn verify_own(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        Ok(self.codec.verify(token, Some(expected), self.now_u64())?)
+    }
+
+    /// Whether a refresh token (by `jti`) is unspent in a live family.
+    pub async fn refresh_is_live(&self, jti: &str) -> Result<bool, TokenError> {
+        Ok(self.store.refresh_is_live(jti, self.clock.now()).await?)
+    }
+
+    /// Drops what this instance cached of the user (a grant of theirs just ended).
+    pub fn forget_user(&self, user_id: &str) {
+        self.cache.invalidate(user_id);
     }
 
     /// Signs provider claims (`typ`: `at+jwt` or `JWT`).

@@ -15,6 +15,7 @@ mod keys;
 mod me;
 mod metrics;
 mod mfa;
+mod oauth;
 mod passkeys;
 mod recovery;
 mod roles;

@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod me;
 pub mod mfa;
+pub mod oauth;
 pub mod recovery;
 pub mod roles;
 pub mod service;
@@ -26,6 +28,8 @@ pub fn all() -> ApiRouter {
         .merge(users::routes())
         .merge(user_admin::routes())
         .merge(audit::routes())
+        .merge(clients::routes())
+        .merge(oauth::routes())
         .merge(service::routes())
 }
 
@@ -89,6 +93,8 @@ mod tests {
             agree::<users::UpdateUserRequest>(&[]),
             agree::<users::SetRolesRequest>(&[]),
             agree::<users::CreateUserRequest>(&[]),
+            agree::<clients::ClientRequest>(&[]),
+            agree::<clients::AnswerRequest>(&[]),
         ]
         .into_iter()
         .collect();

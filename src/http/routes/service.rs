@@ -17,7 +17,6 @@ use crate::http::openapi::ApiRouter;
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(jwks))
-        .routes(routes!(openid_configuration))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics_on_api))
@@ -83,27 +82,6 @@ pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (cache, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
-}
-
-/// OpenID-style discovery: the issuer and where its keys are.
-#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "service",
-    responses((status = 200, description = "`issuer`, `jwks_uri`, `token_endpoint`, supported algorithms", body = Object)))]
-pub async fn openid_configuration(State(app): State<AppState>) -> Json<serde_json::Value> {
-    // SECURITY: from the configured public URL, never from `Host`: a client could
-    // otherwise have a cache or a proxy serve keys from an address of its choosing.
-    let public = app.config.public_url();
-    let base = public.trim_end_matches('/');
-    let issuer = app.config.jwt_issuer.clone().unwrap_or_else(|| base.to_string());
-    Json(serde_json::json!({
-        "issuer": issuer,
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "token_endpoint": format!("{base}/api/token/"),
-        "grant_types_supported": ["password", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "id_token_signing_alg_values_supported": [app.tokens.algorithm().name()],
-        "subject_types_supported": ["public"],
-        "response_types_supported": ["token"],
-    }))
 }
 
 /// Prometheus text format: requests by route and status with latencies, logins by

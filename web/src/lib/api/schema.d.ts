@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OAuth 2.0 Authorization Server Metadata (RFC 8414): the same document. */
+        get: operations["authorization_server_metadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/openid-configuration": {
         parameters: {
             query?: never;
@@ -31,7 +48,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** OpenID-style discovery: the issuer and where its keys are. */
+        /** OpenID Connect discovery: the issuer, every endpoint, what each supports. */
         get: operations["openid_configuration"];
         put?: never;
         post?: never;
@@ -117,6 +134,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/clients/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The registered client applications. Needs `clients.manage`. */
+        get: operations["list_clients"];
+        put?: never;
+        /**
+         * Register a client. A confidential one's `client_secret` is in this answer only.
+         *     Its `permissions` must be ones the caller holds (bounded delegation).
+         */
+        post: operations["create_client"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clients/{client_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_client"];
+        put?: never;
+        post?: never;
+        /** Remove a client: its grants end, and their access tokens with them. */
+        delete: operations["delete_client"];
+        options?: never;
+        head?: never;
+        /** Change a client; fields left out keep their value. */
+        patch: operations["update_client"];
+        trace?: never;
+    };
+    "/api/clients/{client_id}/rotate-secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new secret for a confidential client, in this answer only; the old one stops at once. */
+        post: operations["rotate_client_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/email/verify/": {
         parameters: {
             query?: never;
@@ -176,6 +249,43 @@ export interface paths {
          *     and ignored, as DRF ignores read-only fields.
          */
         patch: operations["update_me"];
+        trace?: never;
+    };
+    "/api/me/applications/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The applications the user has connected: consented to, or holding a live grant of. */
+        get: operations["my_applications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/applications/{client_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Disconnect an application: the consent is forgotten and its grants end (their
+         *     refresh and access tokens stop at once).
+         */
+        delete: operations["disconnect_application"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/me/password/": {
@@ -435,6 +545,28 @@ export interface paths {
         put?: never;
         /** Turn TOTP off (and drop the recovery codes); needs a current code. */
         post: operations["disable_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/oauth/requests/{request}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A pending sign-in request of an application, for the consent page: who asks, for
+         *     what, and whether the user must sign in (again) or consent first. The access token
+         *     is optional.
+         */
+        get: operations["authorization_request"];
+        put?: never;
+        /** Answer a pending request (once): the browser then goes to `redirect_to`. */
+        post: operations["answer_authorization_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1102,6 +1234,132 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint (code flow with PKCE S256). A request without a registered
+         *     client and exact redirect URI is refused on this page; any other fault goes back to
+         *     the client's redirect URI as `error` with `state` and `iss` (RFC 9207); a good one
+         *     continues in the web app (`/authorize?request=…`), where the user signs in and
+         *     consents.
+         */
+        get: operations["authorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspection (RFC 7662), for confidential clients: a client sees its own tokens, a
+         *     client holding the permission `tokens.introspect` any; others read `{"active": false}`.
+         */
+        post: operations["introspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RP-initiated logout. With a valid `id_token_hint` the browser session it names ends
+         *     and the browser returns to the client's registered `post_logout_redirect_uri` (with
+         *     `state`); without one, the web app asks the user, and no URI is followed.
+         */
+        get: operations["logout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revocation (RFC 7009): a refresh or access token of the calling client ends its
+         *     grant. Answered `200` whether or not there was anything to end.
+         */
+        post: operations["revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token endpoint: `authorization_code` (with `code_verifier`), `refresh_token`
+         *     (rotated; a spent one presented again ends the grant), `client_credentials`.
+         *     Confidential clients authenticate with `client_secret_basic` or `client_secret_post`.
+         */
+        post: operations["token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * UserInfo (OpenID Connect Core §5.3): the claims the grant's scopes release, for a
+         *     user's access token with `openid`.
+         */
+        get: operations["userinfo_get"];
+        put?: never;
+        /** UserInfo, by POST (as GET). */
+        post: operations["userinfo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/protected-resource/": {
         parameters: {
             query?: never;
@@ -1162,6 +1420,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AnswerRequest: {
+            /**
+             * @description `allow` (the user approved on the consent screen), `deny`, or `silent` (nothing
+             *     was shown: a code only if nothing needs asking; `prompt=none`).
+             */
+            decision: string;
+        };
+        AnswerResponse: {
+            /** @description Where to send the browser: the application's redirect URI with the code or error. */
+            redirect_to: string;
+        };
+        ApplicationResponse: {
+            client_id: string;
+            name: string;
+            /** @description The scopes consented to (empty for a pre-consented, first-party application). */
+            scopes: string[];
+            granted: string;
+            /**
+             * Format: int64
+             * @description Live grants (each with its refresh token, if any).
+             */
+            active_grants: number;
+        };
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -1199,6 +1480,18 @@ export interface components {
                 [key: string]: number;
             };
         };
+        AuthorizationRequestResponse: {
+            client_id: string;
+            client_name: string;
+            scopes: components["schemas"]["ScopeView"][];
+            /** @description As the application asked: `none`, `login`, `consent` (space-separated) or empty. */
+            prompt: string;
+            login_hint?: string | null;
+            /** @description Sign in (again) before answering: no session, or one older than the request allows. */
+            login_required: boolean;
+            /** @description The user has not yet consented to all these scopes for this application. */
+            consent_required: boolean;
+        };
         /**
          * @description A 400: field errors, or `{"detail": ...}` for a body that is not JSON
          *     (`JSON parse error - …`) or a rule about the whole request.
@@ -1208,6 +1501,39 @@ export interface components {
             old_password: string;
             /** @description Checked by Django's four validators. */
             new_password: string;
+        };
+        /** @description A client as an administrator describes it; on `PATCH` every field is optional. */
+        ClientRequest: {
+            name?: string | null;
+            /** @description Fixed at creation (default false: confidential, with a secret). */
+            public?: boolean | null;
+            /** @description Exact URIs: https, http on 127.0.0.1/[::1] (any port), or a reversed-domain scheme. */
+            redirect_uris?: string[] | null;
+            post_logout_redirect_uris?: string[] | null;
+            /** @description `authorization_code`, `refresh_token`, `client_credentials` (default the first two). */
+            grant_types?: string[] | null;
+            /** @description Default `openid profile email offline_access`. */
+            scopes?: string[] | null;
+            permissions?: string[] | null;
+            pre_consented?: boolean | null;
+        };
+        ClientResponse: {
+            client_id: string;
+            name: string;
+            /** @description A public client (a SPA, a native app) has no secret and proves itself with PKCE. */
+            public: boolean;
+            redirect_uris: string[];
+            post_logout_redirect_uris: string[];
+            grant_types: string[];
+            scopes: string[];
+            /** @description What the client holds itself, with `client_credentials`. */
+            permissions: string[];
+            /** @description First-party: users are not asked to consent. */
+            pre_consented: boolean;
+            created: string;
+            updated: string;
+            /** @description Only when the client was just made or its secret rotated: shown this once. */
+            client_secret?: string | null;
         };
         CodeRequest: {
             /** @description A 6-digit code from the authenticator app, or a recovery code. */
@@ -1522,6 +1848,11 @@ export interface components {
              */
             holders?: number | null;
         };
+        ScopeView: {
+            scope: string;
+            /** @description What it lets the application do, for the consent screen. */
+            description: string;
+        };
         SecurityResponse: {
             /** @description A confirmed authenticator app. */
             totp: boolean;
@@ -1698,6 +2029,26 @@ export interface operations {
             };
         };
     };
+    authorization_server_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Authorization Server Metadata */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
     openid_configuration: {
         parameters: {
             query?: never;
@@ -1707,7 +2058,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `issuer`, `jwks_uri`, `token_endpoint`, supported algorithms */
+            /** @description OpenID Provider Metadata */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1915,6 +2266,238 @@ export interface operations {
             };
         };
     };
+    list_clients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    create_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    get_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    delete_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    update_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    rotate_client_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     verify_email: {
         parameters: {
             query?: never;
@@ -2063,6 +2646,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    my_applications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    disconnect_application: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2683,6 +3328,95 @@ export interface operations {
             };
             /** @description Locked after five wrong codes; see `Retry-After` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    authorization_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The handle from `/authorize?request=` */
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationRequestResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    answer_authorization_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            /** @description Sign in (again) first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `mfa_enrollment_required`: a role of the user needs a second factor first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4316,6 +5050,267 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    authorize: {
+        parameters: {
+            query: {
+                client_id: string;
+                redirect_uri: string;
+                /** @description `code` */
+                response_type: string;
+                /** @description Space-separated: `openid profile email offline_access roles permissions` or the client's own */
+                scope: string;
+                state?: string;
+                nonce?: string;
+                code_challenge: string;
+                /** @description `S256` */
+                code_challenge_method: string;
+                /** @description `none`, `login`, `consent` */
+                prompt?: string;
+                max_age?: number;
+                login_hint?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the web app's consent page, or to the redirect URI with `error` */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid client or redirect URI: an HTML page, no redirect */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    introspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `token`, client credentials */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description `{"active": false}` or the token's claims */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: {
+                id_token_hint?: string;
+                post_logout_redirect_uri?: string;
+                state?: string;
+                client_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the client, or to the web app's sign-out page */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `token`, `token_type_hint`, client credentials */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Revoked, or nothing to revoke */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `grant_type`, and `code`, `redirect_uri`, `code_verifier` / `refresh_token`, `scope`; `client_id` (and `client_secret` for client_secret_post) */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description `access_token` (RFC 9068 JWT), `token_type`, `expires_in`, `scope`, `refresh_token` with offline_access, `id_token` with openid */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description `invalid_client` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Too many failed client authentications */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    userinfo_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `sub`, and `preferred_username`, `email`, `email_verified`, `roles`, `permissions` as granted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description `invalid_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description `insufficient_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    userinfo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
                 };
             };
         };
