@@ -309,8 +309,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::FlushExpiredTokens => {
             let n = state.store.flush_expired(state.clock.now()).await?;
             println!("Deleted {n} expired refresh token(s).");
+            // simplejwt's one line stays the output; spent authorization requests go too.
             let n = state.store.flush_authorizations(state.clock.now()).await?;
-            println!("Deleted {n} expired authorization request(s).");
+            tracing::info!(deleted = n, "expired authorization requests deleted");
             Ok(())
         }
         Command::ImportDjango { file, admin_group, existing_roles } => {
