@@ -58,6 +58,37 @@ pub async fn check(state: &AppState) -> anyhow::Result<()> {
             Err(e) => say(false, format!("signing keys: {e}")),
         }
     }
+    // The identity provider signs with a key pair even when the service's own tokens
+    // are HMAC-signed: say which, once applications exist.
+    if config.jwt_algorithm.is_hmac() {
+        let keys_alg = state.tokens.key_algorithm();
+        match (state.store.has_clients().await, state.tokens.list_keys().await) {
+            (Ok(false), _) => say(true, "identity provider: no client registered".into()),
+            (Ok(true), Ok(keys))
+                if keys.iter().any(|k| k.status == "active" && k.algorithm == keys_alg.name()) =>
+            {
+                say(
+                    true,
+                    format!(
+                    "identity provider: {} key pair signs id and access tokens ({} signs the service's own)",
+                    keys_alg.name(),
+                    config.jwt_algorithm.name()
+                ),
+                )
+            }
+            (Ok(true), Ok(_)) => say(
+                true,
+                format!(
+                    "identity provider: clients registered; `serve` will generate a {} key pair",
+                    keys_alg.name()
+                ),
+            ),
+            (Err(e), _) | (_, Err(crate::tokens::TokenError::Store(e))) => {
+                say(false, format!("identity provider: {e}"))
+            }
+            (_, Err(e)) => say(false, format!("identity provider: {e}")),
+        }
+    }
     if let Ok(waiting) = state.store.pending_mails().await {
         let route = state.notices.mailer().describe();
         say(true, format!("mail: by {route}; {waiting} waiting in the outbox"));
