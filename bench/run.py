@@ -8,6 +8,9 @@ simplejwt stack it replaces, all on this machine in one run, driven by wrk.
 Standard library only; wrk comes from Debian, Django from PyPI into bench/.venv.
 """
 import argparse
+import base64
+import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -21,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -92,6 +96,7 @@ class Server:
     def __init__(self, name, argv, env, ready_path, cwd=None):
         self.name, self.port = name, free_port()
         env = {**env, "AUTHENTICON_BIND": f"127.0.0.1:{self.port}", "BIND": f"127.0.0.1:{self.port}"}
+        self.env = env
         self.log = open(LOGS / f"{name}.log", "w")
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log,
                                      start_new_session=True)
@@ -144,6 +149,55 @@ def refresh_pool(base, username, per_thread, threads, path_prefix):
         Path(f"{path_prefix}.{t}").write_text("\n".join(tokens) + "\n")
 
 
+VERIFIER = "bench-code-verifier-0123456789-abcdefghijklmnopqrstuvwxyz"
+REDIRECT = "https://app.example.com/callback"
+
+
+def oauth_clients(bin_, env):
+    """A service client and a pre-consented web client, made with the CLI: their Basic
+    credentials, and the web client's id."""
+    def create(*args):
+        out = subprocess.run([bin_, "clients", "create", *args], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    def basic(c):
+        return base64.b64encode(f"{c['client_id']}:{c['client_secret']}".encode()).decode()
+
+    svc = create("--name", "bench service", "--grant", "client_credentials", "--scope", "bench:read")
+    web = create("--name", "bench web", "--redirect-uri", REDIRECT, "--scope", "openid", "--pre-consented", "true")
+    return {"service": basic(svc), "web": basic(web), "web_id": web["client_id"]}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def code_pool(base, client_id, access, per_thread, threads, path_prefix):
+    """Writes `threads` files of `per_thread` fresh authorization codes (PKCE S256 of
+    VERIFIER): each is an authorize request answered as the web app does."""
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
+    opener = urllib.request.build_opener(_NoRedirect)
+    query = urllib.parse.urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+                                    "scope": "openid", "code_challenge": challenge,
+                                    "code_challenge_method": "S256"})
+
+    def one(_):
+        try:
+            opener.open(f"{base}/oauth/authorize?{query}", timeout=30)
+            raise AssertionError("authorize did not redirect")
+        except urllib.error.HTTPError as e:
+            handle = e.headers["Location"].split("request=", 1)[1]
+        status, body = http("POST", f"{base}/api/oauth/requests/{handle}/", {"decision": "allow"}, access)
+        assert status == 200, f"answering a request gave {status}"
+        return urllib.parse.parse_qs(urllib.parse.urlparse(body["redirect_to"]).query)["code"][0]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(one, range(per_thread * threads)))
+    for t in range(threads):
+        Path(f"{path_prefix}.{t + 1}").write_text("\n".join(codes[t * per_thread:(t + 1) * per_thread]) + "\n")
+
+
 def summarize(samples):
     rps = [s["rps"] for s in samples]
     return {
@@ -176,9 +230,10 @@ def main():
     ap.add_argument("--connections", default="16,64")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 s, 1 repetition, no report")
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--code-pool", type=int, default=4000, help="authorization codes per wrk thread")
     args = ap.parse_args()
     if args.quick:
-        args.duration, args.reps, args.connections = 1, 1, "16"
+        args.duration, args.reps, args.connections, args.code_pool = 1, 1, "16", 500
     conns = [int(c) for c in args.connections.split(",")]
     ensure_tools(args.quick)
     work = Path(tempfile.mkdtemp(prefix="authenticon-bench-"))
@@ -228,6 +283,10 @@ def main():
             tokens[name] = body["access"]
         # The limit server checks tokens signed with the same secret and algorithm.
         tokens["limit"] = tokens["authenticon/sqlite"]
+        # The identity provider's clients, registered as an operator would.
+        oauth = {"authenticon/sqlite": oauth_clients(bin_, sqlite.env)}
+        if pg:
+            oauth["authenticon/postgres"] = oauth_clients(bin_, pg.env)
 
         scenarios = [
             ("protected", "GET /protected-resource/", "/protected-resource/", "protected.lua",
@@ -239,6 +298,10 @@ def main():
              ["authenticon/sqlite", "authenticon/postgres", "django"]),
             ("mixed", "90 % protected, 8 % refresh, 2 % login", "/", "mixed.lua",
              ["authenticon/sqlite", "authenticon/postgres", "django"]),
+            ("client_credentials", "POST /oauth/token (client_credentials)", "/oauth/token",
+             "client_credentials.lua", ["authenticon/sqlite", "authenticon/postgres"]),
+            ("code_exchange", "POST /oauth/token (authorization_code + PKCE)", "/oauth/token",
+             "code_exchange.lua", ["authenticon/sqlite", "authenticon/postgres"]),
         ]
         every = {**targets, "limit": limit}
         run_no = 0
@@ -257,6 +320,17 @@ def main():
                             prefix = work / f"pool{run_no}"
                             refresh_pool(srv.url, "benchuser", max(4, c // 2 * 2), min(2, c), prefix)
                             env["BENCH_REFRESH_FILE"] = str(prefix)
+                        if name in oauth:
+                            env["BENCH_CLIENT_BASIC"] = oauth[name]["service"]
+                        if script == "code_exchange.lua":
+                            # Codes live 60 s: a pool made just before the run, large
+                            # enough for it (an exhausted one shows as non-2xx).
+                            prefix = work / f"codes{run_no}"
+                            code_pool(srv.url, oauth[name]["web_id"], tokens[name],
+                                      per_thread=args.code_pool, threads=min(2, c), path_prefix=prefix)
+                            env.update({"BENCH_CODE_FILE": str(prefix), "BENCH_CLIENT_BASIC": oauth[name]["web"],
+                                        "BENCH_REDIRECT_URI": urllib.parse.quote(REDIRECT, safe=""),
+                                        "BENCH_VERIFIER": VERIFIER})
                         sampler = RssSampler(srv.proc.pid) if name == "authenticon/sqlite" and c == max(conns) else None
                         samples.append(wrk(srv.url, path, script, c, args.duration, env))
                         if sampler:
@@ -383,6 +457,8 @@ def write_report(args, conns, results, extra):
         x_dj = f"{r['rps'] / dj['rps']:.1f}" if dj and dj["rps"] > 0 and name != "django" else ""
         lines.append(f"| {key} | {name} | {c} | {r['rps']:,.0f} ({r['rps_min']:,.0f}–{r['rps_max']:,.0f}) | "
                      f"{r['p50']:.2f} | {r['p99']:.2f} | {x_lim} | {x_dj} | {r['non2xx']} |")
+    # Measurements of single changes, side by side (bench/ab.py), kept across runs.
+    lines += ["", *(BENCH / "side-by-side.md").read_text().splitlines()[2:]]
     hash_bound = max(cores * extra["login_serial_rps"], 1e-9)
     login16 = results.get(("login", "authenticon/sqlite", conns[0]), {}).get("rps", 0)
     lines += [
@@ -399,6 +475,9 @@ def write_report(args, conns, results, extra):
         f"protected resource beside it: protected p99 {extra['storm_protected_p99']:.2f} ms at "
         f"{extra['storm_protected_rps']:,.0f} req/s.",
     ]
+    cc = results.get(("client_credentials", "authenticon/sqlite", max(conns)), {}).get("rps", 0)
+    lines.append(f"- `client_credentials` on SQLite at {max(conns)} connections: {cc:,.0f} tokens/s (target ≥ 5,000; "
+                 "Keycloak's sizing guide plans 120/s per vCPU).")
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n" + NOTES)
     log("wrote BENCHMARKS.md")
 

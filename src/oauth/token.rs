@@ -135,6 +135,7 @@ impl Provider {
     ) -> Result<TokenResponse, OAuthError> {
         let grant = required(&req.grant_type, "grant_type")?.to_string();
         let client = self.authenticate_client(creds, &from).await?;
+        self.tokens.provider_keys_ready().await?;
         match grant.as_str() {
             AUTHORIZATION_CODE => self.exchange_code(&client, &req, from).await,
             REFRESH_TOKEN => self.refresh(&client, &req, from).await,

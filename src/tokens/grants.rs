@@ -107,6 +107,15 @@ impl TokenService {
         self.cache.invalidate(user_id);
     }
 
+    /// Loads the provider's key pair now if this instance has none yet: a client was
+    /// registered elsewhere (the command line, another instance) since the last reload.
+    pub async fn provider_keys_ready(&self) -> Result<(), TokenError> {
+        if self.provider_keys.algorithm().is_none() {
+            self.load_keys().await?;
+        }
+        Ok(())
+    }
+
     /// Signs provider claims (`typ`: `at+jwt` or `JWT`).
     pub fn sign_provider<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, TokenError> {
         self.provider_keys.sign(typ, claims).map_err(TokenError::Signing)
