@@ -42,7 +42,7 @@ describe('focus ring', () => {
       page: variable(':root', 'bg'), card: variable(':root', 'card'), banner: background('.banner'),
       error: background('.notice.error'), success: background('.notice.success'), info: background('.notice.info'),
       warning: background('.notice.warning'), empty: background('.state-empty'), failed: background('.state-error'),
-      codes: background('.recovery-codes'),
+      shownOnce: background('.shown-once'),
     };
     for (const [where, bg] of Object.entries(light)) {
       expect(contrast(focus, bg), `${focus} on ${where} ${bg}`).toBeGreaterThanOrEqual(3);

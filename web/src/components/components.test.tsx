@@ -8,6 +8,7 @@ import { ConfirmDialog } from './ConfirmDialog';
 import { documentTitle, RouteView, useFocusHeadingOnNavigate, usePageTitle } from './Page';
 import { PasswordField } from './PasswordRules';
 import { QueryState } from './QueryState';
+import { initialShownOnce, shownOnceReducer } from './shownOnce';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -157,5 +158,17 @@ describe('page titles and focus', () => {
     await act(async () => { await userEvent.click(screen.getByRole('link', { name: 'Sign in' })); });
     // The page put the cursor in its field: it stays there.
     await waitFor(() => expect(document.activeElement).toBe(screen.getByLabelText('Username')));
+  });
+});
+
+describe('the shown-once step', () => {
+  it('does not move on until "I have saved them" is ticked', () => {
+    const tried = shownOnceReducer(initialShownOnce, { type: 'finish' });
+    expect(tried).toMatchObject({ finished: false, nudged: true });
+    const ticked = shownOnceReducer(tried, { type: 'saved', saved: true });
+    expect(ticked).toMatchObject({ saved: true, nudged: false });
+    expect(shownOnceReducer(ticked, { type: 'finish' })).toMatchObject({ finished: true });
+    expect(shownOnceReducer(shownOnceReducer(ticked, { type: 'saved', saved: false }), { type: 'finish' }))
+      .toMatchObject({ finished: false, nudged: true });
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { initialRecoveryStep, recoveryCodesText, recoveryStepReducer } from './recoveryCodes';
+import { recoveryCodesText } from './recoveryCodes';
 import { RecoveryCodes } from './RecoveryCodes';
 
 const codes = ['aaaa-bbbb', 'cccc-dddd', 'eeee-ffff'];
@@ -9,16 +9,6 @@ const codes = ['aaaa-bbbb', 'cccc-dddd', 'eeee-ffff'];
 afterEach(() => vi.unstubAllGlobals());
 
 describe('the recovery-codes step', () => {
-  it('does not move on until "I have saved them" is ticked', () => {
-    const tried = recoveryStepReducer(initialRecoveryStep, { type: 'finish' });
-    expect(tried).toMatchObject({ finished: false, nudged: true });
-    const ticked = recoveryStepReducer(tried, { type: 'saved', saved: true });
-    expect(ticked).toMatchObject({ saved: true, nudged: false });
-    expect(recoveryStepReducer(ticked, { type: 'finish' })).toMatchObject({ finished: true });
-    expect(recoveryStepReducer(recoveryStepReducer(ticked, { type: 'saved', saved: false }), { type: 'finish' }))
-      .toMatchObject({ finished: false, nudged: true });
-  });
-
   it('writes a file that says what the codes are, one a line', () => {
     const text = recoveryCodesText(codes, { username: 'tina', issued: new Date('2026-03-01T10:20:30Z') });
     expect(text).toContain('Authenticon recovery codes for tina');

@@ -3,7 +3,7 @@ import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
 import { formError } from '../../lib/api/errors';
 import { useChangeRole } from './api';
-import { PermissionPicker } from './PermissionPicker';
+import { PermissionPicker } from '../../components/PermissionPicker';
 import { checkRoleName, ROLE_NAME_RULE_TEXT } from './rules';
 
 export function NewRoleForm({ builtin, inUse }: { builtin: string[]; inUse: string[] }) {

@@ -5,7 +5,7 @@ import { Notice } from '../../components/Notice';
 import { ApiError, changeError } from '../../lib/api/errors';
 import { useChangeRole, type Role } from './api';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { PermissionPicker } from './PermissionPicker';
+import { PermissionPicker } from '../../components/PermissionPicker';
 import { permissionDiff } from './rules';
 
 interface Props {

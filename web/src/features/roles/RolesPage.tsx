@@ -4,7 +4,8 @@ import { hasPermission } from '../../lib/permissions';
 import { Loading } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { NewRoleForm } from './NewRoleForm';
-import { permissionsQuery, rolesWithHoldersQuery } from './api';
+import { permissionsQuery } from '../../lib/api/queries';
+import { rolesWithHoldersQuery } from './api';
 import { RoleCard } from './RoleCard';
 import './roles.css';
 

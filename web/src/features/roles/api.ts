@@ -2,7 +2,7 @@
 
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../lib/api/transport';
-import { rolesKey } from '../../lib/api/queries';
+import { permissionsKey, rolesKey } from '../../lib/api/queries';
 import type { components } from '../../lib/api/schema';
 
 export type Role = components['schemas']['RoleResponse'];
@@ -40,8 +40,6 @@ export function useChangeRole() {
   });
 }
 
-const permissionsKey = ['permissions'] as const;
-
 /**
  * Every role with how many users hold it. Under the shared roles key, so whatever
  * reloads the roles (a change here, a user's roles changed elsewhere) reloads this too.
@@ -49,10 +47,4 @@ const permissionsKey = ['permissions'] as const;
 export const rolesWithHoldersQuery = () => queryOptions({
   queryKey: [...rolesKey, 'holders'],
   queryFn: () => api('/api/roles/', { query: { holders: true } }),
-});
-
-/** The built-in permissions and those some role holds: what the picker offers. */
-export const permissionsQuery = () => queryOptions({
-  queryKey: permissionsKey,
-  queryFn: () => api('/api/permissions/'),
 });

@@ -10,7 +10,7 @@ import { rolesQuery } from '../../lib/api/queries';
 import { useAuth } from '../../lib/auth';
 import { hasPermission } from '../../lib/permissions';
 import { useCreateUser } from './api';
-import { Check } from './Check';
+import { Check } from '../../components/Check';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { diffRoles } from './roleChange';
 import './users.css';

@@ -3,7 +3,7 @@ import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
 import type { User } from './api';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { formatDate, formatDateTime } from './format';
+import { formatDate, formatDateTime } from '../../lib/format';
 import { useUserAction } from './useUserAction';
 
 interface Props {

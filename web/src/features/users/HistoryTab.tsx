@@ -5,7 +5,7 @@ import { Loading } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { userHistoryQuery, type AuditEntry, type HistorySide, type User } from './api';
 import { detailLines } from '../../lib/auditDetail';
-import { formatDateTime, plural } from './format';
+import { formatDateTime, plural } from '../../lib/format';
 
 function Entry({ entry, side }: { entry: AuditEntry; side: HistorySide }) {
   const lines = detailLines(entry.detail);

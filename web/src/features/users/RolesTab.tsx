@@ -5,7 +5,7 @@ import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { rolesQuery } from '../../lib/api/queries';
 import type { User } from './api';
-import { Check } from './Check';
+import { Check } from '../../components/Check';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { diffRoles } from './roleChange';
 import { useUserAction } from './useUserAction';

@@ -4,7 +4,7 @@ import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { userSecurityQuery, type User } from './api';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { formatDateTime, formatUnix } from './format';
+import { formatDateTime, formatUnix } from '../../lib/format';
 import { useUserAction } from './useUserAction';
 
 export function SecurityTab({ user, canManage }: { user: User; canManage: boolean }) {

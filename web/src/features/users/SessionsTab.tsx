@@ -4,7 +4,7 @@ import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { userSessionsQuery, type User, type UserSession } from './api';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { formatDateTime, plural } from './format';
+import { formatDateTime, plural } from '../../lib/format';
 import { useUserAction } from './useUserAction';
 
 type Asking = { kind: 'one'; session: UserSession } | { kind: 'all' };

@@ -11,7 +11,7 @@ import { hasPermission } from '../../lib/permissions';
 import { PAGE_SIZE, sendChange, usersQuery, type User } from './api';
 import { bulkQuestion, bulkSummary, namesOf, runBulk, type BulkAction, type BulkOutcome } from './bulk';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { plural } from './format';
+import { plural } from '../../lib/format';
 import {
   EMPTY, isFiltered, orderingOf, parseListState, sortOf, toSearchParams, withChange, type Flag, type ListState, type Tri,
 } from './listState';

@@ -3,8 +3,8 @@ import {
   Cell, Column, Row, Table, TableBody, TableHeader, type Key, type Selection, type SortDescriptor,
 } from 'react-aria-components';
 import type { User } from './api';
-import { Check } from './Check';
-import { formatDate, formatDateTime } from './format';
+import { Check } from '../../components/Check';
+import { formatDate, formatDateTime } from '../../lib/format';
 import type { SortDescriptor as ListSort } from './listState';
 
 interface Props {

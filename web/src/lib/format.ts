@@ -1,4 +1,4 @@
-// How dates read in the console: the viewer's locale and time zone.
+// How dates and counts read in the app: the viewer's locale and time zone.
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });

@@ -2,7 +2,7 @@ import { useId, useState } from 'react';
 import {
   Button, ComboBox, Header, Input, Label, ListBox, ListBoxItem, ListBoxSection, Popover, Tag, TagGroup, TagList,
 } from 'react-aria-components';
-import { checkPermission, PERMISSION_RULE_TEXT } from './rules';
+import { checkPermission, PERMISSION_RULE_TEXT } from '../lib/permissionRules';
 
 interface Props {
   /** The permissions picked so far. */
