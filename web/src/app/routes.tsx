@@ -14,15 +14,17 @@ import { TwoFactorPage } from '../features/account/TwoFactorPage';
 import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
 import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
+import { routes as oauthRoutes } from '../features/oauth/routes';
 import { adminRoutes } from './adminRoutes';
 
-/** Pages anyone can open: signing in and up, and the pages mail links lead to. */
+/** Pages anyone can open: signing in and up, the pages mail links and applications lead to. */
 export const publicRoutes: AppRoute[] = [
   { path: '/login', element: <LoginPage />, title: 'Sign in' },
   { path: '/signup', element: <RegisterPage />, title: 'Create an account' },
   { path: '/forgot-password', element: <ForgotPasswordPage />, title: 'Forgot your password?' },
   { path: '/reset-password', element: <ResetPasswordPage />, title: 'Choose a password' },
   { path: '/verify-email', element: <VerifyEmailPage />, title: 'Email verification' },
+  ...oauthRoutes,
 ];
 
 /** Pages of the signed-in user's own account. */

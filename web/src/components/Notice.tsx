@@ -1,3 +1,5 @@
+import type { ReactNode } from 'react';
+
 /**
  * A message area. `reserve` keeps its space while empty, so an error appearing after an
  * action (forms, tables) does not move what the user is looking at; pages whose content
@@ -12,12 +14,15 @@ export function Notice({ error, success, reserve = false }: { error?: string | n
   );
 }
 
-/** A visible, announced "Loading …" line (with a spinner that stops for reduced motion). */
-export function Loading({ what }: { what: string }) {
+/**
+ * A visible, announced "Loading …" line (with a spinner that stops for reduced motion);
+ * `children` says something else under way instead ("Returning to the application…").
+ */
+export function Loading({ what, children }: { what?: string; children?: ReactNode }) {
   return (
     <p className="loading" role="status">
       <span className="spinner" aria-hidden="true" />
-      Loading {what}…
+      {children ?? `Loading ${what}…`}
     </p>
   );
 }

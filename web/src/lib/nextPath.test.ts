@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loginPathFor, safeNextPath } from './nextPath';
+import { justSignedIn, loginPathFor, safeNextPath } from './nextPath';
 
 describe('safeNextPath', () => {
   it('keeps a path of this site, with its query and fragment', () => {
@@ -39,5 +39,23 @@ describe('loginPathFor', () => {
     expect(loginPathFor('/users?page=2')).toBe('/login?next=%2Fusers%3Fpage%3D2');
     expect(loginPathFor('/')).toBe('/login');
     expect(loginPathFor('//evil.example')).toBe('/login');
+  });
+
+  it('asks for a fresh sign-in, offering a name, when an application wants one', () => {
+    expect(loginPathFor('/authorize?request=abc', { reauth: true, username: 'alice@example.com' }))
+      .toBe('/login?next=%2Fauthorize%3Frequest%3Dabc&reauth=1&login_hint=alice%40example.com');
+    expect(loginPathFor('/authorize?request=abc', { username: null })).toBe('/login?next=%2Fauthorize%3Frequest%3Dabc');
+  });
+
+  it('never returns to the signed-out page', () => {
+    expect(safeNextPath('/signed-out')).toBeNull();
+  });
+});
+
+describe('justSignedIn', () => {
+  it('reads the state the sign-in page returns with', () => {
+    expect(justSignedIn({ signedIn: true })).toBe(true);
+    expect(justSignedIn({ expired: true })).toBe(false);
+    expect(justSignedIn(null)).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
 const BASE = 'https://authenticon.invalid';
 
 /** Paths that make no sense to return to after signing in. */
-const NOT_AFTER_LOGIN = ['/login', '/signup', '/logout'];
+const NOT_AFTER_LOGIN = ['/login', '/signup', '/logout', '/signed-out'];
 
 /**
  * `next` as a same-origin path ("/users?page=2#x"), or null when it is missing or could
@@ -31,8 +31,30 @@ export function safeNextPath(next: string | null | undefined): string | null {
   return path.startsWith('//') ? null : path;
 }
 
+interface LoginOptions {
+  /** Show the form even to someone signed in: an application wants a fresh sign-in. */
+  reauth?: boolean;
+  /** The username to offer (an application's `login_hint`). */
+  username?: string | null;
+}
+
 /** The sign-in page's address that returns to `path` afterwards (none for the dashboard). */
-export function loginPathFor(path: string): string {
+export function loginPathFor(path: string, { reauth = false, username }: LoginOptions = {}): string {
   const next = safeNextPath(path);
-  return next && next !== '/' ? `/login?next=${encodeURIComponent(next)}` : '/login';
+  const query = new URLSearchParams();
+  if (next && next !== '/') query.set('next', next);
+  if (reauth) query.set('reauth', '1');
+  if (username) query.set('login_hint', username);
+  const qs = query.toString();
+  return qs ? `/login?${qs}` : '/login';
+}
+
+/**
+ * The router state of the page the sign-in page returns to: a sign-in just happened, so a
+ * page that sent the user there can tell "asked again" from "not asked yet".
+ */
+export type AfterSignIn = { signedIn: true };
+
+export function justSignedIn(state: unknown): boolean {
+  return (state as Partial<AfterSignIn> | null)?.signedIn === true;
 }

@@ -5,8 +5,8 @@ import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
 import { usePageTitle } from '../../components/Page';
 import { ApiError, UNREACHABLE } from '../../lib/api/errors';
-import { getExpiredUsername, logoutPending, onLogoutPendingChange, type EndReason } from '../../lib/api/session';
-import { safeNextPath } from '../../lib/nextPath';
+import { getExpiredUsername, getUser, logoutPending, onLogoutPendingChange, type EndReason } from '../../lib/api/session';
+import { safeNextPath, type AfterSignIn } from '../../lib/nextPath';
 import { passkeyError, passkeysSupported } from '../../lib/passkeys';
 import { useAuth } from '../../lib/auth';
 import { login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge } from './api';
@@ -33,31 +33,44 @@ function useLogoutPending(): boolean {
   return useSyncExternalStore(onLogoutPendingChange, logoutPending, () => false);
 }
 
-/** What the page says on arrival: why the session ended, or that a logout is still owed. */
-function arrivalNotice(state: unknown, endReason: EndReason, owed: boolean): { info: string | null; warning: string | null } {
+export const SIGN_IN_AGAIN = 'The application asks you to sign in again to continue.';
+
+/**
+ * What the page says on arrival: why the session ended, that a logout is still owed, or
+ * that an application wants a fresh sign-in (`reauth`).
+ */
+function arrivalNotice(state: unknown, endReason: EndReason, owed: boolean, reauth: boolean): { info: string | null; warning: string | null } {
   if (owed) return { info: null, warning: SIGNED_OUT_UNTOLD };
+  if (reauth) return { info: SIGN_IN_AGAIN, warning: null };
   if ((state as { expired?: unknown } | null)?.expired === true || endReason === 'expired') return { info: SESSION_ENDED, warning: null };
   if (endReason === 'signed-out') return { info: 'You are signed out.', warning: null };
   return { info: null, warning: null };
 }
 
-/** The sign-in page; `?next=/path` (a path of this site only) is where it goes after. */
+/**
+ * The sign-in page; `?next=/path` (a path of this site only) is where it goes after.
+ * `?reauth=1` shows the form even to someone signed in (an application wants a fresh
+ * sign-in: `prompt=login`, `max_age`), and `?login_hint=` offers a username.
+ */
 export function LoginPage() {
   const { user, endReason } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const [params] = useSearchParams();
   const next = safeNextPath(params.get('next')) ?? '/';
-  const arrival = arrivalNotice(location.state, endReason, useLogoutPending());
-  // After an expiry the name is offered again: only the password is typed.
-  const [username, setUsername] = useState(() => getExpiredUsername() ?? '');
+  const reauth = params.get('reauth') === '1';
+  const arrival = arrivalNotice(location.state, endReason, useLogoutPending(), reauth);
+  // After an expiry the name is offered again, as is the one an application names or,
+  // signing in again, the current one: only the password is typed.
+  const [username, setUsername] = useState(() =>
+    getExpiredUsername() ?? params.get('login_hint') ?? (reauth ? getUser()?.username : null) ?? '');
   const [password, setPassword] = useState('');
   // Set when the password was right and a second factor is wanted.
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const [code, setCode] = useState('');
   const attempt = useMutation({
     mutationFn: (step: () => Promise<unknown>) => step(),
-    onSuccess: () => navigate(next, { replace: true }),
+    onSuccess: () => navigate(next, { replace: true, state: { signedIn: true } satisfies AfterSignIn }),
     onError: (err) => {
       const wanted = mfaChallengeOf(err);
       if (wanted) setChallenge(wanted);
@@ -71,7 +84,7 @@ export function LoginPage() {
   const { fields: fieldErrors, error } = loginError(attempt.error);
   usePageTitle(challenge ? 'Second step · Sign in' : null);
 
-  if (user) return <Navigate to={next} replace />;
+  if (user && !reauth) return <Navigate to={next} replace />;
 
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -1,0 +1,195 @@
+// End-to-end tests of the identity provider's pages in the web app: an application
+// registered in the console, a real authorization code flow (sign-in, consent, code,
+// token exchange), prompt=none, Deny, Connected applications, RP-initiated logout.
+// Debian's Chromium (through playwright-core) against the real `authenticon serve`; the
+// "application" is a tiny HTTP server here that records what its redirect URI receives.
+// Pictures go to test-artifacts/e2e/ as oauth-*.png.
+//
+//   cd web && npm run build && AUTHENTICON_BIN=... node --test --test-concurrency=1 e2e/oauth.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { PASSWORD, SHOTS, apiClient, checkPage, onPage, sleep, startStack, watchErrors } from './support.mjs';
+
+const APP = 'Team Wiki';
+
+let stack;
+let baseUrl;
+let browser;
+let apiAs;
+let registerUser;
+/** The application's redirect URI and the queries it received, oldest first. */
+let callback;
+/** The registered application: `client_id`, `client_secret`. */
+let wiki;
+
+/** A stand-in for the application: its redirect URI records the query and says "back". */
+async function startApplication() {
+  const received = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname === '/cb') received.push(Object.fromEntries(url.searchParams));
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><title>${APP}</title><h1>Back in ${APP}</h1></html>`);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { server, uri: `http://127.0.0.1:${server.address().port}/cb`, received };
+}
+
+before(async () => {
+  stack = await startStack('oauth-e2e');
+  ({ baseUrl, browser } = stack);
+  ({ apiAs, registerUser } = apiClient(baseUrl));
+  callback = await startApplication();
+  for (const f of readdirSync(SHOTS)) if (f.startsWith('oauth-')) rmSync(join(SHOTS, f));
+  await registerUser('walt');
+});
+
+after(async () => {
+  callback?.server.close();
+  await stack?.stop();
+});
+
+async function device() {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  return { context, page, errors: watchErrors(page) };
+}
+
+const base64url = (bytes) => Buffer.from(bytes).toString('base64url');
+
+/** A sign-in request as an application sends it: PKCE S256, state, nonce. */
+function authorizeRequest(extra = {}) {
+  const verifier = base64url(randomBytes(32));
+  const params = {
+    response_type: 'code', client_id: wiki.client_id, redirect_uri: callback.uri, scope: 'openid profile',
+    state: base64url(randomBytes(12)), nonce: base64url(randomBytes(12)),
+    code_challenge: base64url(createHash('sha256').update(verifier).digest()), code_challenge_method: 'S256', ...extra,
+  };
+  return { url: `/oauth/authorize?${new URLSearchParams(params)}`, verifier, ...params };
+}
+
+/** Resolves once the application's redirect URI was reached: the query it received. */
+async function backAtApplication(page) {
+  await page.waitForURL((u) => u.href.startsWith(callback.uri));
+  return callback.received.at(-1);
+}
+
+async function signInOnLoginPage(page, username) {
+  await onPage(page, 'Sign in');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+async function discovery() {
+  return (await fetch(`${baseUrl}/.well-known/openid-configuration`)).json();
+}
+
+test('register the application (for now over the API)', async () => {
+  wiki = await apiAs('root', 'POST', '/api/clients/', {
+    name: APP, redirect_uris: [callback.uri], scopes: ['openid', 'profile', 'email', 'offline_access'],
+  });
+  assert.ok(wiki.client_secret);
+});
+
+test('a code flow: sign in, consent, a code the application exchanges for tokens', async () => {
+  const { page, errors, context } = await device();
+  const request = authorizeRequest();
+  await page.goto(request.url);
+  await page.waitForURL((u) => u.pathname === '/login');
+  await signInOnLoginPage(page, 'walt');
+  await onPage(page, `Sign in to ${APP}`);
+  await page.getByText('Signed in as walt').waitFor();
+  const scopes = await page.getByTestId('consent-scopes').locator('li').allInnerTexts();
+  assert.equal(scopes.length, 2);
+  await checkPage(page, 'oauth-02-consent');
+  await page.getByRole('button', { name: 'Allow', exact: true }).click();
+  const answer = await backAtApplication(page);
+  const { issuer, token_endpoint: tokenEndpoint, jwks_uri: jwksUri } = await discovery();
+  assert.equal(answer.state, request.state);
+  assert.equal(answer.iss, issuer);
+  assert.ok(answer.code);
+
+  // The application's back end redeems the code (the endpoint is on the same server as
+  // the browser's; discovery names it under the configured public URL).
+  const res = await fetch(`${baseUrl}${new URL(tokenEndpoint).pathname}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `Basic ${Buffer.from(`${encodeURIComponent(wiki.client_id)}:${encodeURIComponent(wiki.client_secret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code: answer.code, redirect_uri: callback.uri, code_verifier: request.verifier,
+    }),
+  });
+  const tokens = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(tokens));
+  const jwks = createRemoteJWKSet(new URL(`${baseUrl}${new URL(jwksUri).pathname}`));
+  const { payload } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: wiki.client_id });
+  assert.equal(payload.aud, wiki.client_id);
+  assert.equal(payload.nonce, request.nonce);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** A browser where walt is signed in and has allowed the application once. */
+async function signedInDevice() {
+  const d = await device();
+  await d.page.goto('/login');
+  await signInOnLoginPage(d.page, 'walt');
+  await d.page.waitForURL((u) => u.pathname === '/');
+  return d;
+}
+
+test('prompt=none comes back with a code and shows nothing; Deny comes back with access_denied', async () => {
+  const { page, errors, context } = await signedInDevice();
+  const seen = [];
+  page.on('framenavigated', (f) => f === page.mainFrame() && seen.push(new URL(f.url()).pathname));
+  const silent = authorizeRequest({ prompt: 'none' });
+  await page.goto(silent.url);
+  const answer = await backAtApplication(page);
+  assert.ok(answer.code, JSON.stringify(answer));
+  assert.equal(answer.state, silent.state);
+  assert.deepEqual(seen.filter((p) => p === '/login'), [], 'no sign-in page on the way');
+  assert.equal(await page.getByRole('button', { name: 'Allow' }).count(), 0);
+
+  // prompt=consent asks again, although walt allowed it before.
+  const asked = authorizeRequest({ prompt: 'consent' });
+  await page.goto(asked.url);
+  await onPage(page, `Sign in to ${APP}`);
+  await page.getByRole('button', { name: 'Deny', exact: true }).click();
+  const denied = await backAtApplication(page);
+  assert.equal(denied.error, 'access_denied');
+  assert.equal(denied.state, asked.state);
+  assert.equal(denied.code, undefined);
+
+  // The same request cannot be answered twice: going back to it says so.
+  await page.goBack();
+  await page.getByTestId('request-gone').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('prompt=login shows the sign-in form to someone signed in, then answers', async () => {
+  const { page, errors, context } = await signedInDevice();
+  // The server keeps times in whole seconds: a sign-in in the same second as the request
+  // counts as "after" it. Let a second pass so the request really is newer.
+  await sleep(1100);
+  const fresh = authorizeRequest({ prompt: 'login', login_hint: 'walt' });
+  await page.goto(fresh.url);
+  await onPage(page, 'Sign in');
+  await page.getByText('The application asks you to sign in again to continue.').waitFor();
+  assert.equal(await page.getByLabel('Username').inputValue(), 'walt');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  const answer = await backAtApplication(page);
+  assert.ok(answer.code, JSON.stringify(answer));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
