@@ -193,3 +193,20 @@ test('prompt=login shows the sign-in form to someone signed in, then answers', a
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('an application signs out without naming the session: the user is asked, then signed out', async () => {
+  const { page, errors, context } = await signedInDevice();
+  await page.goto('/oauth/logout');
+  await page.waitForURL((u) => u.pathname === '/logout');
+  await onPage(page, 'Sign out of Authenticon?', 'Sign out');
+  await page.getByText('You are signed in as walt').waitFor();
+  await checkPage(page, 'oauth-06-logout');
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await onPage(page, 'You are signed out', 'Signed out');
+  await checkPage(page, 'oauth-07-signed-out');
+  // The session is over: a page of the account asks to sign in.
+  await page.goto('/sessions');
+  await page.waitForURL((u) => u.pathname === '/login');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

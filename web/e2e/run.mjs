@@ -15,7 +15,7 @@ import {
 } from './support.mjs';
 
 const ACCESS_LIFETIME_S = 4;
-// What the app says (src/features/auth/LoginPage.tsx).
+// What the app says (src/features/auth/LoginPage.tsx, src/lib/auth.tsx).
 const SESSION_ENDED = 'Your session ended; sign in again to continue.';
 const SIGNED_OUT_UNTOLD = 'You are signed out here, but the server could not be told';
 

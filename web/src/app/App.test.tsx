@@ -4,7 +4,8 @@ import userEvent from '@testing-library/user-event';
 import { json, renderPage, userFixture } from '../test-utils';
 import { resetForTests } from '../lib/api/session';
 import { clearDrafts } from '../lib/drafts';
-import { SESSION_ENDED, SIGNED_OUT_UNTOLD } from '../features/auth/LoginPage';
+import { SESSION_ENDED } from '../features/auth/LoginPage';
+import { SIGNED_OUT_UNTOLD } from '../lib/auth';
 import { AppRoutes } from './App';
 import { Layout } from './Layout';
 

@@ -1,9 +1,10 @@
 // Session state for React: who is signed in, restored from the refresh cookie on load.
 
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import {
-  getEndReason, getUser, logoutPending, onSessionChange, refreshSession, settlePendingLogout, type EndReason, type User,
+  getEndReason, getUser, logoutPending, onLogoutPendingChange, onSessionChange, refreshSession, settlePendingLogout, type EndReason,
+  type User,
 } from './api/session';
 
 interface AuthState {
@@ -79,4 +80,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
 export function useAuth(): AuthState {
   return useContext(AuthContext);
+}
+
+export const SIGNED_OUT_UNTOLD = 'You are signed out here, but the server could not be told; this browser will end the '
+  + 'session there as soon as it can reach it. On a shared computer, close the browser to be sure.';
+
+/** Whether this browser still owes the server a logout (session.ts), followed as it changes. */
+export function useLogoutPending(): boolean {
+  return useSyncExternalStore(onLogoutPendingChange, logoutPending, () => false);
 }

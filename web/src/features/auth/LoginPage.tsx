@@ -1,14 +1,14 @@
-import { useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
 import { usePageTitle } from '../../components/Page';
 import { ApiError, UNREACHABLE } from '../../lib/api/errors';
-import { getExpiredUsername, getUser, logoutPending, onLogoutPendingChange, type EndReason } from '../../lib/api/session';
+import { getExpiredUsername, getUser, type EndReason } from '../../lib/api/session';
 import { safeNextPath, type AfterSignIn } from '../../lib/nextPath';
 import { passkeyError, passkeysSupported } from '../../lib/passkeys';
-import { useAuth } from '../../lib/auth';
+import { SIGNED_OUT_UNTOLD, useAuth, useLogoutPending } from '../../lib/auth';
 import { login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge } from './api';
 
 const none = { fields: {} as Record<string, string[]>, error: null as string | null };
@@ -25,14 +25,6 @@ function loginError(err: unknown): typeof none {
 }
 
 export const SESSION_ENDED = 'Your session ended; sign in again to continue.';
-export const SIGNED_OUT_UNTOLD = 'You are signed out here, but the server could not be told; this browser will end the '
-  + 'session there as soon as it can reach it. On a shared computer, close the browser to be sure.';
-
-/** Whether this browser still owes the server a logout (session.ts), followed as it changes. */
-function useLogoutPending(): boolean {
-  return useSyncExternalStore(onLogoutPendingChange, logoutPending, () => false);
-}
-
 export const SIGN_IN_AGAIN = 'The application asks you to sign in again to continue.';
 
 /**
