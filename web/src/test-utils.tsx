@@ -3,7 +3,7 @@
 
 import { StrictMode, type ReactElement } from 'react';
 import { render } from '@testing-library/react';
-import { MemoryRouter } from 'react-router';
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import { AuthProvider } from './lib/auth';
 import { createQueryClient } from './lib/query';
@@ -28,6 +28,26 @@ export function renderPage(page: ReactElement, { route = '/', queryClient = crea
     </MemoryRouter>
   );
   return { queryClient, ...render(strict ? <StrictMode>{tree}</StrictMode> : tree) };
+}
+
+/** Stands for every other page: shows where the app went (path and query) and with what router state. */
+function Elsewhere() {
+  const l = useLocation();
+  return <output data-testid="where" data-state={JSON.stringify(l.state)}>{`${l.pathname}${l.search}`}</output>;
+}
+
+/**
+ * Renders `pages` (path → element) as the app's router would, any other path showing
+ * where the app went: `screen.getByTestId('where')`.
+ */
+export function renderRoutes(pages: Record<string, ReactElement>, options: Options = {}) {
+  return renderPage(
+    <Routes>
+      {Object.entries(pages).map(([path, element]) => <Route key={path} path={path} element={element} />)}
+      <Route path="*" element={<Elsewhere />} />
+    </Routes>,
+    options,
+  );
 }
 
 /** A JSON answer as the server sends it. */

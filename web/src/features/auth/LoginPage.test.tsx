@@ -1,25 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { Route, Routes, useLocation } from 'react-router';
 import { resetForTests, startSession } from '../../lib/api/session';
-import { json, renderPage, userFixture } from '../../test-utils';
+import { json, renderRoutes, userFixture } from '../../test-utils';
 import { LoginPage, SIGN_IN_AGAIN } from './LoginPage';
 
 const alice = userFixture();
 
-function Where() {
-  const l = useLocation();
-  return <output data-testid="where">{`${l.pathname}${l.search} ${JSON.stringify(l.state)}`}</output>;
-}
-
-const open = (route: string) => renderPage(
-  <Routes>
-    <Route path="/login" element={<LoginPage />} />
-    <Route path="*" element={<Where />} />
-  </Routes>,
-  { route, auth: true },
-);
+const open = (route: string) => renderRoutes({ '/login': <LoginPage /> }, { route, auth: true });
 
 beforeEach(() => resetForTests());
 afterEach(() => vi.unstubAllGlobals());
@@ -28,7 +16,8 @@ describe('signing in for an application', () => {
   it('sends someone signed in straight on, unless a fresh sign-in is asked for', async () => {
     startSession({ access: 'a', user: alice });
     open('/login?next=%2Fauthorize%3Frequest%3Dh1');
-    expect((await screen.findByTestId('where')).textContent).toBe('/authorize?request=h1 null');
+    const where = await screen.findByTestId('where');
+    expect([where.textContent, where.dataset.state]).toEqual(['/authorize?request=h1', 'null']);
   });
 
   it('shows the form to someone signed in with ?reauth=1, offers their name, and returns saying so', async () => {
@@ -40,7 +29,8 @@ describe('signing in for an application', () => {
     expect((screen.getByLabelText('Username') as HTMLInputElement).value).toBe('alice');
     await userEvent.type(screen.getByLabelText('Password'), 'a long passphrase');
     await userEvent.click(screen.getByRole('button', { name: 'Sign in' }));
-    expect((await screen.findByTestId('where')).textContent).toBe('/authorize?request=h1 {"signedIn":true}');
+    const where = await screen.findByTestId('where');
+    expect([where.textContent, where.dataset.state]).toEqual(['/authorize?request=h1', '{"signedIn":true}']);
   });
 
   it('offers the name an application hints at', () => {

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { Route, Routes, useLocation } from 'react-router';
 import { resetForTests, startSession } from '../../lib/api/session';
-import { json, renderPage, userFixture } from '../../test-utils';
+import { json, renderRoutes, userFixture } from '../../test-utils';
 import { AuthorizePage } from './AuthorizePage';
 import { goToApplication } from './leave';
 
@@ -29,19 +28,8 @@ function serve(answers: Record<string, (c: Call) => Response>) {
   }));
 }
 
-/** Where the app went: the path and query of the page shown. */
-function Where() {
-  const l = useLocation();
-  return <output data-testid="where">{`${l.pathname}${l.search}`}</output>;
-}
-
-const open = (route = '/authorize?request=h1') => renderPage(
-  <Routes>
-    <Route path="/authorize" element={<AuthorizePage />} />
-    <Route path="*" element={<Where />} />
-  </Routes>,
-  { route, auth: true, strict: true },
-);
+const open = (route = '/authorize?request=h1') =>
+  renderRoutes({ '/authorize': <AuthorizePage /> }, { route, auth: true, strict: true });
 
 beforeEach(() => {
   resetForTests();

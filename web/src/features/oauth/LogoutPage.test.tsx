@@ -1,25 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { Route, Routes, useLocation } from 'react-router';
 import { getUser, resetForTests, startSession } from '../../lib/api/session';
 import { SIGNED_OUT_UNTOLD } from '../../lib/auth';
-import { json, renderPage, userFixture } from '../../test-utils';
+import { json, renderRoutes, userFixture } from '../../test-utils';
 import { LogoutPage } from './LogoutPage';
 import { SignedOutPage } from './SignedOutPage';
 
-function Where() {
-  return <output data-testid="where">{useLocation().pathname}</output>;
-}
-
-const open = (route: string) => renderPage(
-  <Routes>
-    <Route path="/logout" element={<LogoutPage />} />
-    <Route path="/signed-out" element={<><SignedOutPage /><Where /></>} />
-    <Route path="*" element={<Where />} />
-  </Routes>,
-  { route, auth: true },
-);
+const open = (route: string) =>
+  renderRoutes({ '/logout': <LogoutPage />, '/signed-out': <SignedOutPage /> }, { route, auth: true });
 
 beforeEach(() => resetForTests());
 afterEach(() => vi.unstubAllGlobals());
