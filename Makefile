@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-import test-schema test-fuzz fuzz \
+.PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz fuzz \
         check-postgres api-types check-api-types browser bench bench-smoke lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
@@ -67,8 +67,9 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
 ## test: every test: web unit tests, Rust unit tests, the black-box suite on SQLite and
-## PostgreSQL, the browser tests, JWT interop, schemathesis against the live schema, fuzzing
-test: test-web test-sqlite test-postgres test-e2e test-interop test-import test-schema test-fuzz
+## PostgreSQL, the browser tests, JWT and OpenID Connect interop, schemathesis against the
+## live schema, fuzzing
+test: test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz
 
 test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
@@ -104,7 +105,8 @@ test-e2e: build-tests browser .venv/.installed
 .venv/.installed: Makefile
 	python3 -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1" \
-	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0 aiosmtpd==1.4.6
+	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0 aiosmtpd==1.4.6 \
+	    authlib==1.9.10 requests==2.34.2 playwright==1.65.2
 	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
@@ -116,6 +118,15 @@ test-schema: build-tests .venv/.installed
 test-interop: build-tests .venv/.installed
 	@echo "== interop: PyJWT and jose verify Authenticon's tokens"
 	PYTHON=.venv/bin/python bash scripts/interop.sh
+
+## test-oidc: real relying parties, openid-client (Node) and Authlib (Python), sign in through
+## the login page in Chromium and use every endpoint of the identity provider
+test-oidc: build-tests browser .venv/.installed
+	@echo "== OpenID Connect: openid-client and Authlib against the real binary"
+	@status=0; export AUTHENTICON_BIN=$(BIN); \
+	interop/oidc/run.sh node --test --test-reporter=spec web/e2e/oidc.mjs || status=1; \
+	interop/oidc/run.sh .venv/bin/python interop/oidc/authlib_rp.py || status=1; \
+	exit $$status
 
 ## test-import: a real Django export (from a real Django) moves over and logs in unchanged
 test-import: build-tests .venv/.installed

@@ -49,6 +49,16 @@ function startServer(env) {
   return { server, baseUrl };
 }
 
+/** Debian's Chromium, headless, as every browser test opens it. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-gpu', '--no-first-run'],
+  });
+}
+
 /**
  * Server, mail and browser for one suite: a superuser `root` (password PASSWORD) exists.
  * `settings` are extra AUTHENTICON_* variables. `stop()` ends all of it.
@@ -70,12 +80,7 @@ export async function startStack(name, settings = {}) {
     env: { ...env, AUTHENTICON_SUPERUSER_PASSWORD: PASSWORD },
   });
   const { server, baseUrl } = startServer(env);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-gpu', '--no-first-run'],
-  });
+  const browser = await launchBrowser();
   return {
     baseUrl: await baseUrl,
     browser,
