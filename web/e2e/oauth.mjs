@@ -27,6 +27,8 @@ let registerUser;
 let callback;
 /** The registered application: `client_id`, `client_secret`. */
 let wiki;
+/** The access token the application got for walt. */
+let accessToken;
 
 /** A stand-in for the application: its redirect URI records the query and says "back". */
 async function startApplication() {
@@ -87,6 +89,9 @@ async function signInOnLoginPage(page, username) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
+/** The application asks who the user is with its access token. */
+const userinfo = () => fetch(`${baseUrl}/oauth/userinfo`, { headers: { Authorization: `Bearer ${accessToken}` } });
+
 async function discovery() {
   return (await fetch(`${baseUrl}/.well-known/openid-configuration`)).json();
 }
@@ -134,6 +139,8 @@ test('a code flow: sign in, consent, a code the application exchanges for tokens
   const { payload } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: wiki.client_id });
   assert.equal(payload.aud, wiki.client_id);
   assert.equal(payload.nonce, request.nonce);
+  accessToken = tokens.access_token;
+  assert.equal((await userinfo()).status, 200);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -190,6 +197,26 @@ test('prompt=login shows the sign-in form to someone signed in, then answers', a
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   const answer = await backAtApplication(page);
   assert.ok(answer.code, JSON.stringify(answer));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('Connected applications lists the application; Disconnect ends its access', async () => {
+  const { page, errors, context } = await signedInDevice();
+  await page.getByRole('link', { name: 'Connected apps' }).click();
+  await onPage(page, 'Connected applications');
+  const list = page.getByTestId('applications');
+  await list.getByRole('heading', { name: APP }).waitFor();
+  await list.getByText('See your username').waitFor();
+  await checkPage(page, 'oauth-04-applications');
+  await list.getByRole('button', { name: `Disconnect ${APP}` }).click();
+  const dialog = page.getByRole('alertdialog', { name: `Disconnect ${APP}?` });
+  await dialog.waitFor();
+  await checkPage(page, 'oauth-05-disconnect');
+  await dialog.getByRole('button', { name: 'Disconnect', exact: true }).click();
+  await page.getByText(`${APP} is disconnected.`).waitFor();
+  await page.getByText('No applications are connected.', { exact: false }).waitFor();
+  assert.equal((await userinfo()).status, 401, 'the application’s access token stops at once');
   assert.deepEqual(errors, []);
   await context.close();
 });

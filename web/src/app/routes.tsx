@@ -14,6 +14,7 @@ import { TwoFactorPage } from '../features/account/TwoFactorPage';
 import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
 import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
+import { ApplicationsPage } from '../features/applications/ApplicationsPage';
 import { routes as oauthRoutes } from '../features/oauth/routes';
 import { adminRoutes } from './adminRoutes';
 
@@ -33,6 +34,7 @@ export const accountRoutes: AppRoute[] = [
   { path: '/sessions', element: <SessionsPage />, title: 'My sessions' },
   { path: '/password', element: <PasswordPage />, title: 'Change password' },
   { path: '/two-factor', element: <TwoFactorPage />, title: 'Two-factor authentication' },
+  { path: '/applications', element: <ApplicationsPage />, title: 'Connected applications' },
 ];
 
 export { adminRoutes };
