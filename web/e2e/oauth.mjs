@@ -14,7 +14,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { PASSWORD, SHOTS, apiClient, checkPage, onPage, sleep, startStack, watchErrors } from './support.mjs';
+import { PASSWORD, SHOTS, apiClient, checkPage, onPage, shot, sleep, startStack, watchErrors } from './support.mjs';
 
 const APP = 'Team Wiki';
 
@@ -57,8 +57,10 @@ after(async () => {
   await stack?.stop();
 });
 
-async function device() {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
+async function device({ clipboard = false } = {}) {
+  const context = await browser.newContext({
+    baseURL: baseUrl, viewport: { width: 1280, height: 800 }, ...(clipboard ? { permissions: ['clipboard-read', 'clipboard-write'] } : {}),
+  });
   const page = await context.newPage();
   return { context, page, errors: watchErrors(page) };
 }
@@ -96,11 +98,70 @@ async function discovery() {
   return (await fetch(`${baseUrl}/.well-known/openid-configuration`)).json();
 }
 
-test('register the application (for now over the API)', async () => {
-  wiki = await apiAs('root', 'POST', '/api/clients/', {
-    name: APP, redirect_uris: [callback.uri], scopes: ['openid', 'profile', 'email', 'offline_access'],
-  });
-  assert.ok(wiki.client_secret);
+/** A browser where `username` is signed in, on the dashboard. */
+async function signedInDevice(username = 'walt', options = {}) {
+  const d = await device(options);
+  await d.page.goto('/login');
+  await signInOnLoginPage(d.page, username);
+  await d.page.waitForURL((u) => u.pathname === '/');
+  return d;
+}
+
+/** Ticks a React Aria checkbox or radio by its label, the target a person clicks (the input is hidden). */
+const tick = (control) => control.locator('xpath=ancestor::label[1]').click();
+
+test('a superuser registers the application in the console and stores its secret', async () => {
+  const { page, errors, context } = await signedInDevice('root', { clipboard: true });
+  await page.getByRole('link', { name: 'Applications', exact: true }).click();
+  await onPage(page, 'Applications');
+  await page.getByText('No applications are registered yet.').waitFor();
+  await page.getByRole('link', { name: 'New application' }).click();
+  await onPage(page, 'New application');
+  await page.getByLabel('Name', { exact: true }).fill(APP);
+  // The rule that a public client has no client_credentials shows before anything is sent.
+  await tick(page.getByRole('radio', { name: /^Public/ }));
+  await page.getByText('A public client cannot use client_credentials').waitFor();
+  await tick(page.getByRole('radio', { name: /^Confidential/ }));
+  // A plain-http address elsewhere than on this machine: the server says why, under it.
+  await page.getByLabel('Redirect URI 1', { exact: true }).fill('http://wiki.example/cb');
+  await page.getByRole('button', { name: 'Add a post-logout redirect URI' }).click();
+  await page.getByLabel('Post-logout redirect URI 1', { exact: true }).fill(`${callback.uri.replace('/cb', '/bye')}`);
+  await page.getByLabel('Add a scope of its own API').fill('wiki:edit');
+  await page.getByRole('button', { name: 'Add the typed scope' }).click();
+  await page.getByRole('button', { name: 'Register application' }).click();
+  await page.getByText('Plain http is allowed only on 127.0.0.1 or [::1]; use https.').waitFor();
+  assert.equal(await page.getByLabel('Redirect URI 1', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await checkPage(page, 'oauth-01-new-application');
+  await page.getByLabel('Redirect URI 1', { exact: true }).fill(callback.uri);
+  await page.getByRole('button', { name: 'Register application' }).click();
+
+  // The secret, once: copied, and not left before "I have stored it" is ticked.
+  const step = page.getByTestId('secret-step');
+  await step.waitFor();
+  const secret = await page.getByTestId('client-secret').innerText();
+  await step.getByRole('button', { name: 'Copy the secret' }).click();
+  await step.getByText('Copied the secret.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  await step.getByRole('button', { name: 'Done' }).click();
+  await step.getByText('Tick the box once the secret is stored').waitFor();
+  await checkPage(page, 'oauth-02-client-secret');
+  await step.getByLabel('I have stored the secret').check();
+  await step.getByRole('button', { name: 'Done' }).click();
+  await onPage(page, APP, `${APP} · Applications`);
+  await page.getByText(`${APP} is registered.`).waitFor();
+  const clientId = await page.getByTestId('client-id').innerText();
+  await checkPage(page, 'oauth-03-client');
+  wiki = { client_id: clientId, client_secret: secret };
+  const saved = await apiAs('root', 'GET', `/api/clients/${clientId}/`);
+  assert.deepEqual(saved.redirect_uris, [callback.uri]);
+  assert.deepEqual(saved.scopes, ['openid', 'profile', 'email', 'offline_access', 'wiki:edit']);
+  assert.deepEqual(saved.grant_types, ['authorization_code', 'refresh_token']);
+  await page.getByRole('link', { name: '← Applications' }).click();
+  await onPage(page, 'Applications');
+  await page.getByTestId('clients').getByRole('link', { name: APP }).waitFor();
+  await checkPage(page, 'oauth-04-clients');
+  assert.deepEqual(errors, []);
+  await context.close();
 });
 
 test('a code flow: sign in, consent, a code the application exchanges for tokens', async () => {
@@ -113,7 +174,7 @@ test('a code flow: sign in, consent, a code the application exchanges for tokens
   await page.getByText('Signed in as walt').waitFor();
   const scopes = await page.getByTestId('consent-scopes').locator('li').allInnerTexts();
   assert.equal(scopes.length, 2);
-  await checkPage(page, 'oauth-02-consent');
+  await checkPage(page, 'oauth-05-consent');
   await page.getByRole('button', { name: 'Allow', exact: true }).click();
   const answer = await backAtApplication(page);
   const { issuer, token_endpoint: tokenEndpoint, jwks_uri: jwksUri } = await discovery();
@@ -144,15 +205,6 @@ test('a code flow: sign in, consent, a code the application exchanges for tokens
   assert.deepEqual(errors, []);
   await context.close();
 });
-
-/** A browser where walt is signed in and has allowed the application once. */
-async function signedInDevice() {
-  const d = await device();
-  await d.page.goto('/login');
-  await signInOnLoginPage(d.page, 'walt');
-  await d.page.waitForURL((u) => u.pathname === '/');
-  return d;
-}
 
 test('prompt=none comes back with a code and shows nothing; Deny comes back with access_denied', async () => {
   const { page, errors, context } = await signedInDevice();
@@ -208,11 +260,11 @@ test('Connected applications lists the application; Disconnect ends its access',
   const list = page.getByTestId('applications');
   await list.getByRole('heading', { name: APP }).waitFor();
   await list.getByText('See your username').waitFor();
-  await checkPage(page, 'oauth-04-applications');
+  await checkPage(page, 'oauth-06-connected');
   await list.getByRole('button', { name: `Disconnect ${APP}` }).click();
   const dialog = page.getByRole('alertdialog', { name: `Disconnect ${APP}?` });
   await dialog.waitFor();
-  await checkPage(page, 'oauth-05-disconnect');
+  await checkPage(page, 'oauth-07-disconnect');
   await dialog.getByRole('button', { name: 'Disconnect', exact: true }).click();
   await page.getByText(`${APP} is disconnected.`).waitFor();
   await page.getByText('No applications are connected.', { exact: false }).waitFor();
@@ -227,13 +279,54 @@ test('an application signs out without naming the session: the user is asked, th
   await page.waitForURL((u) => u.pathname === '/logout');
   await onPage(page, 'Sign out of Authenticon?', 'Sign out');
   await page.getByText('You are signed in as walt').waitFor();
-  await checkPage(page, 'oauth-06-logout');
+  await checkPage(page, 'oauth-08-logout');
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await onPage(page, 'You are signed out', 'Signed out');
-  await checkPage(page, 'oauth-07-signed-out');
+  await checkPage(page, 'oauth-09-signed-out');
   // The session is over: a page of the account asks to sign in.
   await page.goto('/sessions');
   await page.waitForURL((u) => u.pathname === '/login');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** Whether the token endpoint's neighbour, introspection, takes these client credentials. */
+async function introspectsWith(clientId, secret) {
+  const res = await fetch(`${baseUrl}/oauth/introspect`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ token: 'nothing' }),
+  });
+  return res.status === 200;
+}
+
+test('the console rotates a secret (the old one stops) and deletes an application, each asked first', async () => {
+  const { page, errors, context } = await signedInDevice('root');
+  assert.equal(await introspectsWith(wiki.client_id, wiki.client_secret), true);
+  await page.goto(`/clients/${wiki.client_id}`);
+  await onPage(page, APP, `${APP} · Applications`);
+  await page.getByRole('button', { name: 'Rotate secret…' }).click();
+  const rotate = page.getByRole('alertdialog', { name: `Rotate the secret of ${APP}?` });
+  await rotate.getByRole('button', { name: 'Rotate secret', exact: true }).click();
+  const secret = await page.getByTestId('client-secret').innerText();
+  await page.getByText('The old secret has stopped working.', { exact: false }).waitFor();
+  assert.equal(await introspectsWith(wiki.client_id, wiki.client_secret), false);
+  assert.equal(await introspectsWith(wiki.client_id, secret), true);
+  await page.getByLabel('I have stored the secret').check();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.getByText('The new secret is in use.').waitFor();
+
+  await page.getByRole('button', { name: 'Delete application…' }).click();
+  const remove = page.getByRole('alertdialog', { name: `Delete ${APP}?` });
+  await remove.getByText('grants end at once', { exact: false }).waitFor();
+  await shot(page, 'oauth-10-delete-1280');
+  await remove.getByRole('button', { name: 'Delete application', exact: true }).click();
+  await onPage(page, 'Applications');
+  await page.getByText(`${APP} is deleted.`).waitFor();
+  assert.deepEqual(await apiAs('root', 'GET', '/api/clients/'), []);
   assert.deepEqual(errors, []);
   await context.close();
 });

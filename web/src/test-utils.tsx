@@ -3,11 +3,12 @@
 
 import { StrictMode, type ReactElement } from 'react';
 import { render } from '@testing-library/react';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router';
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import { AuthProvider } from './lib/auth';
 import { createQueryClient } from './lib/query';
-import type { User } from './lib/api/session';
+import { resetForTests, startSession, type User } from './lib/api/session';
 
 interface Options {
   /** The URL the page opens at. */
@@ -62,4 +63,41 @@ export function userFixture(overrides: Partial<User> = {}): User {
     roles: [], permissions: [], date_joined: '2026-01-01T00:00:00Z', last_login: null, email_verified: false, has_2fa: false,
     ...overrides,
   };
+}
+
+/** Each test of the file starts with `user` signed in (nobody for null), and the real fetch back after. */
+export function signedInEachTest(user: User | null) {
+  beforeEach(() => {
+    resetForTests();
+    if (user) startSession({ access: 'a', user });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+}
+
+/** A request the fake server received. */
+export interface Call {
+  url: string;
+  method: string;
+  body: unknown;
+  /** The Authorization header sent, if any. */
+  auth: string | null;
+}
+
+type Answer = (call: Call) => Response | Promise<Response>;
+
+/**
+ * Stands in for the server: answers "METHOD /path" from `answers` (else `otherwise`, a 404
+ * by default), and returns the calls it received, in order.
+ */
+export function fakeServer(answers: Record<string, Answer>, otherwise: Answer = () => json(404, { detail: 'Not found.' })): Call[] {
+  const calls: Call[] = [];
+  vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    const call: Call = {
+      url, method: init.method ?? 'GET', body: init.body ? JSON.parse(String(init.body)) : undefined, auth: headers.Authorization ?? null,
+    };
+    calls.push(call);
+    return (answers[`${call.method} ${url}`] ?? otherwise)(call);
+  }));
+  return calls;
 }

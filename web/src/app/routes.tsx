@@ -45,4 +45,5 @@ export const adminNav = [
   { to: '/roles', label: 'Roles', permission: 'roles.view' },
   { to: '/audit', label: 'Audit log', permission: 'audit.view' },
   { to: '/overview', label: 'Overview', permission: 'audit.view' },
+  { to: '/clients', label: 'Applications', permission: 'clients.manage' },
 ] as const;

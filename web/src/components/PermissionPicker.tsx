@@ -1,8 +1,7 @@
 import { useId, useState } from 'react';
-import {
-  Button, ComboBox, Header, Input, Label, ListBox, ListBoxItem, ListBoxSection, Popover, Tag, TagGroup, TagList,
-} from 'react-aria-components';
+import { Button, ComboBox, Header, Input, Label, ListBox, ListBoxItem, ListBoxSection, Popover } from 'react-aria-components';
 import { checkPermission, PERMISSION_RULE_TEXT } from '../lib/permissionRules';
+import { RemovableTags } from './RemovableTags';
 
 interface Props {
   /** The permissions picked so far. */
@@ -41,18 +40,7 @@ export function PermissionPicker({ value, onChange, builtin, inUse, errors = [],
 
   return (
     <div className="permission-picker">
-      <TagGroup aria-label={`Permissions of ${target}`} className="picker-tags" onRemove={(keys) => onChange(value.filter((p) => !keys.has(p)))}>
-        <span className="picker-label" aria-hidden="true">Permissions</span>
-        <TagList className="tags" items={value.map((p) => ({ id: p }))}
-          renderEmptyState={() => <span className="muted">No permissions.</span>}>
-          {(item) => (
-            <Tag id={item.id} textValue={item.id} className="tag">
-              <code>{item.id}</code>
-              <Button slot="remove" className="tag-remove" aria-label={`Remove ${item.id}`}>×</Button>
-            </Tag>
-          )}
-        </TagList>
-      </TagGroup>
+      <RemovableTags label={`Permissions of ${target}`} heading="Permissions" values={value} onChange={onChange} empty="No permissions." />
 
       <div className="picker-row">
         <ComboBox className="combo" allowsCustomValue allowsEmptyCollection={false} menuTrigger="focus"

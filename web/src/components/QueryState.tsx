@@ -1,6 +1,6 @@
-import type { ReactNode } from 'react';
+import { useId, type ReactNode } from 'react';
 import { ApiError } from '../lib/api/errors';
-import { Loading } from './Notice';
+import { Loading, Notice } from './Notice';
 
 /** Whether trying again may help: the server was unreachable, failing, or busy. */
 export function isRetryable(error: unknown): boolean {
@@ -80,4 +80,32 @@ export function QueryState<T>({ query, what, isEmpty, empty, children }: QuerySt
   }
   if (isEmpty?.(query.data)) return <Empty>{empty ?? <p>Nothing here yet.</p>}</Empty>;
   return <>{children(query.data)}</>;
+}
+
+interface RecordLoadingProps {
+  query: QueryLike<unknown>;
+  /** The page's heading while loading: "User". */
+  title: string;
+  /** The heading and the sentence for a 404: "No such user", "There is no user with this id." */
+  missing: { title: string; text: string };
+  /** What is loading, for the messages: "the user". */
+  what: string;
+  /** The way back, above the heading: a link to the list. */
+  back: ReactNode;
+}
+
+/** A record's page until the record is there: loading, a 404 said plainly, or the failure with "Try again". */
+export function RecordLoading({ query, title, missing, what, back }: RecordLoadingProps) {
+  const titleId = useId();
+  const gone = query.error instanceof ApiError && query.error.status === 404;
+  return (
+    <section className="card" aria-labelledby={titleId}>
+      <p className="crumbs">{back}</p>
+      <h1 id={titleId}>{gone ? missing.title : title}</h1>
+      {query.error ? (
+        gone ? <Notice error={missing.text} />
+          : <LoadError error={query.error} what={what} onRetry={query.refetch} retrying={query.isFetching} />
+      ) : <Loading what={what} />}
+    </section>
+  );
 }

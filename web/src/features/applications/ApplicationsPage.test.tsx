@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { resetForTests, startSession } from '../../lib/api/session';
-import { json, renderPage, userFixture } from '../../test-utils';
+import { json, renderPage, signedInEachTest, userFixture } from '../../test-utils';
 import { ApplicationsPage } from './ApplicationsPage';
 
 const wiki = { client_id: 'c1', name: 'Team Wiki', scopes: ['openid', 'email', 'reports:read'], granted: '2026-03-01T10:00:00Z', active_grants: 2 };
@@ -11,9 +10,8 @@ const portal = { client_id: 'c2', name: 'Staff portal', scopes: [], granted: '20
 let connected: (typeof wiki)[];
 let deleted: string[];
 
+signedInEachTest(userFixture());
 beforeEach(() => {
-  resetForTests();
-  startSession({ access: 'a', user: userFixture() });
   connected = [wiki, portal];
   deleted = [];
   vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
@@ -27,7 +25,6 @@ beforeEach(() => {
     return json(404, { detail: 'Not found.' });
   }));
 });
-afterEach(() => vi.unstubAllGlobals());
 
 describe('Connected applications', () => {
   it('says what each application may do, in words, since when and with how many sessions', async () => {

@@ -1,16 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { resetForTests, startSession } from '../../lib/api/session';
-import { json, renderRoutes, userFixture } from '../../test-utils';
+import { startSession } from '../../lib/api/session';
+import { json, renderRoutes, signedInEachTest, userFixture } from '../../test-utils';
 import { LoginPage, SIGN_IN_AGAIN } from './LoginPage';
 
 const alice = userFixture();
 
 const open = (route: string) => renderRoutes({ '/login': <LoginPage /> }, { route, auth: true });
 
-beforeEach(() => resetForTests());
-afterEach(() => vi.unstubAllGlobals());
+signedInEachTest(null);
 
 describe('signing in for an application', () => {
   it('sends someone signed in straight on, unless a fresh sign-in is asked for', async () => {

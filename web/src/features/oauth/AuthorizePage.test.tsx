@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { resetForTests, startSession } from '../../lib/api/session';
-import { json, renderRoutes, userFixture } from '../../test-utils';
+import { startSession } from '../../lib/api/session';
+import { fakeServer, json, renderRoutes, signedInEachTest, userFixture, type Call } from '../../test-utils';
 import { AuthorizePage } from './AuthorizePage';
 import { goToApplication } from './leave';
 
@@ -15,27 +15,16 @@ const view = {
 };
 const REQUEST = '/api/oauth/requests/h1/';
 
-type Call = { url: string; method: string; body: unknown; auth: string | null };
 let calls: Call[];
-
-function serve(answers: Record<string, (c: Call) => Response>) {
-  calls = [];
-  vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
-    const headers = (init.headers ?? {}) as Record<string, string>;
-    const call = { url, method: init.method ?? 'GET', body: init.body ? JSON.parse(String(init.body)) : undefined, auth: headers.Authorization ?? null };
-    calls.push(call);
-    return answers[`${call.method} ${url}`]?.(call) ?? json(401, { detail: 'Authentication credentials were not provided.' });
-  }));
-}
+const serve = (answers: Parameters<typeof fakeServer>[0]) => {
+  calls = fakeServer(answers, () => json(401, { detail: 'Authentication credentials were not provided.' }));
+};
 
 const open = (route = '/authorize?request=h1') =>
   renderRoutes({ '/authorize': <AuthorizePage /> }, { route, auth: true, strict: true });
 
-beforeEach(() => {
-  resetForTests();
-  vi.mocked(goToApplication).mockClear();
-});
-afterEach(() => vi.unstubAllGlobals());
+signedInEachTest(null);
+beforeEach(() => vi.mocked(goToApplication).mockClear());
 
 describe('the authorize page', () => {
   it('shows what the application asks for; Allow answers once and leaves for the application', async () => {

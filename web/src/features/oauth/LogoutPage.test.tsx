@@ -1,17 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { getUser, resetForTests, startSession } from '../../lib/api/session';
+import { getUser, startSession } from '../../lib/api/session';
 import { SIGNED_OUT_UNTOLD } from '../../lib/auth';
-import { json, renderRoutes, userFixture } from '../../test-utils';
+import { json, renderRoutes, signedInEachTest, userFixture } from '../../test-utils';
 import { LogoutPage } from './LogoutPage';
 import { SignedOutPage } from './SignedOutPage';
 
 const open = (route: string) =>
   renderRoutes({ '/logout': <LogoutPage />, '/signed-out': <SignedOutPage /> }, { route, auth: true });
 
-beforeEach(() => resetForTests());
-afterEach(() => vi.unstubAllGlobals());
+signedInEachTest(null);
 
 describe('signing out at an application’s request', () => {
   it('asks first; Sign out ends the session and says so', async () => {

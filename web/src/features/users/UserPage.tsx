@@ -1,9 +1,8 @@
 import { Link, useLocation, useParams, useSearchParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { Tab, TabList, TabPanel, Tabs, type Key } from 'react-aria-components';
-import { Loading, Notice } from '../../components/Notice';
-import { ApiError } from '../../lib/api/errors';
-import { LoadError } from '../../components/QueryState';
+import { Notice } from '../../components/Notice';
+import { RecordLoading } from '../../components/QueryState';
 import { usePageTitle } from '../../components/Page';
 import { useAuth } from '../../lib/auth';
 import { hasPermission } from '../../lib/permissions';
@@ -40,18 +39,9 @@ export function UserPage() {
 
   const u = user.data;
   if (!u) {
-    const missing = user.error instanceof ApiError && user.error.status === 404;
     return (
-      <section className="card" aria-labelledby="user-title">
-        <p className="crumbs"><Link to="/users">← Users</Link></p>
-        <h1 id="user-title">{missing ? 'No such user' : 'User'}</h1>
-        {user.error ? (
-          missing ? <Notice error="There is no user with this id." />
-            : <LoadError error={user.error} what="the user" onRetry={user.refetch} retrying={user.isFetching} />
-        ) : (
-          <Loading what="the user" />
-        )}
-      </section>
+      <RecordLoading query={user} title="User" what="the user" back={<Link to="/users">← Users</Link>}
+        missing={{ title: 'No such user', text: 'There is no user with this id.' }} />
     );
   }
 
