@@ -14,7 +14,9 @@ import { readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { PASSWORD, SHOTS, apiClient, checkPage, onPage, shot, sleep, startStack, watchErrors } from './support.mjs';
+import {
+  PASSWORD, SHOTS, apiClient, checkPage, onPage, shot, sleep, startStack, watchErrors, writeAxeFindings,
+} from './support.mjs';
 
 const APP = 'Team Wiki';
 
@@ -53,6 +55,7 @@ before(async () => {
 });
 
 after(async () => {
+  writeAxeFindings('axe-findings-oauth.json');
   callback?.server.close();
   await stack?.stop();
 });
