@@ -40,7 +40,8 @@ async fn every_documented_operation_is_served_with_and_without_its_slash() {
                 let browser = path.starts_with("/oauth/authorize") || path.starts_with("/oauth/logout");
                 // An unknown pending request is the handler's 404, in its own words.
                 let body = r.text().await.unwrap_or_default();
-                let handler_404 = status == StatusCode::NOT_FOUND && body.contains("sign-in request has expired");
+                let handler_404 =
+                    status == StatusCode::NOT_FOUND && body.contains("sign-in request has expired");
                 assert!(
                     (status != StatusCode::NOT_FOUND || handler_404)
                         && status != StatusCode::METHOD_NOT_ALLOWED
