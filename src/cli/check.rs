@@ -58,36 +58,35 @@ pub async fn check(state: &AppState) -> anyhow::Result<()> {
             Err(e) => say(false, format!("signing keys: {e}")),
         }
     }
-    // The identity provider signs with a key pair even when the service's own tokens
-    // are HMAC-signed: say which, once applications exist.
-    if config.jwt_algorithm.is_hmac() {
-        let keys_alg = state.tokens.key_algorithm();
-        match (state.store.has_clients().await, state.tokens.list_keys().await) {
-            (Ok(false), _) => say(true, "identity provider: no client registered".into()),
-            (Ok(true), Ok(keys))
-                if keys.iter().any(|k| k.status == "active" && k.algorithm == keys_alg.name()) =>
-            {
-                say(
-                    true,
-                    format!(
-                    "identity provider: {} key pair signs id and access tokens ({} signs the service's own)",
-                    keys_alg.name(),
-                    config.jwt_algorithm.name()
-                ),
-                )
-            }
-            (Ok(true), Ok(_)) => say(
+    // The identity provider signs with key pairs even when the service's own tokens are
+    // HMAC-signed, and its id tokens with RS256 whatever the rest: say which, once
+    // applications exist.
+    let access_alg = state.tokens.key_algorithm().name();
+    let id_alg = crate::config::JwtAlgorithm::RS256.name();
+    match (state.store.has_clients().await, state.tokens.list_keys().await) {
+        (Ok(false), _) => say(true, "identity provider: no client registered".into()),
+        (Ok(true), Ok(keys)) => {
+            let from_file = |alg: &str| alg == access_alg && config.jwt_private_key_file.is_some();
+            let active =
+                |alg: &str| from_file(alg) || keys.iter().any(|k| k.status == "active" && k.algorithm == alg);
+            let missing: Vec<&str> = [access_alg, id_alg].into_iter().filter(|a| !active(a)).collect();
+            say(
                 true,
-                format!(
-                    "identity provider: clients registered; `serve` will generate a {} key pair",
-                    keys_alg.name()
-                ),
-            ),
-            (Err(e), _) | (_, Err(crate::tokens::TokenError::Store(e))) => {
-                say(false, format!("identity provider: {e}"))
-            }
-            (_, Err(e)) => say(false, format!("identity provider: {e}")),
+                match missing.is_empty() {
+                    true => format!(
+                        "identity provider: {access_alg} key pair signs access tokens, {id_alg} id tokens"
+                    ),
+                    false => format!(
+                        "identity provider: clients registered; `serve` will generate a {} key pair",
+                        missing.join(" and a ")
+                    ),
+                },
+            )
         }
+        (Err(e), _) | (_, Err(crate::tokens::TokenError::Store(e))) => {
+            say(false, format!("identity provider: {e}"))
+        }
+        (_, Err(e)) => say(false, format!("identity provider: {e}")),
     }
     if let Ok(waiting) = state.store.pending_mails().await {
         let route = state.notices.mailer().describe();

@@ -60,11 +60,6 @@ impl Provider {
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
-
-    /// The provider's JWS algorithm, once a key exists.
-    pub fn signing_algorithm(&self) -> Option<String> {
-        self.tokens.provider_algorithm()
-    }
 }
 
 /// SHA-256, hex: how handles, codes and secrets are looked up without being stored.

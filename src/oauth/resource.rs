@@ -166,7 +166,8 @@ impl Provider {
 
     /// `GET /oauth/logout`. With a valid `id_token_hint` (expired is fine: OpenID
     /// Connect RP-Initiated Logout §2) the browser session it names ends, and the browser
-    /// goes back to the client's registered `post_logout_redirect_uri`. SECURITY: without
+    /// goes back to the client's registered `post_logout_redirect_uri`; if that session
+    /// had already ended, the web app asks the user instead. SECURITY: without
     /// the hint no URI is followed (no open redirect), and the web app asks the user.
     pub async fn logout(&self, req: &LogoutRequest, from: ClientInfo) -> Result<LogoutEnd, OAuthError> {
         let hint = match req.id_token_hint.as_deref() {
@@ -201,11 +202,20 @@ impl Provider {
                 ))
             }
         };
-        if let Some(sid) = &hint.sid {
-            let audit = AuditMeta::client(from);
-            self.store.revoke_user_session(&hint.sub, sid, self.clock.now(), &audit).await?;
-            self.tokens.forget_user(&hint.sub);
+        // SECURITY: the application is told the user signed out only when the session its
+        // id token names was live and has now ended. Otherwise (ended before, or another
+        // sign-in since) the web app asks the user about the browser's current session.
+        let ended = match &hint.sid {
+            None => false,
+            Some(sid) => {
+                let audit = AuditMeta::client(from);
+                self.store.revoke_user_session(&hint.sub, sid, self.clock.now(), &audit).await?
+            }
+        };
+        if !ended {
+            return Ok(LogoutEnd::App { signed_out: false });
         }
+        self.tokens.forget_user(&hint.sub);
         Ok(match target {
             Some(uri) => {
                 let params: Vec<(&str, &str)> =

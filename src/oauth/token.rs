@@ -175,7 +175,11 @@ impl Provider {
         let granted = scopes::parse(&row.scope).unwrap_or_default();
         let offline = scopes::has(&granted, scopes::OFFLINE_ACCESS) && client.allows_grant(REFRESH_TOKEN);
         let auth_time = row.auth_time.unwrap_or(row.created_at);
-        let grant = GrantOf { client_id: client.id.clone(), scope: row.scope.clone() };
+        let grant = GrantOf {
+            client_id: client.id.clone(),
+            scope: row.scope.clone(),
+            browser_session: row.browser_session_id.clone(),
+        };
         let new =
             self.tokens.new_grant(&user_id, grant, row.amr.clone(), auth_time, offline, from.clone())?;
         let redemption = Redemption {
@@ -244,7 +248,7 @@ impl Provider {
         let auth_time = state.auth_time.unwrap_or(state.created_at);
         let session = Session {
             grant_id: &refreshed.grant_id,
-            browser_session: None,
+            browser_session: state.browser_session_id.as_deref(),
             amr: &state.amr,
             auth_time,
             nonce: None,

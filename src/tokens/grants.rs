@@ -110,7 +110,7 @@ impl TokenService {
     /// Loads the provider's key pair now if this instance has none yet: a client was
     /// registered elsewhere (the command line, another instance) since the last reload.
     pub async fn provider_keys_ready(&self) -> Result<(), TokenError> {
-        if self.provider_keys.algorithm().is_none() {
+        if !self.provider_keys.ready() {
             self.load_keys().await?;
         }
         Ok(())
@@ -125,10 +125,5 @@ impl TokenService {
     /// caller's to check.
     pub fn verify_provider<T: DeserializeOwned>(&self, token: &str, typ: &str) -> Result<T, TokenError> {
         Ok(self.provider_keys.verify(token, typ)?)
-    }
-
-    /// The provider's JWS algorithm name (`ES256`…), once it has a key.
-    pub fn provider_algorithm(&self) -> Option<String> {
-        self.provider_keys.algorithm().map(|a| format!("{a:?}"))
     }
 }

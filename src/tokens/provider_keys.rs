@@ -16,38 +16,66 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// `typ` of an id token.
 pub const ID_TOKEN_TYP: &str = "JWT";
 
+/// The algorithm of id tokens: RS256, the one every OpenID Connect relying party must
+/// accept and assumes when it registered none (OIDC Core §3.1.3.7, Discovery §3).
+pub const ID_TOKEN_ALGORITHM: jsonwebtoken::Algorithm = jsonwebtoken::Algorithm::RS256;
+
 #[derive(Default)]
 pub struct ProviderKeys {
-    /// `None` until a key pair is loaded: no client is registered yet.
-    ring: RwLock<Option<Arc<KeyRing>>>,
+    /// Signs client access tokens: the service's own key pair, or ES256 beside HMAC (fast
+    /// to sign, so `client_credentials` keeps up). `None` until loaded.
+    access: RwLock<Option<Arc<KeyRing>>>,
+    /// Signs id tokens (RS256): the same ring when the service signs with RS256. `None`
+    /// until a client is registered.
+    id: RwLock<Option<Arc<KeyRing>>>,
+}
+
+fn read(lock: &RwLock<Option<Arc<KeyRing>>>) -> Option<Arc<KeyRing>> {
+    match lock.read() {
+        Ok(r) => r.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+fn write(lock: &RwLock<Option<Arc<KeyRing>>>, ring: Option<Arc<KeyRing>>) {
+    match lock.write() {
+        Ok(mut current) => *current = ring,
+        Err(poisoned) => *poisoned.into_inner() = ring,
+    }
 }
 
 impl ProviderKeys {
-    pub fn install(&self, ring: Arc<KeyRing>) {
-        if let Ok(mut current) = self.ring.write() {
-            *current = Some(ring);
-        }
+    pub fn install(&self, access: Arc<KeyRing>, id: Option<Arc<KeyRing>>) {
+        write(&self.access, Some(access));
+        write(&self.id, id);
     }
 
-    fn ring(&self) -> Result<Arc<KeyRing>, CodecError> {
-        let ring = match self.ring.read() {
-            Ok(r) => r.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        ring.ok_or_else(|| CodecError::Invalid("no provider key loaded yet".into()))
+    /// The ring that signs and verifies tokens of `typ`.
+    fn ring(&self, typ: &str) -> Result<Arc<KeyRing>, CodecError> {
+        let lock = if typ == ID_TOKEN_TYP { &self.id } else { &self.access };
+        read(lock).ok_or_else(|| CodecError::Invalid("no provider key loaded yet".into()))
     }
 
+    /// Whether both key pairs are loaded (tokens can be issued).
+    pub fn ready(&self) -> bool {
+        read(&self.access).is_some() && read(&self.id).is_some()
+    }
+
+    /// The public keys of both rings, each once.
     pub fn jwks(&self) -> Vec<serde_json::Value> {
-        self.ring().map(|r| r.jwks.clone()).unwrap_or_default()
-    }
-
-    /// The JWS algorithm tokens are signed with (for discovery); `None` before a key.
-    pub fn algorithm(&self) -> Option<jsonwebtoken::Algorithm> {
-        self.ring().ok().map(|r| r.signing_algorithm)
+        let mut keys: Vec<serde_json::Value> = Vec::new();
+        for ring in [read(&self.access), read(&self.id)].into_iter().flatten() {
+            for jwk in &ring.jwks {
+                if !keys.iter().any(|k| k.get("kid") == jwk.get("kid")) {
+                    keys.push(jwk.clone());
+                }
+            }
+        }
+        keys
     }
 
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, CodecError> {
-        let ring = self.ring()?;
+        let ring = self.ring(typ)?;
         let mut header = Header::new(ring.signing_algorithm);
         header.typ = Some(typ.into());
         header.kid = Some(ring.signing_kid.clone());
@@ -65,7 +93,7 @@ impl ProviderKeys {
         if !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(typ)) {
             return Err(CodecError::WrongType);
         }
-        let ring = self.ring()?;
+        let ring = self.ring(typ)?;
         let key = header
             .kid
             .as_deref()

@@ -18,29 +18,50 @@ impl TokenService {
     ///
     /// With an HMAC algorithm the service's own tokens need no key pair, but an identity
     /// provider's do (id tokens and client access tokens are verified by others): once a
-    /// client application is registered, an ES256 key pair is kept for them the same way.
+    /// client application is registered, an ES256 key pair is kept for access tokens the
+    /// same way, and an RS256 one for id tokens unless the service signs with RS256.
     pub async fn load_keys(&self) -> Result<(), TokenError> {
-        let algorithm = self.key_algorithm();
-        if self.algorithm.is_hmac() && !self.store.has_clients().await? {
+        let provider = self.store.has_clients().await?;
+        if self.algorithm.is_hmac() && !provider {
             return Ok(());
         }
-        if let (Some(path), false) = (&self.key_file, self.algorithm.is_hmac()) {
-            let pem = std::fs::read_to_string(path)
-                .map_err(|e| keys::KeyError::Invalid(format!("{}: {e}", path.display())))?;
-            let key = keys::from_pem(self.algorithm, &Secret::new(pem))?;
-            let verifying = keys::VerifyingKey {
-                algorithm: self.algorithm.as_jsonwebtoken(),
-                key: keys::decoding_key(&key.public_jwk)?,
-            };
-            self.install_ring(keys::KeyRing {
-                signing_kid: key.kid.clone(),
-                signing_algorithm: self.algorithm.as_jsonwebtoken(),
-                signing_key: keys::encoding_key(self.algorithm, &key.private_pem)?,
-                verifying: std::collections::HashMap::from([(key.kid, verifying)]),
-                jwks: vec![key.public_jwk],
-            });
-            return Ok(());
+        let own = std::sync::Arc::new(match (&self.key_file, self.algorithm.is_hmac()) {
+            (Some(path), false) => self.file_ring(path)?,
+            _ => self.stored_ring(self.key_algorithm()).await?,
+        });
+        if !self.algorithm.is_hmac() {
+            self.codec.install(std::sync::Arc::clone(&own));
         }
+        let id = match (provider, own.signing_algorithm == super::provider_keys::ID_TOKEN_ALGORITHM) {
+            (false, _) => None,
+            (true, true) => Some(std::sync::Arc::clone(&own)),
+            (true, false) => Some(std::sync::Arc::new(self.stored_ring(JwtAlgorithm::RS256).await?)),
+        };
+        self.provider_keys.install(own, id);
+        Ok(())
+    }
+
+    /// The operator's key file: one key pair, signing and verifying.
+    fn file_ring(&self, path: &std::path::Path) -> Result<keys::KeyRing, TokenError> {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| keys::KeyError::Invalid(format!("{}: {e}", path.display())))?;
+        let key = keys::from_pem(self.algorithm, &Secret::new(pem))?;
+        let verifying = keys::VerifyingKey {
+            algorithm: self.algorithm.as_jsonwebtoken(),
+            key: keys::decoding_key(&key.public_jwk)?,
+        };
+        Ok(keys::KeyRing {
+            signing_kid: key.kid.clone(),
+            signing_algorithm: self.algorithm.as_jsonwebtoken(),
+            signing_key: keys::encoding_key(self.algorithm, &key.private_pem)?,
+            verifying: std::collections::HashMap::from([(key.kid, verifying)]),
+            jwks: vec![key.public_jwk],
+        })
+    }
+
+    /// The stored keys of `algorithm`: the active one signs, every live one verifies. The
+    /// first active key is generated here.
+    async fn stored_ring(&self, algorithm: JwtAlgorithm) -> Result<keys::KeyRing, TokenError> {
         let mut rows = self.live_keys(algorithm).await?;
         if !rows.iter().any(|k| k.status == "active") {
             let key = self.generate_key(algorithm).await?;
@@ -63,35 +84,24 @@ impl TokenService {
             verifying.insert(row.kid.clone(), key);
             jwks.push(jwk);
         }
-        self.install_ring(keys::KeyRing {
+        Ok(keys::KeyRing {
             signing_kid: active.kid.clone(),
             signing_algorithm: algorithm.as_jsonwebtoken(),
             signing_key: keys::encoding_key(algorithm, &private)?,
             verifying,
             jwks,
-        });
-        Ok(())
+        })
     }
 
     /// The algorithm of the stored key pairs: the configured one, or ES256 for the
-    /// identity provider's tokens when the service's own are HMAC-signed (fast to sign, so
-    /// `client_credentials` keeps up; supported by every OpenID Connect library we know).
+    /// identity provider's access tokens when the service's own are HMAC-signed (fast to
+    /// sign, so `client_credentials` keeps up).
     pub fn key_algorithm(&self) -> JwtAlgorithm {
         if self.algorithm.is_hmac() {
             JwtAlgorithm::ES256
         } else {
             self.algorithm
         }
-    }
-
-    /// The service's own tokens use the ring when they are asymmetric; the identity
-    /// provider's always.
-    fn install_ring(&self, ring: keys::KeyRing) {
-        let ring = std::sync::Arc::new(ring);
-        if !self.algorithm.is_hmac() {
-            self.codec.install(std::sync::Arc::clone(&ring));
-        }
-        self.provider_keys.install(ring);
     }
 
     /// Keys of `algorithm` that still verify: published, active, or retired so recently
@@ -184,12 +194,9 @@ impl TokenService {
     }
 
     /// The public keys, as published at `/.well-known/jwks.json`: the service's own
-    /// and the identity provider's (one set when both use the stored keys).
+    /// (when asymmetric) and the identity provider's, each once.
     pub fn jwks(&self) -> Vec<serde_json::Value> {
-        match self.algorithm.is_hmac() {
-            true => self.provider_keys.jwks(),
-            false => self.codec.jwks(),
-        }
+        self.provider_keys.jwks()
     }
 
     pub fn algorithm(&self) -> JwtAlgorithm {

@@ -88,7 +88,8 @@ async fn discovery_names_the_issuer_and_the_keys() {
     assert_eq!(r.body["issuer"], "https://auth.example");
     // From the public URL, not from the Host header.
     assert_eq!(r.body["jwks_uri"], json!("https://login.example/.well-known/jwks.json"));
-    assert_eq!(r.body["id_token_signing_alg_values_supported"], json!(["ES256"]));
+    // Id tokens are RS256 whatever signs the service's own (OpenID Connect Discovery §3).
+    assert_eq!(r.body["id_token_signing_alg_values_supported"], json!(["RS256"]));
     // Tokens carry the configured issuer, and verify.
     let (_, access, _) = app.user_with_tokens("alice").await;
     assert_eq!(parts(&access).1["iss"], "https://auth.example");

@@ -177,9 +177,18 @@ async fn the_code_flow_gives_tokens_userinfo_and_rotating_refresh_tokens() {
         (&json!(client.id), &json!("n-1"), &json!("alice"))
     );
     assert_eq!((&id["amr"], &id["acr"]), (&json!(["pwd"]), &json!("password")));
-    // The keys that verify it are published.
+    // Id tokens are RS256 (what relying parties assume), access tokens ES256 beside HMAC;
+    // the keys that verify both are published.
+    let id_token = str_of(&body["id_token"]);
+    assert_eq!(
+        (&header_of(&id_token)["alg"], &header_of(&id_token)["typ"]),
+        (&json!("RS256"), &json!("JWT"))
+    );
     let jwks = app.get("/.well-known/jwks.json", None).await.body;
-    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == header_of(&access)["kid"]));
+    for jwt in [&access, &id_token] {
+        let kid = &header_of(jwt)["kid"];
+        assert!(jwks["keys"].as_array().unwrap().iter().any(|k| &k["kid"] == kid), "{kid} in {jwks}");
+    }
 
     let r = app.get("/oauth/userinfo", Some(&access)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -511,6 +520,48 @@ async fn discovery_describes_the_provider_truthfully() {
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], json!(true));
     assert_eq!(app.get("/.well-known/oauth-authorization-server", None).await.body, doc);
+    // Id tokens are RS256 whatever else signs (OpenID Connect Discovery §3).
+    assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["RS256"]));
     // HMAC-signed service, no client yet: nothing published.
     assert_eq!(app.get("/.well-known/jwks.json", None).await.body, json!({"keys": []}));
+}
+
+/// `GET /oauth/logout` with this hint, back to the registered page.
+async fn logout_with(app: &TestApp, id_token: &str) -> String {
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/oauth/logout", app.url),
+        &[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", "https://app.example.com/bye"),
+            ("state", "s"),
+        ],
+    )
+    .unwrap();
+    let r = browser().get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    location(&r)
+}
+
+#[tokio::test]
+async fn logout_with_a_refreshed_id_token_ends_the_session_it_names_and_claims_nothing_after() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let (_, alice, _) = app.user_with_tokens("alice").await;
+    let code = code_for(&app, &client, &alice, "openid offline_access").await;
+    let (_, body) = exchange(&app, &client, &code).await;
+    let first_sid = claims_of(&str_of(&body["id_token"]))["sid"].clone();
+    assert!(first_sid.is_string(), "the id token names the browser session");
+    let refresh = str_of(&body["refresh_token"]);
+    let (status, refreshed) =
+        token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    // The refreshed id token names the same browser session, not the grant.
+    let id_token = str_of(&refreshed["id_token"]);
+    assert_eq!(claims_of(&id_token)["sid"], first_sid);
+    assert_eq!(logout_with(&app, &id_token).await, "https://app.example.com/bye?state=s");
+    assert_eq!(app.get("/api/me/", Some(&alice)).await.status, StatusCode::UNAUTHORIZED);
+    // SECURITY: that session has ended; the same hint again (replayed, or the user signed
+    // in since) does not tell the application anyone signed out: the web app asks.
+    assert_eq!(logout_with(&app, &id_token).await, "/logout");
 }

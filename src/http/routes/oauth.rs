@@ -320,7 +320,6 @@ pub async fn logout(
 fn metadata(app: &AppState) -> serde_json::Value {
     let public = app.config.public_url();
     let base = public.trim_end_matches('/');
-    let alg = app.oauth.signing_algorithm().unwrap_or_else(|| app.tokens.key_algorithm().name().to_string());
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     json!({
         "issuer": app.oauth.issuer(),
@@ -336,7 +335,8 @@ fn metadata(app: &AppState) -> serde_json::Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [alg],
+        // Id tokens are RS256 whatever signs the rest (OpenID Connect Discovery §3).
+        "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

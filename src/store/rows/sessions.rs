@@ -43,6 +43,8 @@ pub struct SessionState {
     pub amr: String,
     pub auth_time: Option<Timestamp>,
     pub expires_at: Timestamp,
+    /// A client's grant: the browser session it was approved from (the id token's `sid`).
+    pub browser_session_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +69,8 @@ pub struct NewSession {
 pub struct GrantOf {
     pub client_id: String,
     pub scope: String,
+    /// The browser session the user approved the grant from.
+    pub browser_session: Option<String>,
 }
 
 /// What became of a presented refresh token.

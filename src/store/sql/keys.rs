@@ -30,7 +30,7 @@ impl Store {
         Ok(())
     }
 
-    /// Makes `kid` the signing key; the previously active key of any algorithm retires.
+    /// Makes `kid` the signing key of its algorithm; the previously active one retires.
     /// False when there is no such key or it is retired.
     pub async fn activate_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
@@ -42,8 +42,10 @@ impl Store {
             Some("active") => return Ok(true),
             _ => return Ok(false),
         }
-        let q = sql("UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE status = 'active'");
-        c.execute(q.bind(now)).await?;
+        // Keys of another algorithm sign other tokens (the provider's id tokens): they stay.
+        let q = sql("UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE status = 'active' \
+                     AND algorithm = (SELECT algorithm FROM signing_keys WHERE kid = $2)");
+        c.execute(q.bind(now).bind(kid)).await?;
         let q = sql("UPDATE signing_keys SET status = 'active', activated_at = $1 WHERE kid = $2");
         c.execute(q.bind(now).bind(kid)).await?;
         tx.commit().await?;

@@ -65,14 +65,16 @@ async fn live_token_state(
 
 /// Inserts a session and its first refresh token (if any).
 pub(super) async fn insert_session(c: &mut Conn<'_>, s: &NewSession) -> Result<(), StoreError> {
-    let (client_id, scope) = match &s.grant {
-        Some(g) => (Some(g.client_id.as_str()), g.scope.as_str()),
-        None => (None, ""),
+    let (client_id, scope, browser_session) = match &s.grant {
+        Some(g) => (Some(g.client_id.as_str()), g.scope.as_str(), g.browser_session.as_deref()),
+        None => (None, "", None),
     };
     let q = sql("INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, \
-                 client_id, scope, amr, auth_time) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)");
+                 client_id, scope, amr, auth_time, browser_session_id) \
+                 VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
     let q = q.bind(&s.id).bind(&s.user_id).bind(s.now).bind(s.expires_at).bind(&s.client.user_agent);
-    c.execute(q.bind(&s.client.ip).bind(client_id).bind(scope).bind(&s.amr).bind(s.auth_time)).await?;
+    let q = q.bind(&s.client.ip).bind(client_id).bind(scope).bind(&s.amr).bind(s.auth_time);
+    c.execute(q.bind(browser_session)).await?;
     if let Some(t) = &s.first_token {
         let q = sql(
             "INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
@@ -228,7 +230,7 @@ impl Store {
     /// A session by id, revoked or not; `None` once it is gone.
     pub async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>, StoreError> {
         let q = sql("SELECT user_id, created_at, revoked_at, reauthenticated_at, client_id, scope, amr, \
-                     auth_time, expires_at FROM sessions WHERE id = $1");
+                     auth_time, expires_at, browser_session_id FROM sessions WHERE id = $1");
         self.read().await?.conn().optional(q.bind(session_id)).await
     }
 
