@@ -118,6 +118,7 @@ impl Clients {
             updated_at: now,
         };
         validate(&client).map_err(ClientError::Invalid)?;
+        self.may_skip_consent(actor, false, client.pre_consented, audit).await?;
         self.bounded(actor, &client.permissions, &[], audit).await?;
         self.store.insert_client(&client, audit).await?;
         // The provider's key pair, if this is the first client of an HMAC-signed service.
@@ -165,8 +166,11 @@ impl Clients {
         }
         next.updated_at = self.clock.now();
         validate(&next).map_err(ClientError::Invalid)?;
+        self.may_skip_consent(actor, current.pre_consented, next.pre_consented, audit).await?;
         self.bounded(actor, &next.permissions, &current.permissions, audit).await?;
-        match self.store.update_client(&next, audit).await? {
+        let redirects_changed = !same_set(&next.redirect_uris, &current.redirect_uris)
+            || !same_set(&next.post_logout_redirect_uris, &current.post_logout_redirect_uris);
+        match self.store.update_client(&next, redirects_changed, audit).await? {
             true => Ok(next),
             false => Err(ClientError::NotFound),
         }
@@ -202,6 +206,27 @@ impl Clients {
         }
     }
 
+    /// SECURITY: a pre-consented client gets every user's data without asking them, so
+    /// only a superuser (or the operator) decides it, never a `clients.manage` delegate.
+    async fn may_skip_consent(
+        &self,
+        actor: Actor<'_>,
+        before: bool,
+        after: bool,
+        audit: &AuditMeta,
+    ) -> Result<(), ClientError> {
+        let superuser = match actor {
+            Actor::Operator => true,
+            Actor::User(u) => u.user.is_superuser,
+        };
+        if before == after || superuser {
+            return Ok(());
+        }
+        let reason = "Only a superuser may decide that an application skips the consent screen.";
+        record_denial(&self.store, None, "client_change", reason, self.clock.now(), audit).await;
+        Err(ClientError::Denied(reason.into()))
+    }
+
     /// SECURITY (bounded delegation): giving a client permissions, or taking them away,
     /// is giving them; the actor must hold each one that changes hands. Acting on a
     /// client that holds more (rotating its secret, deleting it) needs all it holds.
@@ -212,7 +237,11 @@ impl Clients {
         before: &[String],
         audit: &AuditMeta,
     ) -> Result<(), ClientError> {
-        let changed: Vec<&String> = after.iter().chain(before.iter()).collect();
+        let changed: Vec<&String> = after
+            .iter()
+            .filter(|p| !before.contains(p))
+            .chain(before.iter().filter(|p| !after.contains(p)))
+            .collect();
         let missing = actor.missing(changed);
         if missing.is_empty() {
             return Ok(());
@@ -224,6 +253,11 @@ impl Clients {
         record_denial(&self.store, None, "client_change", &reason, self.clock.now(), audit).await;
         Err(ClientError::Denied(reason))
     }
+}
+
+/// Whether two lists hold the same strings, in any order.
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
 }
 
 /// Field errors of a client as it would be stored.

@@ -129,7 +129,7 @@ impl Provider {
             return Ok(None);
         };
         if grant.client_id.as_deref() != Some(caller.id.as_str())
-            || !self.tokens.refresh_is_live(&claims.jti).await?
+            || !self.tokens.refresh_is_live(&claims.jti, &caller.id).await?
         {
             return Ok(None);
         }

@@ -68,8 +68,8 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
 
 impl Provider {
     /// Who is asking: a registered client proving its secret (confidential) or naming
-    /// itself (public). SECURITY: failed secrets are throttled per client and per address
-    /// as logins are, and every failure reads alike.
+    /// itself (public). SECURITY: failed secrets are throttled per address (see
+    /// `Throttle::client_secret_failed`), and every failure reads alike.
     pub async fn authenticate_client(
         &self,
         creds: &ClientCredentials,
@@ -94,15 +94,6 @@ impl Provider {
         if id.is_empty() || id.len() > 100 {
             return Err(failed());
         }
-        let keys = self.throttle.login_keys(&format!("client:{id}"), &from.ip);
-        let attempt = match self.throttle.begin_login(&keys).await {
-            Ok(attempt) => attempt,
-            Err(wait) => {
-                warn!(address = %address_key(&from.ip), "client authentication throttled");
-                metrics::counter!("authenticon_throttled_total", "scope" => "client").increment(1);
-                return Err(OAuthError::Throttled(wait));
-            }
-        };
         let client = self.store.client(&id).await?;
         let ok = match (&client, &secret) {
             (Some(c), Some(secret)) => c
@@ -114,11 +105,13 @@ impl Provider {
             (None, _) => false,
         };
         match (ok, client) {
-            (true, Some(client)) => {
-                self.throttle.login_succeeded(attempt).await;
-                Ok(client)
-            }
+            (true, Some(client)) => Ok(client),
             _ => {
+                if let Some(wait) = self.throttle.client_secret_failed(&from.ip).await {
+                    warn!(address = %address_key(&from.ip), "client authentication throttled");
+                    metrics::counter!("authenticon_throttled_total", "scope" => "client").increment(1);
+                    return Err(OAuthError::Throttled(wait));
+                }
                 let detail = serde_json::json!({ "client_id": id, "reason": "client_authentication" });
                 self.refused(None, detail, from).await;
                 Err(failed())
@@ -235,6 +228,8 @@ impl Provider {
         let state = self.store.session_state(&refreshed.grant_id).await?;
         let Some(state) = state else { return Err(OAuthError::InvalidGrant("The grant has ended.".into())) };
         let mut granted = scopes::parse(&state.scope).unwrap_or_default();
+        // A scope taken from the client since the grant is no longer given.
+        granted.retain(|s| scopes::has(&client.scopes, s));
         // A narrower scope may be asked for this access token (RFC 6749 §6).
         if let Some(asked) = req.scope.as_deref() {
             let asked =

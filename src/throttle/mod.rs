@@ -184,6 +184,19 @@ impl Throttle {
         self.take(&all).await.err()
     }
 
+    /// Counts a wrong client secret from `address`; `Some(seconds)` when over the login
+    /// limit per address. SECURITY: counted per address only, and only after a failure:
+    /// a client's id is public, so a count per client would let anyone lock it out, and a
+    /// right secret is never refused (a secret is 256 random bits: nothing to guess).
+    pub async fn client_secret_failed(&self, address: &str) -> Option<u64> {
+        let all = [Window {
+            key: format!("client-a:{}", address_key(address)),
+            limit: self.limits.login_per_address,
+            window_ms: window_ms(self.limits.login_window),
+        }];
+        self.take(&all).await.err()
+    }
+
     /// Counts a registration attempt from `address`; `Some(seconds)` when over the limit.
     pub async fn registration(&self, address: &str) -> Option<u64> {
         let all = [Window {

@@ -98,8 +98,8 @@ impl TokenService {
     }
 
     /// Whether a refresh token (by `jti`) is unspent in a live family.
-    pub async fn refresh_is_live(&self, jti: &str) -> Result<bool, TokenError> {
-        Ok(self.store.refresh_is_live(jti, self.clock.now()).await?)
+    pub async fn refresh_is_live(&self, jti: &str, client_id: &str) -> Result<bool, TokenError> {
+        Ok(self.store.refresh_is_live(jti, Some(client_id), self.clock.now()).await?)
     }
 
     /// Drops what this instance cached of the user (a grant of theirs just ended).

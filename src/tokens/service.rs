@@ -259,7 +259,8 @@ impl TokenService {
         let claims = self.codec.verify(token, None, self.now_u64())?;
         match claims.token_type {
             TokenType::Refresh => {
-                if !self.store.refresh_is_live(&claims.jti, self.clock.now()).await? {
+                // A client application's refresh token is not one of the service's own.
+                if !self.store.refresh_is_live(&claims.jti, None, self.clock.now()).await? {
                     return Err(TokenError::Invalid("refresh token spent or revoked".into()));
                 }
             }

@@ -392,6 +392,27 @@ async fn a_service_account_gets_tokens_of_its_own_permissions() {
         "{}",
         r.body
     );
+    // SECURITY: nor let an application skip the consent screen: only a superuser decides
+    // that, on a new client or an existing one.
+    let body = json!({"name": "Mine", "redirect_uris": [CALLBACK], "pre_consented": true});
+    let r = app.request(Method::POST, "/api/clients/", Some(body), Some(&carol)).await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::FORBIDDEN, &json!("permission_denied")),
+        "{}",
+        r.body
+    );
+    let web = web_client(&app, &root).await;
+    let path = format!("/api/clients/{}/", web.id);
+    let r = app.request(Method::PATCH, &path, Some(json!({"pre_consented": true})), Some(&carol)).await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::FORBIDDEN, &json!("permission_denied")),
+        "{}",
+        r.body
+    );
+    let r = app.request(Method::PATCH, &path, Some(json!({"pre_consented": true})), Some(&root)).await;
+    assert_eq!((r.status, &r.body["pre_consented"]), (StatusCode::OK, &json!(true)), "{}", r.body);
     // Deleting the client ends its tokens.
     let r = app.request(Method::DELETE, &format!("/api/clients/{}/", svc.id), None, Some(&root)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -564,4 +585,89 @@ async fn logout_with_a_refreshed_id_token_ends_the_session_it_names_and_claims_n
     // SECURITY: that session has ended; the same hint again (replayed, or the user signed
     // in since) does not tell the application anyone signed out: the web app asks.
     assert_eq!(logout_with(&app, &id_token).await, "/logout");
+}
+
+#[tokio::test]
+async fn wrong_client_secrets_slow_their_address_but_never_lock_out_the_client() {
+    let app = spawn_with(|c| c.throttle.login_per_address = 3).await;
+    let root = admin_of(&app).await;
+    let service = register(
+        &app,
+        &root,
+        json!({"name": "Reports", "grant_types": ["client_credentials"], "scopes": ["reports.read"]}),
+    )
+    .await;
+    let wrong = Registered { id: service.id.clone(), secret: Some("guess".into()) };
+    for _ in 0..3 {
+        let (status, body) = token(&app, &wrong, &[("grant_type", "client_credentials")]).await;
+        assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &json!("invalid_client")));
+    }
+    let (status, _) = token(&app, &wrong, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the guessing address is slowed");
+    // SECURITY: a client id is public; failures counted per client would let anyone lock
+    // the service out. Its right secret is answered, even from that address.
+    let (status, body) = token(&app, &service, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_code_dies_with_the_session_that_approved_it_and_with_a_redirect_change() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let (_, alice, _) = app.user_with_tokens("alice").await;
+    // Signed out before the application redeemed the code: the code is worthless.
+    let code = code_for(&app, &client, &alice, "openid").await;
+    let sid = str_of(&claims_of(&alice)["sid"]);
+    let r = app.request(Method::DELETE, &format!("/api/me/sessions/{sid}/"), None, Some(&alice)).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    let (status, body) = exchange(&app, &client, &code).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
+
+    // New destinations void the consents and the codes given for the old ones.
+    let (alice, _) = app.login("alice").await;
+    let code = code_for(&app, &client, &alice, "openid").await;
+    let path = format!("/api/clients/{}/", client.id);
+    let uris = json!({"redirect_uris": [CALLBACK, "https://app.example.com/other"]});
+    let r = app.request(Method::PATCH, &path, Some(uris), Some(&root)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (status, body) = exchange(&app, &client, &code).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
+    let r = authorize(
+        &app,
+        &[("client_id", &client.id), ("redirect_uri", CALLBACK), ("scope", "openid"), ("prompt", "none")],
+    )
+    .await;
+    let handle = location(&r).trim_start_matches("/authorize?request=").to_string();
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/oauth/requests/{handle}/"),
+            Some(json!({"decision": "silent"})),
+            Some(&alice),
+        )
+        .await;
+    let q = query_of(&str_of(&r.body["redirect_to"]));
+    assert_eq!(q["error"], "consent_required", "the consent went with the old redirect URIs");
+}
+
+#[tokio::test]
+async fn a_client_refresh_token_is_not_one_of_the_services_own() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let (_, alice, _) = app.user_with_tokens("alice").await;
+    let code = code_for(&app, &client, &alice, "openid offline_access").await;
+    let (_, body) = exchange(&app, &client, &code).await;
+    let refresh = str_of(&body["refresh_token"]);
+    // Live at the token endpoint for its client, but refused by the service's own API.
+    let r = app.post("/api/token/verify/", json!({"token": refresh})).await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("token_not_valid")),
+        "{}",
+        r.body
+    );
+    let r = app.post("/api/token/refresh/", json!({"refresh": refresh})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
 }

@@ -75,9 +75,16 @@ impl Store {
     }
 
     /// Replaces everything but the id, the secret and the creation time; false when there
-    /// is no such client. Grants of scopes the client no longer has end. Audited as
+    /// is no such client. Grants keep their scopes (narrowed to the client's at their next
+    /// refresh). With `redirects_changed`, the users' consents and every request or code
+    /// not yet redeemed go: they were given for the old destinations. Audited as
     /// `client_updated`.
-    pub async fn update_client(&self, client: &ClientRow, audit: &AuditMeta) -> Result<bool, StoreError> {
+    pub async fn update_client(
+        &self,
+        client: &ClientRow,
+        redirects_changed: bool,
+        audit: &AuditMeta,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
         let lists = json_lists(client);
@@ -91,6 +98,11 @@ impl Store {
             return Ok(false);
         }
         let now = client.updated_at;
+        if redirects_changed {
+            c.execute(sql("DELETE FROM oauth_consents WHERE client_id = $1").bind(&client.id)).await?;
+            let q = sql("DELETE FROM oauth_authorizations WHERE client_id = $1 AND code_used_at IS NULL");
+            c.execute(q.bind(&client.id)).await?;
+        }
         insert_audit(&mut c, AuditEvent::ClientUpdated, None, &client_detail(client), now, audit).await?;
         tx.commit().await?;
         Ok(true)
@@ -246,12 +258,19 @@ impl Store {
         }
         let active: Option<bool> =
             c.optional_scalar(sql("SELECT is_active FROM users WHERE id = $1").bind(&user_id)).await?;
+        // SECURITY: the browser session the user approved from must still stand: signing
+        // out (or "log out everywhere") before the exchange leaves the code worthless.
+        let q = sql("SELECT COUNT(*) FROM sessions \
+                     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3");
+        let approver = row.browser_session_id.as_deref().unwrap_or_default();
+        let approver_live: i64 = c.scalar(q.bind(approver).bind(&user_id).bind(r.now)).await?;
         let matches = row.client_id == r.client_id
             && row.redirect_uri == r.redirect_uri
             && constant_time_eq(&row.code_challenge, &r.challenge_of_verifier)
             && row.code_expires_at.is_some_and(|t| t > r.now)
             && grant.user_id == user_id
-            && active == Some(true);
+            && active == Some(true)
+            && approver_live == 1;
         let q = sql("UPDATE oauth_authorizations SET code_used_at = $2, grant_id = $3 WHERE code_hash = $1");
         let grant_id = matches.then_some(grant.id.as_str());
         c.execute(q.bind(code_hash).bind(r.now).bind(grant_id)).await?;
@@ -302,6 +321,10 @@ impl Store {
         let q = sql("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2");
         let forgotten = c.execute(q.bind(user_id).bind(client_id)).await?;
         let ended = revoke_client_grants(&mut c, client_id, Some(user_id), now).await?;
+        // A code the user approved before disconnecting would start a new grant.
+        let q = sql("DELETE FROM oauth_authorizations \
+                     WHERE user_id = $1 AND client_id = $2 AND code_used_at IS NULL");
+        c.execute(q.bind(user_id).bind(client_id)).await?;
         if forgotten + ended == 0 {
             return Ok(false);
         }

@@ -222,9 +222,15 @@ impl Store {
     }
 
     /// Whether `jti` is an unspent token of a live family (for `/api/token/verify/`).
-    pub async fn refresh_is_live(&self, jti: &str, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn refresh_is_live(
+        &self,
+        jti: &str,
+        client: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let state = token_state(&mut self.read().await?.conn(), jti, false).await?;
-        Ok(matches!(state, Some(s) if s.used_at.is_none() && s.revoked_at.is_none() && s.expires_at > now))
+        Ok(matches!(state, Some(s) if s.used_at.is_none() && s.revoked_at.is_none() && s.expires_at > now
+            && s.client_id.as_deref() == client))
     }
 
     /// A session by id, revoked or not; `None` once it is gone.
