@@ -1,5 +1,5 @@
 //! What a serving instance runs beside the requests: reloading signing keys rotated
-//! elsewhere, and sending the mail outbox.
+//! elsewhere, dropping expired authorization requests, and sending the mail outbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,9 @@ use super::AppState;
 /// How often keys rotated by an operator (on any instance) are picked up here.
 const KEY_RELOAD: Duration = Duration::from_secs(30);
 
+/// How often expired authorization requests and codes are dropped.
+const AUTHORIZATION_FLUSH: Duration = Duration::from_secs(300);
+
 /// Starts the background jobs. The keys must have been loaded once before.
 pub fn start(state: &AppState) {
     let tokens = Arc::clone(&state.tokens);
@@ -21,6 +24,19 @@ pub fn start(state: &AppState) {
             every.tick().await;
             if let Err(e) = tokens.load_keys().await {
                 warn!(error = %e, "could not reload signing keys; keeping the current ones");
+            }
+        }
+    });
+    // Sign-in requests nobody answered, and spent codes, are dropped as they expire:
+    // `/oauth/authorize` is open to anyone, so they must not wait for an operator.
+    let (store, clock) = (Arc::clone(&state.store), Arc::clone(&state.clock));
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(AUTHORIZATION_FLUSH);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = store.flush_authorizations(clock.now()).await {
+                warn!(error = %e, "could not drop expired authorization requests");
             }
         }
     });

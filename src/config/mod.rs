@@ -122,6 +122,9 @@ pub struct ThrottleLimits {
     /// Passwordless passkey logins started (each stores a challenge), per address, in
     /// the login window.
     pub passkey_logins_per_address: u32,
+    /// Authorization requests (`/oauth/authorize`, each stored until answered or
+    /// expired), per address, in the login window.
+    pub authorizations_per_address: u32,
 }
 
 impl Default for ThrottleLimits {
@@ -137,6 +140,7 @@ impl Default for ThrottleLimits {
             password_reset_per_email: 5,
             password_reset_window: Duration::from_secs(3600),
             passkey_logins_per_address: 1000,
+            authorizations_per_address: 1000,
         }
     }
 }

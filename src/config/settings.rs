@@ -342,6 +342,9 @@ pub static SETTINGS: &[Setting] = &[
     setting("THROTTLE_PASSKEY_LOGINS_PER_ADDRESS", |c, v| put(&mut c.throttle.passkey_logins_per_address, limit(v)?),
         |c| c.throttle.passkey_logins_per_address.to_string(),
         "passwordless passkey logins started per client address, in the login window").throttling(),
+    setting("THROTTLE_AUTHORIZATIONS_PER_ADDRESS", |c, v| put(&mut c.throttle.authorizations_per_address, limit(v)?),
+        |c| c.throttle.authorizations_per_address.to_string(),
+        "identity-provider authorization requests per client address, in the login window").throttling(),
 ];
 
 /// Rules between settings, checked once all are read.

@@ -6,6 +6,7 @@
 use super::clients::AUTHORIZATION_CODE;
 use super::{digest, pkce_shaped, random_handle, redirect, scopes, Provider, CODE_TTL, REQUEST_TTL};
 use crate::auth::login::AMR_PASSWORD;
+use crate::domain::ClientInfo;
 use crate::store::{
     Approval, AuditMeta, AuthorizationRow, ClientRow, NewAuthorization, StoreError, UserWithRoles,
 };
@@ -98,7 +99,11 @@ fn error_redirect(uri: &str, error: &str, description: &str, state: Option<&str>
 impl Provider {
     /// Checks a request: refused outright without a registered client and redirect
     /// URI; any other fault is answered at that URI; a good one waits for the user.
-    pub async fn start_authorization(&self, p: AuthorizeParams) -> Result<AuthorizeStart, StoreError> {
+    pub async fn start_authorization(
+        &self,
+        p: AuthorizeParams,
+        from: &ClientInfo,
+    ) -> Result<AuthorizeStart, StoreError> {
         let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty() && c.len() <= 100) else {
             return Ok(AuthorizeStart::Refused("The request names no client (client_id).".into()));
         };
@@ -181,6 +186,14 @@ impl Provider {
         }
         let login_hint =
             p.login_hint.filter(|h| !h.is_empty()).map(|h| h.chars().take(MAX_HINT_CHARS).collect());
+        // Each request is a stored row until it is answered or expires.
+        if self.throttle.authorization(&from.ip).await.is_some() {
+            metrics::counter!("authenticon_throttled_total", "scope" => "authorize").increment(1);
+            return fail(
+                "temporarily_unavailable",
+                "Too many sign-in requests from this address; try again later.",
+            );
+        }
         let handle = random_handle();
         let now = self.clock.now();
         self.store

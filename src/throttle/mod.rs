@@ -184,6 +184,17 @@ impl Throttle {
         self.take(&all).await.err()
     }
 
+    /// Counts an authorization request from `address`; `Some(seconds)` when over the
+    /// limit. Each one is stored until answered or expired.
+    pub async fn authorization(&self, address: &str) -> Option<u64> {
+        let all = [Window {
+            key: format!("authorize-a:{}", address_key(address)),
+            limit: self.limits.authorizations_per_address,
+            window_ms: window_ms(self.limits.login_window),
+        }];
+        self.take(&all).await.err()
+    }
+
     /// Counts a wrong client secret from `address`; `Some(seconds)` when over the login
     /// limit per address. SECURITY: counted per address only, and only after a failure:
     /// a client's id is public, so a count per client would let anyone lock it out, and a

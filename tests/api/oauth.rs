@@ -671,3 +671,19 @@ async fn a_client_refresh_token_is_not_one_of_the_services_own() {
     let r = app.post("/api/token/refresh/", json!({"refresh": refresh})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
 }
+
+#[tokio::test]
+async fn sign_in_requests_are_counted_per_address() {
+    let app = spawn_with(|c| c.throttle.authorizations_per_address = 2).await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let params =
+        [("client_id", client.id.as_str()), ("redirect_uri", CALLBACK), ("scope", "openid"), ("state", "t")];
+    let ask = || authorize(&app, &params);
+    for _ in 0..2 {
+        assert!(location(&ask().await).starts_with("/authorize?request="));
+    }
+    // Each would be a stored row: past the limit the client hears it is busy (RFC 6749 §4.1.2.1).
+    let q = query_of(&location(&ask().await));
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("temporarily_unavailable", "t"));
+}

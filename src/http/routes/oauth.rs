@@ -177,11 +177,15 @@ fn refused_page(why: &str) -> Response {
         (status = 302, description = "To the web app's consent page, or to the redirect URI with `error`"),
         (status = 400, description = "No valid client or redirect URI: an HTML page, no redirect"),
     ))]
-pub async fn authorize(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(
+    State(app): State<AppState>,
+    Client(from): Client,
+    RawQuery(query): RawQuery,
+) -> Response {
     let Ok(params) = serde_urlencoded::from_str::<AuthorizeParams>(query.as_deref().unwrap_or("")) else {
         return refused_page("The request is malformed, or a parameter is given twice.");
     };
-    match app.oauth.start_authorization(params).await {
+    match app.oauth.start_authorization(params, &from).await {
         Ok(AuthorizeStart::Pending { handle }) => found(&format!("/authorize?request={handle}")),
         Ok(AuthorizeStart::Redirect(uri)) => found(&uri),
         Ok(AuthorizeStart::Refused(why)) => refused_page(&why),
