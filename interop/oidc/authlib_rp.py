@@ -67,11 +67,14 @@ def discovery(_page):
 
 
 def verified(token, audience, typ):
-    """A JWT of the provider's, verified with PyJWT against the JWKS: its claims."""
+    """A JWT of the provider's, verified with PyJWT against the JWKS: its claims. An id
+    token's algorithm is one discovery names; an access token's (RFC 9068 §4) the one of
+    the published key its header names."""
     header = jwt.get_unverified_header(token)
     assert header["typ"] == typ, f"the token's header should have typ {typ}: {header}"
-    return jwt.decode(token, JWKS.get_signing_key_from_jwt(token).key,
-                      algorithms=META["id_token_signing_alg_values_supported"], audience=audience, issuer=ISSUER,
+    key = JWKS.get_signing_key_from_jwt(token)
+    algorithms = META["id_token_signing_alg_values_supported"] if typ == "JWT" else [key.algorithm_name]
+    return jwt.decode(token, key.key, algorithms=algorithms, audience=audience, issuer=ISSUER,
                       options={"require": ["iss", "sub", "aud", "exp", "iat"]})
 
 
