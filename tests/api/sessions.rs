@@ -219,3 +219,22 @@ async fn the_sessions_page_lists_revokes_one_and_logs_out_everywhere() {
     assert_eq!(app.post("/api/token/refresh/", json!({"refresh": bob_refresh})).await.status, StatusCode::OK);
     assert_eq!(app.get("/api/me/sessions/", None).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_sign_in_over_a_live_cookie_ends_the_session_it_replaces() {
+    let app = spawn().await;
+    app.register("alice").await;
+    app.register("bob").await;
+    let alice = browser_login(&app, "alice").await;
+    let alice_access = str_of(&alice.body["access"]);
+    let body = json!({"username": "bob", "password": PASSWORD});
+    let bob = session_call(&app, "/api/session/login/", Some(&alice.cookie_value()), false, Some(body)).await;
+    assert_eq!(bob.status, StatusCode::OK, "{}", bob.body);
+    // SECURITY: alice's session, whose cookie the browser just lost, does not live on
+    // unseen: neither its refresh token nor its access tokens work any more.
+    let r = session_call(&app, "/api/session/refresh/", Some(&alice.cookie_value()), true, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(app.get("/api/me/", Some(&alice_access)).await.status, StatusCode::UNAUTHORIZED);
+    let r = session_call(&app, "/api/session/refresh/", Some(&bob.cookie_value()), true, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}

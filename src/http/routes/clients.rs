@@ -308,9 +308,20 @@ impl From<RequestView> for AuthorizationRequestResponse {
 
 #[derive(ToSchema)]
 pub struct AnswerRequest {
-    /// `allow` (the user approved on the consent screen), `deny`, or `silent` (nothing
-    /// was shown: a code only if nothing needs asking; `prompt=none`).
+    #[schema(value_type = DecisionName)]
     decision: String,
+}
+
+/// `allow` (the user approved on the consent screen), `deny`, or `silent` (nothing was
+/// shown: a code only if nothing needs asking; `prompt=none`).
+// The schema's words only: the handler reads the field as a string.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DecisionName {
+    Allow,
+    Deny,
+    Silent,
 }
 
 impl ReadBody for AnswerRequest {
@@ -325,13 +336,15 @@ pub struct AnswerResponse {
     pub redirect_to: String,
 }
 
-/// The signed-in user, if the request carries a valid access token (else nobody).
+/// The signed-in user, if the request carries an access token; nobody without one. An
+/// invalid or expired one is `401`, as everywhere: the web app refreshes and asks again,
+/// rather than showing a signed-in user the "sign in" page.
 async fn answerer(
     app: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(std::sync::Arc<crate::store::UserWithRoles>, String)>, ApiError> {
-    let Ok(Some(token)) = bearer_token(headers) else { return Ok(None) };
-    let Ok(caller) = app.tokens.authenticate(token).await else { return Ok(None) };
+    let Some(token) = bearer_token(headers)? else { return Ok(None) };
+    let caller = app.tokens.authenticate(token).await?;
     Ok(caller.user.map(|u| (u, caller.claims.sid)))
 }
 
@@ -348,7 +361,9 @@ fn answer_error(e: AnswerError) -> ApiError {
 /// is optional.
 #[utoipa::path(get, path = "/api/oauth/requests/{request}/", tag = "oauth",
     params(("request" = String, Path, description = "The handle from `/authorize?request=`")),
-    responses((status = 200, body = AuthorizationRequestResponse), (status = 404, body = Detail)))]
+    responses((status = 200, body = AuthorizationRequestResponse),
+              (status = 401, description = "An invalid or expired access token", body = CodedDetail),
+              (status = 404, body = Detail)))]
 pub async fn authorization_request(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -129,6 +129,15 @@ async fn start_session(
     headers: &HeaderMap,
     https: bool,
 ) -> Result<Response, ApiError> {
+    // SECURITY: the browser's previous session ends here rather than live on, unseen,
+    // until it expires: its cookie is about to be replaced (a sign-in over another user's
+    // session, or a fresh sign-in asked for by `prompt=login`).
+    if let Some(previous) = refresh_cookie(headers) {
+        match app.tokens.blacklist(&previous, client.clone()).await {
+            Ok(_) | Err(TokenError::Invalid(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "could not end the browser's previous session"),
+        }
+    }
     let pair = app.tokens.start_session(proven.user, proven.amr, client).await?;
     Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(app, headers, https)))
 }
