@@ -350,11 +350,13 @@ impl Provider {
             return Ok(true);
         }
         let auth_time = session.auth_time.unwrap_or(session.created_at);
-        let fresh_login = request.prompt.split(' ').any(|p| p == "login" || p == "select_account");
-        if fresh_login && auth_time < request.created_at {
-            return Ok(true);
+        // A sign-in made for this request is fresh enough for it, however long the user
+        // then spends on the consent screen (else `max_age=0` would ask forever).
+        if auth_time >= request.created_at {
+            return Ok(false);
         }
-        Ok(request.max_age.is_some_and(|max| self.clock.now() - auth_time > max))
+        let fresh_login = request.prompt.split(' ').any(|p| p == "login" || p == "select_account");
+        Ok(fresh_login || request.max_age.is_some_and(|max| self.clock.now() - auth_time > max))
     }
 
     async fn consent_required(

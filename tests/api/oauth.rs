@@ -687,3 +687,33 @@ async fn sign_in_requests_are_counted_per_address() {
     let q = query_of(&location(&ask().await));
     assert_eq!((q["error"].as_str(), q["state"].as_str()), ("temporarily_unavailable", "t"));
 }
+
+#[tokio::test]
+async fn max_age_asks_for_a_sign_in_once_not_again_on_the_consent_screen() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let (_, old, _) = app.user_with_tokens("alice").await;
+    app.clock.advance(5);
+    let params = [
+        ("client_id", client.id.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid"),
+        ("max_age", "0"),
+    ];
+    let r = authorize(&app, &params).await;
+    let path = format!("/api/oauth/requests/{}/", location(&r).trim_start_matches("/authorize?request="));
+    // A session from before the request is too old for max_age=0 (OIDC Core §3.1.2.1).
+    let view = app.request(Method::GET, &path, None, Some(&old)).await;
+    assert_eq!(view.body["login_required"], json!(true), "{}", view.body);
+    let r = app.request(Method::POST, &path, Some(json!({"decision": "allow"})), Some(&old)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    // Signed in for it, the user may take their time over the consent screen.
+    let (fresh, _) = app.login("alice").await;
+    app.clock.advance(30);
+    let view = app.request(Method::GET, &path, None, Some(&fresh)).await;
+    assert_eq!(view.body["login_required"], json!(false), "{}", view.body);
+    let r = app.request(Method::POST, &path, Some(json!({"decision": "allow"})), Some(&fresh)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(query_of(&str_of(&r.body["redirect_to"])).contains_key("code"), "{}", r.body);
+}
