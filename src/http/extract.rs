@@ -65,6 +65,11 @@ impl FromRequestParts<AppState> for AuthUser {
 /// the handler's signature (`_: Require<RolesManage>`).
 pub trait Permission {
     const NAME: &'static str;
+
+    /// Whether `user` may pass: holds `NAME`, unless the marker says otherwise.
+    fn held_by(user: &UserWithRoles) -> bool {
+        has_permission(user, Self::NAME)
+    }
 }
 
 macro_rules! permissions {
@@ -90,6 +95,18 @@ permissions! {
     ReportsView => "reports.view",
 }
 
+/// `roles.view`, or `clients.manage`: the permissions to pick from are read by those who
+/// edit roles and by those who give applications their permissions.
+pub struct PermissionsView;
+
+impl Permission for PermissionsView {
+    const NAME: &'static str = "roles.view";
+
+    fn held_by(user: &UserWithRoles) -> bool {
+        has_permission(user, Self::NAME) || has_permission(user, ClientsManage::NAME)
+    }
+}
+
 /// The guard: an authenticated user holding permission `P` right now. The check reads
 /// the user's roles from the store on every request (bypassing the user cache), so a
 /// revoked permission stops working at once; 401 without a valid token, 403 without the
@@ -112,7 +129,7 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
         if !user.user.is_active {
             return Err(ApiError::UserInactive);
         }
-        if !has_permission(&user, P::NAME) {
+        if !P::held_by(&user) {
             return Err(ApiError::Forbidden);
         }
         // A role that demands a second factor lends its permissions only once the user

@@ -59,6 +59,8 @@ pub enum Decision {
 pub struct RequestView {
     pub client_id: String,
     pub client_name: String,
+    /// Where the answer goes (the redirect URI's host), so the user sees who receives it.
+    pub redirect_host: String,
     pub scopes: Vec<(String, String)>,
     pub prompt: String,
     pub login_hint: Option<String>,
@@ -230,6 +232,10 @@ impl Provider {
         Ok(RequestView {
             client_id: client.id,
             client_name: client.name,
+            redirect_host: url::Url::parse(&request.redirect_uri)
+                .ok()
+                .and_then(|u| u.host_str().map(String::from))
+                .unwrap_or_default(),
             scopes: request.scope.split(' ').map(|s| (s.to_string(), scopes::describe(s))).collect(),
             prompt: request.prompt,
             login_hint: request.login_hint,

@@ -167,6 +167,14 @@ impl Clients {
         next.updated_at = self.clock.now();
         validate(&next).map_err(ClientError::Invalid)?;
         self.may_skip_consent(actor, current.pre_consented, next.pre_consented, audit).await?;
+        // Where a consent-free client sends its codes, and what it may ask, are the same
+        // decision as letting it skip consent.
+        let reach_changed = !same_set(&next.redirect_uris, &current.redirect_uris)
+            || !same_set(&next.scopes, &current.scopes)
+            || !same_set(&next.grant_types, &current.grant_types);
+        if current.pre_consented && reach_changed {
+            self.superuser_only(actor, "Only a superuser may change where a pre-consented application sends its users, or what it may ask.", audit).await?;
+        }
         self.bounded(actor, &next.permissions, &current.permissions, audit).await?;
         let redirects_changed = !same_set(&next.redirect_uris, &current.redirect_uris)
             || !same_set(&next.post_logout_redirect_uris, &current.post_logout_redirect_uris);
@@ -187,8 +195,17 @@ impl Clients {
         if client.is_public() {
             return Err(ClientError::Invalid(FieldErrors::one("public", "A public client has no secret.")));
         }
-        // Whoever may rotate the secret acts as the client: it must hold what the client holds.
+        // Whoever may rotate the secret acts as the client: it must hold what the client
+        // holds, and be trusted with every user's sign-in if the client skips consent.
         self.bounded(actor, &client.permissions, &[], audit).await?;
+        if client.pre_consented {
+            self.superuser_only(
+                actor,
+                "Only a superuser may rotate the secret of a pre-consented application.",
+                audit,
+            )
+            .await?;
+        }
         let secret = random_token(32);
         if !self.store.set_client_secret(id, &hash_secret(&secret), self.clock.now(), audit).await? {
             return Err(ClientError::NotFound);
@@ -215,14 +232,31 @@ impl Clients {
         after: bool,
         audit: &AuditMeta,
     ) -> Result<(), ClientError> {
+        if before == after {
+            return Ok(());
+        }
+        self.superuser_only(
+            actor,
+            "Only a superuser may decide that an application skips the consent screen.",
+            audit,
+        )
+        .await
+    }
+
+    /// Refuses (and records) unless the actor is a superuser or the operator.
+    async fn superuser_only(
+        &self,
+        actor: Actor<'_>,
+        reason: &str,
+        audit: &AuditMeta,
+    ) -> Result<(), ClientError> {
         let superuser = match actor {
             Actor::Operator => true,
             Actor::User(u) => u.user.is_superuser,
         };
-        if before == after || superuser {
+        if superuser {
             return Ok(());
         }
-        let reason = "Only a superuser may decide that an application skips the consent screen.";
         record_denial(&self.store, None, "client_change", reason, self.clock.now(), audit).await;
         Err(ClientError::Denied(reason.into()))
     }

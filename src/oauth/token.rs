@@ -165,12 +165,14 @@ impl Provider {
             return Err(invalid());
         };
         let user_id = row.user_id.clone().unwrap_or_default();
-        let granted = scopes::parse(&row.scope).unwrap_or_default();
+        let mut granted = scopes::parse(&row.scope).unwrap_or_default();
+        // A scope taken from the client since the request is no longer given.
+        granted.retain(|s| scopes::has(&client.scopes, s));
         let offline = scopes::has(&granted, scopes::OFFLINE_ACCESS) && client.allows_grant(REFRESH_TOKEN);
         let auth_time = row.auth_time.unwrap_or(row.created_at);
         let grant = GrantOf {
             client_id: client.id.clone(),
-            scope: row.scope.clone(),
+            scope: granted.join(" "),
             browser_session: row.browser_session_id.clone(),
         };
         let new =
@@ -218,6 +220,11 @@ impl Provider {
             return Err(OAuthError::UnauthorizedClient("This client may not use refresh tokens.".into()));
         }
         let refresh = required(&req.refresh_token, "refresh_token")?;
+        // Refresh tokens come with offline_access; a client that lost it keeps none alive.
+        if !scopes::has(&client.scopes, scopes::OFFLINE_ACCESS) {
+            count(REFRESH_TOKEN, "invalid");
+            return Err(OAuthError::InvalidGrant("This client may no longer keep access offline.".into()));
+        }
         let refreshed = match self.tokens.refresh_grant(refresh, &client.id, from).await {
             Ok(r) => r,
             Err(e) => {

@@ -180,7 +180,9 @@ impl TokenService {
                 self.algorithm.name()
             )));
         }
-        if self.key_file.is_some() {
+        // The key file's key lives outside the store; the id-token key beside it does not.
+        let beside_the_file = |k: &SigningKeyRow| k.kid == kid && k.algorithm != self.algorithm.name();
+        if self.key_file.is_some() && !self.store.signing_keys().await?.iter().any(beside_the_file) {
             return Err(TokenError::KeyRefused(
                 "tokens are signed with AUTHENTICON_JWT_PRIVATE_KEY_FILE: replace that key to end them"
                     .into(),

@@ -184,3 +184,24 @@ async fn a_pem_file_can_hold_the_signing_key() {
     // Nothing went to the store.
     assert!(app.state.store.signing_keys().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn activating_a_key_retires_only_the_active_key_of_its_algorithm() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::ES256).await;
+    let tokens = &app.state.tokens;
+    let es = tokens.list_keys().await.unwrap().into_iter().find(|k| k.status == "active").unwrap();
+    let rs = tokens.generate_key(JwtAlgorithm::RS256).await.unwrap();
+    tokens.activate_key(&rs.kid).await.unwrap();
+    // The id-token key beside the service's: both sign, each its own tokens.
+    let active: Vec<(String, String)> = tokens
+        .list_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.status == "active")
+        .map(|k| (k.kid, k.algorithm))
+        .collect();
+    assert_eq!(active.len(), 2, "{active:?}");
+    assert!(active.contains(&(es.kid.clone(), "ES256".into())), "{active:?}");
+    assert!(active.contains(&(rs.kid.clone(), "RS256".into())), "{active:?}");
+}

@@ -383,6 +383,8 @@ async fn a_service_account_gets_tokens_of_its_own_permissions() {
     )
     .await;
     let (carol, _) = app.login("carol").await;
+    // The permissions to pick from are hers to read.
+    assert_eq!(app.get("/api/permissions/", Some(&carol)).await.status, StatusCode::OK);
     let body =
         json!({"name": "Mine", "grant_types": ["client_credentials"], "permissions": ["users.manage"]});
     let r = app.request(Method::POST, "/api/clients/", Some(body), Some(&carol)).await;
@@ -413,6 +415,18 @@ async fn a_service_account_gets_tokens_of_its_own_permissions() {
     );
     let r = app.request(Method::PATCH, &path, Some(json!({"pre_consented": true})), Some(&root)).await;
     assert_eq!((r.status, &r.body["pre_consented"]), (StatusCode::OK, &json!(true)), "{}", r.body);
+    // Nor point a consent-free client elsewhere, widen it, or take its secret: each would
+    // deliver every user's sign-in to the delegate without a question asked.
+    for change in
+        [json!({"redirect_uris": ["https://carol.example/cb"]}), json!({"scopes": ["openid", "permissions"]})]
+    {
+        let r = app.request(Method::PATCH, &path, Some(change), Some(&carol)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    let rotate = format!("/api/clients/{}/rotate-secret/", web.id);
+    assert_eq!(app.request(Method::POST, &rotate, None, Some(&carol)).await.status, StatusCode::FORBIDDEN);
+    let r = app.request(Method::PATCH, &path, Some(json!({"name": "Web app 2"})), Some(&carol)).await;
+    assert_eq!(r.status, StatusCode::OK, "a rename is still hers to make: {}", r.body);
     // Deleting the client ends its tokens.
     let r = app.request(Method::DELETE, &format!("/api/clients/{}/", svc.id), None, Some(&root)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -477,7 +491,10 @@ async fn a_silent_request_answers_without_asking_and_logout_ends_the_session() {
     .await;
     let handle = location(&r).trim_start_matches("/authorize?request=").to_string();
     let view = app.get(&format!("/api/oauth/requests/{handle}/"), None).await.body;
-    assert_eq!((&view["login_required"], &view["client_name"]), (&json!(true), &json!("Web app")));
+    assert_eq!(
+        (&view["login_required"], &view["client_name"], &view["redirect_host"]),
+        (&json!(true), &json!("Web app"), &json!("app.example.com"))
+    );
     let r = app.post(&format!("/api/oauth/requests/{handle}/"), json!({"decision": "silent"})).await;
     let q = query_of(&str_of(&r.body["redirect_to"]));
     assert_eq!((q["error"].as_str(), q["state"].as_str()), ("login_required", "z"));
@@ -716,4 +733,55 @@ async fn max_age_asks_for_a_sign_in_once_not_again_on_the_consent_screen() {
     let r = app.request(Method::POST, &path, Some(json!({"decision": "allow"})), Some(&fresh)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(query_of(&str_of(&r.body["redirect_to"])).contains_key("code"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn what_is_taken_from_a_client_leaves_its_grants_and_codes() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let (_, alice, _) = app.user_with_tokens("alice").await;
+    let code = code_for(&app, &client, &alice, "openid email offline_access").await;
+    let (_, body) = exchange(&app, &client, &code).await;
+    let pending = code_for(&app, &client, &alice, "openid email offline_access").await;
+    let path = format!("/api/clients/{}/", client.id);
+    let scopes = json!({"scopes": ["openid", "offline_access"]});
+    assert_eq!(app.request(Method::PATCH, &path, Some(scopes), Some(&root)).await.status, StatusCode::OK);
+    // Neither the grant's next refresh nor a code approved before the change has email.
+    let refresh = str_of(&body["refresh_token"]);
+    let (status, refreshed) =
+        token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, &refreshed["scope"]), (StatusCode::OK, &json!("openid offline_access")));
+    let (status, exchanged) = exchange(&app, &client, &pending).await;
+    assert_eq!((status, &exchanged["scope"]), (StatusCode::OK, &json!("openid offline_access")));
+    assert!(claims_of(&str_of(&exchanged["id_token"])).get("email").is_none());
+    // Without offline_access no refresh token of the client lives on.
+    let scopes = json!({"scopes": ["openid"]});
+    assert_eq!(app.request(Method::PATCH, &path, Some(scopes), Some(&root)).await.status, StatusCode::OK);
+    let refresh = str_of(&refreshed["refresh_token"]);
+    let (status, body) =
+        token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
+}
+
+#[tokio::test]
+async fn disconnecting_voids_a_code_not_yet_redeemed() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let client = web_client(&app, &root).await;
+    let path = format!("/api/clients/{}/", client.id);
+    let first_party = json!({"pre_consented": true});
+    assert_eq!(
+        app.request(Method::PATCH, &path, Some(first_party), Some(&root)).await.status,
+        StatusCode::OK
+    );
+    let (_, alice, _) = app.user_with_tokens("alice").await;
+    let code = code_for(&app, &client, &alice, "openid").await;
+    // No consent row and no grant yet: only the code to void.
+    let r = app
+        .request(Method::DELETE, &format!("/api/me/applications/{}/", client.id), None, Some(&alice))
+        .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    let (status, body) = exchange(&app, &client, &code).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
 }

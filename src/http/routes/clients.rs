@@ -278,6 +278,9 @@ pub struct ScopeView {
 pub struct AuthorizationRequestResponse {
     pub client_id: String,
     pub client_name: String,
+    /// The host the answer is sent to (the redirect URI's), shown beside the name: a
+    /// name can be chosen by anyone, the destination cannot.
+    pub redirect_host: String,
     pub scopes: Vec<ScopeView>,
     /// As the application asked: `none`, `login`, `consent` (space-separated) or empty.
     pub prompt: String,
@@ -293,6 +296,7 @@ impl From<RequestView> for AuthorizationRequestResponse {
         AuthorizationRequestResponse {
             client_id: v.client_id,
             client_name: v.client_name,
+            redirect_host: v.redirect_host,
             scopes: v
                 .scopes
                 .into_iter()

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::rbac::Actor;
 use crate::http::body::{Body, FieldReader, ReadBody, Spaces};
 use crate::http::errors::ApiError;
-use crate::http::extract::{Client, Require, RolesManage, RolesView};
+use crate::http::extract::{Client, PermissionsView, Require, RolesManage, RolesView};
 use crate::http::models::{BadRequestBody, CodedDetail, Detail};
 use crate::http::openapi::ApiRouter;
 use crate::http::pagination::QueryParams;
@@ -50,11 +50,11 @@ pub struct PermissionsResponse {
 
 /// The permissions to pick from when editing a role: the built-in ones and those in use
 /// (any other that follows the rule `[a-z0-9_.:-]{1,100}` may be typed). Needs
-/// `roles.view`.
+/// `roles.view` or `clients.manage`.
 #[utoipa::path(get, path = "/api/permissions/", tag = "roles", security(("bearer" = [])),
     responses((status = 200, body = PermissionsResponse), (status = 401, body = CodedDetail), (status = 403, body = Detail)))]
 pub async fn list_permissions(
-    _: Require<RolesView>,
+    _: Require<PermissionsView>,
     State(app): State<AppState>,
 ) -> Result<Json<PermissionsResponse>, ApiError> {
     let (builtin, in_use) = app.roles.permissions().await?;

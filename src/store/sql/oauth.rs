@@ -324,8 +324,8 @@ impl Store {
         // A code the user approved before disconnecting would start a new grant.
         let q = sql("DELETE FROM oauth_authorizations \
                      WHERE user_id = $1 AND client_id = $2 AND code_used_at IS NULL");
-        c.execute(q.bind(user_id).bind(client_id)).await?;
-        if forgotten + ended == 0 {
+        let voided = c.execute(q.bind(user_id).bind(client_id)).await?;
+        if forgotten + ended + voided == 0 {
             return Ok(false);
         }
         let detail = serde_json::json!({ "client_id": client_id, "grants_revoked": ended });

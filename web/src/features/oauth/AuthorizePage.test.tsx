@@ -10,7 +10,7 @@ vi.mock('./leave', () => ({ goToApplication: vi.fn() }));
 
 const alice = userFixture();
 const view = {
-  client_id: 'c1', client_name: 'Wiki', prompt: '', login_hint: null, login_required: false, consent_required: true,
+  client_id: 'c1', client_name: 'Wiki', redirect_host: 'wiki.example.com', prompt: '', login_hint: null, login_required: false, consent_required: true,
   scopes: [{ scope: 'openid', description: 'Know who you are (your account’s id)' }, { scope: 'email', description: 'See your email address' }],
 };
 const REQUEST = '/api/oauth/requests/h1/';
@@ -36,6 +36,7 @@ describe('the authorize page', () => {
     open();
     expect(await screen.findByRole('heading', { level: 1, name: 'Sign in to Wiki' })).toBeTruthy();
     expect(screen.getByTestId('consent-scopes').textContent).toContain('See your email address');
+    expect(screen.getByTestId('consent-destination').textContent).toBe('You will be sent back to wiki.example.com.');
     expect(screen.getByText('alice')).toBeTruthy();
     expect(calls[0]?.auth).toBe('Bearer a');
     await userEvent.click(screen.getByRole('button', { name: 'Allow' }));

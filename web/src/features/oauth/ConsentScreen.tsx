@@ -19,6 +19,10 @@ export function ConsentScreen({ request, username, busy, error, onAnswer, onNotY
   return (
     <>
       <p className="lead"><strong>{app}</strong> wants to:</p>
+      {/* Anyone can name an application; where the answer goes is what identifies it. */}
+      <p className="muted" data-testid="consent-destination">
+        You will be sent back to <strong>{request.redirect_host}</strong>.
+      </p>
       <ul className="scope-list" aria-label={`What ${app} asks for`} data-testid="consent-scopes">
         {request.scopes.map((s) => <li key={s.scope}>{s.description}</li>)}
       </ul>

@@ -4,7 +4,8 @@ import type { SignInRequest } from './api';
 import { answerFailure, authorizeStep } from './authorizeStep';
 
 const request = (over: Partial<SignInRequest> = {}): SignInRequest => ({
-  client_id: 'c1', client_name: 'Wiki', scopes: [{ scope: 'openid', description: 'Know who you are' }],
+  client_id: 'c1', client_name: 'Wiki', redirect_host: 'wiki.example.com',
+  scopes: [{ scope: 'openid', description: 'Know who you are' }],
   prompt: '', login_hint: null, login_required: false, consent_required: true, ...over,
 });
 

@@ -667,7 +667,7 @@ export interface paths {
         /**
          * The permissions to pick from when editing a role: the built-in ones and those in use
          *     (any other that follows the rule `[a-z0-9_.:-]{1,100}` may be typed). Needs
-         *     `roles.view`.
+         *     `roles.view` or `clients.manage`.
          */
         get: operations["list_permissions"];
         put?: never;
@@ -1421,11 +1421,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AnswerRequest: {
-            /**
-             * @description `allow` (the user approved on the consent screen), `deny`, or `silent` (nothing
-             *     was shown: a code only if nothing needs asking; `prompt=none`).
-             */
-            decision: string;
+            decision: components["schemas"]["DecisionName"];
         };
         AnswerResponse: {
             /** @description Where to send the browser: the application's redirect URI with the code or error. */
@@ -1483,6 +1479,11 @@ export interface components {
         AuthorizationRequestResponse: {
             client_id: string;
             client_name: string;
+            /**
+             * @description The host the answer is sent to (the redirect URI's), shown beside the name: a
+             *     name can be chosen by anyone, the destination cannot.
+             */
+            redirect_host: string;
             scopes: components["schemas"]["ScopeView"][];
             /** @description As the application asked: `none`, `login`, `consent` (space-separated) or empty. */
             prompt: string;
@@ -1575,6 +1576,12 @@ export interface components {
             /** @description Mail the user a link that sets the password (valid `AUTHENTICON_INVITATION_TIMEOUT`). */
             send_invitation?: boolean | null;
         };
+        /**
+         * @description `allow` (the user approved on the consent screen), `deny`, or `silent` (nothing was
+         *     shown: a code only if nothing needs asking; `prompt=none`).
+         * @enum {string}
+         */
+        DecisionName: "allow" | "deny" | "silent";
         /** @description `{"detail": "..."}`, DRF's shape for every error that is not about a field. */
         Detail: {
             /** @example Not found. */
@@ -3355,6 +3362,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuthorizationRequestResponse"];
+                };
+            };
+            /** @description An invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
                 };
             };
             404: {
