@@ -19,13 +19,13 @@ export function ConsentScreen({ request, username, busy, error, onAnswer, onNotY
   return (
     <>
       <p className="lead"><strong>{app}</strong> wants to:</p>
+      <ul className="scope-list" aria-label={`What ${app} asks for`} data-testid="consent-scopes">
+        {request.scopes.map((s) => <li key={s.scope}>{s.description}</li>)}
+      </ul>
       {/* Anyone can name an application; where the answer goes is what identifies it. */}
       <p className="muted" data-testid="consent-destination">
         You will be sent back to <strong>{request.redirect_host}</strong>.
       </p>
-      <ul className="scope-list" aria-label={`What ${app} asks for`} data-testid="consent-scopes">
-        {request.scopes.map((s) => <li key={s.scope}>{s.description}</li>)}
-      </ul>
       <p>
         Signed in as <strong>{username}</strong>.{' '}
         <button type="button" className="link" onClick={onNotYou} disabled={busy}>Not you?</button>
