@@ -118,6 +118,7 @@ def authenticon_env(db_url):
         # The scenarios log in and register on purpose; the throttles would answer 429.
         "AUTHENTICON_THROTTLE_LOGIN_PER_USER_AND_ADDRESS": "0", "AUTHENTICON_THROTTLE_LOGIN_PER_USER": "0",
         "AUTHENTICON_THROTTLE_LOGIN_PER_ADDRESS": "0", "AUTHENTICON_THROTTLE_REGISTRATIONS_PER_ADDRESS": "0",
+        "AUTHENTICON_THROTTLE_AUTHORIZATIONS_PER_ADDRESS": "0",
     }
     return env
 
