@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Validation};
 
 use super::claims::{Claims, TokenType};
 use super::keys::KeyRing;
@@ -108,11 +108,7 @@ impl JwtCodec {
     pub fn sign(&self, mut claims: Claims) -> Result<String, CodecError> {
         claims.iss = self.issuer.clone();
         claims.aud = self.audience.clone();
-        let ring = self.ring();
-        let mut header = Header::new(ring.signing_algorithm);
-        header.typ = Some("JWT".into());
-        header.kid = Some(ring.signing_kid.clone());
-        encode(&header, &claims, &ring.signing_key).map_err(|e| CodecError::Invalid(e.to_string()))
+        self.ring().sign("JWT", &claims).map_err(CodecError::Invalid)
     }
 
     /// Verifies signature, algorithm, lifetime at `now` (Unix seconds), issuer/audience

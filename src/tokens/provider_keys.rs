@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Validation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -75,11 +75,7 @@ impl ProviderKeys {
     }
 
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, CodecError> {
-        let ring = self.ring(typ)?;
-        let mut header = Header::new(ring.signing_algorithm);
-        header.typ = Some(typ.into());
-        header.kid = Some(ring.signing_kid.clone());
-        encode(&header, claims, &ring.signing_key).map_err(|e| CodecError::Invalid(e.to_string()))
+        self.ring(typ)?.sign(typ, claims).map_err(CodecError::Invalid)
     }
 
     /// Verifies signature, algorithm and `typ` (SECURITY: an id token is never taken as an

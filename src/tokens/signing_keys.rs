@@ -53,7 +53,7 @@ impl TokenService {
         Ok(keys::KeyRing {
             signing_kid: key.kid.clone(),
             signing_algorithm: self.algorithm.as_jsonwebtoken(),
-            signing_key: keys::encoding_key(self.algorithm, &key.private_pem)?,
+            signing_key: keys::SigningKey::from_pem(self.algorithm, &key.private_pem)?,
             verifying: std::collections::HashMap::from([(key.kid, verifying)]),
             jwks: vec![key.public_jwk],
         })
@@ -65,8 +65,8 @@ impl TokenService {
         let mut rows = self.live_keys(algorithm).await?;
         if !rows.iter().any(|k| k.status == "active") {
             let key = self.generate_key(algorithm).await?;
-            self.store.activate_signing_key(&key.kid, self.clock.now()).await?;
-            info!(kid = %key.kid, algorithm = algorithm.name(), "generated and activated a signing key");
+            self.store.activate_first_signing_key(&key.kid, self.clock.now()).await?;
+            info!(kid = %key.kid, algorithm = algorithm.name(), "generated a first signing key");
             rows = self.live_keys(algorithm).await?;
         }
         let active = rows
@@ -87,7 +87,7 @@ impl TokenService {
         Ok(keys::KeyRing {
             signing_kid: active.kid.clone(),
             signing_algorithm: algorithm.as_jsonwebtoken(),
-            signing_key: keys::encoding_key(algorithm, &private)?,
+            signing_key: keys::SigningKey::from_pem(algorithm, &private)?,
             verifying,
             jwks,
         })

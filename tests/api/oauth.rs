@@ -785,3 +785,23 @@ async fn disconnecting_voids_a_code_not_yet_redeemed() {
     let (status, body) = exchange(&app, &client, &code).await;
     assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
 }
+
+#[tokio::test]
+async fn a_client_cannot_use_another_clients_refresh_token() {
+    let app = spawn().await;
+    let root = admin_of(&app).await;
+    let (mine, other) = (web_client(&app, &root).await, web_client(&app, &root).await);
+    let (_, alice, _) = app.user_with_tokens("alice").await;
+    let code = code_for(&app, &mine, &alice, "openid offline_access").await;
+    let (_, body) = exchange(&app, &mine, &code).await;
+    let refresh = str_of(&body["refresh_token"]);
+    let (status, answer) =
+        token(&app, &other, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, &answer["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")));
+    // Nor end it (RFC 7009 §2.1: the token must have been issued to the caller).
+    let (status, _) = post_form(&app, "/oauth/revoke", &other, &[("token", &refresh)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, rotated) =
+        token(&app, &mine, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+}

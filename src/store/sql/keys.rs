@@ -52,6 +52,19 @@ impl Store {
         Ok(true)
     }
 
+    /// Makes `kid` the signing key of its algorithm only if that algorithm has none: the
+    /// first key, which instances starting together may each generate. The loser's key
+    /// stays published, harmless; every instance then signs with the winner's.
+    pub async fn activate_first_signing_key(&self, kid: &str, now: Timestamp) -> Result<(), StoreError> {
+        let q = sql("UPDATE signing_keys SET status = 'active', activated_at = $1 \
+                     WHERE kid = $2 AND status = 'published' AND NOT EXISTS (SELECT 1 FROM signing_keys k \
+                       WHERE k.status = 'active' AND k.algorithm = signing_keys.algorithm)");
+        let mut tx = self.write().await?;
+        tx.conn().execute(q.bind(now).bind(kid)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Retires a published or active key; false when there is no such key.
     pub async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool, StoreError> {
         let q = sql("UPDATE signing_keys SET status = 'retired', retired_at = $1 \
