@@ -200,17 +200,30 @@ impl SigningKey {
     /// The JWS signature of `input` (`header.payload`), base64url.
     fn signature(&self, input: &[u8]) -> Result<String, String> {
         use p256::ecdsa::signature::{RandomizedSigner, SignatureEncoding, Signer};
+        let failed = |e: p256::ecdsa::signature::Error| format!("signing failed: {e}");
         Ok(match self {
             SigningKey::Hmac(_) => return Err("an HMAC key signs through jsonwebtoken::encode".into()),
             // Blinded (the RSA private operation's timing tells nothing).
-            SigningKey::Rs256(key) => b64(&key.sign_with_rng(&mut rand_core_06::OsRng, input).to_bytes()),
+            SigningKey::Rs256(key) => {
+                b64(&key.try_sign_with_rng(&mut rand_core_06::OsRng, input).map_err(failed)?.to_bytes())
+            }
             // RFC 6979 deterministic nonces; `r || s` as JWS wants (RFC 7518 §3.4).
             SigningKey::Es256(key) => {
-                let signature: p256::ecdsa::Signature = key.sign(input);
+                let signature: p256::ecdsa::Signature = key.try_sign(input).map_err(failed)?;
                 b64(&signature.to_bytes())
             }
-            SigningKey::EdDsa(key) => b64(&key.sign(input).to_bytes()),
+            SigningKey::EdDsa(key) => b64(&key.try_sign(input).map_err(failed)?.to_bytes()),
         })
+    }
+
+    /// The JWS `alg` of the key.
+    fn algorithm(&self) -> Option<&'static str> {
+        match self {
+            SigningKey::Hmac(_) => None,
+            SigningKey::Rs256(_) => Some("RS256"),
+            SigningKey::Es256(_) => Some("ES256"),
+            SigningKey::EdDsa(_) => Some("EdDSA"),
+        }
     }
 }
 
@@ -223,11 +236,7 @@ impl KeyRing {
             header.kid = Some(self.signing_kid.clone());
             return jsonwebtoken::encode(&header, claims, key).map_err(|e| e.to_string());
         }
-        let alg = match &self.signing_key {
-            SigningKey::Rs256(_) => "RS256",
-            SigningKey::Es256(_) => "ES256",
-            _ => "EdDSA",
-        };
+        let alg = self.signing_key.algorithm().ok_or("no asymmetric key")?;
         let header = json!({"typ": typ, "alg": alg, "kid": self.signing_kid});
         let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
         let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(&payload));

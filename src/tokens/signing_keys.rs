@@ -63,7 +63,12 @@ impl TokenService {
     /// first active key is generated here.
     async fn stored_ring(&self, algorithm: JwtAlgorithm) -> Result<keys::KeyRing, TokenError> {
         let mut rows = self.live_keys(algorithm).await?;
-        if !rows.iter().any(|k| k.status == "active") {
+        // Twice at most: the key another instance activated meanwhile may be retired
+        // or revoked by an operator before this one reads it.
+        for _ in 0..2 {
+            if rows.iter().any(|k| k.status == "active") {
+                break;
+            }
             let key = self.generate_key(algorithm).await?;
             self.store.activate_first_signing_key(&key.kid, self.clock.now()).await?;
             info!(kid = %key.kid, algorithm = algorithm.name(), "generated a first signing key");

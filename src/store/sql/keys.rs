@@ -60,7 +60,13 @@ impl Store {
                      WHERE kid = $2 AND status = 'published' AND NOT EXISTS (SELECT 1 FROM signing_keys k \
                        WHERE k.status = 'active' AND k.algorithm = signing_keys.algorithm)");
         let mut tx = self.write().await?;
-        tx.conn().execute(q.bind(now).bind(kid)).await?;
+        let mut c = tx.conn();
+        // SQLite's write transaction holds the database; PostgreSQL's snapshot would let
+        // two instances each see no active key, so the table is locked against writers.
+        if c.backend() == crate::store::db::Backend::Postgres {
+            c.execute(sql("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")).await?;
+        }
+        c.execute(q.bind(now).bind(kid)).await?;
         tx.commit().await?;
         Ok(())
     }
