@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::accounts::Accounts;
 use crate::auth::admin::{AdminDeps, UserAdmin};
 use crate::auth::audit::Audit;
+use crate::auth::external::External;
 use crate::auth::login::LoginFlow;
 use crate::auth::mfa::passkeys::Passkeys;
 use crate::auth::mfa::Mfa;
@@ -47,6 +48,8 @@ pub struct Services {
     pub oauth: Arc<Provider>,
     /// The applications registered with it.
     pub clients: Arc<Clients>,
+    /// Sign-in with external identity providers.
+    pub external: Arc<External>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -152,6 +155,14 @@ impl AppState {
             config.reauth_window,
         ));
         let roles = Arc::new(Roles::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)));
+        let external = Arc::new(External::new(
+            &config.external_providers,
+            &config.public_url(),
+            Arc::clone(&store),
+            Arc::clone(&throttle),
+            Arc::clone(&cache),
+            Arc::clone(&clock),
+        ));
         let admin = Arc::new(UserAdmin::new(AdminDeps {
             store: Arc::clone(&store),
             accounts: Arc::clone(&accounts),
@@ -173,6 +184,7 @@ impl AppState {
         let state = AppState(Arc::new(Services {
             oauth,
             clients,
+            external,
             roles,
             admin,
             audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&clock))),

@@ -28,6 +28,10 @@ pub const AMR_PASSWORD_CODE: &[&str] = &["pwd", "otp", "mfa"];
 pub const AMR_PASSWORD_PASSKEY: &[&str] = &["pwd", "hwk", "mfa"];
 /// A passkey alone (it verifies its user).
 pub const AMR_PASSKEY: &[&str] = &["hwk", "user"];
+/// An external identity provider's sign-in. `ext` is not in RFC 8176's registry, which
+/// has no value for federation; the provider's own methods are not passed on, since
+/// nothing here checked them.
+pub const AMR_EXTERNAL: &[&str] = &["ext"];
 
 /// Where a login step leaves the user.
 pub enum LoginOutcome {
@@ -154,6 +158,24 @@ impl LoginFlow {
             return Err(LoginError::EmailNotVerified);
         }
         Ok(Proven { user, amr: AMR_PASSKEY })
+    }
+
+    /// A sign-in through an external provider, its answer checked and mapped to this
+    /// account (`auth::external`): the same rules as a password from here on (active
+    /// account, verified address when required, the second factor when the account has
+    /// one).
+    pub async fn external(&self, user_id: &str) -> Result<LoginOutcome, LoginError> {
+        let user = self.active(user_id).await?;
+        if self.require_verified_email && !user.user.email_verified {
+            return Err(LoginError::EmailNotVerified);
+        }
+        metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
+        let status = self.mfa.status(&user.user.id).await?;
+        if status.enabled() {
+            let mfa_token = self.mfa.challenge(&user.user.id).await?;
+            return Ok(LoginOutcome::SecondFactor { mfa_token, methods: status.methods() });
+        }
+        Ok(LoginOutcome::Done(Proven { user, amr: AMR_EXTERNAL }))
     }
 
     /// The user a step proved, as long as the account is active.

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod external;
 pub mod import_django;
 pub mod login;
 pub mod mfa;

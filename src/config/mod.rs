@@ -4,6 +4,7 @@
 //! the README's tables come from there. Nothing else reads the environment: tests build a
 //! `Config` in code.
 
+mod external;
 mod settings;
 mod values;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use crate::domain::Secret;
 
+pub use external::{ExternalProvider, Protocol, Signup};
 pub use settings::{reference_table, settings_in_effect, Section, Setting, SETTINGS};
 pub use values::{parse_lifetime, redact_url};
 
@@ -217,6 +219,9 @@ pub struct Config {
     /// Roles whose holders must have a second factor: without one, every route guarded
     /// by a permission answers `403 mfa_enrollment_required`.
     pub mfa_required_roles: Vec<String>,
+    /// Sign-in with other identity providers (the settings file's
+    /// `[external_providers.<name>]` tables).
+    pub external_providers: Vec<ExternalProvider>,
 }
 
 impl fmt::Debug for Config {
@@ -278,6 +283,7 @@ impl Default for Config {
             require_verified_email: false,
             mfa_issuer: "Authenticon".into(),
             mfa_required_roles: Vec::new(),
+            external_providers: Vec::new(),
         }
     }
 }
@@ -285,16 +291,18 @@ impl Default for Config {
 impl Config {
     /// Defaults, then the TOML file (if any), then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, LoadError> {
-        let mut values = match file {
+        let (mut values, providers) = match file {
             Some(path) => read_toml(path)?,
-            None => BTreeMap::new(),
+            None => (BTreeMap::new(), Vec::new()),
         };
         for (key, value) in std::env::vars() {
             if let Some(name) = key.strip_prefix(ENV_PREFIX) {
                 values.insert(name.to_string(), value);
             }
         }
-        Ok(Self::from_values(&values)?)
+        let mut config = Self::from_values(&values)?;
+        config.external_providers = providers;
+        Ok(config)
     }
 
     /// Builds a config from `NAME -> value` pairs (names without the prefix); names no
@@ -362,12 +370,18 @@ impl Config {
     }
 }
 
-fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
+/// The file's flat settings, and its external providers.
+fn read_toml(path: &Path) -> Result<(BTreeMap<String, String>, Vec<ExternalProvider>), LoadError> {
     let file_err = |reason: String| LoadError::File { path: path.display().to_string(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
     let mut out = BTreeMap::new();
+    let mut providers = Vec::new();
     for (key, value) in table {
+        if key == "external_providers" {
+            providers = external::parse_providers(&value).map_err(file_err)?;
+            continue;
+        }
         let value = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
@@ -378,7 +392,7 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, LoadError> {
         };
         out.insert(key.to_ascii_uppercase(), value);
     }
-    Ok(out)
+    Ok((out, providers))
 }
 
 #[cfg(test)]

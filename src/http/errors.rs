@@ -9,6 +9,7 @@ use tracing::error;
 use crate::auth::accounts::AccountError;
 use crate::auth::admin::AdminError;
 use crate::auth::audit::AuditError;
+use crate::auth::external::ExternalError;
 use crate::auth::login::LoginError;
 use crate::auth::mfa::MfaError;
 use crate::auth::presence::PresenceError;
@@ -88,6 +89,12 @@ pub enum ApiError {
     Throttled(u64),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// An external identity provider could not be reached or answered nonsense.
+    #[error("identity provider unavailable")]
+    ProviderUnavailable,
+    /// A refusal with a fixed message and a machine-readable `code`.
+    #[error("{code}: {message}")]
+    Coded { status: StatusCode, code: &'static str, message: &'static str },
     /// The whole request took longer than the configured limit.
     #[error("request timed out")]
     Timeout,
@@ -186,6 +193,14 @@ impl ApiError {
             ),
             ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, detail("Service temporarily unavailable, try again later."))
+            }
+            ApiError::ProviderUnavailable => (
+                StatusCode::BAD_GATEWAY,
+                json!({ "detail": "The identity provider could not be reached. Try again later.",
+                        "code": "provider_unavailable" }),
+            ),
+            ApiError::Coded { status, code, message } => {
+                (*status, json!({ "detail": message, "code": code }))
             }
             ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, detail("Request timed out.")),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, detail("A server error occurred.")),
@@ -444,6 +459,33 @@ mod tests {
             let (status, body) = e.status_and_body();
             let generic = json!({"detail": "Service temporarily unavailable, try again later."});
             assert_eq!((status, body), (StatusCode::SERVICE_UNAVAILABLE, generic));
+        }
+    }
+}
+
+impl From<ExternalError> for ApiError {
+    fn from(e: ExternalError) -> Self {
+        let coded = |status, code, message| ApiError::Coded { status, code, message };
+        match e {
+            ExternalError::UnknownProvider | ExternalError::NotFound => ApiError::NotFound,
+            ExternalError::Unavailable(why) => {
+                tracing::warn!(reason = %why, "external identity provider unavailable");
+                ApiError::ProviderUnavailable
+            }
+            ExternalError::LastWay => coded(
+                StatusCode::BAD_REQUEST,
+                "last_sign_in_method",
+                "This is the account's only way to sign in: set a password or add a passkey first.",
+            ),
+            ExternalError::IdentityTaken => coded(
+                StatusCode::CONFLICT,
+                "identity_taken",
+                "This identity is already linked to another account.",
+            ),
+            ExternalError::Throttled(secs) => ApiError::Throttled(secs),
+            ExternalError::Store(e) => e.into(),
+            // The callback's refusals are answered as pages, not through the API.
+            other => ApiError::internal(anyhow::anyhow!(other)),
         }
     }
 }

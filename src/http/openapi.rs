@@ -88,6 +88,7 @@ fn with_twin(router: Router<AppState>, path: &str, handler: MethodRouter<AppStat
         (name = "roles", description = "Roles and permissions; each route names the permission it needs"),
         (name = "users", description = "User administration"),
         (name = "audit", description = "The audit log"),
+        (name = "external", description = "Sign-in with external identity providers (OpenID Connect, GitHub): browser redirects and the providers offered"),
         (name = "service", description = "Health and the API description"),
     )
 )]

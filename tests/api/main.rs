@@ -8,6 +8,7 @@ mod admin;
 mod admin_links;
 mod auth;
 mod cli;
+mod external;
 mod faults;
 mod import;
 mod input;

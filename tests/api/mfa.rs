@@ -14,7 +14,7 @@ fn invalid_code() -> Value {
 }
 
 /// The code an authenticator shows `offset_steps` steps from now.
-fn code(secret: &str, offset_steps: i64) -> String {
+pub(crate) fn code(secret: &str, offset_steps: i64) -> String {
     let totp = totp_rs::Builder::new()
         .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
         .with_account_name("x")
@@ -25,7 +25,7 @@ fn code(secret: &str, offset_steps: i64) -> String {
 }
 
 /// Enrols TOTP for a fresh user; returns (access, secret, recovery codes).
-async fn enrolled(app: &TestApp, username: &str) -> (String, String, Vec<String>) {
+pub(crate) async fn enrolled(app: &TestApp, username: &str) -> (String, String, Vec<String>) {
     app.register(username).await;
     let (access, _) = app.login(username).await;
     let r =

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod external;
 pub mod me;
 pub mod mfa;
 pub mod oauth;
@@ -30,6 +31,7 @@ pub fn all() -> ApiRouter {
         .merge(audit::routes())
         .merge(clients::routes())
         .merge(oauth::routes())
+        .merge(external::routes())
         .merge(service::routes())
 }
 
@@ -95,6 +97,7 @@ mod tests {
             agree::<users::CreateUserRequest>(&[]),
             agree::<clients::ClientRequest>(&[]),
             agree::<clients::AnswerRequest>(&[]),
+            agree::<external::LinkRequest>(&[]),
         ]
         .into_iter()
         .collect();

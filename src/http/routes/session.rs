@@ -23,6 +23,9 @@ use crate::tokens::{TokenError, TokenPair};
 
 pub const REFRESH_COOKIE: &str = "authenticon_refresh";
 const COOKIE_PATH: &str = "/api/session/";
+/// An offer to link an external identity (see `auth::external`), taken by the next
+/// sign-in in this browser.
+pub const LINK_OFFER_COOKIE: &str = "authenticon_link";
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -41,13 +44,18 @@ pub struct SessionResponse {
 
 /// The value of our refresh cookie in a request, if any.
 fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, REFRESH_COOKIE)
+}
+
+/// The value of a cookie in a request, if any.
+pub(super) fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == REFRESH_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty())
 }
@@ -56,7 +64,7 @@ fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
 /// SECURITY: a configured public URL decides; without one, the request's `Host` may only
 /// add `Secure` (a real name), never drop it, so a client cannot write `Host: localhost`
 /// to get its cookie sent over plain HTTP.
-fn cookie_is_secure(app: &AppState, headers: &HeaderMap, https: bool) -> bool {
+pub(super) fn cookie_is_secure(app: &AppState, headers: &HeaderMap, https: bool) -> bool {
     if https || !plain_http_localhost(&app.config.public_url()) {
         return true;
     }
@@ -79,18 +87,35 @@ fn plain_http_localhost(url: &str) -> bool {
 }
 
 fn set_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
+    http_only_cookie(REFRESH_COOKIE, value, "Strict", COOKIE_PATH, max_age, secure)
+}
+
+/// An HttpOnly cookie (`Secure` as `cookie_is_secure` decides).
+pub(super) fn http_only_cookie(
+    name: &str,
+    value: &str,
+    same_site: &str,
+    path: &str,
+    max_age: u64,
+    secure: bool,
+) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{REFRESH_COOKIE}={value}; HttpOnly; SameSite=Strict; Path={COOKIE_PATH}; Max-Age={max_age}{secure}"
-    );
+    let cookie =
+        format!("{name}={value}; HttpOnly; SameSite={same_site}; Path={path}; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-fn with_session(pair: TokenPair, lifetime: u64, secure: bool) -> Response {
+/// The link offer's cookie: set by an external provider's callback, cleared by a sign-in.
+pub(super) fn link_offer_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
+    http_only_cookie(LINK_OFFER_COOKIE, value, "Strict", COOKIE_PATH, max_age, secure)
+}
+
+fn with_session(pair: TokenPair, cookies: Vec<HeaderValue>) -> Response {
     let body = SessionResponse { access: pair.access, user: UserResponse::from(&pair.user) };
-    let cookie = set_cookie(&pair.refresh, lifetime, secure);
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -129,6 +154,32 @@ async fn start_session(
     headers: &HeaderMap,
     https: bool,
 ) -> Result<Response, ApiError> {
+    let (pair, cookies) = open_browser_session(app, proven, client, headers, https).await?;
+    Ok(with_session(pair, cookies))
+}
+
+/// The browser's new session: its tokens, and the cookies to set. A sign-in here also
+/// completes the browser's offer to link an external identity, if it holds one: the
+/// sign-in is the proof of the account that offer needs (`auth::external`).
+pub(super) async fn open_browser_session(
+    app: &AppState,
+    proven: Proven,
+    client: ClientInfo,
+    headers: &HeaderMap,
+    https: bool,
+) -> Result<(TokenPair, Vec<HeaderValue>), ApiError> {
+    let secure = cookie_is_secure(app, headers, https);
+    let mut cookies = Vec::new();
+    if let Some(offer) = cookie(headers, LINK_OFFER_COOKIE) {
+        match app.external.accept_offer(&offer, &proven.user, &client).await {
+            Ok(Some(provider)) => {
+                tracing::info!(user_id = %proven.user.user.id, %provider, "external identity linked")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not link the offered external identity"),
+        }
+        cookies.push(link_offer_cookie("", 0, secure));
+    }
     // SECURITY: the browser's previous session ends here rather than live on, unseen,
     // until it expires: its cookie is about to be replaced (a sign-in over another user's
     // session, or a fresh sign-in asked for by `prompt=login`).
@@ -139,7 +190,8 @@ async fn start_session(
         }
     }
     let pair = app.tokens.start_session(proven.user, proven.amr, client).await?;
-    Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), cookie_is_secure(app, headers, https)))
+    cookies.push(set_cookie(&pair.refresh, app.config.refresh_token_lifetime.as_secs(), secure));
+    Ok((pair, cookies))
 }
 
 /// The second login step of the web app: as `/api/token/mfa/`, answered like
@@ -203,7 +255,10 @@ pub async fn session_refresh(
     let token = refresh_cookie(&headers).ok_or(ApiError::NotAuthenticated)?;
     let secure = cookie_is_secure(&app, &headers, https);
     match app.tokens.refresh(&token, client).await {
-        Ok(pair) => Ok(with_session(pair, app.config.refresh_token_lifetime.as_secs(), secure)),
+        Ok(pair) => {
+            let cookie = set_cookie(&pair.refresh, app.config.refresh_token_lifetime.as_secs(), secure);
+            Ok(with_session(pair, vec![cookie]))
+        }
         // A dead cookie is useless: tell the browser to drop it.
         Err(e) => Ok(clearing_cookie(ApiError::from(e).into_response(), secure)),
     }

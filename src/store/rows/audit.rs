@@ -104,6 +104,9 @@ audit_events! {
     OauthTokenIssued => "oauth_token_issued",
     OauthRefused => "oauth_refused",
     OauthCodeReplayed => "oauth_code_replayed",
+    IdentityLinked => "identity_linked",
+    IdentityUnlinked => "identity_unlinked",
+    ExternalLoginFailed => "external_login_failed",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -2,6 +2,7 @@
 //! area (as `sql/`).
 
 mod audit;
+mod external;
 mod keys;
 mod mail;
 mod mfa;
@@ -11,6 +12,7 @@ mod sessions;
 mod users;
 
 pub use audit::*;
+pub use external::*;
 pub use keys::*;
 pub use mail::*;
 pub use mfa::*;

@@ -2,6 +2,7 @@
 //! backends (see `store::db`).
 
 mod audit;
+mod external;
 mod keys;
 mod mail;
 mod mfa;

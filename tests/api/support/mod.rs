@@ -5,6 +5,7 @@
 
 mod app;
 mod db;
+pub mod github;
 mod jwt;
 mod metrics;
 mod process;
