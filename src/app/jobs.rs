@@ -1,5 +1,6 @@
 //! What a serving instance runs beside the requests: reloading signing keys rotated
-//! elsewhere, dropping expired authorization requests, and sending the mail outbox.
+//! elsewhere, dropping expired authorization requests and external sign-ins, and sending
+//! the mail outbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,10 @@ pub fn start(state: &AppState) {
             every.tick().await;
             if let Err(e) = store.flush_authorizations(clock.now()).await {
                 warn!(error = %e, "could not drop expired authorization requests");
+            }
+            // Trips to external providers never come back when the person gives up.
+            if let Err(e) = store.flush_external_logins(clock.now()).await {
+                warn!(error = %e, "could not drop expired external sign-ins");
             }
         }
     });

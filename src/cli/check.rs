@@ -31,6 +31,12 @@ pub async fn check(state: &AppState) -> anyhow::Result<()> {
     for (name, value) in settings_in_effect(config) {
         println!("      {name}={value}");
     }
+    for provider in &config.external_providers {
+        say(true, format!("external provider {}", provider.describe()));
+        if let Some(uri) = state.external.redirect_uri(&provider.name) {
+            println!("      register this redirect URI there: {uri}");
+        }
+    }
     match state.store.ping().await {
         Ok(()) => say(true, "database: reachable".into()),
         Err(e) => say(false, format!("database: {e}")),

@@ -312,6 +312,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             // simplejwt's one line stays the output; spent authorization requests go too.
             let n = state.store.flush_authorizations(state.clock.now()).await?;
             tracing::info!(deleted = n, "expired authorization requests deleted");
+            let n = state.store.flush_external_logins(state.clock.now()).await?;
+            tracing::info!(deleted = n, "expired external sign-ins deleted");
             Ok(())
         }
         Command::ImportDjango { file, admin_group, existing_roles } => {

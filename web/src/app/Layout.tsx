@@ -42,6 +42,7 @@ export function Layout({ children }: { children: ReactNode }) {
               <li><NavLink to="/password">Password</NavLink></li>
               <li><NavLink to="/two-factor">Two-factor</NavLink></li>
               <li><NavLink to="/applications">Connected apps</NavLink></li>
+              <li><NavLink to="/linked-accounts">Linked accounts</NavLink></li>
               {admin.map((n) => (
                 <li key={n.to}><NavLink to={n.to}>{n.label}</NavLink></li>
               ))}

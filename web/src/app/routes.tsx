@@ -15,6 +15,7 @@ import { ForgotPasswordPage } from '../features/recovery/ForgotPasswordPage';
 import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
 import { ApplicationsPage } from '../features/applications/ApplicationsPage';
+import { LinkedAccountsPage } from '../features/external/LinkedAccountsPage';
 import { routes as oauthRoutes } from '../features/oauth/routes';
 import { adminRoutes } from './adminRoutes';
 
@@ -35,6 +36,7 @@ export const accountRoutes: AppRoute[] = [
   { path: '/password', element: <PasswordPage />, title: 'Change password' },
   { path: '/two-factor', element: <TwoFactorPage />, title: 'Two-factor authentication' },
   { path: '/applications', element: <ApplicationsPage />, title: 'Connected applications' },
+  { path: '/linked-accounts', element: <LinkedAccountsPage />, title: 'Linked accounts' },
 ];
 
 export { adminRoutes };

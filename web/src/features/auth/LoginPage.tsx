@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/Notice';
 import { usePageTitle } from '../../components/Page';
@@ -9,6 +9,8 @@ import { getExpiredUsername, getUser, type EndReason } from '../../lib/api/sessi
 import { safeNextPath, type AfterSignIn } from '../../lib/nextPath';
 import { passkeyError, passkeysSupported } from '../../lib/passkeys';
 import { SIGNED_OUT_UNTOLD, useAuth, useLogoutPending } from '../../lib/auth';
+import { ContinueWith } from '../external/ContinueWith';
+import { providersQuery } from '../external/api';
 import { login, loginWithCode, loginWithPasskey, loginWithPasskeyStep, mfaChallengeOf, type MfaChallenge } from './api';
 
 const none = { fields: {} as Record<string, string[]>, error: null as string | null };
@@ -22,6 +24,20 @@ function loginError(err: unknown): typeof none {
   if (fields.mfa_token) return { fields: {}, error: fields.mfa_token.join(' ') };
   const shown = Object.keys(fields).filter((f) => f === 'code' || f === 'username' || f === 'password');
   return { fields, error: shown.length ? null : Object.values(fields).flat().join(' ') || err.message };
+}
+
+/**
+ * The second step an external provider's sign-in left in the fragment
+ * (`#mfa_token=…&methods=…&next=…`: never sent to a server), read once and wiped.
+ */
+function externalSecondStep(): { challenge: MfaChallenge; next: string | null } | null {
+  if (typeof window === 'undefined' || !window.location.hash.startsWith('#mfa_token=')) return null;
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+  const token = params.get('mfa_token');
+  if (!token) return null;
+  const methods = (params.get('methods') ?? '').split(',').filter(Boolean);
+  return { challenge: { token, methods }, next: params.get('next') };
 }
 
 export const SESSION_ENDED = 'Your session ended; sign in again to continue.';
@@ -49,7 +65,11 @@ export function LoginPage() {
   const navigate = useNavigate();
   const location = useLocation();
   const [params] = useSearchParams();
-  const next = safeNextPath(params.get('next')) ?? '/';
+  const [external] = useState(externalSecondStep);
+  const next = safeNextPath(external?.next ?? params.get('next')) ?? '/';
+  const linking = params.get('link');
+  const providers = useQuery({ ...providersQuery(), enabled: !!linking });
+  const linkingName = providers.data?.find((p) => p.name === linking)?.display_name ?? linking;
   const reauth = params.get('reauth') === '1';
   const arrival = arrivalNotice(location.state, endReason, useLogoutPending(), reauth);
   // After an expiry the name is offered again, as is the one an application names or,
@@ -58,7 +78,7 @@ export function LoginPage() {
     getExpiredUsername() ?? params.get('login_hint') ?? (reauth ? getUser()?.username : null) ?? '');
   const [password, setPassword] = useState('');
   // Set when the password was right and a second factor is wanted.
-  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(external?.challenge ?? null);
   const [code, setCode] = useState('');
   const attempt = useMutation({
     mutationFn: (step: () => Promise<unknown>) => step(),
@@ -94,6 +114,14 @@ export function LoginPage() {
         <div role={arrival.warning ? 'alert' : 'status'}>
           <p className={arrival.warning ? 'notice warning' : 'notice info'} data-testid="login-arrival">
             {arrival.warning ?? arrival.info}
+          </p>
+        </div>
+      )}
+      {linking && !challenge && (
+        <div role="status">
+          <p className="notice info" data-testid="login-link-offer">
+            An account here already uses the email address of your {linkingName} account. Sign in to it to link{' '}
+            {linkingName}; after that, you can sign in with either.
           </p>
         </div>
       )}
@@ -137,6 +165,7 @@ export function LoginPage() {
           </div>
         </form>
       )}
+      {!challenge && !linking && <ContinueWith next={next} />}
       <p>
         <Link to="/forgot-password">Forgot password?</Link>
       </p>

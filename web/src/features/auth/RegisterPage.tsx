@@ -6,6 +6,7 @@ import { Notice } from '../../components/Notice';
 import { PasswordField } from '../../components/PasswordRules';
 import { formError } from '../../lib/api/errors';
 import { safeNextPath } from '../../lib/nextPath';
+import { ContinueWith } from '../external/ContinueWith';
 import { registerAndLogin, type RegisterRequest } from './api';
 import { passwordProblems, usernameProblems } from './validation';
 
@@ -57,6 +58,7 @@ export function RegisterPage() {
         <Notice error={error} reserve />
         <button type="submit" disabled={busy}>{busy ? 'Creating…' : 'Create account'}</button>
       </form>
+      <ContinueWith next={next} />
       <p>
         Already registered? <Link to={next === '/' ? '/login' : `/login?next=${encodeURIComponent(next)}`}>Sign in</Link>
       </p>

@@ -3,12 +3,14 @@ import { useQuery } from '@tanstack/react-query';
 import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { userSecurityQuery, type User } from './api';
+import { userIdentitiesQuery } from '../external/api';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { formatDateTime, formatUnix } from '../../lib/format';
 import { useUserAction } from './useUserAction';
 
 export function SecurityTab({ user, canManage }: { user: User; canManage: boolean }) {
   const security = useQuery(userSecurityQuery(user.id));
+  const identities = useQuery(userIdentitiesQuery(user.id));
   const factors = useUserAction();
   const lockout = useUserAction();
   const reset = useUserAction();
@@ -54,6 +56,22 @@ export function SecurityTab({ user, canManage }: { user: User; canManage: boolea
           </div>
         )}
         <Notice error={factors.error} success={factors.success} />
+      </div>
+
+      <div className="section">
+        <h2>Linked accounts</h2>
+        {identities.error ? <LoadError error={identities.error} what="the linked accounts" onRetry={identities.refetch} retrying={identities.isFetching} />
+          : !identities.data ? <Loading what="linked accounts" />
+          : identities.data.length === 0 ? <p>None: the user signs in with a password or passkey only.</p> : (
+            <ul className="plain" data-testid="user-identities">
+              {identities.data.map((i) => (
+                <li key={i.id}>
+                  <strong>{i.display_name}</strong>{' '}
+                  <span className="muted">{i.email || 'no verified address'}, linked {formatDateTime(i.created)}, last used {i.last_used ? formatDateTime(i.last_used) : 'never'}</span>
+                </li>
+              ))}
+            </ul>
+          )}
       </div>
 
       <div className="section">

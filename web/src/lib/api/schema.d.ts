@@ -134,6 +134,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/providers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The external identity providers users may sign in with, for the login and sign-up
+         *     pages. Public.
+         */
+        get: operations["list_providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/clients/": {
         parameters: {
             query?: never;
@@ -283,6 +303,49 @@ export interface paths {
          *     refresh and access tokens stop at once).
          */
         delete: operations["disconnect_application"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/identities/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's linked external identities. */
+        get: operations["my_identities"];
+        put?: never;
+        /**
+         * Start linking a provider to the caller's account. Takes a proof of presence (a linked
+         *     identity is a way into the account), and sets the trip's `authenticon_external`
+         *     cookie: the browser that calls this must be the one that goes to the provider.
+         */
+        post: operations["link_identity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/identities/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink one of the caller's identities. Refused (`last_sign_in_method`) when the
+         *     account would be left with no way to sign in (no usable password, no passkey, no
+         *     other identity).
+         */
+        delete: operations["unlink_identity"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1045,6 +1108,23 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/api/users/{id}/identities/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's linked external identities. Needs `users.view`. */
+        get: operations["user_identities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{id}/lockouts/": {
         parameters: {
             query?: never;
@@ -1249,6 +1329,53 @@ export interface paths {
          *     consents.
          */
         get: operations["authorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/external/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The provider's redirect back. A linked identity signs its user in (the refresh
+         *     cookie set, as `/api/session/login/` does) and the browser goes to its `next` path,
+         *     or to `/login#mfa_token=…` when the account has a second factor; an address that is an
+         *     existing account's goes to `/login?link=<provider>` with an offer to link in an
+         *     HttpOnly cookie, completed by that account's next sign-in in this browser; a new
+         *     account is made where the provider's settings allow it. Spent, expired, replayed,
+         *     or another browser's callbacks, and answers that fail a check, get a page saying so.
+         */
+        get: operations["callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/external/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sends the browser to the provider (with `state`, `nonce` and a PKCE `S256`
+         *     challenge) and binds the trip to this browser with the `authenticon_external`
+         *     cookie (HttpOnly; SameSite=Lax, as the provider's redirect back is a cross-site
+         *     navigation; Path=/oauth/external/; ten minutes).
+         */
+        get: operations["start"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1600,6 +1727,18 @@ export interface components {
         FieldErrorsBody: {
             [key: string]: string[];
         };
+        IdentityResponse: {
+            id: string;
+            /** @description The provider's name in the settings. */
+            provider: string;
+            display_name: string;
+            /** @description The address the provider vouched for when last used (empty when none was verified). */
+            email: string;
+            /** @description RFC 3339. */
+            created: string;
+            /** @description RFC 3339; null before the first sign-in through it. */
+            last_used?: string | null;
+        };
         Jwks: {
             /**
              * @description RFC 7517 public keys (`kty`, `kid`, `alg`, `use`, and the key's members); empty
@@ -1608,6 +1747,33 @@ export interface components {
             keys: {
                 [key: string]: unknown;
             }[];
+        };
+        /**
+         * @description Which provider to link, and a proof of presence (`password`, `code` or `credential`, as
+         *     `/api/me/reauthenticate/` takes them).
+         */
+        LinkRequest: {
+            /** @description The current password. */
+            password?: string | null;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/me/reauthenticate/passkey/`.
+             */
+            credential?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            /** @description The provider's name, as `/api/auth/providers/` lists it. */
+            provider: string;
+        };
+        LinkStart: {
+            /**
+             * @description Send the browser here (the provider's sign-in); it comes back to
+             *     `/linked-accounts?linked=<provider>`.
+             */
+            redirect_to: string;
         };
         MfaLoginRequest: {
             /** @description From the `401 mfa_required` answer of the password step. */
@@ -1804,6 +1970,14 @@ export interface components {
             id: string;
             username: string;
             roles: string[];
+        };
+        ProviderInfo: {
+            /** @description The provider's name in the settings: in its paths. */
+            name: string;
+            /** @description What the button says: "Continue with {display_name}". */
+            display_name: string;
+            /** @description Where the button goes (add `?next=/path` to come back there). */
+            start_url: string;
         };
         Reauthenticated: {
             /** @description RFC 3339: until when this session may make sensitive changes without another proof. */
@@ -2273,6 +2447,25 @@ export interface operations {
             };
         };
     };
+    list_providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderInfo"][];
+                };
+            };
+        };
+    };
     list_clients: {
         parameters: {
             query?: never;
@@ -2700,6 +2893,146 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    my_identities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    link_identity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            /** @description Sets the `authenticon_external` cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkStart"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `reauthentication_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description No such provider */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description `provider_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    unlink_identity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Identity id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `last_sign_in_method` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
             };
             401: {
                 headers: {
@@ -4623,6 +4956,52 @@ export interface operations {
             };
         };
     };
+    user_identities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     clear_lockouts: {
         parameters: {
             query?: never;
@@ -5104,6 +5483,100 @@ export interface operations {
             };
             /** @description No valid client or redirect URI: an HTML page, no redirect */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's name */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in (to `next`), to the second step, to the link offer, or back to the linked accounts */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Expired, replayed, from another browser, cancelled, or an answer that fails a check (a page) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No account, sign-up not allowed, address not verified, or the account is inactive (a page) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The identity is linked to another account (a page) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The provider could not be reached (a page) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    start: {
+        parameters: {
+            query?: {
+                /** @description A path of the web app to return to afterwards */
+                next?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The provider's name */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization endpoint */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such provider (a page) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many sign-in requests from this address (a page) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The provider could not be reached (a page) */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
