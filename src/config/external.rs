@@ -226,7 +226,7 @@ fn parse_one(name: &str, value: &toml::Value) -> Result<ExternalProvider, String
         Some(_) => return Err("roles: expected a table of claim value = role(s)".into()),
     };
     let roles_claim = text("roles_claim")?;
-    if roles_claim.is_some() != !roles.is_empty() {
+    if roles_claim.is_some() == roles.is_empty() {
         return Err("roles_claim and roles: give both or neither".into());
     }
     Ok(ExternalProvider {

@@ -390,6 +390,33 @@ impl From<AccessError> for ApiError {
     }
 }
 
+impl From<ExternalError> for ApiError {
+    fn from(e: ExternalError) -> Self {
+        let coded = |status, code, message| ApiError::Coded { status, code, message };
+        match e {
+            ExternalError::UnknownProvider | ExternalError::NotFound => ApiError::NotFound,
+            ExternalError::Unavailable(why) => {
+                tracing::warn!(reason = %why, "external identity provider unavailable");
+                ApiError::ProviderUnavailable
+            }
+            ExternalError::LastWay => coded(
+                StatusCode::BAD_REQUEST,
+                "last_sign_in_method",
+                "This is the account's only way to sign in: set a password or add a passkey first.",
+            ),
+            ExternalError::IdentityTaken => coded(
+                StatusCode::CONFLICT,
+                "identity_taken",
+                "This identity is already linked to another account.",
+            ),
+            ExternalError::Throttled(secs) => ApiError::Throttled(secs),
+            ExternalError::Store(e) => e.into(),
+            // The callback's refusals are answered as pages, not through the API.
+            other => ApiError::internal(anyhow::anyhow!(other)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,33 +486,6 @@ mod tests {
             let (status, body) = e.status_and_body();
             let generic = json!({"detail": "Service temporarily unavailable, try again later."});
             assert_eq!((status, body), (StatusCode::SERVICE_UNAVAILABLE, generic));
-        }
-    }
-}
-
-impl From<ExternalError> for ApiError {
-    fn from(e: ExternalError) -> Self {
-        let coded = |status, code, message| ApiError::Coded { status, code, message };
-        match e {
-            ExternalError::UnknownProvider | ExternalError::NotFound => ApiError::NotFound,
-            ExternalError::Unavailable(why) => {
-                tracing::warn!(reason = %why, "external identity provider unavailable");
-                ApiError::ProviderUnavailable
-            }
-            ExternalError::LastWay => coded(
-                StatusCode::BAD_REQUEST,
-                "last_sign_in_method",
-                "This is the account's only way to sign in: set a password or add a passkey first.",
-            ),
-            ExternalError::IdentityTaken => coded(
-                StatusCode::CONFLICT,
-                "identity_taken",
-                "This identity is already linked to another account.",
-            ),
-            ExternalError::Throttled(secs) => ApiError::Throttled(secs),
-            ExternalError::Store(e) => e.into(),
-            // The callback's refusals are answered as pages, not through the API.
-            other => ApiError::internal(anyhow::anyhow!(other)),
         }
     }
 }

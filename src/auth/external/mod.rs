@@ -396,7 +396,7 @@ fn signup_allowed(signup: &Signup, email: &str) -> bool {
         Signup::On => true,
         Signup::Domains(domains) => {
             let domain = email.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
-            domains.iter().any(|d| *d == domain)
+            domains.contains(&domain)
         }
     }
 }
