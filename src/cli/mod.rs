@@ -26,8 +26,9 @@ use crate::domain::{ClientInfo, FieldErrors};
 #[command(name = "authenticon", version, about = "JWT authentication service")]
 pub struct Cli {
     /// TOML file with settings (keys as the AUTHENTICON_* variables, without the prefix,
-    /// e.g. `bind = "0.0.0.0:8000"`). Environment variables win over it.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// e.g. `bind = "0.0.0.0:8000"`), and the `[external_providers.<name>]` tables.
+    /// Environment variables win over it.
+    #[arg(long, global = true, value_name = "FILE", env = "AUTHENTICON_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,

@@ -395,7 +395,8 @@ impl From<ExternalError> for ApiError {
         let coded = |status, code, message| ApiError::Coded { status, code, message };
         match e {
             ExternalError::UnknownProvider | ExternalError::NotFound => ApiError::NotFound,
-            ExternalError::Unavailable(why) => {
+            // A provider whose discovery fails its checks is as unusable as one that is down.
+            ExternalError::Unavailable(why) | ExternalError::Refused(why) => {
                 tracing::warn!(reason = %why, "external identity provider unavailable");
                 ApiError::ProviderUnavailable
             }

@@ -110,7 +110,7 @@ async fn page_of(r: reqwest::Response) -> (StatusCode, String) {
 }
 
 async fn user_count(app: &TestApp) -> i64 {
-    app.state.store.count_users_with_email("octo@example.com").await.unwrap()
+    app.state.store.count_users_with_verified_email("octo@example.com").await.unwrap()
 }
 
 async fn events(app: &TestApp) -> Vec<String> {
@@ -170,8 +170,10 @@ async fn a_first_sign_in_makes_an_account_and_a_cookie_session() {
 
 #[tokio::test]
 async fn an_existing_accounts_address_is_linked_only_after_its_owner_signs_in() {
-    let (app, gh) = with_github(Signup::On).await;
-    let ann = register_with_email(&app, "ann", "Octo@Example.com").await;
+    let gh = GitHubStandIn::start().await;
+    let url = gh.url.clone();
+    let (app, sink) = with_mail(move |c| c.external_providers = vec![github(&url, Signup::On)]).await;
+    let ann = register_verified(&app, &sink, "ann", "Octo@Example.com").await;
     app.register("mallory").await;
     gh.add_user(1, "octocat", "octo@example.com", true);
 
@@ -239,6 +241,14 @@ async fn unverified_addresses_and_closed_signups_make_nothing() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("<h1>Email address not verified</h1>"), "{page}");
     assert_eq!(user_count(&app).await, 0);
+
+    // An address typed into an account but never verified is no claim to it: no offer.
+    let (app, gh) = with_github(Signup::Off).await;
+    register_with_email(&app, "squatter", "octo@example.com").await;
+    gh.add_user(7, "octocat", "octo@example.com", true);
+    let (status, page) = page_of(sign_in(&app, &gh, "octocat").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("<h1>No account</h1>"), "{page}");
 
     let (app, gh) = with_github(Signup::Domains(vec!["corp.example".into()])).await;
     gh.add_user(8, "octocat", "octo@example.com", true);
@@ -364,14 +374,22 @@ async fn an_account_with_a_second_factor_still_needs_it() {
     let (_, secret, _) = enrolled(&app, "carol").await;
     let carol = app.state.store.user_by_username_key("carol").await.unwrap().unwrap();
     let identity = ExternalIdentityRow {
-        id: "id-1".into(),
+        id: "id-0".into(),
         user_id: carol.id.clone(),
         provider: "github".into(),
+        issuer: "https://github.old.example".into(),
         subject: "1".into(),
         email: String::new(),
         created_at: 0,
         last_used_at: None,
     };
+    app.state.store.link_external_identity(&identity, &AuditMeta::default()).await.unwrap();
+    // User 1 of another GitHub (the settings moved to a new instance) is not carol.
+    let (status, page) = page_of(sign_in(&app, &gh, "octocat").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("<h1>No account</h1>"), "{page}");
+
+    let identity = ExternalIdentityRow { id: "id-1".into(), issuer: gh.url.clone(), ..identity };
     app.state.store.link_external_identity(&identity, &AuditMeta::default()).await.unwrap();
 
     let r = sign_in(&app, &gh, "octocat").await;

@@ -102,13 +102,16 @@ impl External {
     ) -> Result<Option<String>, ExternalError> {
         let now = self.clock.now();
         let Some(offer) = self.store.take_link_offer(&sha256_hex(token), now).await? else { return Ok(None) };
-        if user.user.email.trim().to_lowercase() != offer.email {
+        // SECURITY: the account must have proved the address too (not merely typed it in:
+        // an attacker's account squatting the address must not collect the identity).
+        if !user.user.email_verified || user.user.email.trim().to_lowercase() != offer.email {
             return Ok(None);
         }
         let identity = ExternalIdentityRow {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user.user.id.clone(),
             provider: offer.provider.clone(),
+            issuer: offer.issuer,
             subject: offer.subject,
             email: offer.email,
             created_at: now,

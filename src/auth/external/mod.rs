@@ -317,7 +317,7 @@ impl External {
         let audit = AuditMeta::client(client.clone());
         let verified_email =
             claims.email.as_ref().filter(|_| claims.email_verified).map(|e| e.trim().to_string());
-        let linked = self.store.external_identity(name, &claims.subject).await?;
+        let linked = self.store.external_identity(name, upstream.issuer_key(), &claims.subject).await?;
 
         if let Some(user_id) = trip.link_user_id {
             return match linked {
@@ -348,12 +348,13 @@ impl External {
         }
         // SECURITY: from here on an address decides, so it must be one the provider verified.
         let email = verified_email.ok_or(ExternalError::EmailNotVerified)?;
-        if self.store.count_users_with_email(&email).await? > 0 {
+        if self.store.count_users_with_verified_email(&email).await? > 0 {
             // Never linked by the address alone: the account's owner must prove it.
             let token = random_b64(32);
             let offer = LinkOfferRow {
                 token_hash: sha256_hex(&token),
                 provider: name.to_string(),
+                issuer: upstream.issuer_key().to_string(),
                 subject: claims.subject.clone(),
                 email: email.to_lowercase(),
                 created_at: now,
@@ -382,6 +383,7 @@ impl External {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_string(),
             provider: provider.to_string(),
+            issuer: self.upstreams.get(provider).map(|u| u.issuer_key().to_string()).unwrap_or_default(),
             subject: claims.subject.clone(),
             email: verified_email.unwrap_or("").to_string(),
             created_at: now,

@@ -134,6 +134,14 @@ impl Upstream {
         &self.redirect_uri
     }
 
+    /// Who vouches for this provider's subjects: the issuer, or GitHub's address.
+    pub fn issuer_key(&self) -> &str {
+        match &self.config.protocol {
+            Protocol::OpenIdConnect { issuer } => issuer,
+            Protocol::GitHub { web_url, .. } => web_url,
+        }
+    }
+
     /// The issuer a callback's `iss` parameter must name (RFC 9207), for OpenID Connect.
     pub fn issuer(&self) -> Option<&str> {
         match &self.config.protocol {

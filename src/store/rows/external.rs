@@ -9,6 +9,8 @@ pub struct ExternalIdentityRow {
     pub id: String,
     pub user_id: String,
     pub provider: String,
+    /// The OpenID issuer (or GitHub's address) the subject belongs to.
+    pub issuer: String,
     pub subject: String,
     pub email: String,
     pub created_at: Timestamp,
@@ -34,6 +36,7 @@ pub struct ExternalLoginRow {
 pub struct LinkOfferRow {
     pub token_hash: String,
     pub provider: String,
+    pub issuer: String,
     pub subject: String,
     pub email: String,
     pub created_at: Timestamp,

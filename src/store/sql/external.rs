@@ -9,20 +9,27 @@ use crate::store::{
     StoreError, Timestamp, Unlinked, UserRow,
 };
 
-const IDENTITY_COLUMNS: &str = "id, user_id, provider, subject, email, created_at, last_used_at";
+const IDENTITY_COLUMNS: &str = "id, user_id, provider, issuer, subject, email, created_at, last_used_at";
 const LOGIN_COLUMNS: &str =
     "state_hash, provider, binding_hash, nonce, pkce_verifier, link_user_id, next_path, \
                              created_at, expires_at";
-const OFFER_COLUMNS: &str = "token_hash, provider, subject, email, created_at, expires_at";
+const OFFER_COLUMNS: &str = "token_hash, provider, issuer, subject, email, created_at, expires_at";
 
 async fn insert_identity(
     c: &mut Conn<'_>,
     i: &ExternalIdentityRow,
     audit: &AuditMeta,
 ) -> Result<(), StoreError> {
-    let q =
-        format!("INSERT INTO external_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-    let q = sql(&q).bind(&i.id).bind(&i.user_id).bind(&i.provider).bind(&i.subject).bind(&i.email);
+    let q = format!(
+        "INSERT INTO external_identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    );
+    let q = sql(&q)
+        .bind(&i.id)
+        .bind(&i.user_id)
+        .bind(&i.provider)
+        .bind(&i.issuer)
+        .bind(&i.subject)
+        .bind(&i.email);
     c.execute(q.bind(i.created_at).bind(i.last_used_at)).await?;
     let detail = serde_json::json!({ "provider": i.provider, "email": i.email });
     insert_audit(c, AuditEvent::IdentityLinked, Some(&i.user_id), &detail, i.created_at, audit).await
@@ -55,17 +62,22 @@ impl Store {
     pub async fn external_identity(
         &self,
         provider: &str,
+        issuer: &str,
         subject: &str,
     ) -> Result<Option<ExternalIdentityRow>, StoreError> {
         let q = format!(
-            "SELECT {IDENTITY_COLUMNS} FROM external_identities WHERE provider = $1 AND subject = $2"
+            "SELECT {IDENTITY_COLUMNS} FROM external_identities \
+             WHERE provider = $1 AND issuer = $2 AND subject = $3"
         );
-        self.read().await?.conn().optional(sql(&q).bind(provider).bind(subject)).await
+        self.read().await?.conn().optional(sql(&q).bind(provider).bind(issuer).bind(subject)).await
     }
 
-    /// Accounts, active or not, with this address (case-insensitive).
-    pub async fn count_users_with_email(&self, email: &str) -> Result<i64, StoreError> {
-        let q = sql("SELECT COUNT(*) FROM users WHERE lower(email) = $1 AND email <> ''");
+    /// Accounts, active or not, that proved they own this address (case-insensitive).
+    /// SECURITY: an address typed into an account but never verified is no claim to it.
+    pub async fn count_users_with_verified_email(&self, email: &str) -> Result<i64, StoreError> {
+        let q = sql(
+            "SELECT COUNT(*) FROM users WHERE lower(email) = $1 AND email <> '' AND email_verified = TRUE",
+        );
         self.read().await?.conn().scalar::<i64>(q.bind(email.to_lowercase().as_str())).await
     }
 
@@ -162,8 +174,10 @@ impl Store {
     }
 
     pub async fn insert_link_offer(&self, offer: &LinkOfferRow) -> Result<(), StoreError> {
-        let q = format!("INSERT INTO external_link_offers ({OFFER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
-        let q = sql(&q).bind(&offer.token_hash).bind(&offer.provider).bind(&offer.subject).bind(&offer.email);
+        let q =
+            format!("INSERT INTO external_link_offers ({OFFER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        let q = sql(&q).bind(&offer.token_hash).bind(&offer.provider).bind(&offer.issuer);
+        let q = q.bind(&offer.subject).bind(&offer.email);
         self.read().await?.conn().execute(q.bind(offer.created_at).bind(offer.expires_at)).await?;
         Ok(())
     }

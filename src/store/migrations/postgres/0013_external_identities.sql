@@ -6,13 +6,17 @@ CREATE TABLE external_identities (
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     -- The provider's name in the settings ([external_providers.<name>]).
     provider   TEXT NOT NULL,
+    -- Who vouches: the OpenID issuer, or GitHub's address. A subject means something
+    -- only with its issuer (OIDC Core §5.7): a provider's settings moved to another
+    -- instance must not sign its user 42 in as the old one's.
+    issuer     TEXT NOT NULL,
     -- The provider's stable id of the person (OIDC `sub`, GitHub's numeric id).
     subject    TEXT NOT NULL,
     -- The address the provider vouched for when the identity was last used.
     email      TEXT NOT NULL DEFAULT '',
     created_at BIGINT NOT NULL,
     last_used_at BIGINT,
-    UNIQUE (provider, subject)
+    UNIQUE (provider, issuer, subject)
 );
 CREATE INDEX external_identities_user ON external_identities(user_id);
 
@@ -38,6 +42,7 @@ CREATE TABLE external_logins (
 CREATE TABLE external_link_offers (
     token_hash TEXT PRIMARY KEY,
     provider   TEXT NOT NULL,
+    issuer     TEXT NOT NULL,
     subject    TEXT NOT NULL,
     email      TEXT NOT NULL,
     created_at BIGINT NOT NULL,

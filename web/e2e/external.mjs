@@ -1,0 +1,243 @@
+// Sign-in with an external OpenID provider, in Chromium, against a real provider run here
+// on loopback: `oidc-provider` (the OpenID-certified Node implementation), with its
+// development login and consent pages. The real `authenticon serve` names it in its
+// settings file. Covered: an account made just in time with a role from the `groups`
+// claim (and the MFA-required role that then asks for a second factor), linking an
+// existing account only after its password, an unverified address, a tampered nonce and
+// `iss`, a provider whose discovery names another issuer, and a provider that is down.
+// Pictures go to test-artifacts/e2e/ as external-*.png.
+//
+//   cd web && npm run build && AUTHENTICON_BIN=... node --test --test-concurrency=1 e2e/external.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Provider from 'oidc-provider';
+import { PASSWORD, apiClient, checkPage, onPage, shot, startStack, watchErrors, writeAxeFindings } from './support.mjs';
+
+const SECRET = 'upstream-client-secret-0123456789';
+/** The people the provider knows: its `sub` is the login typed on its page. */
+const ACCOUNTS = {
+  ann: { email: 'ann@corp.example', email_verified: true, preferred_username: 'ann', groups: ['admins'] },
+  eve: { email: 'eve@corp.example', email_verified: false, preferred_username: 'eve', groups: [] },
+  bob: { email: 'bob@corp.example', email_verified: true, preferred_username: 'bobby', groups: [] },
+};
+
+let stack;
+let baseUrl;
+let issuer;
+let upstream;
+let api;
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+before(async () => {
+  const [upstreamPort, appPort] = [await freePort(), await freePort()];
+  issuer = `http://127.0.0.1:${upstreamPort}`;
+  baseUrl = `http://127.0.0.1:${appPort}`;
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: 'authenticon', client_secret: SECRET, grant_types: ['authorization_code'], response_types: ['code'],
+      redirect_uris: [`${baseUrl}/oauth/external/corp/callback`, `${baseUrl}/oauth/external/mixup/callback`],
+    }],
+    scopes: ['openid', 'email', 'profile', 'groups'],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'], groups: ['groups'] },
+    findAccount: (_, id) => ACCOUNTS[id] && { accountId: id, claims: () => ({ sub: id, ...ACCOUNTS[id] }) },
+    cookies: { keys: ['e2e-upstream-cookie-key'] },
+    features: { devInteractions: { enabled: true } },
+  });
+  upstream = provider.listen(upstreamPort);
+
+  const dir = mkdtempSync(join(tmpdir(), 'authenticon-external-'));
+  const config = join(dir, 'authenticon.toml');
+  writeFileSync(config, `
+[external_providers.corp]
+issuer = "${issuer}"
+display_name = "Corp SSO"
+client_id = "authenticon"
+client_secret = "${SECRET}"
+scopes = ["openid", "email", "profile", "groups"]
+allow_signup = true
+allowed_domains = ["corp.example"]
+roles_claim = "groups"
+
+[external_providers.corp.roles]
+admins = "support"
+
+# The same provider under an address its discovery does not name (mix-up).
+[external_providers.mixup]
+issuer = "http://localhost:${upstreamPort}"
+display_name = "Mixed-up SSO"
+client_id = "authenticon"
+client_secret = "${SECRET}"
+`);
+  console.error('# upstream at', issuer);
+  stack = await startStack('external', {
+    AUTHENTICON_BIND: `127.0.0.1:${appPort}`,
+    AUTHENTICON_PUBLIC_URL: baseUrl,
+    AUTHENTICON_CONFIG: config,
+    AUTHENTICON_MFA_REQUIRED_ROLES: 'support',
+  });
+  console.error('# service at', baseUrl);
+  api = apiClient(baseUrl);
+  await api.apiAs('root', 'POST', '/api/roles/', { name: 'support', permissions: ['users.view'] });
+});
+
+after(async () => {
+  writeAxeFindings('external-axe.json');
+  upstream?.close();
+  await stack?.stop();
+});
+
+/** The provider's development pages: sign in as `login`, then consent. */
+async function atProvider(page, login) {
+  await page.waitForURL((u) => u.origin === issuer);
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('anything');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('button[type="submit"]', { hasText: /continue/i }).click();
+}
+
+async function fresh() {
+  const context = await stack.browser.newContext({ baseURL: baseUrl });
+  const page = await context.newPage();
+  return { context, page, errors: watchErrors(page) };
+}
+
+/** The signed-in page's session, as the server sees it. */
+async function sessionOf(page) {
+  return page.evaluate(async () => {
+    const res = await fetch('/api/session/refresh/', { method: 'POST', headers: { 'X-Requested-With': 'XMLHttpRequest' } });
+    return res.json();
+  });
+}
+
+test('a first sign-in makes the account, with the role its group maps to', async () => {
+  const { context, page, errors } = await fresh();
+  await page.goto('/login?next=%2Fsessions');
+  await onPage(page, 'Sign in');
+  await checkPage(page, 'external-01-login');
+  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(page, 'ann');
+  await page.waitForURL(`${baseUrl}/sessions`);
+  await onPage(page, 'My sessions');
+  const session = await sessionOf(page);
+  assert.equal(session.user.username, 'ann');
+  assert.equal(session.user.email, 'ann@corp.example');
+  assert.deepEqual(session.user.roles, ['support']);
+  // The role demands a second factor: its permission waits until one is enrolled.
+  const res = await page.evaluate(async (access) => {
+    const r = await fetch('/api/users/', { headers: { Authorization: `Bearer ${access}` } });
+    return { status: r.status, body: await r.json() };
+  }, session.access);
+  assert.equal(res.status, 403);
+  assert.equal(res.body.code, 'mfa_enrollment_required');
+  await page.goto('/linked-accounts');
+  await onPage(page, 'Linked accounts');
+  await page.getByText('ann@corp.example').waitFor();
+  await checkPage(page, 'external-02-linked-accounts');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('an existing account is linked only after its own password', async () => {
+  await api.registerUser('bob', 'bob@corp.example');
+  const { context, page } = await fresh();
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(page, 'bob');
+  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('link') === 'corp');
+  await page.getByTestId('login-link-offer').waitFor();
+  await checkPage(page, 'external-03-link-offer');
+  // The address alone signed no one in and linked nothing.
+  assert.deepEqual(await api.apiAs('bob', 'GET', '/api/me/identities/'), []);
+  await page.getByLabel('Username').fill('bob');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${baseUrl}/`);
+  const linked = await api.apiAs('bob', 'GET', '/api/me/identities/');
+  assert.deepEqual(linked.map((i) => [i.provider, i.email]), [['corp', 'bob@corp.example']]);
+  await context.close();
+
+  // From now on the provider signs bob in.
+  const second = await fresh();
+  await second.page.goto('/login');
+  await second.page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(second.page, 'bob');
+  await second.page.waitForURL(`${baseUrl}/`);
+  assert.equal((await sessionOf(second.page)).user.username, 'bob');
+  await second.context.close();
+});
+
+test('an unverified address makes nothing', async () => {
+  const { context, page } = await fresh();
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(page, 'eve');
+  const heading = page.getByRole('heading', { level: 1 });
+  await heading.waitFor();
+  assert.equal(await heading.textContent(), 'Email address not verified');
+  await shot(page, 'external-04-unverified');
+  const users = await api.apiAs('root', 'GET', '/api/users/?search=eve');
+  assert.equal(users.count, 0);
+  await context.close();
+});
+
+/** A sign-in whose trip a network attacker changes on the way: the page it ends on. */
+async function tampered(change) {
+  const { context, page } = await fresh();
+  await page.route((u) => change.match(u), (route) => route.continue({ url: change.rewrite(route.request().url()) }));
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(page, 'ann');
+  const heading = page.getByRole('heading', { level: 1 });
+  await heading.waitFor();
+  const text = await heading.textContent();
+  await context.close();
+  return text;
+}
+
+test('a changed nonce or issuer is refused', async () => {
+  const nonce = await tampered({
+    match: (u) => u.origin === issuer && u.pathname === '/auth' && u.searchParams.has('nonce'),
+    rewrite: (url) => { const u = new URL(url); u.searchParams.set('nonce', 'attacker-nonce'); return u.href; },
+  });
+  assert.equal(nonce, 'Sign-in could not be verified');
+  const iss = await tampered({
+    match: (u) => u.origin === baseUrl && u.pathname.endsWith('/callback'),
+    rewrite: (url) => { const u = new URL(url); u.searchParams.set('iss', 'https://evil.example'); return u.href; },
+  });
+  assert.equal(iss, 'Sign-in could not be verified');
+});
+
+test('a provider whose discovery names another issuer, or that is down, gets a clear page', async () => {
+  const { context, page } = await fresh();
+  const mixup = await page.goto('/oauth/external/mixup/start');
+  assert.equal(mixup.status(), 400);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign-in could not be verified');
+
+  // The provider goes down between the person's consent and the code's redemption.
+  await page.route((u) => u.origin === baseUrl && u.pathname === '/oauth/external/corp/callback', async (route) => {
+    await new Promise((ok) => { upstream.close(ok); upstream.closeAllConnections(); });
+    await route.continue();
+  });
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(page, 'ann');
+  const heading = page.getByRole('heading', { level: 1 });
+  await heading.waitFor();
+  assert.equal(await heading.textContent(), 'Corp SSO is not answering');
+  assert.match(await page.locator('main').textContent(), /nothing changed/);
+  await shot(page, 'external-05-provider-down');
+  await context.close();
+});
