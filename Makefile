@@ -99,7 +99,7 @@ browser:
 test-e2e: build-tests browser .venv/.installed
 	@echo "== browser tests (Chromium, against the real binary)"
 	rm -rf test-artifacts/e2e
-	cd web && AUTHENTICON_BIN=../$(BIN) node --test --test-concurrency=1 --test-reporter=spec e2e/run.mjs e2e/admin.mjs e2e/oauth.mjs
+	cd web && AUTHENTICON_BIN=../$(BIN) node --test --test-concurrency=1 --test-reporter=spec e2e/run.mjs e2e/admin.mjs e2e/oauth.mjs e2e/external.mjs
 
 # Python test tools live in a virtualenv of the project's own.
 .venv/.installed: Makefile

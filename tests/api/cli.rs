@@ -149,7 +149,7 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     }
     let mail_dir = dir.dir().join("mail");
     let server = serve(&db, &[("AUTHENTICON_MAIL_DIR", mail_dir.to_str().unwrap())]);
-    let client = reqwest::Client::new();
+    let client = crate::support::new_client();
     let post =
         |path: &str, body: serde_json::Value| client.post(format!("{}{path}", server.url)).json(&body).send();
     let r =
@@ -238,7 +238,7 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
 async fn shutdown_lets_in_flight_requests_finish() {
     let (_dir, db) = temp_db();
     let server = serve(&db, &[("AUTHENTICON_HASH_CONCURRENCY", "1")]);
-    let client = reqwest::Client::new();
+    let client = crate::support::new_client();
     // Sixteen registrations queue on one hashing thread (~15 ms each), so most are still
     // in flight when SIGTERM lands; the pause only lets their connections open.
     let requests: Vec<_> = (0..16)
@@ -397,7 +397,7 @@ async fn operators_rotate_keys_from_the_command_line() {
 
 /// Registers alice with an address, which queues her verification mail.
 async fn register_alice_with_email(server: &Server) {
-    let r = reqwest::Client::new()
+    let r = crate::support::new_client()
         .post(format!("{}/register/", server.url))
         .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
         .send()
@@ -477,7 +477,7 @@ async fn metrics_are_served_on_their_own_address_when_configured() {
 async fn json_logs_give_one_line_per_request_with_its_user() {
     let (_db, url) = temp_db();
     let server = serve(&url, &[("AUTHENTICON_LOG_FORMAT", "json")]);
-    let client = reqwest::Client::new();
+    let client = crate::support::new_client();
     let body = json!({"username": "alice", "password": PASSWORD});
     client.post(format!("{}/register/", server.url)).json(&body).send().await.unwrap();
     let pair: serde_json::Value = client

@@ -39,7 +39,7 @@ async fn with_github(signup: Signup) -> (TestApp, GitHubStandIn) {
 
 /// A browser: no redirects followed, so each hop is seen.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    crate::support::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// A cookie's value in a response's `Set-Cookie` headers (`Some("")` when it is cleared).

@@ -28,7 +28,7 @@ fn header_of(jwt: &str) -> Value {
 
 /// A browser that does not follow redirects, so each hop can be read.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    crate::support::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The query parameters of a URL.

@@ -21,7 +21,7 @@ async fn three_instances_share_rotation_reuse_detection_and_throttling() {
         let handles: Vec<_> = (0..3).map(|_| s.spawn(|| serve(&db.url, &env))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let client = crate::support::client_builder().timeout(Duration::from_secs(30)).build().unwrap();
     let post = |i: usize, path: &str, body: Value| {
         client.post(format!("{}{path}", servers[i % 3].url)).json(&body).send()
     };
@@ -83,7 +83,7 @@ async fn with_redis_unreachable_an_instance_says_so_once_and_logins_go_on() {
         &db.url,
         &[("AUTHENTICON_REDIS_URL", "redis://127.0.0.1:1"), ("AUTHENTICON_SECRET_KEY", SECRET)],
     );
-    let client = reqwest::Client::new();
+    let client = crate::support::new_client();
     let post = |path: &str, body: Value| client.post(format!("{}{path}", server.url)).json(&body).send();
     let r = post("/register/", json!({"username": "alice", "password": PASSWORD})).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);

@@ -22,7 +22,7 @@ async fn example_service(app: &TestApp) -> String {
 }
 
 async fn orders(service: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().get(format!("{service}/orders"));
+    let mut req = crate::support::new_client().get(format!("{service}/orders"));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }

@@ -126,7 +126,10 @@ impl Verifier {
                 refetch_interval: Duration::from_secs(10),
                 max_age: Duration::from_secs(300),
                 stale_limit: Duration::from_secs(3600),
-                http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
+                http: {
+                    let _ = rustls::crypto::ring::default_provider().install_default();
+                    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default()
+                },
                 cache: RwLock::new(Cache::empty()),
                 fetching: tokio::sync::Mutex::new(()),
             }),

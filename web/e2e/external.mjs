@@ -2,9 +2,10 @@
 // on loopback: `oidc-provider` (the OpenID-certified Node implementation), with its
 // development login and consent pages. The real `authenticon serve` names it in its
 // settings file. Covered: an account made just in time with a role from the `groups`
-// claim (and the MFA-required role that then asks for a second factor), linking an
-// existing account only after its password, an unverified address, a tampered nonce and
-// `iss`, a provider whose discovery names another issuer, and a provider that is down.
+// claim (and the MFA-required role that then asks for a second factor), an unverified
+// address, and a provider whose discovery names another issuer. Linking, spent and
+// foreign callbacks and a provider that is down are covered on both stores by
+// tests/api/external.rs.
 // Pictures go to test-artifacts/e2e/ as external-*.png.
 //
 //   cd web && npm run build && AUTHENTICON_BIN=... node --test --test-concurrency=1 e2e/external.mjs
@@ -16,7 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Provider from 'oidc-provider';
-import { PASSWORD, apiClient, checkPage, onPage, shot, startStack, watchErrors, writeAxeFindings } from './support.mjs';
+import { apiClient, checkPage, onPage, shot, startStack, watchErrors, writeAxeFindings } from './support.mjs';
 
 const SECRET = 'upstream-client-secret-0123456789';
 /** The people the provider knows: its `sub` is the login typed on its page. */
@@ -81,14 +82,12 @@ display_name = "Mixed-up SSO"
 client_id = "authenticon"
 client_secret = "${SECRET}"
 `);
-  console.error('# upstream at', issuer);
   stack = await startStack('external', {
     AUTHENTICON_BIND: `127.0.0.1:${appPort}`,
     AUTHENTICON_PUBLIC_URL: baseUrl,
     AUTHENTICON_CONFIG: config,
     AUTHENTICON_MFA_REQUIRED_ROLES: 'support',
   });
-  console.error('# service at', baseUrl);
   api = apiClient(baseUrl);
   await api.apiAs('root', 'POST', '/api/roles/', { name: 'support', permissions: ['users.view'] });
 });
@@ -111,7 +110,9 @@ async function atProvider(page, login) {
 async function fresh() {
   const context = await stack.browser.newContext({ baseURL: baseUrl });
   const page = await context.newPage();
-  return { context, page, errors: watchErrors(page) };
+  // The provider's development pages ask for web fonts this machine cannot reach.
+  const errors = watchErrors(page);
+  return { context, page, errors: { list: () => errors.filter((e) => !/ERR_NAME_NOT_RESOLVED/.test(e)) } };
 }
 
 /** The signed-in page's session, as the server sees it. */
@@ -146,37 +147,8 @@ test('a first sign-in makes the account, with the role its group maps to', async
   await onPage(page, 'Linked accounts');
   await page.getByText('ann@corp.example').waitFor();
   await checkPage(page, 'external-02-linked-accounts');
-  assert.deepEqual(errors, []);
+  assert.deepEqual(errors.list(), []);
   await context.close();
-});
-
-test('an existing account is linked only after its own password', async () => {
-  await api.registerUser('bob', 'bob@corp.example');
-  const { context, page } = await fresh();
-  await page.goto('/login');
-  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
-  await atProvider(page, 'bob');
-  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('link') === 'corp');
-  await page.getByTestId('login-link-offer').waitFor();
-  await checkPage(page, 'external-03-link-offer');
-  // The address alone signed no one in and linked nothing.
-  assert.deepEqual(await api.apiAs('bob', 'GET', '/api/me/identities/'), []);
-  await page.getByLabel('Username').fill('bob');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${baseUrl}/`);
-  const linked = await api.apiAs('bob', 'GET', '/api/me/identities/');
-  assert.deepEqual(linked.map((i) => [i.provider, i.email]), [['corp', 'bob@corp.example']]);
-  await context.close();
-
-  // From now on the provider signs bob in.
-  const second = await fresh();
-  await second.page.goto('/login');
-  await second.page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
-  await atProvider(second.page, 'bob');
-  await second.page.waitForURL(`${baseUrl}/`);
-  assert.equal((await sessionOf(second.page)).user.username, 'bob');
-  await second.context.close();
 });
 
 test('an unverified address makes nothing', async () => {
@@ -193,51 +165,12 @@ test('an unverified address makes nothing', async () => {
   await context.close();
 });
 
-/** A sign-in whose trip a network attacker changes on the way: the page it ends on. */
-async function tampered(change) {
-  const { context, page } = await fresh();
-  await page.route((u) => change.match(u), (route) => route.continue({ url: change.rewrite(route.request().url()) }));
-  await page.goto('/login');
-  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
-  await atProvider(page, 'ann');
-  const heading = page.getByRole('heading', { level: 1 });
-  await heading.waitFor();
-  const text = await heading.textContent();
-  await context.close();
-  return text;
-}
-
-test('a changed nonce or issuer is refused', async () => {
-  const nonce = await tampered({
-    match: (u) => u.origin === issuer && u.pathname === '/auth' && u.searchParams.has('nonce'),
-    rewrite: (url) => { const u = new URL(url); u.searchParams.set('nonce', 'attacker-nonce'); return u.href; },
-  });
-  assert.equal(nonce, 'Sign-in could not be verified');
-  const iss = await tampered({
-    match: (u) => u.origin === baseUrl && u.pathname.endsWith('/callback'),
-    rewrite: (url) => { const u = new URL(url); u.searchParams.set('iss', 'https://evil.example'); return u.href; },
-  });
-  assert.equal(iss, 'Sign-in could not be verified');
-});
-
-test('a provider whose discovery names another issuer, or that is down, gets a clear page', async () => {
+test('a provider whose discovery names another issuer gets a clear page', async () => {
   const { context, page } = await fresh();
   const mixup = await page.goto('/oauth/external/mixup/start');
   assert.equal(mixup.status(), 400);
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign-in could not be verified');
 
-  // The provider goes down between the person's consent and the code's redemption.
-  await page.route((u) => u.origin === baseUrl && u.pathname === '/oauth/external/corp/callback', async (route) => {
-    await new Promise((ok) => { upstream.close(ok); upstream.closeAllConnections(); });
-    await route.continue();
-  });
-  await page.goto('/login');
-  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
-  await atProvider(page, 'ann');
-  const heading = page.getByRole('heading', { level: 1 });
-  await heading.waitFor();
-  assert.equal(await heading.textContent(), 'Corp SSO is not answering');
-  assert.match(await page.locator('main').textContent(), /nothing changed/);
-  await shot(page, 'external-05-provider-down');
+  await shot(page, 'external-05-mixup');
   await context.close();
 });

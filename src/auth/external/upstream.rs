@@ -59,8 +59,7 @@ pub struct HttpError(String);
 
 impl Http {
     pub fn new() -> Result<Self, String> {
-        // Pure-Rust TLS with the ring provider; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::crypto::install_tls_provider();
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(CALL_TIMEOUT)

@@ -70,7 +70,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(async move {
         authenticon::http::server::serve_forever(listener, app, limits).await.expect("serve");
     });
-    let client = reqwest::Client::builder()
+    let client = crate::support::client_builder()
         .user_agent("authenticon-tests")
         .timeout(Duration::from_secs(30))
         .build()

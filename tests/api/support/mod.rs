@@ -20,3 +20,14 @@ pub use smtp::*;
 
 pub const SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 pub const PASSWORD: &str = "a long passphrase";
+
+/// An HTTP client for the tests (the TLS provider installed first: the service's HTTPS
+/// client brings reqwest without a built-in one).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    authenticon::crypto::install_tls_provider();
+    reqwest::Client::builder()
+}
+
+pub fn new_client() -> reqwest::Client {
+    client_builder().build().expect("client")
+}
