@@ -115,6 +115,16 @@ impl LoginFlow {
         };
         // Only after the password was right: the answers below reveal nothing to a guesser.
         self.throttle.login_succeeded(attempt).await;
+        self.first_factor_passed(user, AMR_PASSWORD).await
+    }
+
+    /// What follows a first factor that proved `user`: the verified-address rule, then the
+    /// second factor when the account has one.
+    async fn first_factor_passed(
+        &self,
+        user: UserWithRoles,
+        amr: &'static [&'static str],
+    ) -> Result<LoginOutcome, LoginError> {
         if self.require_verified_email && !user.user.email_verified {
             metrics::counter!("authenticon_logins_total", "outcome" => "email_not_verified").increment(1);
             return Err(LoginError::EmailNotVerified);
@@ -125,7 +135,7 @@ impl LoginFlow {
             let mfa_token = self.mfa.challenge(&user.user.id).await?;
             return Ok(LoginOutcome::SecondFactor { mfa_token, methods: status.methods() });
         }
-        Ok(LoginOutcome::Done(Proven { user, amr: AMR_PASSWORD }))
+        Ok(LoginOutcome::Done(Proven { user, amr }))
     }
 
     /// The second step: the `mfa_token` of the password step and a code or a passkey's
@@ -166,16 +176,7 @@ impl LoginFlow {
     /// one).
     pub async fn external(&self, user_id: &str) -> Result<LoginOutcome, LoginError> {
         let user = self.active(user_id).await?;
-        if self.require_verified_email && !user.user.email_verified {
-            return Err(LoginError::EmailNotVerified);
-        }
-        metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
-        let status = self.mfa.status(&user.user.id).await?;
-        if status.enabled() {
-            let mfa_token = self.mfa.challenge(&user.user.id).await?;
-            return Ok(LoginOutcome::SecondFactor { mfa_token, methods: status.methods() });
-        }
-        Ok(LoginOutcome::Done(Proven { user, amr: AMR_EXTERNAL }))
+        self.first_factor_passed(user, AMR_EXTERNAL).await
     }
 
     /// The user a step proved, as long as the account is active.

@@ -38,19 +38,19 @@ async fn with_github(signup: Signup) -> (TestApp, GitHubStandIn) {
 }
 
 /// A browser: no redirects followed, so each hop is seen.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     crate::support::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// A cookie's value in a response's `Set-Cookie` headers (`Some("")` when it is cleared).
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         let (pair, _) = v.split_once(';').unwrap_or((v, ""));
         pair.strip_prefix(&format!("{name}=")).map(str::to_string)
     })
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
@@ -76,7 +76,7 @@ async fn to_provider_and_back(
     (format!("/oauth/external/github/callback?{query}"), binding)
 }
 
-async fn callback(app: &TestApp, path: &str, binding: Option<&str>) -> reqwest::Response {
+pub(crate) async fn callback(app: &TestApp, path: &str, binding: Option<&str>) -> reqwest::Response {
     let mut req = browser().get(format!("{}{path}", app.url));
     if let Some(b) = binding {
         req = req.header("cookie", format!("authenticon_external={b}"));
@@ -91,7 +91,7 @@ async fn sign_in(app: &TestApp, gh: &GitHubStandIn, login: &str) -> reqwest::Res
 }
 
 /// The access token of the browser session a refresh cookie holds.
-async fn access_of(app: &TestApp, refresh_cookie: &str) -> Value {
+pub(crate) async fn access_of(app: &TestApp, refresh_cookie: &str) -> Value {
     let r = browser()
         .post(format!("{}/api/session/refresh/", app.url))
         .header("cookie", format!("authenticon_refresh={refresh_cookie}"))
@@ -103,7 +103,7 @@ async fn access_of(app: &TestApp, refresh_cookie: &str) -> Value {
     r.json().await.unwrap()
 }
 
-async fn page_of(r: reqwest::Response) -> (StatusCode, String) {
+pub(crate) async fn page_of(r: reqwest::Response) -> (StatusCode, String) {
     let status = r.status();
     assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
     (status, r.text().await.unwrap())

@@ -27,5 +27,6 @@ mod sessions;
 mod throttle;
 mod tokens;
 mod trust;
+mod upstream;
 mod verify;
 mod web;

@@ -57,13 +57,15 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Mail goes to files in the test's own folder unless a test sets up SMTP.
     config.mail_dir = Some(db.dir().join("mail"));
     adjust(&mut config);
+    // Port 0 unless the test named one (an address it had to know before the start).
+    let bind = config.bind;
     let database_url = config.database_url.clone();
     let clock = Arc::new(ShiftedClock::new());
     let (state, _) = AppState::build_with_clock(config, clock.clone()).await.expect("state");
     state.store.migrate().await.expect("migrate");
     state.tokens.load_keys().await.expect("signing keys");
     state.notices.mailer().start_outbox();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = authenticon::app(state.clone());
     let limits = authenticon::http::server::ConnectionLimits::from(&*state.config);

@@ -1,0 +1,150 @@
+//! Authenticon as the OpenID provider of another Authenticon: the generic OpenID Connect
+//! path (discovery, PKCE, nonce, id token, userinfo, RFC 9207 `iss`) against a real
+//! provider, on both stores. The downstream service names the upstream in its settings;
+//! the upstream's user approves the sign-in request as its web app would.
+
+use std::collections::BTreeMap;
+
+use authenticon::config::{ExternalProvider, Protocol, Signup};
+use authenticon::domain::Secret;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::external::{access_of, browser, callback, location, page_of, set_cookie};
+use crate::support::*;
+
+struct Pair {
+    upstream: TestApp,
+    downstream: TestApp,
+    /// ann's access token at the upstream.
+    ann: String,
+}
+
+/// An upstream with a verified user ann and a client for the downstream; the downstream
+/// with the upstream as provider `up` (sign-up on).
+async fn pair() -> Pair {
+    let (up_port, down_port) = (unused_port(), unused_port());
+    let up_url = format!("http://127.0.0.1:{up_port}");
+    let down_url = format!("http://127.0.0.1:{down_port}");
+    let public = up_url.clone();
+    let (upstream, sink) = with_mail(move |c| {
+        c.bind = format!("127.0.0.1:{up_port}").parse().unwrap();
+        c.public_url = Some(public);
+    })
+    .await;
+    register_verified(&upstream, &sink, "ann", "ann@up.example").await;
+    let (_, root) = superuser(&upstream, "root").await;
+    let body = json!({"name": "Downstream", "scopes": ["openid", "profile", "email"],
+                      "redirect_uris": [format!("{down_url}/oauth/external/up/callback")]});
+    let r = upstream.request(Method::POST, "/api/clients/", Some(body), Some(&root)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (client_id, secret) = (str_of(&r.body["client_id"]), str_of(&r.body["client_secret"]));
+    let provider = ExternalProvider {
+        name: "up".into(),
+        display_name: "Upstream".into(),
+        protocol: Protocol::OpenIdConnect { issuer: up_url },
+        client_id,
+        client_secret: Secret::new(secret),
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        signup: Signup::On,
+        roles_claim: None,
+        roles: BTreeMap::new(),
+    };
+    let downstream = spawn_with(move |c| {
+        c.bind = format!("127.0.0.1:{down_port}").parse().unwrap();
+        c.public_url = Some(down_url);
+        c.external_providers = vec![provider];
+    })
+    .await;
+    let (ann, _) = upstream.login("ann").await;
+    Pair { upstream, downstream, ann }
+}
+
+/// Start at the downstream, approve at the upstream as ann: the callback path (with
+/// `rewrite` applied to the authorization URL and then to the callback URL) and the trip's cookie.
+async fn approved(p: &Pair, rewrite: impl Fn(&str, String) -> String) -> (String, String) {
+    let b = browser();
+    let r = b.get(format!("{}/oauth/external/up/start", p.downstream.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let binding = set_cookie(&r, "authenticon_external").unwrap();
+    let to = rewrite("authorize", location(&r));
+    assert!(to.starts_with(&format!("{}/oauth/authorize?", p.upstream.url)), "{to}");
+    let r = b.get(&to).send().await.unwrap();
+    let pending = location(&r);
+    let handle = pending.strip_prefix("/authorize?request=").unwrap_or_else(|| panic!("{pending}"));
+    let path = format!("/api/oauth/requests/{handle}/");
+    let r = p.upstream.request(Method::POST, &path, Some(json!({"decision": "allow"})), Some(&p.ann)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let back = rewrite("callback", str_of(&r.body["redirect_to"]));
+    let query = back.split_once('?').unwrap().1.to_string();
+    (format!("/oauth/external/up/callback?{query}"), binding)
+}
+
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != name)
+        .chain([(name.into(), value.into())])
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
+#[tokio::test]
+async fn another_authenticon_signs_its_users_in_here() {
+    let p = pair().await;
+    let (path, binding) = approved(&p, |_, url| url).await;
+    assert!(path.contains("iss="), "the upstream names itself (RFC 9207): {path}");
+    let r = callback(&p.downstream, &path, Some(&binding)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    assert_eq!(location(&r), "/");
+    let session = access_of(&p.downstream, &set_cookie(&r, "authenticon_refresh").unwrap()).await;
+    assert_eq!(session["user"]["username"], "ann");
+    assert_eq!(session["user"]["email"], "ann@up.example");
+    let ids = p.downstream.get("/api/me/identities/", Some(&str_of(&session["access"]))).await;
+    assert_eq!(ids.body[0]["provider"], "up");
+    assert_eq!(ids.body[0]["email"], "ann@up.example");
+    let up_id: Value = p.upstream.get("/api/me/", Some(&p.ann)).await.body;
+    let identity =
+        p.downstream.state.store.external_identities_of(&str_of(&session["user"]["id"])).await.unwrap();
+    assert_eq!(identity[0].subject, str_of(&up_id["id"]), "the subject is the upstream's user id");
+    assert_eq!(identity[0].issuer, p.upstream.url);
+}
+
+#[tokio::test]
+async fn a_changed_nonce_or_issuer_signs_no_one_in() {
+    let p = pair().await;
+    let refused = |(status, page): (StatusCode, String)| {
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("<h1>Sign-in could not be verified</h1>"), "{page}");
+    };
+    // The authorization request's nonce swapped on the way: the id token carries the
+    // other one.
+    let (path, binding) =
+        approved(&p, |hop, url| if hop == "authorize" { with_param(&url, "nonce", "attacker") } else { url })
+            .await;
+    refused(page_of(callback(&p.downstream, &path, Some(&binding)).await).await);
+    // The answer claims to come from another issuer (mix-up).
+    let (path, binding) =
+        approved(
+            &p,
+            |hop, url| {
+                if hop == "callback" {
+                    with_param(&url, "iss", "https://evil.example")
+                } else {
+                    url
+                }
+            },
+        )
+        .await;
+    refused(page_of(callback(&p.downstream, &path, Some(&binding)).await).await);
+    // A code the upstream never issued.
+    let (path, binding) =
+        approved(&p, |hop, url| if hop == "callback" { with_param(&url, "code", "forged") } else { url })
+            .await;
+    refused(page_of(callback(&p.downstream, &path, Some(&binding)).await).await);
+    let users = p.downstream.state.store.count_users_with_verified_email("ann@up.example").await.unwrap();
+    assert_eq!(users, 0, "nothing was made");
+}
