@@ -273,6 +273,20 @@ async fn a_callback_counts_once_in_the_browser_that_started_it_and_only_for_ten_
     // Another browser (no cookie, or another trip's) cannot use it: login CSRF.
     let (path, _) = to_provider_and_back(&app, &gh, "octocat", "/").await;
     expired(page_of(callback(&app, &path, None).await).await);
+    let failed = |app: &TestApp| {
+        let store = app.state.store.clone();
+        async move {
+            let page = store.list_audit(&AuditFilter::default(), 0, 200).await.unwrap();
+            page.rows
+                .into_iter()
+                .filter(|r| r.event == "external_login_failed")
+                .map(|r| r.detail)
+                .collect::<Vec<_>>()
+        }
+    };
+    let audited = failed(&app).await;
+    assert_eq!(audited.len(), 1);
+    assert!(audited[0].contains("wrong_browser"), "{audited:?}");
     let (path, _) = to_provider_and_back(&app, &gh, "octocat", "/").await;
     let (_, other) = to_provider_and_back(&app, &gh, "octocat", "/").await;
     expired(page_of(callback(&app, &path, Some(&other)).await).await);
@@ -281,6 +295,7 @@ async fn a_callback_counts_once_in_the_browser_that_started_it_and_only_for_ten_
     let (path, binding) = to_provider_and_back(&app, &gh, "octocat", "/").await;
     let forged = path.replace("state=", "state=x");
     expired(page_of(callback(&app, &forged, Some(&binding)).await).await);
+    assert_eq!(failed(&app).await.len(), 2, "junk writes nothing (the two above are the other browsers)");
 
     // Replayed.
     let (path, binding) = to_provider_and_back(&app, &gh, "octocat", "/").await;

@@ -18,11 +18,18 @@ struct Pair {
     downstream: TestApp,
     /// ann's access token at the upstream.
     ann: String,
+    /// Superusers' access tokens at each.
+    up_root: String,
+    down_root: String,
 }
 
 /// An upstream with a verified user ann and a client for the downstream; the downstream
 /// with the upstream as provider `up` (sign-up on).
 async fn pair() -> Pair {
+    pair_with(|_| {}).await
+}
+
+async fn pair_with(adjust: impl FnOnce(&mut ExternalProvider) + Send + 'static) -> Pair {
     let (up_port, down_port) = (unused_port(), unused_port());
     let up_url = format!("http://127.0.0.1:{up_port}");
     let down_url = format!("http://127.0.0.1:{down_port}");
@@ -34,12 +41,12 @@ async fn pair() -> Pair {
     .await;
     register_verified(&upstream, &sink, "ann", "ann@up.example").await;
     let (_, root) = superuser(&upstream, "root").await;
-    let body = json!({"name": "Downstream", "scopes": ["openid", "profile", "email"],
+    let body = json!({"name": "Downstream", "scopes": ["openid", "profile", "email", "roles"],
                       "redirect_uris": [format!("{down_url}/oauth/external/up/callback")]});
     let r = upstream.request(Method::POST, "/api/clients/", Some(body), Some(&root)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let (client_id, secret) = (str_of(&r.body["client_id"]), str_of(&r.body["client_secret"]));
-    let provider = ExternalProvider {
+    let mut provider = ExternalProvider {
         name: "up".into(),
         display_name: "Upstream".into(),
         protocol: Protocol::OpenIdConnect { issuer: up_url },
@@ -50,6 +57,7 @@ async fn pair() -> Pair {
         roles_claim: None,
         roles: BTreeMap::new(),
     };
+    adjust(&mut provider);
     let downstream = spawn_with(move |c| {
         c.bind = format!("127.0.0.1:{down_port}").parse().unwrap();
         c.public_url = Some(down_url);
@@ -57,7 +65,8 @@ async fn pair() -> Pair {
     })
     .await;
     let (ann, _) = upstream.login("ann").await;
-    Pair { upstream, downstream, ann }
+    let (_, down_root) = superuser(&downstream, "root").await;
+    Pair { upstream, downstream, ann, up_root: root, down_root }
 }
 
 /// Start at the downstream, approve at the upstream as ann: the callback path (with
@@ -147,4 +156,53 @@ async fn a_changed_nonce_or_issuer_signs_no_one_in() {
     refused(page_of(callback(&p.downstream, &path, Some(&binding)).await).await);
     let users = p.downstream.state.store.count_users_with_verified_email("ann@up.example").await.unwrap();
     assert_eq!(users, 0, "nothing was made");
+}
+
+/// Signs ann in downstream; her roles there.
+async fn roles_after_sign_in(p: &Pair) -> Value {
+    let (path, binding) = approved(p, |_, url| url).await;
+    let r = callback(&p.downstream, &path, Some(&binding)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    access_of(&p.downstream, &set_cookie(&r, "authenticon_refresh").unwrap()).await["user"]["roles"].clone()
+}
+
+async fn role(app: &TestApp, token: &str, name: &str) {
+    let body = json!({"name": name, "permissions": ["users.view"]});
+    let r = app.request(Method::POST, "/api/roles/", Some(body), Some(token)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_claim_gives_only_the_roles_its_mapping_names() {
+    let p = pair_with(|provider| {
+        provider.scopes.push("roles".into());
+        provider.roles_claim = Some("roles".into());
+        provider.roles = BTreeMap::from([("staff".to_string(), vec!["support".to_string()])]);
+    })
+    .await;
+    role(&p.upstream, &p.up_root, "staff").await;
+    role(&p.upstream, &p.up_root, "admins-elsewhere").await;
+    role(&p.downstream, &p.down_root, "support").await;
+    role(&p.downstream, &p.down_root, "bystander").await;
+    let ann_up = str_of(&p.upstream.get("/api/me/", Some(&p.ann)).await.body["id"]);
+    let set_up_roles = |roles: Value| {
+        let path = format!("/api/users/{ann_up}/roles/");
+        let (up, root) = (&p.upstream, p.up_root.clone());
+        async move {
+            let r = up.request(Method::PUT, &path, Some(json!({"roles": roles})), Some(&root)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+    // An upstream role the mapping does not name gives nothing here.
+    set_up_roles(json!(["staff", "admins-elsewhere"])).await;
+    assert_eq!(roles_after_sign_in(&p).await, json!(["support"]));
+
+    // A role given here by hand is not the mapping's to take.
+    let ann_down = p.downstream.state.store.user_by_username_key("ann").await.unwrap().unwrap().id;
+    let path = format!("/api/users/{ann_down}/roles/");
+    let body = json!({"roles": ["support", "bystander"]});
+    let r = p.downstream.request(Method::PUT, &path, Some(body), Some(&p.down_root)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    set_up_roles(json!([])).await;
+    assert_eq!(roles_after_sign_in(&p).await, json!(["bystander"]), "the mapped role went with the claim");
 }

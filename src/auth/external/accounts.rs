@@ -76,6 +76,10 @@ impl External {
         if upstream.config.roles.is_empty() {
             return Ok(());
         }
+        // An inactive account is refused by the login flow next: it gets nothing here.
+        if !self.store.user_by_id(user_id).await?.is_some_and(|u| u.user.is_active) {
+            return Ok(());
+        }
         let mut wanted: Vec<String> = claims
             .role_values
             .iter()
@@ -85,6 +89,16 @@ impl External {
             .collect();
         wanted.sort();
         wanted.dedup();
+        self.set_mapped_roles(upstream, user_id, wanted, audit).await
+    }
+
+    async fn set_mapped_roles(
+        &self,
+        upstream: &Upstream,
+        user_id: &str,
+        wanted: Vec<String>,
+        audit: &AuditMeta,
+    ) -> Result<(), ExternalError> {
         let mapped = MappedRoles { managed: upstream.config.mapped_roles(), wanted };
         self.store.apply_mapped_roles(user_id, &mapped, self.clock.now(), audit).await?;
         self.cache.invalidate(user_id);
@@ -133,9 +147,17 @@ impl External {
     }
 
     /// Unlinks one of the user's identities, unless it is their last way to sign in.
+    /// The roles the provider's claim gave go with it.
     pub async fn unlink(&self, user_id: &str, id: &str, audit: &AuditMeta) -> Result<(), ExternalError> {
+        let identities = self.store.external_identities_of(user_id).await?;
+        let provider = identities.into_iter().find(|i| i.id == id).map(|i| i.provider);
         match self.store.unlink_external_identity(user_id, id, self.clock.now(), audit).await? {
-            Unlinked::Done => Ok(()),
+            Unlinked::Done => match provider.as_deref().and_then(|p| self.upstreams.get(p)) {
+                Some(upstream) if !upstream.config.roles.is_empty() => {
+                    self.set_mapped_roles(upstream, user_id, Vec::new(), audit).await
+                }
+                _ => Ok(()),
+            },
             Unlinked::NotFound => Err(ExternalError::NotFound),
             Unlinked::LastWay => Err(ExternalError::LastWay),
         }

@@ -37,9 +37,12 @@ const OFFER_LIFETIME: i64 = 900;
 pub enum ExternalError {
     #[error("no such provider")]
     UnknownProvider,
-    /// The callback's state is unknown, spent, expired, or was started by another browser.
+    /// The callback's state is unknown, spent or expired.
     #[error("sign-in expired or already used")]
     Expired,
+    /// A live trip's callback opened in a browser that did not start it (login CSRF).
+    #[error("sign-in started in another browser")]
+    WrongBrowser,
     /// The provider said no (the person cancelled, or the provider refused the client).
     #[error("the provider refused: {0}")]
     Denied(String),
@@ -259,6 +262,7 @@ impl External {
         if let Err(e) = &outcome {
             let reason = match e {
                 ExternalError::Expired => "expired",
+                ExternalError::WrongBrowser => "wrong_browser",
                 ExternalError::Denied(_) => "denied",
                 ExternalError::Unavailable(_) => "unavailable",
                 ExternalError::Refused(_) => "refused",
@@ -269,7 +273,10 @@ impl External {
             };
             warn!(provider = %name, error = %e, "external sign-in failed");
             metrics::counter!("authenticon_logins_total", "outcome" => "external_failure").increment(1);
-            if !matches!(e, ExternalError::UnknownProvider | ExternalError::Store(_)) {
+            // A callback with no live trip behind it is anyone's junk request: logged and
+            // counted, but it writes nothing (it costs an attacker nothing to send).
+            if !matches!(e, ExternalError::UnknownProvider | ExternalError::Store(_) | ExternalError::Expired)
+            {
                 let detail = serde_json::json!({ "provider": name, "reason": reason });
                 let audit = AuditMeta::client(client.clone());
                 let now = self.clock.now();
@@ -298,8 +305,11 @@ impl External {
         // SECURITY: only the browser that left may come back (login CSRF: an attacker's
         // callback URL opened in a victim's browser signs no one in).
         let same_browser = binding.is_some_and(|b| constant_time_eq(&sha256_hex(b), &trip.binding_hash));
-        if trip.provider != name || !same_browser {
+        if trip.provider != name {
             return Err(ExternalError::Expired);
+        }
+        if !same_browser {
+            return Err(ExternalError::WrongBrowser);
         }
         if let Some(error) = callback.error {
             return Err(ExternalError::Denied(error.chars().take(64).collect()));

@@ -369,7 +369,7 @@ fn failure_page(app: &AppState, provider: &str, e: ExternalError) -> Response {
         ExternalError::UnknownProvider => {
             (StatusCode::NOT_FOUND, "Unknown provider".into(), "There is no such sign-in provider here.".into())
         }
-        ExternalError::Expired => (
+        ExternalError::Expired | ExternalError::WrongBrowser => (
             StatusCode::BAD_REQUEST,
             "This sign-in has expired".into(),
             "This sign-in link has expired or was already used, or was started in another browser. Start again from the sign-in page.".into(),
