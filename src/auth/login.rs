@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tracing::warn;
 
-use super::mfa::{Mfa, MfaError, Proof};
+use super::mfa::{FirstStep, Mfa, MfaError, Proof};
 use crate::crypto::passwords::{HashError, Hasher};
 use crate::domain::{normalize_username, username_key, ClientInfo, Clock, Secret};
 use crate::store::{AuditEvent, AuditMeta, Store, StoreError, UserWithRoles};
@@ -32,6 +32,10 @@ pub const AMR_PASSKEY: &[&str] = &["hwk", "user"];
 /// has no value for federation; the provider's own methods are not passed on, since
 /// nothing here checked them.
 pub const AMR_EXTERNAL: &[&str] = &["ext"];
+/// An external provider's sign-in and a code.
+pub const AMR_EXTERNAL_CODE: &[&str] = &["ext", "otp", "mfa"];
+/// An external provider's sign-in and a passkey.
+pub const AMR_EXTERNAL_PASSKEY: &[&str] = &["ext", "hwk", "mfa"];
 
 /// Where a login step leaves the user.
 pub enum LoginOutcome {
@@ -115,7 +119,7 @@ impl LoginFlow {
         };
         // Only after the password was right: the answers below reveal nothing to a guesser.
         self.throttle.login_succeeded(attempt).await;
-        self.first_factor_passed(user, AMR_PASSWORD).await
+        self.first_factor_passed(user, FirstStep::Password).await
     }
 
     /// What follows a first factor that proved `user`: the verified-address rule, then the
@@ -123,7 +127,7 @@ impl LoginFlow {
     async fn first_factor_passed(
         &self,
         user: UserWithRoles,
-        amr: &'static [&'static str],
+        first: FirstStep,
     ) -> Result<LoginOutcome, LoginError> {
         if self.require_verified_email && !user.user.email_verified {
             metrics::counter!("authenticon_logins_total", "outcome" => "email_not_verified").increment(1);
@@ -132,9 +136,13 @@ impl LoginFlow {
         metrics::counter!("authenticon_logins_total", "outcome" => "success").increment(1);
         let status = self.mfa.status(&user.user.id).await?;
         if status.enabled() {
-            let mfa_token = self.mfa.challenge(&user.user.id).await?;
+            let mfa_token = self.mfa.challenge(&user.user.id, first).await?;
             return Ok(LoginOutcome::SecondFactor { mfa_token, methods: status.methods() });
         }
+        let amr = match first {
+            FirstStep::Password => AMR_PASSWORD,
+            FirstStep::External => AMR_EXTERNAL,
+        };
         Ok(LoginOutcome::Done(Proven { user, amr }))
     }
 
@@ -146,11 +154,14 @@ impl LoginFlow {
         proof: Proof,
         client: &ClientInfo,
     ) -> Result<Proven, LoginError> {
-        let amr = match proof {
-            Proof::Code(_) => AMR_PASSWORD_CODE,
-            Proof::Passkey(_) => AMR_PASSWORD_PASSKEY,
+        let by_code = matches!(proof, Proof::Code(_));
+        let (user_id, first) = self.mfa.complete(mfa_token, proof, client).await?;
+        let amr = match (first, by_code) {
+            (FirstStep::Password, true) => AMR_PASSWORD_CODE,
+            (FirstStep::Password, false) => AMR_PASSWORD_PASSKEY,
+            (FirstStep::External, true) => AMR_EXTERNAL_CODE,
+            (FirstStep::External, false) => AMR_EXTERNAL_PASSKEY,
         };
-        let user_id = self.mfa.complete(mfa_token, proof, client).await?;
         Ok(Proven { user: self.active(&user_id).await?, amr })
     }
 
@@ -176,7 +187,7 @@ impl LoginFlow {
     /// one).
     pub async fn external(&self, user_id: &str) -> Result<LoginOutcome, LoginError> {
         let user = self.active(user_id).await?;
-        self.first_factor_passed(user, AMR_EXTERNAL).await
+        self.first_factor_passed(user, FirstStep::External).await
     }
 
     /// The user a step proved, as long as the account is active.

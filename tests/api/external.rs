@@ -140,6 +140,9 @@ async fn a_first_sign_in_makes_an_account_and_a_cookie_session() {
     assert_eq!(location(&r), "/sessions");
     assert_eq!(set_cookie(&r, "authenticon_external").as_deref(), Some(""), "the trip's cookie is spent");
     let session = access_of(&app, &set_cookie(&r, "authenticon_refresh").unwrap()).await;
+    let (_, claims) = parts(&str_of(&session["access"]));
+    let state = app.state.store.session_state(&str_of(&claims["sid"])).await.unwrap().unwrap();
+    assert_eq!(state.amr, "ext");
     assert_eq!(session["user"]["username"], "octocat");
     assert_eq!(session["user"]["email"], "octo@example.com");
     let access = str_of(&session["access"]);
@@ -425,6 +428,10 @@ async fn an_account_with_a_second_factor_still_needs_it() {
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["user"]["username"], "carol");
+    // The session names both steps: the provider, then the code (never a password).
+    let (_, claims) = parts(&str_of(&body["access"]));
+    let session = app.state.store.session_state(&str_of(&claims["sid"])).await.unwrap().unwrap();
+    assert_eq!(session.amr, "ext otp mfa");
 }
 
 #[tokio::test]

@@ -59,6 +59,31 @@ pub struct Enrolment {
     pub otpauth_url: String,
 }
 
+/// How a login passed its first step, kept with its `mfa_token`: the session's `amr`
+/// names both steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstStep {
+    Password,
+    /// An external identity provider.
+    External,
+}
+
+impl FirstStep {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "",
+            Self::External => "ext",
+        }
+    }
+
+    fn parse(stored: &str) -> Self {
+        match stored {
+            "ext" => Self::External,
+            _ => Self::Password,
+        }
+    }
+}
+
 /// What the second step presents.
 pub enum Proof {
     /// A TOTP or recovery code.
@@ -195,8 +220,8 @@ impl Mfa {
         Ok(codes)
     }
 
-    /// The `mfa_token` for a login that passed its password step.
-    pub async fn challenge(&self, user_id: &str) -> Result<String, MfaError> {
+    /// The `mfa_token` for a login that passed its first step (`first`).
+    pub async fn challenge(&self, user_id: &str, first: FirstStep) -> Result<String, MfaError> {
         let (token, stored) = new_token();
         let now = self.clock.now();
         let record = NewMailToken {
@@ -204,7 +229,8 @@ impl Mfa {
             verifier_hash: stored.verifier_hash,
             purpose: MailPurpose::MfaLogin,
             user_id: user_id.to_string(),
-            email: String::new(),
+            // A login's token is mailed nowhere: its address column keeps the first step.
+            email: first.as_str().to_string(),
             now,
             expires_at: now + CHALLENGE_SECS,
         };
@@ -230,7 +256,7 @@ impl Mfa {
         mfa_token: &str,
         proof: Proof,
         client: &ClientInfo,
-    ) -> Result<String, MfaError> {
+    ) -> Result<(String, FirstStep), MfaError> {
         let expired = || invalid("mfa_token", LOGIN_EXPIRED);
         let token = parse_token(mfa_token).ok_or_else(expired)?;
         let row = self
@@ -259,7 +285,12 @@ impl Mfa {
         self.throttle.second_factor_succeeded(attempt).await;
         // Spent only after a right proof, so a typo does not end the login; spent before
         // tokens are issued, so one challenge makes one session.
-        self.store.spend_token(&token, MailPurpose::MfaLogin, self.clock.now()).await?.ok_or_else(expired)
+        let user_id = self
+            .store
+            .spend_token(&token, MailPurpose::MfaLogin, self.clock.now())
+            .await?
+            .ok_or_else(expired)?;
+        Ok((user_id, FirstStep::parse(&row.email)))
     }
 
     /// A new set of recovery codes; the old set stops working. Needs a current code.
