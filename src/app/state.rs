@@ -161,6 +161,7 @@ impl AppState {
             Arc::clone(&store),
             Arc::clone(&throttle),
             Arc::clone(&cache),
+            Arc::clone(&notices),
             Arc::clone(&clock),
         ));
         let admin = Arc::new(UserAdmin::new(AdminDeps {

@@ -216,6 +216,30 @@ impl Notices {
                 "password_reset",
                 "reset with a link mailed to this address, and every sign-in was",
             ),
+            Notice::IdentityLinked { provider } | Notice::IdentityUnlinked { provider } => {
+                let link = format!("{url}/linked-accounts");
+                let (kind, subject, what, danger) = match notice {
+                    Notice::IdentityLinked { .. } => (
+                        "identity_linked",
+                        "A sign-in method was linked to your account",
+                        "can now sign in to",
+                        "someone can sign in as you: sign in, unlink it, change your password and end \
+                         the sessions you do not know",
+                    ),
+                    _ => (
+                        "identity_unlinked",
+                        "A sign-in method was unlinked from your account",
+                        "can no longer sign in to",
+                        "someone else changed your account: sign in, change your password and end the \
+                         sessions you do not know",
+                    ),
+                };
+                let body = format!(
+                    "Your {provider} account {what} the account \"{name}\" at {url}:\n\n{when}\n\n\
+                     If it was you, there is nothing to do. If not, {danger}:\n\n{link}\n"
+                );
+                (kind, subject, body, link)
+            }
             Notice::FactorAdded { factor } => {
                 let link = format!("{url}/two-factor");
                 let body = format!(
@@ -298,6 +322,13 @@ pub enum Notice<'a> {
     /// A second factor was added (`"an authenticator app"`, `"a passkey"`).
     FactorAdded {
         factor: &'a str,
+    },
+    /// An external provider's account was linked (its display name).
+    IdentityLinked {
+        provider: &'a str,
+    },
+    IdentityUnlinked {
+        provider: &'a str,
     },
 }
 

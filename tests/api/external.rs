@@ -215,6 +215,11 @@ async fn an_existing_accounts_address_is_linked_only_after_its_owner_signs_in() 
     assert_eq!(r.status(), StatusCode::OK);
     let ids = app.get("/api/me/identities/", Some(&ann_access)).await;
     assert_eq!(ids.body[0]["provider"], "github", "{}", ids.body);
+    let mail = sink.wait_for_mail("Octo@Example.com", "A sign-in method was linked to your account").await;
+    assert!(
+        str_of(&mail["body"]).contains("Your GitHub account can now sign in to the account \"ann\""),
+        "{mail}"
+    );
     let r = sign_in(&app, &gh, "octocat").await;
     assert_eq!(location(&r), "/sessions");
     let session = access_of(&app, &set_cookie(&r, "authenticon_refresh").unwrap()).await;
@@ -234,6 +239,7 @@ async fn an_existing_accounts_address_is_linked_only_after_its_owner_signs_in() 
     let r = app.request(Method::DELETE, &format!("/api/me/identities/{id}/"), None, Some(&ann_access)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert!(events(&app).await.contains(&"identity_unlinked".to_string()));
+    sink.wait_for_mail("Octo@Example.com", "A sign-in method was unlinked from your account").await;
 }
 
 #[tokio::test]

@@ -205,4 +205,25 @@ async fn a_claim_gives_only_the_roles_its_mapping_names() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     set_up_roles(json!([])).await;
     assert_eq!(roles_after_sign_in(&p).await, json!(["bystander"]), "the mapped role went with the claim");
+
+    // Unlinked, the provider's roles go too (a usable password keeps the account reachable).
+    set_up_roles(json!(["staff"])).await;
+    assert_eq!(roles_after_sign_in(&p).await, json!(["bystander", "support"]));
+    let audit = authenticon::store::AuditMeta::default();
+    p.downstream
+        .state
+        .store
+        .set_password(&ann_down, "pbkdf2_sha256$1$salt$hash", None, 0, &audit)
+        .await
+        .unwrap();
+    let (path, binding) = approved(&p, |_, url| url).await;
+    let r = callback(&p.downstream, &path, Some(&binding)).await;
+    let access =
+        str_of(&access_of(&p.downstream, &set_cookie(&r, "authenticon_refresh").unwrap()).await["access"]);
+    let ids = p.downstream.get("/api/me/identities/", Some(&access)).await;
+    let path = format!("/api/me/identities/{}/", str_of(&ids.body[0]["id"]));
+    let r = p.downstream.request(Method::DELETE, &path, None, Some(&access)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let roles = p.downstream.state.store.user_by_id(&ann_down).await.unwrap().unwrap().roles;
+    assert_eq!(roles, ["bystander"]);
 }

@@ -132,7 +132,10 @@ impl External {
             last_used_at: Some(now),
         };
         match self.store.link_external_identity(&identity, &AuditMeta::client(client.clone())).await {
-            Ok(()) => Ok(Some(offer.provider)),
+            Ok(()) => {
+                self.tell(&user.user.id, &offer.provider, true, client).await;
+                Ok(Some(offer.provider))
+            }
             Err(StoreError::Conflict { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -147,19 +150,20 @@ impl External {
     }
 
     /// Unlinks one of the user's identities, unless it is their last way to sign in.
-    /// The roles the provider's claim gave go with it.
+    /// The roles the provider's claim gave go with it, and the owner is told.
     pub async fn unlink(&self, user_id: &str, id: &str, audit: &AuditMeta) -> Result<(), ExternalError> {
         let identities = self.store.external_identities_of(user_id).await?;
         let provider = identities.into_iter().find(|i| i.id == id).map(|i| i.provider);
         match self.store.unlink_external_identity(user_id, id, self.clock.now(), audit).await? {
-            Unlinked::Done => match provider.as_deref().and_then(|p| self.upstreams.get(p)) {
-                Some(upstream) if !upstream.config.roles.is_empty() => {
-                    self.set_mapped_roles(upstream, user_id, Vec::new(), audit).await
-                }
-                _ => Ok(()),
-            },
-            Unlinked::NotFound => Err(ExternalError::NotFound),
-            Unlinked::LastWay => Err(ExternalError::LastWay),
+            Unlinked::Done => {}
+            Unlinked::NotFound => return Err(ExternalError::NotFound),
+            Unlinked::LastWay => return Err(ExternalError::LastWay),
         }
+        let Some(provider) = provider else { return Ok(()) };
+        if let Some(upstream) = self.upstreams.get(&provider).filter(|u| !u.config.roles.is_empty()) {
+            self.set_mapped_roles(upstream, user_id, Vec::new(), audit).await?;
+        }
+        self.tell(user_id, &provider, false, &audit.client).await;
+        Ok(())
     }
 }

@@ -22,6 +22,7 @@ use upstream::{Http, Upstream};
 
 use crate::config::{ExternalProvider, Signup};
 use crate::domain::{ClientInfo, Clock, Timestamp};
+use crate::notify::{Notice, Notices};
 use crate::store::{
     AuditEvent, AuditMeta, ExternalIdentityRow, ExternalLoginRow, LinkOfferRow, Store, StoreError,
 };
@@ -156,6 +157,7 @@ pub struct External {
     store: Arc<Store>,
     throttle: Arc<Throttle>,
     cache: Arc<UserCache>,
+    notices: Arc<Notices>,
     clock: Arc<dyn Clock>,
     http: Option<Http>,
     upstreams: BTreeMap<String, Upstream>,
@@ -168,6 +170,7 @@ impl External {
         store: Arc<Store>,
         throttle: Arc<Throttle>,
         cache: Arc<UserCache>,
+        notices: Arc<Notices>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let http = match providers.is_empty() {
@@ -182,7 +185,7 @@ impl External {
         };
         let upstreams =
             providers.iter().map(|p| (p.name.clone(), Upstream::new(p.clone(), public_url))).collect();
-        Self { store, throttle, cache, clock, http, upstreams }
+        Self { store, throttle, cache, notices, clock, http, upstreams }
     }
 
     pub fn providers(&self) -> Vec<ProviderView> {
@@ -343,7 +346,11 @@ impl External {
                         .await
                     {
                         Err(StoreError::Conflict { .. }) => Err(ExternalError::IdentityTaken),
-                        other => other.map(|_| Arrival::Linked { provider: name.into() }).map_err(Into::into),
+                        Err(e) => Err(e.into()),
+                        Ok(()) => {
+                            self.tell(&user_id, name, true, client).await;
+                            Ok(Arrival::Linked { provider: name.into() })
+                        }
                     }
                 }
             };
@@ -379,6 +386,18 @@ impl External {
         let user_id = self.create_account(name, &claims, &email, &audit).await?;
         self.map_roles(upstream, &user_id, &claims, &audit).await?;
         Ok(Arrival::SignIn { user_id, provider: name.into(), next })
+    }
+
+    /// Mails the owner that a way into their account was added or taken away (as for a
+    /// second factor); a failure to read the account only loses the mail.
+    pub(super) async fn tell(&self, user_id: &str, provider: &str, linked: bool, client: &ClientInfo) {
+        let Ok(Some(user)) = self.store.user_by_id(user_id).await else { return };
+        let provider = self.display_name(provider);
+        let notice = match linked {
+            true => Notice::IdentityLinked { provider: &provider },
+            false => Notice::IdentityUnlinked { provider: &provider },
+        };
+        self.notices.notify(&user.user, notice, client);
     }
 
     fn identity_row(
