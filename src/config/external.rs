@@ -36,6 +36,10 @@ pub struct ExternalProvider {
     pub client_secret: Secret,
     pub scopes: Vec<String>,
     pub signup: Signup,
+    /// A claim naming the person's organization by domain (Google's `hd`): with
+    /// `allowed_domains`, sign-up also needs it to name one of them, since an address in
+    /// the domain alone can belong to a personal account.
+    pub domain_claim: Option<String>,
     /// A claim (of the id token or userinfo) whose values map to roles.
     pub roles_claim: Option<String>,
     /// Claim value → roles it gives. Only these roles are ever given or taken away.
@@ -84,6 +88,7 @@ const KEYS: &[&str] = &[
     "allowed_domains",
     "roles_claim",
     "roles",
+    "domain_claim",
 ];
 
 /// Reads every `[external_providers.<name>]` table; the message names the provider and key.
@@ -226,6 +231,11 @@ fn parse_one(name: &str, value: &toml::Value) -> Result<ExternalProvider, String
         Some(_) => return Err("roles: expected a table of claim value = role(s)".into()),
     };
     let roles_claim = text("roles_claim")?;
+    let domain_claim = match (text("domain_claim")?, preset.as_deref()) {
+        (Some(claim), _) => Some(claim),
+        (None, Some("google")) => Some("hd".to_string()),
+        (None, _) => None,
+    };
     if roles_claim.is_some() == roles.is_empty() {
         return Err("roles_claim and roles: give both or neither".into());
     }
@@ -237,6 +247,7 @@ fn parse_one(name: &str, value: &toml::Value) -> Result<ExternalProvider, String
         client_secret,
         scopes,
         signup,
+        domain_claim,
         roles_claim,
         roles,
     })
@@ -309,6 +320,8 @@ mod tests {
         );
         assert_eq!(by_name("google").scopes, ["openid", "email", "profile"]);
         assert_eq!(by_name("google").signup, Signup::Off);
+        assert_eq!(by_name("google").domain_claim.as_deref(), Some("hd"));
+        assert_eq!(by_name("gh").domain_claim, None);
         assert_eq!(by_name("gh").display_name, "GitHub");
         assert_eq!(
             by_name("ms").protocol,

@@ -25,6 +25,7 @@ fn github(url: &str, signup: Signup) -> ExternalProvider {
         client_secret: Secret::new(CLIENT_SECRET),
         scopes: vec!["read:user".into(), "user:email".into()],
         signup,
+        domain_claim: None,
         roles_claim: None,
         roles: BTreeMap::new(),
     }
@@ -266,6 +267,11 @@ async fn unverified_addresses_and_closed_signups_make_nothing() {
     assert!(page.contains("<h1>No account</h1>"), "{page}");
     assert_eq!(user_count(&app).await, 0);
     assert!(events(&app).await.contains(&"external_login_failed".to_string()));
+    // An answer past the size limit is the provider's fault: 502, nothing made.
+    gh.add_user(10, "huge", "huge@corp.example", true);
+    let (status, _) = page_of(sign_in(&app, &gh, "huge").await).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(app.state.store.count_users_with_verified_email("huge@corp.example").await.unwrap(), 0);
     gh.add_user(9, "worker", "w@corp.example", true);
     assert_eq!(sign_in(&app, &gh, "worker").await.status(), StatusCode::SEE_OTHER);
 }

@@ -54,6 +54,7 @@ async fn pair_with(adjust: impl FnOnce(&mut ExternalProvider) + Send + 'static) 
         client_secret: Secret::new(secret),
         scopes: vec!["openid".into(), "email".into(), "profile".into()],
         signup: Signup::On,
+        domain_claim: None,
         roles_claim: None,
         roles: BTreeMap::new(),
     };
@@ -226,4 +227,18 @@ async fn a_claim_gives_only_the_roles_its_mapping_names() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let roles = p.downstream.state.store.user_by_id(&ann_down).await.unwrap().unwrap().roles;
     assert_eq!(roles, ["bystander"]);
+}
+
+#[tokio::test]
+async fn a_domain_list_with_a_domain_claim_needs_the_claim_too() {
+    // As Google's preset: an address in the domain is not enough without `hd`.
+    let p = pair_with(|provider| {
+        provider.signup = Signup::Domains(vec!["up.example".into()]);
+        provider.domain_claim = Some("hd".into());
+    })
+    .await;
+    let (path, binding) = approved(&p, |_, url| url).await;
+    let (status, page) = page_of(callback(&p.downstream, &path, Some(&binding)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("<h1>No account</h1>"), "{page}");
 }

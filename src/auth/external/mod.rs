@@ -380,7 +380,7 @@ impl External {
             self.store.insert_link_offer(&offer).await?;
             return Ok(Arrival::Offer { token, provider: name.into(), next });
         }
-        if !signup_allowed(&upstream.config.signup, &email) {
+        if !signup_allowed(&upstream.config, &email, claims.organization_domain.as_deref()) {
             return Err(ExternalError::NoAccount);
         }
         let user_id = self.create_account(name, &claims, &email, &audit).await?;
@@ -421,13 +421,20 @@ impl External {
     }
 }
 
-fn signup_allowed(signup: &Signup, email: &str) -> bool {
-    match signup {
+/// Whether a new account may be made: by the provider's sign-up setting, and for a
+/// domain list by the address's domain and, where the provider names the organization
+/// (`domain_claim`), by that too.
+fn signup_allowed(provider: &ExternalProvider, email: &str, organization: Option<&str>) -> bool {
+    match &provider.signup {
         Signup::Off => false,
         Signup::On => true,
         Signup::Domains(domains) => {
             let domain = email.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
-            domains.contains(&domain)
+            let organization_ok = match &provider.domain_claim {
+                Some(_) => organization.is_some_and(|o| domains.iter().any(|d| d == o)),
+                None => true,
+            };
+            domains.contains(&domain) && organization_ok
         }
     }
 }
@@ -448,12 +455,37 @@ mod tests {
         }
     }
 
+    fn provider(signup: Signup, domain_claim: Option<&str>) -> ExternalProvider {
+        ExternalProvider {
+            name: "p".into(),
+            display_name: "P".into(),
+            protocol: crate::config::Protocol::OpenIdConnect { issuer: "https://p.example".into() },
+            client_id: "c".into(),
+            client_secret: crate::domain::Secret::new("s"),
+            scopes: Vec::new(),
+            signup,
+            domain_claim: domain_claim.map(String::from),
+            roles_claim: None,
+            roles: BTreeMap::new(),
+        }
+    }
+
     #[test]
     fn signup_by_domain() {
-        let d = Signup::Domains(vec!["example.com".into()]);
-        assert!(signup_allowed(&d, "ann@Example.com"));
-        assert!(!signup_allowed(&d, "ann@example.com.evil.test"));
-        assert!(!signup_allowed(&d, "ann@sub.example.com"));
-        assert!(!signup_allowed(&Signup::Off, "ann@example.com"));
+        let d = provider(Signup::Domains(vec!["example.com".into()]), None);
+        assert!(signup_allowed(&d, "ann@Example.com", None));
+        assert!(!signup_allowed(&d, "ann@example.com.evil.test", None));
+        assert!(!signup_allowed(&d, "ann@sub.example.com", None));
+        assert!(!signup_allowed(&provider(Signup::Off, None), "ann@example.com", None));
+    }
+
+    #[test]
+    fn a_domain_claim_must_name_the_organization_too() {
+        // Google: a personal account registered with a work address has no `hd`.
+        let google = provider(Signup::Domains(vec!["example.com".into()]), Some("hd"));
+        assert!(!signup_allowed(&google, "ann@example.com", None));
+        assert!(!signup_allowed(&google, "ann@example.com", Some("other.example")));
+        assert!(signup_allowed(&google, "ann@example.com", Some("example.com")));
+        assert!(signup_allowed(&provider(Signup::On, Some("hd")), "ann@gmail.com", None));
     }
 }

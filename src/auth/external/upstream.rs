@@ -22,6 +22,8 @@ use crate::config::{ExternalProvider, Protocol};
 const METADATA_LIFETIME: Duration = Duration::from_secs(600);
 /// No provider call may hold a sign-in longer than this.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read from a provider (discovery, keys, tokens, profile are a few KiB).
+const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// Why a provider's answer could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,8 @@ pub struct ExternalClaims {
     pub preferred_username: Option<String>,
     /// Values of the provider's configured roles claim.
     pub role_values: Vec<String>,
+    /// The provider's configured domain claim (Google's `hd`), if the answer has it.
+    pub organization_domain: Option<String>,
 }
 
 /// The HTTP client every provider call goes through. SECURITY: it follows no redirect (a
@@ -83,8 +87,8 @@ impl<'c> AsyncHttpClient<'c> for Http {
             for (name, value) in response.headers() {
                 out = out.header(name, value);
             }
-            let body = response.bytes().await.map_err(|e| HttpError(e.to_string()))?;
-            out.body(body.to_vec()).map_err(|e| HttpError(e.to_string()))
+            let body = read_capped(response).await.map_err(HttpError)?;
+            out.body(body).map_err(|e| HttpError(e.to_string()))
         })
     }
 }
@@ -290,6 +294,7 @@ impl Upstream {
             email_verified: claims.email_verified().unwrap_or(false),
             preferred_username: claims.preferred_username().map(|u| u.to_string()),
             role_values: Vec::new(),
+            organization_domain: None,
         };
         let mut extra = id_token_payload(&id_token.to_string());
         // Providers that keep the profile out of the id token (scopes answered at
@@ -318,6 +323,10 @@ impl Upstream {
         }
         if let Some(claim) = &self.config.roles_claim {
             out.role_values = claim_values(&extra, claim);
+        }
+        if let Some(claim) = &self.config.domain_claim {
+            out.organization_domain =
+                claim_values(&extra, claim).into_iter().next().map(|d| d.to_lowercase());
         }
         Ok(out)
     }
@@ -384,6 +393,7 @@ impl Upstream {
             email: primary.map(|e| e.email),
             preferred_username: Some(user.login),
             role_values: Vec::new(),
+            organization_domain: None,
         })
     }
 }
@@ -409,7 +419,25 @@ async fn github_get<T: serde::de::DeserializeOwned>(
     if !status.is_success() {
         return Err(UpstreamError::Refused(format!("{url}: {status}")));
     }
-    response.json().await.map_err(|e| UpstreamError::Unavailable(format!("{url}: {e}")))
+    let body = read_capped(response).await.map_err(|e| UpstreamError::Unavailable(format!("{url}: {e}")))?;
+    serde_json::from_slice(&body).map_err(|e| UpstreamError::Unavailable(format!("{url}: {e}")))
+}
+
+/// An answer's body, refused past `MAX_ANSWER_BYTES` (a hostile or broken provider must
+/// not fill the memory).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let too_big = || format!("answer larger than {MAX_ANSWER_BYTES} bytes");
+    if response.content_length().is_some_and(|n| n > MAX_ANSWER_BYTES as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A token request's failure: the provider refusing the code is a refusal; no answer,

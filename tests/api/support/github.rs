@@ -130,6 +130,10 @@ fn user_of(s: &GitHubStandIn, headers: &HeaderMap) -> Option<GitHubUser> {
 
 async fn user(State(s): State<GitHubStandIn>, headers: HeaderMap) -> Response {
     match user_of(&s, &headers) {
+        // A broken or hostile server's answer: two MiB of profile.
+        Some(u) if u.login == "huge" => {
+            Json(json!({"login": u.login, "id": u.id, "bio": "x".repeat(2 << 20)})).into_response()
+        }
         Some(u) => Json(json!({"login": u.login, "id": u.id, "name": null, "email": null})).into_response(),
         None => (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"}))).into_response(),
     }
