@@ -179,6 +179,8 @@ async fn an_existing_accounts_address_is_linked_only_after_its_owner_signs_in() 
     let (app, sink) = with_mail(move |c| c.external_providers = vec![github(&url, Signup::On)]).await;
     let ann = register_verified(&app, &sink, "ann", "Octo@Example.com").await;
     app.register("mallory").await;
+    // Same address, never verified: no claim to the identity.
+    register_with_email(&app, "squatter", "octo@example.com").await;
     gh.add_user(1, "octocat", "octo@example.com", true);
 
     let r = sign_in(&app, &gh, "octocat").await;
@@ -198,6 +200,14 @@ async fn an_existing_accounts_address_is_linked_only_after_its_owner_signs_in() 
             .json(&json!({"username": user, "password": PASSWORD}))
             .send()
     };
+    let r = login("squatter").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(set_cookie(&r, "authenticon_link").as_deref(), Some(""));
+    let (squatter, _) = app.login("squatter").await;
+    assert_eq!(app.get("/api/me/identities/", Some(&squatter)).await.body, json!([]));
+    let r = sign_in(&app, &gh, "octocat").await;
+    assert!(location(&r).starts_with("/login?link=github"), "not linked to the squatter");
+    let offer = set_cookie(&r, "authenticon_link").unwrap();
     let r = login("mallory").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(set_cookie(&r, "authenticon_link").as_deref(), Some(""));
@@ -401,7 +411,7 @@ async fn a_provider_that_is_down_gets_a_page_and_leaves_nothing_behind() {
 async fn an_account_with_a_second_factor_still_needs_it() {
     let (app, gh) = with_github(Signup::Off).await;
     gh.add_user(1, "octocat", "octo@example.com", true);
-    let (_, secret, _) = enrolled(&app, "carol").await;
+    let (_, secret, recovery) = enrolled(&app, "carol").await;
     let carol = app.state.store.user_by_username_key("carol").await.unwrap().unwrap();
     let identity = ExternalIdentityRow {
         id: "id-0".into(),
@@ -444,6 +454,26 @@ async fn an_account_with_a_second_factor_still_needs_it() {
     let (_, claims) = parts(&str_of(&body["access"]));
     let session = app.state.store.session_state(&str_of(&claims["sid"])).await.unwrap().unwrap();
     assert_eq!(session.amr, "ext otp mfa");
+
+    // The same account by its password and a code: its session says so.
+    let r = browser()
+        .post(format!("{}/api/session/login/", app.url))
+        .json(&json!({"username": "carol", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let step: Value = r.json().await.unwrap();
+    let r = browser()
+        .post(format!("{}/api/session/mfa/", app.url))
+        // The authenticator's step was spent above: a recovery code is a code too.
+        .json(&json!({"mfa_token": step["mfa_token"], "code": recovery[0]}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let (_, claims) = parts(&str_of(&body["access"]));
+    let session = app.state.store.session_state(&str_of(&claims["sid"])).await.unwrap().unwrap();
+    assert_eq!(session.amr, "pwd otp mfa");
 }
 
 #[tokio::test]

@@ -76,10 +76,7 @@ impl External {
         if upstream.config.roles.is_empty() {
             return Ok(());
         }
-        // An inactive account is refused by the login flow next: it gets nothing here.
-        if !self.store.user_by_id(user_id).await?.is_some_and(|u| u.user.is_active) {
-            return Ok(());
-        }
+        let Some(user) = self.store.user_by_id(user_id).await? else { return Ok(()) };
         let mut wanted: Vec<String> = claims
             .role_values
             .iter()
@@ -89,6 +86,11 @@ impl External {
             .collect();
         wanted.sort();
         wanted.dedup();
+        // An inactive account (refused by the login flow next) loses what the claim no
+        // longer gives, and gains nothing.
+        if !user.user.is_active {
+            wanted.retain(|role| user.roles.contains(role));
+        }
         self.set_mapped_roles(upstream, user_id, wanted, audit).await
     }
 
@@ -160,10 +162,15 @@ impl External {
             Unlinked::LastWay => return Err(ExternalError::LastWay),
         }
         let Some(provider) = provider else { return Ok(()) };
-        if let Some(upstream) = self.upstreams.get(&provider).filter(|u| !u.config.roles.is_empty()) {
-            self.set_mapped_roles(upstream, user_id, Vec::new(), audit).await?;
-        }
         self.tell(user_id, &provider, false, &audit.client).await;
+        // The provider's roles go once no identity of it is left (one moved to a new
+        // issuer may still give them).
+        let remaining = self.store.external_identities_of(user_id).await?;
+        if let Some(upstream) = self.upstreams.get(&provider).filter(|u| !u.config.roles.is_empty()) {
+            if !remaining.iter().any(|i| i.provider == provider) {
+                self.set_mapped_roles(upstream, user_id, Vec::new(), audit).await?;
+            }
+        }
         Ok(())
     }
 }

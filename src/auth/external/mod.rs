@@ -300,7 +300,7 @@ impl External {
         binding: Option<&str>,
         client: &ClientInfo,
     ) -> Result<Arrival, ExternalError> {
-        let (upstream, http) = self.upstream(name)?;
+        self.upstreams.get(name).ok_or(ExternalError::UnknownProvider)?;
         let state = callback.state.as_deref().filter(|s| s.len() <= 256).ok_or(ExternalError::Expired)?;
         let now = self.clock.now();
         let trip =
@@ -314,6 +314,7 @@ impl External {
         if !same_browser {
             return Err(ExternalError::WrongBrowser);
         }
+        let (upstream, http) = self.upstream(name)?;
         if let Some(error) = callback.error {
             return Err(ExternalError::Denied(error.chars().take(64).collect()));
         }

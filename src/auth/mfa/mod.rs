@@ -76,10 +76,12 @@ impl FirstStep {
         }
     }
 
-    fn parse(stored: &str) -> Self {
+    /// Strict: a value this code never wrote proves nothing (no `pwd` claimed for it).
+    fn parse(stored: &str) -> Option<Self> {
         match stored {
-            "ext" => Self::External,
-            _ => Self::Password,
+            "" => Some(Self::Password),
+            "ext" => Some(Self::External),
+            _ => None,
         }
     }
 }
@@ -290,7 +292,7 @@ impl Mfa {
             .spend_token(&token, MailPurpose::MfaLogin, self.clock.now())
             .await?
             .ok_or_else(expired)?;
-        Ok((user_id, FirstStep::parse(&row.email)))
+        Ok((user_id, FirstStep::parse(&row.email).ok_or_else(expired)?))
     }
 
     /// A new set of recovery codes; the old set stops working. Needs a current code.
