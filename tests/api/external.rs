@@ -193,36 +193,28 @@ async fn an_existing_accounts_address_is_linked_only_after_its_owner_signs_in() 
     assert_eq!(app.get("/api/me/identities/", Some(&ann_access)).await.body, json!([]));
 
     // Another account signing in with the offer gets nothing linked, and spends it.
-    let login = |user: &'static str| {
+    let login = |user: &'static str, offer: String| {
         browser()
             .post(format!("{}/api/session/login/", app.url))
             .header("cookie", format!("authenticon_link={offer}"))
             .json(&json!({"username": user, "password": PASSWORD}))
             .send()
     };
-    let r = login("squatter").await.unwrap();
+    let r = login("squatter", offer).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(set_cookie(&r, "authenticon_link").as_deref(), Some(""));
     let (squatter, _) = app.login("squatter").await;
     assert_eq!(app.get("/api/me/identities/", Some(&squatter)).await.body, json!([]));
     let r = sign_in(&app, &gh, "octocat").await;
     assert!(location(&r).starts_with("/login?link=github"), "not linked to the squatter");
-    let offer = set_cookie(&r, "authenticon_link").unwrap();
-    let r = login("mallory").await.unwrap();
+    let r = login("mallory", set_cookie(&r, "authenticon_link").unwrap()).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(set_cookie(&r, "authenticon_link").as_deref(), Some(""));
     let r = sign_in(&app, &gh, "octocat").await;
     assert!(location(&r).starts_with("/login?link=github"), "still not linked");
 
     // The owner's sign-in, in the browser that holds the offer, links it.
-    let offer = set_cookie(&r, "authenticon_link").unwrap();
-    let r = browser()
-        .post(format!("{}/api/session/login/", app.url))
-        .header("cookie", format!("authenticon_link={offer}"))
-        .json(&json!({"username": "ann", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let r = login("ann", set_cookie(&r, "authenticon_link").unwrap()).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let ids = app.get("/api/me/identities/", Some(&ann_access)).await;
     assert_eq!(ids.body[0]["provider"], "github", "{}", ids.body);
