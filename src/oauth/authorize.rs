@@ -4,8 +4,9 @@
 //! consent, then answered once: a code, or an error, with `state` and `iss` (RFC 9207).
 
 use super::clients::AUTHORIZATION_CODE;
-use super::{digest, pkce_shaped, random_handle, redirect, scopes, Provider, CODE_TTL, REQUEST_TTL};
+use super::{pkce_shaped, redirect, scopes, Provider, CODE_TTL, REQUEST_TTL};
 use crate::auth::login::AMR_PASSWORD;
+use crate::crypto::{random_token, sha256_hex};
 use crate::domain::ClientInfo;
 use crate::store::{
     Approval, AuditMeta, AuthorizationRow, ClientRow, NewAuthorization, StoreError, UserWithRoles,
@@ -196,11 +197,11 @@ impl Provider {
                 "Too many sign-in requests from this address; try again later.",
             );
         }
-        let handle = random_handle();
+        let handle = random_token(32);
         let now = self.clock.now();
         self.store
             .insert_authorization(&NewAuthorization {
-                id: digest(&handle),
+                id: sha256_hex(&handle),
                 client_id: client.id.clone(),
                 redirect_uri: uri,
                 scope: asked_scopes.join(" "),
@@ -280,7 +281,7 @@ impl Provider {
             None => return Err(AnswerError::LoginRequired),
         };
         let amr = if amr.is_empty() { AMR_PASSWORD.join(" ") } else { amr };
-        let code = random_handle();
+        let code = random_token(32);
         let now = self.clock.now();
         // What the user has consented to for this client: before, and now these too.
         let consent = match client.pre_consented {
@@ -302,7 +303,7 @@ impl Provider {
             browser_session_id: answerer.session_id.to_string(),
             auth_time,
             amr,
-            code_hash: digest(&code),
+            code_hash: sha256_hex(&code),
             code_expires_at: now + CODE_TTL,
             consent,
             now,
@@ -336,7 +337,7 @@ impl Provider {
         }
         let request = self
             .store
-            .pending_authorization(&digest(handle), self.clock.now())
+            .pending_authorization(&sha256_hex(handle), self.clock.now())
             .await?
             .ok_or(AnswerError::NotFound)?;
         let client = self.store.client(&request.client_id).await?.ok_or(AnswerError::NotFound)?;

@@ -5,12 +5,9 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
 use super::{redirect, scopes};
 use crate::auth::rbac::{record_denial, Actor};
+use crate::crypto::{random_token, sha256_hex};
 use crate::domain::{valid_permission, Clock, FieldErrors};
 use crate::store::{AuditMeta, ClientRow, Store, StoreError};
 use crate::tokens::TokenService;
@@ -58,15 +55,9 @@ pub struct WithSecret {
     pub secret: Option<String>,
 }
 
-/// A new random identifier or secret: `bytes` random bytes, base64url.
-fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::fill(&mut buf[..]);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
+/// How a client secret is kept: 256 random bits need no slow hash.
 pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    sha256_hex(secret)
 }
 
 pub struct Clients {

@@ -62,21 +62,9 @@ impl Provider {
     }
 }
 
-/// SHA-256, hex: how handles, codes and secrets are looked up without being stored.
-fn digest(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
 /// PKCE S256 (RFC 7636 §4.2): `BASE64URL(SHA256(verifier))`.
 fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// 256 random bits, base64url: handles, codes.
-fn random_handle() -> String {
-    let mut buf = [0u8; 32];
-    rand::fill(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// RFC 7636 §4.1: 43 to 128 unreserved characters (a challenge of S256 is 43).

@@ -7,7 +7,8 @@ use tracing::warn;
 
 use super::claims::{acr_of, amr_list, AccessClaims, IdClaims, ProfileClaims};
 use super::clients::{hash_secret, AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
-use super::{digest, pkce_shaped, s256, scopes, OAuthError, Provider};
+use super::{pkce_shaped, s256, scopes, OAuthError, Provider};
+use crate::crypto::{random_token, sha256_hex};
 use crate::domain::ClientInfo;
 use crate::store::{AuditEvent, AuditMeta, ClientRow, GrantOf, RedeemOutcome, Redemption, UserWithRoles};
 use crate::throttle::address_key;
@@ -159,7 +160,7 @@ impl Provider {
         if !pkce_shaped(verifier) || code.len() > 100 {
             return Err(invalid());
         }
-        let code_hash = digest(code);
+        let code_hash = sha256_hex(code);
         let Some(row) = self.store.authorization_by_code(&code_hash).await? else {
             count(AUTHORIZATION_CODE, "invalid");
             return Err(invalid());
@@ -293,7 +294,7 @@ impl Provider {
             aud: client.id.clone(),
             exp: now + self.tokens.access_lifetime(),
             iat: now,
-            jti: super::random_handle(),
+            jti: random_token(32),
             client_id: client.id.clone(),
             scope: granted.join(" "),
             sid: None,
@@ -336,7 +337,7 @@ impl Provider {
             aud: client.id.clone(),
             exp: now + lifetime,
             iat: now,
-            jti: super::random_handle(),
+            jti: random_token(32),
             client_id: client.id.clone(),
             scope: granted.join(" "),
             sid: Some(session.grant_id.to_string()),

@@ -4,7 +4,8 @@
 
 use tracing::info;
 
-use super::{random_b64, sha256_hex, External, ExternalClaims, ExternalError, IdentityView, Upstream};
+use super::{External, ExternalClaims, ExternalError, IdentityView, Upstream};
+use crate::crypto::{random_token, sha256_hex};
 use crate::domain::{normalize_username, username_errors, username_key, ClientInfo};
 use crate::store::{
     AuditMeta, ExternalIdentityRow, MappedRoles, NewUser, RolesToGive, StoreError, Unlinked, UserWithRoles,
@@ -33,7 +34,7 @@ impl External {
             let username = match attempt {
                 0 => base.clone(),
                 1..=9 => format!("{base}{}", attempt + 1),
-                _ => format!("{base}-{}", &random_b64(6)[..6]),
+                _ => format!("{base}-{}", &random_token(6)[..6]),
             };
             if !username_errors(&username).is_empty() {
                 continue;

@@ -13,14 +13,13 @@ mod upstream;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
 use tracing::warn;
 
 pub use upstream::{ExternalClaims, UpstreamError};
 use upstream::{Http, Upstream};
 
 use crate::config::{ExternalProvider, Signup};
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::domain::{ClientInfo, Clock, Timestamp};
 use crate::notify::{Notice, Notices};
 use crate::store::{
@@ -129,16 +128,6 @@ pub struct IdentityView {
     pub display_name: String,
 }
 
-fn random_b64(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::fill(&mut buf[..]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-}
-
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
 /// A path of the web app's own, or `/`: never another site (open redirect).
 pub fn local_path(next: &str) -> String {
     let ok = next.starts_with('/')
@@ -230,7 +219,7 @@ impl External {
             return Err(ExternalError::Throttled(wait));
         }
         let (state, nonce, verifier, binding) =
-            (random_b64(32), random_b64(32), random_b64(32), random_b64(32));
+            (random_token(32), random_token(32), random_token(32), random_token(32));
         let departure = upstream.departure(http, &state, &nonce, &verifier).await?;
         let now = self.clock.now();
         let (link_user_id, next_path) = match purpose {
@@ -368,7 +357,7 @@ impl External {
         let email = verified_email.ok_or(ExternalError::EmailNotVerified)?;
         if self.store.count_users_with_verified_email(&email).await? > 0 {
             // Never linked by the address alone: the account's owner must prove it.
-            let token = random_b64(32);
+            let token = random_token(32);
             let offer = LinkOfferRow {
                 token_hash: sha256_hex(&token),
                 provider: name.to_string(),
@@ -438,10 +427,6 @@ fn signup_allowed(provider: &ExternalProvider, email: &str, organization: Option
             domains.contains(&domain) && organization_ok
         }
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
 #[cfg(test)]

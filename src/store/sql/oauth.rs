@@ -2,6 +2,7 @@
 
 use super::audit::insert_audit;
 use super::sessions::insert_session;
+use crate::crypto::constant_time_eq;
 use crate::store::db::{sql, Conn};
 use crate::store::{
     Approval, AuditEvent, AuditMeta, AuthorizationRow, ClientRow, ConsentRow, NewAuthorization, NewSession,
@@ -339,8 +340,4 @@ impl Store {
         let q = sql("DELETE FROM oauth_authorizations WHERE expires_at < $1 AND (code_expires_at IS NULL OR code_expires_at < $1)");
         self.read().await?.conn().execute(q.bind(before)).await
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
