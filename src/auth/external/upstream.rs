@@ -51,7 +51,8 @@ pub struct ExternalClaims {
     pub organization_domain: Option<String>,
 }
 
-/// The HTTP client every provider call goes through. SECURITY: it follows no redirect (a
+/// The HTTP client every provider call goes through (the crates' own `reqwest` feature
+/// would bring a second, older reqwest into the build). SECURITY: it follows no redirect (a
 /// provider's metadata must not steer calls elsewhere: SSRF) and gives up after
 /// `CALL_TIMEOUT`.
 #[derive(Clone)]
