@@ -3,9 +3,10 @@
 // development login and consent pages. The real `authenticon serve` names it in its
 // settings file. Covered: an account made just in time with a role from the `groups`
 // claim (and the MFA-required role that then asks for a second factor), an unverified
-// address, and a provider whose discovery names another issuer. Linking, spent and
-// foreign callbacks and a provider that is down are covered on both stores by
-// tests/api/external.rs.
+// address, linking an existing account only after its own password, and a provider whose
+// discovery names another issuer. Spent and foreign callbacks, a swapped nonce or `iss`
+// and a provider that is down are covered on both stores by tests/api/external.rs and
+// tests/api/upstream.rs.
 // Pictures go to test-artifacts/e2e/ as external-*.png.
 //
 //   cd web && npm run build && AUTHENTICON_BIN=... node --test --test-concurrency=1 e2e/external.mjs
@@ -17,7 +18,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Provider from 'oidc-provider';
-import { apiClient, checkPage, onPage, shot, startStack, watchErrors, writeAxeFindings } from './support.mjs';
+import {
+  PASSWORD, apiClient, checkPage, mails, onPage, shot, sleep, startStack, watchErrors, writeAxeFindings,
+} from './support.mjs';
 
 const SECRET = 'upstream-client-secret-0123456789';
 /** The people the provider knows: its `sub` is the login typed on its page. */
@@ -149,6 +152,53 @@ test('a first sign-in makes the account, with the role its group maps to', async
   await checkPage(page, 'external-02-linked-accounts');
   assert.deepEqual(errors.list(), []);
   await context.close();
+});
+
+/** Verifies `email` by the link mailed to it (the newest mail to it). */
+async function verifyByMail(email) {
+  for (let i = 0; i < 300; i++) {
+    const mail = mails(stack.mailDir).reverse().find((m) => JSON.stringify(m.to).includes(email));
+    const token = mail && /verify-email\?token=(\S+)/.exec(mail.body)?.[1];
+    if (token) {
+      const res = await fetch(`${baseUrl}/api/email/verify/`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+      });
+      assert.equal(res.status, 200);
+      return;
+    }
+    await sleep(50);
+  }
+  assert.fail(`no verification mail to ${email}`);
+}
+
+test('an existing account is linked only after its own password', async () => {
+  await api.registerUser('bob', 'bob@corp.example');
+  await verifyByMail('bob@corp.example');
+  const { context, page } = await fresh();
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(page, 'bob');
+  await page.getByTestId('login-link-offer').waitFor();
+  assert.equal(new URL(page.url()).searchParams.get('link'), 'corp');
+  await checkPage(page, 'external-03-link-offer');
+  // The address alone signed no one in and linked nothing.
+  assert.deepEqual(await api.apiAs('bob', 'GET', '/api/me/identities/'), []);
+  await page.getByLabel('Username').fill('bob');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await onPage(page, 'Dashboard');
+  const linked = await api.apiAs('bob', 'GET', '/api/me/identities/');
+  assert.deepEqual(linked.map((i) => [i.provider, i.email]), [['corp', 'bob@corp.example']]);
+  await context.close();
+
+  // From now on the provider signs bob in.
+  const second = await fresh();
+  await second.page.goto('/login');
+  await second.page.getByRole('link', { name: 'Continue with Corp SSO' }).click();
+  await atProvider(second.page, 'bob');
+  await onPage(second.page, 'Dashboard');
+  assert.equal((await sessionOf(second.page)).user.username, 'bob');
+  await second.context.close();
 });
 
 test('an unverified address makes nothing', async () => {
