@@ -232,6 +232,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 s, 1 repetition, no report")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--code-pool", type=int, default=4000, help="authorization codes per wrk thread")
+    ap.add_argument("--only", default="", help="comma-separated scenarios to run (the rest, and the report, are skipped)")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.reps, args.connections, args.code_pool = 1, 1, "16", 500
@@ -282,6 +283,13 @@ def main():
             assert status == 201, (name, status)
             status, body = http("POST", srv.url + "/api/token/", {"username": "benchuser", "password": PASSWORD})
             tokens[name] = body["access"]
+        # A personal access token for each Authenticon, made as a user would (with the password).
+        for name in [n for n in targets if n.startswith("authenticon/")]:
+            status, body = http("POST", targets[name].url + "/api/me/tokens/",
+                                {"name": "bench", "permissions": [], "expires_in": 86400, "password": PASSWORD},
+                                token=tokens[name])
+            assert status == 201, (name, status, body)
+            tokens[name + "+pat"] = body["token"]
         # The limit server checks tokens signed with the same secret and algorithm.
         tokens["limit"] = tokens["authenticon/sqlite"]
         # The identity provider's clients, registered as an operator would.
@@ -292,6 +300,8 @@ def main():
         scenarios = [
             ("protected", "GET /protected-resource/", "/protected-resource/", "protected.lua",
              ["limit", "authenticon/sqlite", "django"]),
+            ("protected_pat", "GET /protected-resource/ with a personal access token", "/protected-resource/",
+             "protected.lua", ["authenticon/sqlite", "authenticon/postgres"]),
             ("verify", "POST /api/token/verify/", "/api/token/verify/", "verify.lua", ["authenticon/sqlite", "django"]),
             ("login", "POST /api/token/", "/api/token/", "login.lua", ["authenticon/sqlite", "authenticon/postgres", "django"]),
             ("register", "POST /register/", "/register/", "register.lua", ["authenticon/sqlite", "authenticon/postgres", "django"]),
@@ -306,7 +316,10 @@ def main():
         ]
         every = {**targets, "limit": limit}
         run_no = 0
+        only = set(filter(None, args.only.split(",")))
         for key, title, path, script, names in scenarios:
+            if only and key not in only:
+                continue
             for name in names:
                 if name not in every:
                     continue
@@ -315,7 +328,8 @@ def main():
                     samples = []
                     for _ in range(args.reps):
                         run_no += 1
-                        env = {"BENCH_ACCESS": tokens[name], "BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD,
+                        access = tokens[name + "+pat"] if key == "protected_pat" else tokens[name]
+                        env = {"BENCH_ACCESS": access, "BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD,
                                "BENCH_RUN": f"{os.getpid()}x{run_no}"}
                         if script in ("refresh.lua", "mixed.lua"):
                             prefix = work / f"pool{run_no}"
@@ -340,6 +354,8 @@ def main():
                     r = results[(key, name, c)]
                     log(f"{key:9} {name:21} c={c:<3} {r['rps']:10.0f} req/s  p50 {r['p50']:.2f} ms  "
                         f"p99 {r['p99']:.2f} ms  non-2xx {r['non2xx']}")
+        if only:
+            return
         # One login at a time: the cost of one Argon2id hash plus everything around it.
         solo = wrk(sqlite.url, "/api/token/", "login.lua", 1, args.duration,
                    {"BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD})
@@ -476,6 +492,12 @@ def write_report(args, conns, results, extra):
         f"protected resource beside it: protected p99 {extra['storm_protected_p99']:.2f} ms at "
         f"{extra['storm_protected_rps']:,.0f} req/s.",
     ]
+    for c in conns:
+        jwt = results.get(("protected", "authenticon/sqlite", c), {}).get("rps", 0)
+        pat = results.get(("protected_pat", "authenticon/sqlite", c), {}).get("rps", 0)
+        if jwt:
+            lines.append(f"- The protected resource with a personal access token on SQLite at {c} connections: "
+                         f"{pat:,.0f} req/s, {pat / jwt:.2f}× the access-token path's {jwt:,.0f} (target ≥ 0.5×).")
     cc = results.get(("client_credentials", "authenticon/sqlite", max(conns)), {}).get("rps", 0)
     lines.append(f"- `client_credentials` on SQLite at {max(conns)} connections: {cc:,.0f} tokens/s (target ≥ 5,000; "
                  "Keycloak's sizing guide plans 120/s per vCPU).")

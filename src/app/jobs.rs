@@ -1,6 +1,6 @@
 //! What a serving instance runs beside the requests: reloading signing keys rotated
-//! elsewhere, dropping expired authorization requests and external sign-ins, and sending
-//! the mail outbox.
+//! elsewhere, dropping expired authorization requests and external sign-ins, writing the
+//! uses of personal access tokens, and sending the mail outbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,9 @@ use super::AppState;
 
 /// How often keys rotated by an operator (on any instance) are picked up here.
 const KEY_RELOAD: Duration = Duration::from_secs(30);
+
+/// How often the uses of personal access tokens seen here are written.
+const TOKEN_USE_FLUSH: Duration = Duration::from_secs(10);
 
 /// How often expired authorization requests and codes are dropped.
 const AUTHORIZATION_FLUSH: Duration = Duration::from_secs(300);
@@ -43,6 +46,16 @@ pub fn start(state: &AppState) {
             if let Err(e) = store.flush_external_logins(clock.now()).await {
                 warn!(error = %e, "could not drop expired external sign-ins");
             }
+        }
+    });
+    let tokens = Arc::clone(&state.tokens);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TOKEN_USE_FLUSH);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            // A failed batch is kept (and warned of) for the next tick.
+            let _ = tokens.flush_personal_token_uses().await;
         }
     });
     state.notices.mailer().start_outbox();

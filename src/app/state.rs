@@ -10,6 +10,7 @@ use crate::auth::external::External;
 use crate::auth::login::LoginFlow;
 use crate::auth::mfa::passkeys::Passkeys;
 use crate::auth::mfa::Mfa;
+use crate::auth::personal_tokens::PersonalTokens;
 use crate::auth::presence::Presence;
 use crate::auth::rbac::Roles;
 use crate::auth::recovery::Recovery;
@@ -50,6 +51,8 @@ pub struct Services {
     pub clients: Arc<Clients>,
     /// Sign-in with external identity providers.
     pub external: Arc<External>,
+    /// Users' own API keys.
+    pub personal_tokens: Arc<PersonalTokens>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -181,11 +184,19 @@ impl AppState {
             Arc::clone(&clock),
             config.issuer(),
         ));
+        let personal_tokens = Arc::new(PersonalTokens::new(
+            Arc::clone(&store),
+            Arc::clone(&tokens),
+            Arc::clone(&notices),
+            Arc::clone(&clock),
+            config.personal_token_max_lifetime,
+        ));
         let clients = Arc::new(Clients::new(Arc::clone(&store), Arc::clone(&tokens), Arc::clone(&clock)));
         let state = AppState(Arc::new(Services {
             oauth,
             clients,
             external,
+            personal_tokens,
             roles,
             admin,
             audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&clock))),

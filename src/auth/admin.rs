@@ -129,6 +129,18 @@ impl UserAdmin {
         Ok((target, audit))
     }
 
+    /// Whether `actor` may act on `user_id` (bounded delegation, as `managed`): the audit
+    /// metadata to record the change with, or the refusal (itself audited).
+    pub async fn judge(
+        &self,
+        actor: &UserWithRoles,
+        user_id: &str,
+        action: &str,
+        client: &ClientInfo,
+    ) -> Result<AuditMeta, AdminError> {
+        Ok(self.managed(actor, user_id, action, client).await?.1)
+    }
+
     /// Mails to an address an administrator names are throttled like reset requests, so
     /// the console cannot be used to flood a mailbox.
     async fn mail_allowed(&self, client: &ClientInfo, email: &str) -> Result<(), AdminError> {

@@ -9,6 +9,7 @@ pub mod external;
 pub mod import_django;
 pub mod login;
 pub mod mfa;
+pub mod personal_tokens;
 pub mod presence;
 pub mod rbac;
 pub mod recovery;

@@ -42,6 +42,16 @@ pub fn has_permission(user: &UserWithRoles, permission: &str) -> bool {
     user.user.is_active && (user.user.is_superuser || user.permissions.iter().any(|p| p == permission))
 }
 
+/// The user as a personal access token lets them act: only the token's permissions that
+/// the user holds now, and never as a superuser (a token is a grant of named
+/// permissions, not of the whole account).
+pub fn within(user: &UserWithRoles, token_permissions: &[String]) -> UserWithRoles {
+    let permissions = token_permissions.iter().filter(|p| has_permission(user, p)).cloned().collect();
+    let mut narrowed = UserWithRoles { user: user.user.clone(), roles: user.roles.clone(), permissions };
+    narrowed.user.is_superuser = false;
+    narrowed
+}
+
 /// Who makes an administrative change: an operator at the command line (who holds the
 /// database anyway), or a user through the API, bounded by what they hold.
 #[derive(Clone, Copy)]

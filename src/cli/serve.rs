@@ -57,7 +57,10 @@ pub async fn serve(state: AppState, secret_source: &SecretSource) -> anyhow::Res
         let router = crate::http::metrics_router(state.clone());
         tokio::spawn(server::serve_forever(metrics_listener, router, limits));
     }
-    server::serve(listener, crate::http::app(state), limits, shutdown).await?;
+    server::serve(listener, crate::http::app(state.clone()), limits, shutdown).await?;
+    if let Err(e) = state.tokens.flush_personal_token_uses().await {
+        warn!(error = %e, "could not write the last uses of personal access tokens");
+    }
     if !mailer.drain(MAIL_DRAIN).await {
         warn!("gave up waiting for mails still being sent");
     }

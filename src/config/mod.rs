@@ -169,6 +169,8 @@ pub struct Config {
     pub session_absolute_lifetime: Duration,
     /// How long a proof of presence (`/api/me/reauthenticate/`) covers sensitive changes.
     pub reauth_window: Duration,
+    /// The longest a personal access token may live; `None`: tokens may never expire.
+    pub personal_token_max_lifetime: Option<Duration>,
     pub max_body_bytes: usize,
     pub registration_open: bool,
     pub argon2: Argon2Cost,
@@ -255,6 +257,7 @@ impl Default for Config {
             refresh_reuse_interval: Duration::ZERO,
             session_absolute_lifetime: Duration::from_secs(30 * 86_400),
             reauth_window: Duration::from_secs(300),
+            personal_token_max_lifetime: Some(Duration::from_secs(365 * 86_400)),
             max_body_bytes: 64 * 1024,
             registration_open: true,
             argon2: Argon2Cost::default(),

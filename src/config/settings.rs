@@ -132,6 +132,14 @@ fn secret_key_file(c: &mut Config, v: &str) -> Result<(), &'static str> {
     secret_key(c, text.trim()).map_err(|_| "a file holding a secret of at least 32 characters")
 }
 
+fn personal_token_max_lifetime(c: &mut Config, v: &str) -> Result<(), &'static str> {
+    c.personal_token_max_lifetime = match v {
+        "none" => None,
+        v => Some(positive_lifetime(v).map_err(|_| "a lifetime like 365d, or none")?),
+    };
+    Ok(())
+}
+
 fn database_url(c: &mut Config, v: &str) -> Result<(), &'static str> {
     if !(v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://")) {
         return Err("a sqlite://PATH or postgres://… URL");
@@ -222,6 +230,9 @@ pub static SETTINGS: &[Setting] = &[
         "a session ends this long after its login, however often it is refreshed"),
     setting("REAUTH_WINDOW", |c, v| put(&mut c.reauth_window, positive_lifetime(v)?), |c| duration(c.reauth_window),
         "how long `POST /api/me/reauthenticate/` covers sensitive changes (see \"Tokens\")"),
+    setting("PERSONAL_TOKEN_MAX_LIFETIME", personal_token_max_lifetime,
+        |c| c.personal_token_max_lifetime.map(duration).unwrap_or_else(|| "none".into()),
+        "the longest `expires_in` a personal access token may ask for; `none` also allows tokens that never expire (see \"Personal access tokens\")"),
     setting("REGISTRATION_OPEN", |c, v| put(&mut c.registration_open, boolean(v)?), |c| c.registration_open.to_string(),
         "`false` makes `/register/` answer `403`"),
     setting("MAX_BODY_BYTES",

@@ -212,6 +212,25 @@ impl<'a> FieldReader<'a> {
         list.unwrap_or_default()
     }
 
+    /// A required `IntegerField(allow_null=True)`: `None` when null (or missing, which is
+    /// recorded as an error). DRF takes integral numbers and their text.
+    pub fn required_nullable_integer(&mut self, name: &str) -> Option<i64> {
+        let parsed = match self.object.get(name) {
+            None => {
+                self.errors.add(name, REQUIRED);
+                return None;
+            }
+            Some(Value::Null) => return None,
+            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            Some(_) => None,
+        };
+        if parsed.is_none() {
+            self.errors.add(name, "A valid integer is required.");
+        }
+        parsed
+    }
+
     /// An optional `BooleanField`, with DRF's accepted spellings.
     pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
         let v = self.object.get(name)?;

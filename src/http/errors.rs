@@ -9,7 +9,6 @@ use tracing::error;
 use crate::auth::accounts::AccountError;
 use crate::auth::admin::AdminError;
 use crate::auth::audit::AuditError;
-use crate::auth::external::ExternalError;
 use crate::auth::login::LoginError;
 use crate::auth::mfa::MfaError;
 use crate::auth::presence::PresenceError;
@@ -26,6 +25,8 @@ pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provide
 pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
 pub const REAUTHENTICATION_REQUIRED: &str =
     "Confirm it is you: send your password (or a code) with this request, or re-authenticate first.";
+
+mod services;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -105,6 +106,13 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A personal access token where only a signed-in session will do.
+    pub const PERSONAL_TOKEN_NOT_ALLOWED: ApiError = ApiError::Coded {
+        status: StatusCode::FORBIDDEN,
+        code: "personal_token_not_allowed",
+        message: "A personal access token cannot do this: sign in and use your session.",
+    };
+
     pub fn field(name: &str, message: &str) -> Self {
         ApiError::Fields(FieldErrors::one(name, message))
     }
@@ -386,34 +394,6 @@ impl From<AccessError> for ApiError {
             AccessError::UserInactive => ApiError::UserInactive,
             AccessError::UserNotFound => ApiError::UserNotFound,
             AccessError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<ExternalError> for ApiError {
-    fn from(e: ExternalError) -> Self {
-        let coded = |status, code, message| ApiError::Coded { status, code, message };
-        match e {
-            ExternalError::UnknownProvider | ExternalError::NotFound => ApiError::NotFound,
-            // A provider whose discovery fails its checks is as unusable as one that is down.
-            ExternalError::Unavailable(why) | ExternalError::Refused(why) => {
-                tracing::warn!(reason = %why, "external identity provider unavailable");
-                ApiError::ProviderUnavailable
-            }
-            ExternalError::LastWay => coded(
-                StatusCode::BAD_REQUEST,
-                "last_sign_in_method",
-                "This is the account's only way to sign in: set a password or add a passkey first.",
-            ),
-            ExternalError::IdentityTaken => coded(
-                StatusCode::CONFLICT,
-                "identity_taken",
-                "This identity is already linked to another account.",
-            ),
-            ExternalError::Throttled(secs) => ApiError::Throttled(secs),
-            ExternalError::Store(e) => e.into(),
-            // The callback's refusals are answered as pages, not through the API.
-            other => ApiError::internal(anyhow::anyhow!(other)),
         }
     }
 }

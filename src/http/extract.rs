@@ -10,10 +10,10 @@ use axum::http::{header, HeaderMap};
 
 use super::errors::ApiError;
 use crate::app::AppState;
-use crate::auth::rbac::has_permission;
+use crate::auth::rbac::{has_permission, within};
 use crate::domain::ClientInfo;
-use crate::store::UserWithRoles;
-use crate::tokens::Claims;
+use crate::store::{PersonalTokenRow, UserWithRoles};
+use crate::tokens::{personal, Claims};
 
 /// The token of an `Authorization: Bearer <token>` header. Another scheme counts as no
 /// credentials (as in simplejwt); a Bearer header of the wrong shape is a bad token.
@@ -32,21 +32,55 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// The caller of a protected route: a valid access token of an existing, active user.
+/// The caller of a protected route: a valid access token, or personal access token, of
+/// an existing, active user.
 pub struct AuthUser {
-    pub claims: Claims,
+    user_id: String,
     /// The user as stored now; `None` only when the store is down (verification itself
-    /// needs no database, so protected routes keep answering).
+    /// needs no database, so protected routes keep answering to access tokens).
+    /// SECURITY: who the caller is, not what they may do: for a personal access token it
+    /// is the whole user, and only `Require` caps permissions at the token's.
     pub user: Option<std::sync::Arc<UserWithRoles>>,
+    pub credential: Credential,
+}
+
+/// What the caller presented.
+pub enum Credential {
+    /// An access token of a signed-in session.
+    Session(Claims),
+    /// A personal access token: the permissions it lists, capped by the user's.
+    PersonalToken(std::sync::Arc<PersonalTokenRow>),
 }
 
 impl AuthUser {
     pub fn id(&self) -> &str {
-        &self.claims.user_id
+        &self.user_id
     }
 
-    pub fn session_id(&self) -> &str {
-        &self.claims.sid
+    /// The caller's session. SECURITY: what needs one (a proof of presence, a password
+    /// change, new personal access tokens) is refused to a personal access token, which
+    /// a script holds, not a person at a keyboard.
+    pub fn session_id(&self) -> Result<&str, ApiError> {
+        match &self.credential {
+            Credential::Session(claims) => Ok(&claims.sid),
+            Credential::PersonalToken(_) => Err(ApiError::PERSONAL_TOKEN_NOT_ALLOWED),
+        }
+    }
+
+    /// The access token's claims; `None` for a personal access token.
+    pub fn claims(&self) -> Option<&Claims> {
+        match &self.credential {
+            Credential::Session(claims) => Some(claims),
+            Credential::PersonalToken(_) => None,
+        }
+    }
+
+    /// The permissions a personal access token lists; `None` for a session.
+    fn token_permissions(&self) -> Option<Vec<String>> {
+        match &self.credential {
+            Credential::Session(_) => None,
+            Credential::PersonalToken(token) => Some(token.permission_list()),
+        }
     }
 }
 
@@ -55,9 +89,25 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
-        let caller = app.tokens.authenticate(token).await?;
-        tracing::Span::current().record("user_id", caller.claims.user_id.as_str());
-        Ok(AuthUser { claims: caller.claims, user: caller.user })
+        let caller = if personal::looks_personal(token) {
+            let Ok(Client(client)) = Client::from_request_parts(parts, app).await;
+            let token = bearer_token(&parts.headers)?.ok_or(ApiError::NotAuthenticated)?;
+            let caller = app.tokens.authenticate_personal(token, &client).await?;
+            AuthUser {
+                user_id: caller.user.user.id.clone(),
+                user: Some(caller.user),
+                credential: Credential::PersonalToken(caller.token),
+            }
+        } else {
+            let caller = app.tokens.authenticate(token).await?;
+            AuthUser {
+                user_id: caller.claims.user_id.clone(),
+                user: caller.user,
+                credential: Credential::Session(caller.claims),
+            }
+        };
+        tracing::Span::current().record("user_id", caller.user_id.as_str());
+        Ok(caller)
     }
 }
 
@@ -125,7 +175,12 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
         let auth = AuthUser::from_request_parts(parts, app).await?;
         // Always read fresh (never the short-lived user cache), so a permission revoked
         // anywhere stops working at once. Without the store: refuse rather than guess.
-        let user = app.accounts.user(auth.id()).await?;
+        let mut user = app.accounts.user(auth.id()).await?;
+        // A personal access token acts with the permissions it lists that the user
+        // still holds: a role removed since takes its permissions from the token too.
+        if let Some(listed) = auth.token_permissions() {
+            user = within(&user, &listed);
+        }
         if !user.user.is_active {
             return Err(ApiError::UserInactive);
         }

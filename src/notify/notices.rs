@@ -249,6 +249,15 @@ impl Notices {
                 );
                 ("factor_added", "A second factor was added to your account", body, link)
             }
+            Notice::PersonalTokenCreated { name: token } => {
+                let link = format!("{url}/tokens");
+                let body = format!(
+                    "A personal access token named \"{token}\" was created for the account \"{name}\" at \
+                     {url}:\n\n{when}\n\nIf it was you, there is nothing to do. If not, someone can act as you \
+                     through it: sign in, revoke it, change your password and end the sessions you do not know:\n\n{link}\n"
+                );
+                ("personal_token_created", "A personal access token was created for your account", body, link)
+            }
         };
         self.mailer.send_later(Mail {
             to: user.email.clone(),
@@ -329,6 +338,10 @@ pub enum Notice<'a> {
     },
     IdentityUnlinked {
         provider: &'a str,
+    },
+    /// A personal access token was created (its name).
+    PersonalTokenCreated {
+        name: &'a str,
     },
 }
 

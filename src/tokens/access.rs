@@ -16,7 +16,7 @@ use super::service::TokenService;
 use crate::store::{StoreError, UserWithRoles};
 
 /// How long a protected request waits for the user lookup before trusting the token.
-const LOOKUP_TIMEOUT: Duration = Duration::from_millis(500);
+pub(super) const LOOKUP_TIMEOUT: Duration = Duration::from_millis(500);
 /// After a failed lookup, how long lookups are skipped (one request per period probes).
 const STORE_DOWN_BACKOFF_MS: i64 = 2_000;
 
@@ -80,18 +80,18 @@ impl TokenService {
         Ok(Some(user))
     }
 
-    fn store_is_down(&self) -> bool {
+    pub(super) fn store_is_down(&self) -> bool {
         now_ms() < self.store_down_until.load(Ordering::Relaxed)
     }
 
-    fn note_store_down(&self, reason: &str) {
+    pub(super) fn note_store_down(&self, reason: &str) {
         warn!(%reason, "store unavailable; accepting access tokens on their signature alone");
         self.store_down_until.store(now_ms() + STORE_DOWN_BACKOFF_MS, Ordering::Relaxed);
     }
 
     /// The user behind a verified access token, from the cache when fresh. `Ok(None)`
     /// when the store cannot answer promptly.
-    async fn user_for_token(&self, id: &str) -> Result<Option<Arc<UserWithRoles>>, AccessError> {
+    pub(super) async fn user_for_token(&self, id: &str) -> Result<Option<Arc<UserWithRoles>>, AccessError> {
         if let Some(user) = self.cache.get(id) {
             return Ok(Some(user));
         }

@@ -57,6 +57,10 @@ pub struct TokenService {
     pub(super) store_down_until: std::sync::atomic::AtomicI64,
     /// The identity provider's signer (id tokens, client access tokens).
     pub(super) provider_keys: super::provider_keys::ProviderKeys,
+    /// Personal access tokens' uses not written yet.
+    pub(super) usage: super::personal::UsageLog,
+    /// `AUTHENTICON_PERSONAL_TOKEN_MAX_LIFETIME` in seconds, applied at each use too.
+    pub(super) personal_max_lifetime: Option<i64>,
 }
 
 pub(super) fn new_id() -> String {
@@ -90,6 +94,8 @@ impl TokenService {
             cache,
             store_down_until: std::sync::atomic::AtomicI64::new(0),
             provider_keys: Default::default(),
+            usage: Default::default(),
+            personal_max_lifetime: config.personal_token_max_lifetime.map(secs),
         }
     }
 

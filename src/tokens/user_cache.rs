@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::store::UserWithRoles;
+use crate::store::{PersonalTokenRow, UserWithRoles};
 
 /// Users as protected routes saw them a moment ago, so a busy route does not read the
 /// same row thousands of times a second. Every change this instance makes drops the
@@ -17,6 +17,9 @@ pub struct UserCache {
     /// Per user, per session id: whether the session stood when it was read. Kept by
     /// user so that every change that drops a user's entry drops their sessions too.
     sessions: RwLock<HashMap<String, SessionsOfUser>>,
+    /// Personal access tokens by digest, as stored when read. A user's are dropped with
+    /// the user's entry, so a revocation on this instance ends the token at once.
+    personal: RwLock<HashMap<String, (Instant, Arc<PersonalTokenRow>)>>,
     /// Moves on at every invalidation. A lookup remembers it before asking the store and
     /// caches its answer only if it has not moved: an answer read just before a
     /// revocation committed must not be put back after the revocation dropped it.
@@ -35,6 +38,7 @@ impl UserCache {
             ttl,
             entries: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
+            personal: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
         }
     }
@@ -92,7 +96,34 @@ impl UserCache {
         }
     }
 
-    /// After a change to the user or to any of their sessions (a revocation).
+    pub(super) fn personal_token(&self, digest: &str) -> Option<Arc<PersonalTokenRow>> {
+        let personal = self.personal.read().ok()?;
+        let (at, token) = personal.get(digest)?;
+        (at.elapsed() < self.ttl).then(|| Arc::clone(token))
+    }
+
+    pub(super) fn put_personal_token(&self, token: &Arc<PersonalTokenRow>, seen: u64) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut personal) = self.personal.write() {
+            if self.epoch() != seen {
+                return;
+            }
+            if personal.len() >= USER_CACHE_MAX {
+                personal.clear();
+            }
+            // Kept small (what was used within the lifetime), since an invalidation
+            // walks it.
+            if personal.len() >= 1024 {
+                personal.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            }
+            personal.insert(token.digest.clone(), (Instant::now(), Arc::clone(token)));
+        }
+    }
+
+    /// After a change to the user, to any of their sessions or to any of their personal
+    /// access tokens (a revocation).
     pub fn invalidate(&self, id: &str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.write() {
@@ -100,6 +131,9 @@ impl UserCache {
         }
         if let Ok(mut sessions) = self.sessions.write() {
             sessions.remove(id);
+        }
+        if let Ok(mut personal) = self.personal.write() {
+            personal.retain(|_, (_, token)| token.user_id != id);
         }
     }
 

@@ -18,6 +18,7 @@ mod metrics;
 mod mfa;
 mod oauth;
 mod passkeys;
+mod personal_tokens;
 mod recovery;
 mod roles;
 mod scale;

@@ -625,6 +625,48 @@ test('add a passkey, then sign in with it: as the second step, and without a pas
   await context.close();
 });
 
+test('a personal access token is made after confirming it is you, shown once, used, and revoked', async () => {
+  await registerUser('scripter');
+  const { page, errors, context } = await device();
+  await signIn(page, 'scripter');
+  await navLink(page, 'Tokens').click();
+  await onPage(page, 'Personal access tokens');
+  await page.getByLabel('Name').fill('nightly export');
+  await page.getByLabel('Expires after').selectOption('7');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  // Making a token is a sensitive change: the password first.
+  const confirm = page.getByRole('dialog', { name: 'Confirm it is you' });
+  await confirm.getByLabel('Your current password').fill(PASSWORD);
+  await confirm.getByRole('button', { name: 'Confirm' }).click();
+  const shown = page.getByTestId('token-shown');
+  await shown.waitFor();
+  const token = await page.getByTestId('new-token').innerText();
+  assert.match(token, /^atn_[0-9A-Za-z]{38}$/);
+  await shown.getByRole('button', { name: 'Copy token' }).click();
+  await shown.getByText('The token is on the clipboard.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+  await checkPage(page, 'tokens-shown-once');
+  // A script uses it as its user.
+  const me = await fetch(`${baseUrl}/api/me/`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).username, 'scripter');
+  await shown.getByLabel('I have saved this token somewhere safe').check();
+  await shown.getByRole('button', { name: 'Done' }).click();
+  await shown.waitFor({ state: 'detached' });
+  const list = await page.getByTestId('tokens').innerText();
+  assert.match(list, /nightly export/);
+  assert.ok(!list.includes(token.slice(8)), 'the secret is not shown again');
+  await checkPage(page, 'tokens');
+  await page.getByRole('button', { name: 'Revoke nightly export' }).click();
+  await page.getByRole('alertdialog', { name: 'Revoke “nightly export”?' })
+    .getByRole('button', { name: 'Revoke', exact: true }).click();
+  await page.getByText('“nightly export” is revoked: it stops working at once.').waitFor();
+  const after = await fetch(`${baseUrl}/api/me/`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 401);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('the public pages pass the checks at every width', async () => {
   const { page, errors, context } = await device();
   for (const [path, heading, name] of [

@@ -259,6 +259,7 @@ pub async fn disconnect_application(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    auth.session_id()?;
     let audit = AuditMeta::actor(auth.id(), client);
     if !app.store.revoke_consent(auth.id(), &id, app.clock.now(), &audit).await? {
         return Err(ApiError::NotFound);

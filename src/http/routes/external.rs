@@ -289,7 +289,7 @@ pub async fn link_identity(
     headers: HeaderMap,
     Body(body): Body<LinkRequest>,
 ) -> Result<Response, ApiError> {
-    app.presence.require(user.id(), user.session_id(), body.proof.into_proof(), &client).await?;
+    app.presence.require(user.id(), user.session_id()?, body.proof.into_proof(), &client).await?;
     let purpose = Purpose::Link { user_id: user.id().to_string() };
     let trip = app.external.begin(&body.provider, purpose, &client).await?;
     let secure = cookie_is_secure(&app, &headers, https);
@@ -316,6 +316,8 @@ pub async fn unlink_identity(
     Path(id): Path<String>,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
+    // Only a person at a keyboard changes how they sign in.
+    user.session_id()?;
     app.external.unlink(user.id(), &id, &AuditMeta::actor(user.id(), client)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

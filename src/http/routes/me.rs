@@ -68,7 +68,9 @@ pub async fn list_sessions(
     user: AuthUser,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
     let sessions = app.tokens.sessions(user.id()).await?;
-    Ok(Json(sessions.into_iter().map(|s| SessionView::new(s, user.session_id())).collect()))
+    // A personal access token belongs to no session: none is the current one.
+    let current = user.claims().map(|c| c.sid.as_str()).unwrap_or_default();
+    Ok(Json(sessions.into_iter().map(|s| SessionView::new(s, current)).collect()))
 }
 
 /// Revoke one of the caller's sessions: its refresh tokens stop working.
@@ -81,6 +83,9 @@ pub async fn revoke_session(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    // SECURITY: a stolen personal access token must not end its owner's sessions (and so
+    // keep them from revoking it).
+    user.session_id()?;
     if app.tokens.revoke_session(user.id(), &id, client).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -96,6 +101,7 @@ pub async fn revoke_all_sessions(
     user: AuthUser,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
+    user.session_id()?;
     app.tokens.revoke_all_sessions(user.id(), client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -179,7 +185,7 @@ pub async fn reauthenticate_passkey(
     State(app): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(app.presence.passkey_options(user.id(), user.session_id()).await?))
+    Ok(Json(app.presence.passkey_options(user.id(), user.session_id()?).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -208,7 +214,7 @@ pub async fn reauthenticate(
     if proof.password.is_none() && proof.code.is_none() && proof.passkey.is_none() {
         return Err(ApiError::field("password", REQUIRED));
     }
-    let until = app.presence.reauthenticate(user.id(), user.session_id(), proof, &client).await?;
+    let until = app.presence.reauthenticate(user.id(), user.session_id()?, proof, &client).await?;
     Ok(Json(Reauthenticated { reauthenticated_until: rfc3339(until) }))
 }
 
@@ -241,11 +247,13 @@ impl ReadBody for ChangePasswordRequest {
     ))]
 pub async fn protected_resource(user: AuthUser) -> Json<ProtectedResourceResponse> {
     // Current values when the store answered; the token's own claims when it is down.
-    let (username, roles) = match &user.user {
-        Some(u) => (u.user.username.clone(), u.roles.clone()),
-        None => {
-            (user.claims.username.clone().unwrap_or_default(), user.claims.roles.clone().unwrap_or_default())
+    let (username, roles) = match (&user.user, user.claims()) {
+        (Some(u), _) => (u.user.username.clone(), u.roles.clone()),
+        (None, Some(claims)) => {
+            (claims.username.clone().unwrap_or_default(), claims.roles.clone().unwrap_or_default())
         }
+        // A personal access token is never accepted without its user.
+        (None, None) => Default::default(),
     };
     Json(ProtectedResourceResponse {
         message: format!("Hello, {username}! You have accessed a protected resource."),
@@ -285,7 +293,7 @@ pub async fn update_me(
             if before.email != email {
                 // SECURITY: the address resets the password; a stolen access token alone
                 // must not be able to point it elsewhere.
-                app.presence.require(user.id(), user.session_id(), body.proof.into_proof(), &client).await?;
+                app.presence.require(user.id(), user.session_id()?, body.proof.into_proof(), &client).await?;
             }
             app.accounts.set_email(user.id(), &email, &client).await?
         }
@@ -310,7 +318,7 @@ pub async fn change_password(
     Body(body): Body<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     app.accounts
-        .change_password(user.id(), user.session_id(), &body.old_password, &body.new_password, &client)
+        .change_password(user.id(), user.session_id()?, &body.old_password, &body.new_password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

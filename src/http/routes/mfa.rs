@@ -125,7 +125,7 @@ pub async fn start_passkey(
     Body(body): Body<PasskeyNameRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     // SECURITY: a passkey logs in alone; a stolen access token must not add one.
-    app.presence.require(user.id(), user.session_id(), body.proof.into_proof(), &client).await?;
+    app.presence.require(user.id(), user.session_id()?, body.proof.into_proof(), &client).await?;
     let current = app.accounts.user(user.id()).await?.user;
     Ok(Json(app.mfa.passkeys.start_registration(&current, &body.name).await?))
 }
@@ -144,6 +144,8 @@ pub async fn confirm_passkey(
     Client(client): Client,
     Body(body): Body<PasskeyAnswer>,
 ) -> Result<(StatusCode, Json<PasskeyRegistered>), ApiError> {
+    // Factors are changed by a person at a keyboard: never through a personal access token.
+    user.session_id()?;
     let (passkey, recovery_codes) =
         app.mfa.add_passkey(user.id(), &body.ceremony, body.credential, &client).await?;
     let owner = app.accounts.user(user.id()).await?.user;
@@ -172,7 +174,7 @@ pub async fn remove_passkey(
     Path(id): Path<String>,
     Body(proof): Body<ProofRequest>,
 ) -> Result<StatusCode, ApiError> {
-    app.presence.require(user.id(), user.session_id(), proof.into_proof(), &client).await?;
+    app.presence.require(user.id(), user.session_id()?, proof.into_proof(), &client).await?;
     match app.mfa.passkeys.remove(user.id(), &id, &client).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),
@@ -199,7 +201,7 @@ pub async fn start_totp(
     }
     // SECURITY: a factor enrolled with a stolen token would lock the owner out of their
     // own password logins.
-    app.presence.require(user.id(), user.session_id(), proof.into_proof(), &client).await?;
+    app.presence.require(user.id(), user.session_id()?, proof.into_proof(), &client).await?;
     let current = app.accounts.user(user.id()).await?.user;
     let e = app.mfa.start_enrolment(&current).await?;
     Ok((StatusCode::CREATED, Json(TotpEnrolment { secret: e.secret, otpauth_url: e.otpauth_url })))
@@ -219,6 +221,8 @@ pub async fn confirm_totp(
     Client(client): Client,
     Body(body): Body<CodeRequest>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
+    // Factors are changed by a person at a keyboard: never through a personal access token.
+    user.session_id()?;
     let current = app.accounts.user(user.id()).await?.user;
     let recovery_codes = app.mfa.confirm(&current, &body.code, &client).await?;
     app.notices.notify(&current, Notice::FactorAdded { factor: "An authenticator app" }, &client);
@@ -239,6 +243,8 @@ pub async fn disable_totp(
     Client(client): Client,
     Body(body): Body<CodeRequest>,
 ) -> Result<StatusCode, ApiError> {
+    // Factors are changed by a person at a keyboard: never through a personal access token.
+    user.session_id()?;
     app.mfa.disable(user.id(), &body.code, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -257,6 +263,8 @@ pub async fn regenerate_recovery_codes(
     Client(client): Client,
     Body(body): Body<CodeRequest>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
+    // Factors are changed by a person at a keyboard: never through a personal access token.
+    user.session_id()?;
     let recovery_codes = app.mfa.regenerate_codes(user.id(), &body.code, &client).await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }

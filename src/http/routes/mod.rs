@@ -8,6 +8,7 @@ pub mod external;
 pub mod me;
 pub mod mfa;
 pub mod oauth;
+pub mod personal_tokens;
 pub mod recovery;
 pub mod roles;
 pub mod service;
@@ -32,6 +33,7 @@ pub fn all() -> ApiRouter {
         .merge(clients::routes())
         .merge(oauth::routes())
         .merge(external::routes())
+        .merge(personal_tokens::routes())
         .merge(service::routes())
 }
 
@@ -98,6 +100,7 @@ mod tests {
             agree::<clients::ClientRequest>(&[]),
             agree::<clients::AnswerRequest>(&[]),
             agree::<external::LinkRequest>(&[]),
+            agree::<personal_tokens::CreateTokenRequest>(&[]),
         ]
         .into_iter()
         .collect();

@@ -184,7 +184,7 @@ pub async fn reset_user_mfa(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if id == guard.id() {
-        app.presence.require(guard.id(), guard.auth.session_id(), PresenceProof::none(), &client).await?;
+        app.presence.require(guard.id(), guard.auth.session_id()?, PresenceProof::none(), &client).await?;
     }
     match app.admin.reset_factors(&guard.user, &id, &client).await? {
         true => Ok(StatusCode::NO_CONTENT),

@@ -234,7 +234,7 @@ pub async fn update_user(
     // the same proof of presence as `PATCH /api/me/` (a stolen token must not point the
     // account's password reset elsewhere through the admin door).
     if id == guard.id() && body.email.is_some() {
-        app.presence.require(guard.id(), guard.auth.session_id(), body.proof.into_proof(), &client).await?;
+        app.presence.require(guard.id(), guard.auth.session_id()?, body.proof.into_proof(), &client).await?;
     }
     let changes = UserChanges { email: body.email, is_active: body.is_active };
     let user = app

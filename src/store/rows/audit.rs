@@ -107,6 +107,9 @@ audit_events! {
     IdentityLinked => "identity_linked",
     IdentityUnlinked => "identity_unlinked",
     ExternalLoginFailed => "external_login_failed",
+    PersonalTokenCreated => "personal_token_created",
+    PersonalTokenRevoked => "personal_token_revoked",
+    PersonalTokenUsed => "personal_token_used",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -108,8 +108,8 @@ impl Store {
         live_mail_token(&mut self.read().await?.conn(), token, purpose, now, false).await
     }
 
-    /// Spends a live reset token and sets the password: every session of the user is
-    /// revoked and every other reset token spent. The user's id, or `None` if the token
+    /// Spends a live reset token and sets the password: every session and personal access
+    /// token of the user is revoked and every other reset token spent. The user's id, or `None` if the token
     /// is not live (or the user no longer active).
     pub async fn reset_password(
         &self,
@@ -136,7 +136,11 @@ impl Store {
         );
         c.execute(q.bind(now).bind(&row.user_id).bind(MailPurpose::PasswordReset.as_str())).await?;
         let revoked = revoke_sessions_of(&mut c, &row.user_id, now).await?;
-        let detail = serde_json::json!({ "sessions_revoked": revoked });
+        // A reset is how an account is taken back: what a thief made with the old
+        // password (personal access tokens) ends with it.
+        let q = sql("UPDATE personal_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
+        let tokens = c.execute(q.bind(now).bind(&row.user_id)).await?;
+        let detail = serde_json::json!({ "sessions_revoked": revoked, "personal_tokens_revoked": tokens });
         insert_audit(&mut c, AuditEvent::PasswordReset, Some(&row.user_id), &detail, now, audit).await?;
         tx.commit().await?;
         Ok(Some(row.user_id))

@@ -8,6 +8,7 @@ mod mail;
 mod mfa;
 mod oauth;
 mod passkeys;
+mod personal_tokens;
 mod roles;
 mod sessions;
 mod users;

@@ -43,6 +43,7 @@ export function Layout({ children }: { children: ReactNode }) {
               <li><NavLink to="/two-factor">Two-factor</NavLink></li>
               <li><NavLink to="/applications">Connected apps</NavLink></li>
               <li><NavLink to="/linked-accounts">Linked accounts</NavLink></li>
+              <li><NavLink to="/tokens">Tokens</NavLink></li>
               {admin.map((n) => (
                 <li key={n.to}><NavLink to={n.to}>{n.label}</NavLink></li>
               ))}

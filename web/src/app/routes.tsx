@@ -16,6 +16,7 @@ import { ResetPasswordPage } from '../features/recovery/ResetPasswordPage';
 import { VerifyEmailPage } from '../features/recovery/VerifyEmailPage';
 import { ApplicationsPage } from '../features/applications/ApplicationsPage';
 import { LinkedAccountsPage } from '../features/external/LinkedAccountsPage';
+import { TokensPage } from '../features/tokens/TokensPage';
 import { routes as oauthRoutes } from '../features/oauth/routes';
 import { adminRoutes } from './adminRoutes';
 
@@ -37,6 +38,7 @@ export const accountRoutes: AppRoute[] = [
   { path: '/two-factor', element: <TwoFactorPage />, title: 'Two-factor authentication' },
   { path: '/applications', element: <ApplicationsPage />, title: 'Connected applications' },
   { path: '/linked-accounts', element: <LinkedAccountsPage />, title: 'Linked accounts' },
+  { path: '/tokens', element: <TokensPage />, title: 'Personal access tokens' },
 ];
 
 export { adminRoutes };

@@ -4,6 +4,7 @@ import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { userSecurityQuery, type User } from './api';
 import { userIdentitiesQuery } from '../external/api';
+import { UserTokens } from '../tokens/UserTokens';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { formatDateTime, formatUnix } from '../../lib/format';
 import { useUserAction } from './useUserAction';
@@ -73,6 +74,8 @@ export function SecurityTab({ user, canManage }: { user: User; canManage: boolea
             </ul>
           )}
       </div>
+
+      <UserTokens userId={user.id} username={user.username} canManage={canManage} />
 
       <div className="section">
         <h2>Sign-in lockout</h2>

@@ -460,6 +460,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/tokens/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's personal access tokens (not revoked; expired ones included), newest first. */
+        get: operations["my_tokens"];
+        put?: never;
+        /**
+         * Create a personal access token for scripts and CI. Only a signed-in session may,
+         *     with a fresh proof of presence (a token is a way into the account); never a personal
+         *     access token. The owner is told by mail.
+         */
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/tokens/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the caller's tokens: refused from the next request on. A personal access
+         *     token may revoke itself, no other (a stolen one must not lock its owner out of
+         *     revoking it).
+         */
+        delete: operations["revoke_my_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mfa/": {
         parameters: {
             query?: never;
@@ -1276,6 +1319,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/{id}/tokens/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's personal access tokens. Needs `users.view`. */
+        get: operations["user_tokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/tokens/{token_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a user's personal access token. Needs `users.manage`, and holding everything
+         *     the user holds (only a superuser touches a superuser's); audited with the
+         *     administrator as actor.
+         */
+        delete: operations["revoke_user_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1688,6 +1769,38 @@ export interface components {
             /** @description Each `[a-z0-9_.:-]{1,100}`. */
             permissions?: string[] | null;
         };
+        /**
+         * @description A new personal access token, and a proof of presence (`password`, `code` or
+         *     `credential`, as `/api/me/reauthenticate/` takes them) unless the session
+         *     re-authenticated a moment ago.
+         */
+        CreateTokenRequest: {
+            /** @description The current password. */
+            password?: string | null;
+            /** @description A 6-digit code from the authenticator app, or a recovery code. */
+            code?: string | null;
+            /**
+             * @description A passkey's answer (`PublicKeyCredential.toJSON()`) to the options of
+             *     `/api/me/reauthenticate/passkey/`.
+             */
+            credential?: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            /** @description What it is for (up to 100 characters). */
+            name: string;
+            /**
+             * @description Permissions it may use, each one the caller holds now; `[]` for a token that
+             *     reads only the caller's own account.
+             */
+            permissions: string[];
+            /**
+             * Format: int64
+             * @description Seconds it lives, from 60 to `AUTHENTICON_PERSONAL_TOKEN_MAX_LIFETIME` (a year by
+             *     default); null for a token that never expires, only where that setting is `none`.
+             */
+            expires_in: number | null;
+        };
         CreateUserRequest: {
             /** @example bob */
             username: string;
@@ -1702,6 +1815,14 @@ export interface components {
             roles?: string[] | null;
             /** @description Mail the user a link that sets the password (valid `AUTHENTICON_INVITATION_TIMEOUT`). */
             send_invitation?: boolean | null;
+        };
+        /** @description A new token: shown this once. */
+        CreatedTokenResponse: components["schemas"]["TokenResponse"] & {
+            /**
+             * @description The token: `atn_`, 32 random characters and a 6-character checksum. Send it as
+             *     `Authorization: Bearer <token>`. It cannot be shown again.
+             */
+            token: string;
         };
         /**
          * @description `allow` (the user approved on the consent screen), `deny`, or `silent` (nothing was
@@ -2088,6 +2209,29 @@ export interface components {
         TokenPairResponse: {
             access: string;
             refresh: string;
+        };
+        /** @description A personal access token as lists show it: never the token itself. */
+        TokenResponse: {
+            id: string;
+            name: string;
+            /** @description The token's first characters (`atn_` and four more), to tell tokens apart. */
+            prefix: string;
+            /**
+             * @description What it may do: these of the user's permissions (capped at each use by what the
+             *     user holds then).
+             */
+            permissions: string[];
+            /** @description RFC 3339. */
+            created: string;
+            /** @description RFC 3339; null for a token that never expires. */
+            expires?: string | null;
+            /**
+             * @description RFC 3339; null before its first use. Written in batches: a use can take a few
+             *     seconds to show (a list from the instance that saw it shows it at once).
+             */
+            last_used?: string | null;
+            /** @description The address of the last use; empty before the first. */
+            last_used_ip: string;
         };
         TotpEnrolment: {
             /** @description Base32, for typing into an authenticator app. */
@@ -3266,6 +3410,128 @@ export interface operations {
                 content?: never;
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    my_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTokenRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedTokenResponse"];
+                };
+            };
+            /** @description A bad field, a wrong `password` or `code`, or `too_many_tokens` (50 live ones) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `reauthentication_required`, or `personal_token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+        };
+    };
+    revoke_my_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description `personal_token_not_allowed`: a personal access token revoking another */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5389,6 +5655,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    user_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    revoke_user_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+                /** @description Token id */
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            /** @description Without `users.manage`, or `permission_denied`: a stronger account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             404: {
