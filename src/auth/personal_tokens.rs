@@ -85,7 +85,10 @@ impl PersonalTokens {
         new.permissions.sort();
         new.permissions.dedup();
         if new.permissions.len() > MAX_PERMISSIONS {
-            errors.add("permissions", format!("Ensure this field has no more than {MAX_PERMISSIONS} elements."));
+            errors.add(
+                "permissions",
+                format!("Ensure this field has no more than {MAX_PERMISSIONS} elements."),
+            );
         }
         for p in &new.permissions {
             if !valid_permission(p) {
@@ -96,13 +99,10 @@ impl PersonalTokens {
             }
         }
         match (new.expires_in, self.max_lifetime) {
-            (None, Some(max)) => errors.add(
-                "expires_in",
-                format!("A token must expire: give a lifetime of at most {max} seconds."),
-            ),
-            (Some(s), _) if s < MIN_LIFETIME => {
-                errors.add("expires_in", format!("Ensure this value is greater than or equal to {MIN_LIFETIME}."))
-            }
+            (None, Some(max)) => errors
+                .add("expires_in", format!("A token must expire: give a lifetime of at most {max} seconds.")),
+            (Some(s), _) if s < MIN_LIFETIME => errors
+                .add("expires_in", format!("Ensure this value is greater than or equal to {MIN_LIFETIME}.")),
             (Some(s), Some(max)) if s > max => {
                 errors.add("expires_in", format!("Ensure this value is less than or equal to {max}."))
             }

@@ -221,19 +221,20 @@ impl TokenService {
             return Err(unavailable("store down"));
         }
         let seen = self.cache.epoch();
-        let token = match tokio::time::timeout(LOOKUP_TIMEOUT, self.store.personal_token_by_digest(digest)).await {
-            Ok(Ok(Some(token))) => token,
-            Ok(Ok(None)) => return Err(AccessError::NotValid),
-            Ok(Err(StoreError::Unavailable(reason))) => {
-                self.note_store_down(&reason);
-                return Err(unavailable(&reason));
-            }
-            Ok(Err(e)) => return Err(e.into()),
-            Err(_) => {
-                self.note_store_down("personal access token lookup timed out");
-                return Err(unavailable("personal access token lookup timed out"));
-            }
-        };
+        let token =
+            match tokio::time::timeout(LOOKUP_TIMEOUT, self.store.personal_token_by_digest(digest)).await {
+                Ok(Ok(Some(token))) => token,
+                Ok(Ok(None)) => return Err(AccessError::NotValid),
+                Ok(Err(StoreError::Unavailable(reason))) => {
+                    self.note_store_down(&reason);
+                    return Err(unavailable(&reason));
+                }
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => {
+                    self.note_store_down("personal access token lookup timed out");
+                    return Err(unavailable("personal access token lookup timed out"));
+                }
+            };
         let token = Arc::new(token);
         self.cache.put_personal_token(&token, seen);
         Ok(token)

@@ -15,7 +15,8 @@ async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>, to
 
 /// A token for the session `access`, made with the password as proof.
 async fn create(app: &TestApp, access: &str, name: &str, permissions: Value) -> Value {
-    let body = json!({"name": name, "permissions": permissions, "expires_in": 30 * 86_400, "password": PASSWORD});
+    let body =
+        json!({"name": name, "permissions": permissions, "expires_in": 30 * 86_400, "password": PASSWORD});
     let r = call(app, Method::POST, "/api/me/tokens/", Some(body), access).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -36,7 +37,12 @@ fn scanner_checksum(random: &str) -> String {
 }
 
 fn assert_not_valid(r: &Reply) {
-    assert_eq!((r.status, &r.body["code"]), (StatusCode::UNAUTHORIZED, &json!("token_not_valid")), "{}", r.body);
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("token_not_valid")),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -60,13 +66,24 @@ async fn a_token_is_made_with_a_proof_shown_once_listed_without_its_secret_and_r
     assert_eq!(created["permissions"], json!([]));
     assert_eq!(created["prefix"], json!(&token[..8]));
     assert_eq!((&created["last_used"], &created["last_used_ip"]), (&Value::Null, &json!("")));
-    let made = time::OffsetDateTime::parse(created["created"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    let expires = time::OffsetDateTime::parse(created["expires"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let made = time::OffsetDateTime::parse(
+        created["created"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        created["expires"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert_eq!((expires - made).whole_seconds(), 30 * 86_400);
 
     // It works where an access token does, as its user.
     let me = app.get("/api/me/", Some(&token)).await;
-    assert_eq!((me.status, &me.body["id"], &me.body["username"]), (StatusCode::OK, &json!(alice), &json!("alice")));
+    assert_eq!(
+        (me.status, &me.body["id"], &me.body["username"]),
+        (StatusCode::OK, &json!(alice), &json!("alice"))
+    );
     let r = app.get("/protected-resource/", Some(&token)).await;
     assert_eq!(r.body["message"], json!("Hello, alice! You have accessed a protected resource."));
     // Its sessions list names no current session.
@@ -132,10 +149,22 @@ async fn a_token_holds_only_its_permissions_that_the_user_still_holds() {
     let app = spawn().await;
     let (root_id, root) = superuser(&app, "root").await;
     let (bob, bob_access, _) = app.user_with_tokens("bob").await;
-    call(&app, Method::POST, "/api/roles/", Some(json!({"name": "analyst", "permissions": ["reports.view", "audit.view"]})), &root)
-        .await;
-    let r = call(&app, Method::PUT, &format!("/api/users/{bob}/roles/"), Some(json!({"roles": ["analyst"]})), &root)
-        .await;
+    call(
+        &app,
+        Method::POST,
+        "/api/roles/",
+        Some(json!({"name": "analyst", "permissions": ["reports.view", "audit.view"]})),
+        &root,
+    )
+    .await;
+    let r = call(
+        &app,
+        Method::PUT,
+        &format!("/api/users/{bob}/roles/"),
+        Some(json!({"roles": ["analyst"]})),
+        &root,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
 
     // No one gives a token what they do not hold.
@@ -143,7 +172,10 @@ async fn a_token_holds_only_its_permissions_that_the_user_still_holds() {
     let r = call(&app, Method::POST, "/api/me/tokens/", Some(body), &bob_access).await;
     assert_eq!(
         (r.status, &r.body),
-        (StatusCode::BAD_REQUEST, &json!({"permissions": ["You do not hold the permission \u{201c}users.view\u{201d}."]}))
+        (
+            StatusCode::BAD_REQUEST,
+            &json!({"permissions": ["You do not hold the permission \u{201c}users.view\u{201d}."]})
+        )
     );
 
     let token = str_of(&create(&app, &bob_access, "reports", json!(["reports.view"])).await["token"]);
@@ -155,21 +187,34 @@ async fn a_token_holds_only_its_permissions_that_the_user_still_holds() {
     call(&app, Method::PUT, &format!("/api/users/{bob}/roles/"), Some(json!({"roles": []})), &root).await;
     assert_eq!(app.get("/api/reports/", Some(&token)).await.status, StatusCode::FORBIDDEN);
     // And it comes back with the role (the token still lists it).
-    call(&app, Method::PUT, &format!("/api/users/{bob}/roles/"), Some(json!({"roles": ["analyst"]})), &root).await;
+    call(&app, Method::PUT, &format!("/api/users/{bob}/roles/"), Some(json!({"roles": ["analyst"]})), &root)
+        .await;
     assert_eq!(app.get("/api/reports/", Some(&token)).await.status, StatusCode::OK);
 
     // A superuser's token is not a superuser: it holds what it lists.
     let root_token = str_of(&create(&app, &root, "users", json!(["users.view"])).await["token"]);
     assert_eq!(app.get("/api/users/", Some(&root_token)).await.status, StatusCode::OK);
     assert_eq!(app.get("/api/roles/", Some(&root_token)).await.status, StatusCode::FORBIDDEN);
-    let r = call(&app, Method::PATCH, &format!("/api/users/{bob}/"), Some(json!({"is_active": false})), &root_token)
-        .await;
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/users/{bob}/"),
+        Some(json!({"is_active": false})),
+        &root_token,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Administrators see anyone's tokens (users.view), without the secret.
     let r = app.get(&format!("/api/users/{bob}/tokens/"), Some(&root_token)).await;
-    assert_eq!((r.status, &r.body[0]["name"], &r.body[0]["permissions"]), (StatusCode::OK, &json!("reports"), &json!(["reports.view"])));
+    assert_eq!(
+        (r.status, &r.body[0]["name"], &r.body[0]["permissions"]),
+        (StatusCode::OK, &json!("reports"), &json!(["reports.view"]))
+    );
     assert!(r.body[0].get("token").is_none());
-    assert_eq!(app.get(&format!("/api/users/{root_id}/tokens/"), Some(&bob_access)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&format!("/api/users/{root_id}/tokens/"), Some(&bob_access)).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.get("/api/users/nobody/tokens/", Some(&root)).await.status, StatusCode::NOT_FOUND);
 }
 
@@ -195,7 +240,9 @@ async fn a_revoked_expired_or_deactivated_token_is_refused_at_once() {
     assert_eq!(r.body["results"][0]["detail"]["token_id"], json!(id));
 
     // Deactivated: refused at once; active again, the token works again.
-    let r = call(&app, Method::PATCH, &format!("/api/users/{alice}/"), Some(json!({"is_active": false})), &root).await;
+    let r =
+        call(&app, Method::PATCH, &format!("/api/users/{alice}/"), Some(json!({"is_active": false})), &root)
+            .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app.get("/api/me/", Some(&second)).await;
     assert_eq!((r.status, &r.body["code"]), (StatusCode::UNAUTHORIZED, &json!("user_inactive")));
@@ -222,7 +269,8 @@ async fn a_token_never_proves_presence_nor_makes_tokens() {
     let proof = json!({"password": PASSWORD});
     let other = str_of(&create(&app, &access, "other", json!([])).await["id"]);
     let sid = str_of(&app.get("/api/me/sessions/", Some(&access)).await.body[0]["id"]);
-    let (revoke_other, revoke_session) = (format!("/api/me/tokens/{other}/"), format!("/api/me/sessions/{sid}/"));
+    let (revoke_other, revoke_session) =
+        (format!("/api/me/tokens/{other}/"), format!("/api/me/sessions/{sid}/"));
     let refused: Vec<(Method, &str, Value)> = vec![
         // A stolen token must not lock its owner out: no ending sessions, no revoking
         // other tokens, no unlinking or disconnecting.
@@ -231,11 +279,19 @@ async fn a_token_never_proves_presence_nor_makes_tokens() {
         (Method::DELETE, revoke_other.as_str(), json!({})),
         (Method::DELETE, "/api/me/identities/x/", json!({})),
         (Method::DELETE, "/api/me/applications/x/", json!({})),
-        (Method::POST, "/api/me/tokens/", json!({"name": "more", "permissions": [], "expires_in": 3600, "password": PASSWORD})),
+        (
+            Method::POST,
+            "/api/me/tokens/",
+            json!({"name": "more", "permissions": [], "expires_in": 3600, "password": PASSWORD}),
+        ),
         (Method::POST, "/api/me/reauthenticate/", proof.clone()),
         (Method::POST, "/api/me/reauthenticate/passkey/", json!({})),
         (Method::PATCH, "/api/me/", json!({"email": "thief@example.com", "password": PASSWORD})),
-        (Method::POST, "/api/me/password/", json!({"old_password": PASSWORD, "new_password": "An0ther-long-pass"})),
+        (
+            Method::POST,
+            "/api/me/password/",
+            json!({"old_password": PASSWORD, "new_password": "An0ther-long-pass"}),
+        ),
         (Method::POST, "/api/mfa/totp/", proof.clone()),
         (Method::POST, "/api/mfa/passkeys/", json!({"name": "k", "password": PASSWORD})),
         (Method::POST, "/api/mfa/totp/disable/", json!({"code": "123456"})),
@@ -252,7 +308,10 @@ async fn a_token_never_proves_presence_nor_makes_tokens() {
         );
     }
     // Nothing changed: two tokens, the session, the same address, the same password.
-    assert_eq!(call(&app, Method::GET, "/api/me/tokens/", None, &access).await.body.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(&app, Method::GET, "/api/me/tokens/", None, &access).await.body.as_array().unwrap().len(),
+        2
+    );
     assert_eq!(app.get("/api/me/", Some(&access)).await.body["email"], json!(""));
     app.login("alice").await;
     // A session re-authenticated a moment ago still cannot lend that to a token.
@@ -282,14 +341,17 @@ async fn a_new_token_is_checked_field_by_field_and_bounded_in_number_and_lifetim
                     "expires_in": ["This field is required."]})
         )
     );
-    let r = post(json!({"name": "", "permissions": "users.view", "expires_in": "soon", "password": PASSWORD})).await;
+    let r =
+        post(json!({"name": "", "permissions": "users.view", "expires_in": "soon", "password": PASSWORD}))
+            .await;
     assert_eq!(
         r.body,
         json!({"name": ["This field may not be blank."],
                "permissions": ["Expected a list of items but got type \"str\"."],
                "expires_in": ["A valid integer is required."]})
     );
-    let r = post(json!({"name": "n", "permissions": ["Not Valid"], "expires_in": 59, "password": PASSWORD})).await;
+    let r = post(json!({"name": "n", "permissions": ["Not Valid"], "expires_in": 59, "password": PASSWORD}))
+        .await;
     assert_eq!(
         r.body,
         json!({"permissions": ["\u{201c}Not Valid\u{201d} is not a valid permission."],
@@ -297,14 +359,21 @@ async fn a_new_token_is_checked_field_by_field_and_bounded_in_number_and_lifetim
     );
     // At most a year by default, and never "never".
     let r = post(json!({"name": "n", "permissions": [], "expires_in": YEAR + 1, "password": PASSWORD})).await;
-    assert_eq!(r.body, json!({"expires_in": [format!("Ensure this value is less than or equal to {YEAR}.")]}));
+    assert_eq!(
+        r.body,
+        json!({"expires_in": [format!("Ensure this value is less than or equal to {YEAR}.")]})
+    );
     let r = post(json!({"name": "n", "permissions": [], "expires_in": null, "password": PASSWORD})).await;
-    assert_eq!(r.body, json!({"expires_in": [format!("A token must expire: give a lifetime of at most {YEAR} seconds.")]}));
+    assert_eq!(
+        r.body,
+        json!({"expires_in": [format!("A token must expire: give a lifetime of at most {YEAR} seconds.")]})
+    );
     let r = post(json!({"name": "n", "permissions": [], "expires_in": "3600", "password": PASSWORD})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
     // Fifty live tokens at most (the session re-authenticated once covers them all).
-    let r = call(&app, Method::POST, "/api/me/reauthenticate/", Some(json!({"password": PASSWORD})), &access).await;
+    let r = call(&app, Method::POST, "/api/me/reauthenticate/", Some(json!({"password": PASSWORD})), &access)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     for i in 1..50 {
         let r = post(json!({"name": format!("t{i}"), "permissions": [], "expires_in": YEAR})).await;
@@ -333,7 +402,8 @@ async fn uses_are_written_in_batches_and_a_new_address_is_audited_once() {
     let (alice, access, _) = app.user_with_tokens("alice").await;
     let token = str_of(&create(&app, &access, "ci", json!([])).await["token"]);
     let from = |ip: &'static str| {
-        let req = app.client.get(format!("{}/api/me/", app.url)).bearer_auth(&token).header("x-forwarded-for", ip);
+        let req =
+            app.client.get(format!("{}/api/me/", app.url)).bearer_auth(&token).header("x-forwarded-for", ip);
         async move { req.send().await.unwrap().status() }
     };
     for ip in ["203.0.113.5", "203.0.113.5", "198.51.100.7", "203.0.113.5"] {
@@ -355,7 +425,8 @@ async fn uses_are_written_in_batches_and_a_new_address_is_audited_once() {
     assert_eq!(stored[0].last_used_ip, "203.0.113.5");
     assert!(stored[0].last_used_at.is_some());
     let used = call(&app, Method::GET, "/api/audit/?event=personal_token_used", None, &root).await;
-    let mut ips: Vec<String> = used.body["results"].as_array().unwrap().iter().map(|e| str_of(&e["ip"])).collect();
+    let mut ips: Vec<String> =
+        used.body["results"].as_array().unwrap().iter().map(|e| str_of(&e["ip"])).collect();
     ips.sort();
     assert_eq!(ips, ["198.51.100.7", "203.0.113.5"]);
     // The same addresses again: no new entries; a third address: one.
@@ -374,12 +445,14 @@ async fn the_owner_is_told_by_mail_when_a_token_is_made() {
     register_verified(&app, &sink, "alice", "alice@example.com").await;
     let (access, _) = app.login("alice").await;
     create(&app, &access, "laptop script", json!([])).await;
-    let mail = sink.wait_for_mail("alice@example.com", "A personal access token was created for your account").await;
+    let mail =
+        sink.wait_for_mail("alice@example.com", "A personal access token was created for your account").await;
     let text = mail.to_string();
     assert!(text.contains("laptop script"), "{text}");
     assert!(text.contains("/tokens"), "{text}");
     // A name cannot write a paragraph of its own into that mail.
-    let body = json!({"name": "x\n\nNothing to do.", "permissions": [], "expires_in": 3600, "password": PASSWORD});
+    let body =
+        json!({"name": "x\n\nNothing to do.", "permissions": [], "expires_in": 3600, "password": PASSWORD});
     let r = call(&app, Method::POST, "/api/me/tokens/", Some(body), &access).await;
     assert_eq!(r.body, json!({"name": ["The name may not contain control characters."]}));
 }
@@ -396,7 +469,12 @@ async fn a_password_reset_takes_the_account_back_from_its_tokens() {
     assert_eq!(r.status, StatusCode::ACCEPTED);
     let mail = sink.wait_for_mail("alice@example.com", "Reset your password").await;
     let link = token_in(&mail, "reset-password");
-    let r = app.post("/api/password-reset/confirm/", json!({"token": link, "new_password": "a brand new passphrase"})).await;
+    let r = app
+        .post(
+            "/api/password-reset/confirm/",
+            json!({"token": link, "new_password": "a brand new passphrase"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_not_valid(&app.get("/api/me/", Some(&token)).await);
     let (access, _) = app.login_with("alice", "a brand new passphrase").await;
@@ -405,7 +483,8 @@ async fn a_password_reset_takes_the_account_back_from_its_tokens() {
 
 #[tokio::test]
 async fn a_maximum_lifetime_set_later_bounds_tokens_made_before() {
-    let app = spawn_with(|c| c.personal_token_max_lifetime = Some(std::time::Duration::from_secs(86_400))).await;
+    let app =
+        spawn_with(|c| c.personal_token_max_lifetime = Some(std::time::Duration::from_secs(86_400))).await;
     let (alice, _, _) = app.user_with_tokens("alice").await;
     // A token made while no maximum was set (as stored then: no expiry).
     let token = authenticon::tokens::personal::generate();

@@ -108,7 +108,10 @@ impl ReadBody for CreateTokenRequest {
 /// The caller's personal access tokens (not revoked; expired ones included), newest first.
 #[utoipa::path(get, path = "/api/me/tokens/", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Vec<TokenResponse>), (status = 401, body = CodedDetail)))]
-pub async fn my_tokens(State(app): State<AppState>, user: AuthUser) -> Result<Json<Vec<TokenResponse>>, ApiError> {
+pub async fn my_tokens(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<TokenResponse>>, ApiError> {
     let tokens = app.personal_tokens.list(user.id()).await?;
     Ok(Json(tokens.into_iter().map(TokenResponse::from).collect()))
 }

@@ -37,19 +37,31 @@ impl Store {
         if c.scalar::<i64>(q.bind(&t.user_id).bind(t.created_at)).await? >= max_live {
             return Ok(false);
         }
-        let q = format!("INSERT INTO personal_tokens ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+        let q = format!(
+            "INSERT INTO personal_tokens ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
         let q = sql(&q).bind(&t.id).bind(&t.user_id).bind(&t.name).bind(&t.prefix).bind(&t.digest);
         let q = q.bind(&t.permissions).bind(t.created_at).bind(t.expires_at).bind(t.last_used_at);
         c.execute(q.bind(&t.last_used_ip).bind(t.revoked_at)).await?;
         let detail = described(t);
-        insert_audit(&mut c, AuditEvent::PersonalTokenCreated, Some(&t.user_id), &detail, t.created_at, audit)
-            .await?;
+        insert_audit(
+            &mut c,
+            AuditEvent::PersonalTokenCreated,
+            Some(&t.user_id),
+            &detail,
+            t.created_at,
+            audit,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// A token by the SHA-256 of its text, revoked or expired ones included.
-    pub async fn personal_token_by_digest(&self, digest: &str) -> Result<Option<PersonalTokenRow>, StoreError> {
+    pub async fn personal_token_by_digest(
+        &self,
+        digest: &str,
+    ) -> Result<Option<PersonalTokenRow>, StoreError> {
         let q = format!("SELECT {COLUMNS} FROM personal_tokens WHERE digest = $1");
         self.read().await?.conn().optional(sql(&q).bind(digest)).await
     }
@@ -78,7 +90,8 @@ impl Store {
             "UPDATE personal_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL \
              RETURNING {COLUMNS}"
         );
-        let Some(token) = c.optional::<PersonalTokenRow>(sql(&q).bind(id).bind(user_id).bind(now)).await? else {
+        let Some(token) = c.optional::<PersonalTokenRow>(sql(&q).bind(id).bind(user_id).bind(now)).await?
+        else {
             return Ok(None);
         };
         let detail = described(&token);
@@ -111,7 +124,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
-        let q = sql("INSERT INTO personal_token_addresses (token_id, ip, first_seen_at) VALUES ($1, $2, $3) \
+        let q =
+            sql("INSERT INTO personal_token_addresses (token_id, ip, first_seen_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (token_id, ip) DO NOTHING");
         if c.execute(q.bind(&token.id).bind(ip).bind(at)).await? == 0 {
             return Ok(false);
