@@ -94,7 +94,7 @@ function NewTokenForm({ onCreated }: { onCreated: (token: CreatedToken) => void 
       <fieldset className="field">
         <legend>Permissions</legend>
         {held.length === 0 ? (
-          <p className="muted">You hold no permissions: the token can read and manage only your own account.</p>
+          <p className="muted">You hold no permissions: the token can only read your own account.</p>
         ) : (
           <>
             <p className="muted">Only what the script needs. The token never holds more than you do at the time it is used.</p>
@@ -123,7 +123,7 @@ function TokenRow({ token, busy, onRevoke }: { token: PersonalToken; busy: boole
       <div>
         <h3>{token.name} {expired && <span className="badge">expired</span>}</h3>
         <p className="muted"><code>{token.prefix}…</code> · made {formatDate(token.created)} · {expiry} · {used}</p>
-        <p className="muted">{token.permissions.length ? token.permissions.join(', ') : 'No permissions: own account only'}</p>
+        <p className="muted">{token.permissions.length ? token.permissions.join(', ') : 'No permissions: reads your own account only'}</p>
       </div>
       <ConfirmDialog trigger="Revoke" triggerClassName="secondary" triggerAriaLabel={`Revoke ${token.name}`}
         triggerDisabled={busy} title={`Revoke “${token.name}”?`} confirmLabel="Revoke" destructive onConfirm={onRevoke}>
