@@ -108,6 +108,7 @@ impl AppState {
             Arc::clone(&store),
             Arc::clone(&cache),
             Arc::clone(&notices),
+            Arc::clone(&throttle),
             Arc::clone(&clock),
         ));
         let passkeys = Arc::new(Passkeys::new(

@@ -393,6 +393,7 @@ impl From<AccessError> for ApiError {
             AccessError::NotValid => ApiError::AccessTokenNotValid,
             AccessError::UserInactive => ApiError::UserInactive,
             AccessError::UserNotFound => ApiError::UserNotFound,
+            AccessError::Throttled(secs) => ApiError::Throttled(secs),
             AccessError::Store(e) => e.into(),
         }
     }

@@ -208,6 +208,18 @@ impl Throttle {
         self.take(&all).await.err()
     }
 
+    /// Counts a personal access token from `address` that names no usable token (well
+    /// formed, so it cost a query); `Some(seconds)` when over the login limit per address.
+    /// Only failures count: a script using its token is never slowed.
+    pub async fn personal_token_failed(&self, address: &str) -> Option<u64> {
+        let all = [Window {
+            key: format!("pat-a:{}", address_key(address)),
+            limit: self.limits.login_per_address,
+            window_ms: window_ms(self.limits.login_window),
+        }];
+        self.take(&all).await.err()
+    }
+
     /// Counts a registration attempt from `address`; `Some(seconds)` when over the limit.
     pub async fn registration(&self, address: &str) -> Option<u64> {
         let all = [Window {

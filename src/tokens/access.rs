@@ -31,6 +31,10 @@ pub enum AccessError {
     UserInactive,
     #[error("user not found")]
     UserNotFound,
+    /// Too many personal access tokens naming nothing from this address: wait this many
+    /// seconds.
+    #[error("throttled")]
+    Throttled(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

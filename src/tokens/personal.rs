@@ -84,6 +84,41 @@ pub struct PersonalCaller {
     pub token: Arc<PersonalTokenRow>,
 }
 
+/// Addresses refused personal access token lookups, and until when (Unix seconds, on
+/// the system clock: the throttle's windows run in real time).
+#[derive(Default)]
+pub(super) struct FailedLookups {
+    blocked: Mutex<HashMap<String, i64>>,
+}
+
+/// Past this many blocked addresses the memory starts over (the shared counters stay).
+const BLOCKED_MAX: usize = 10_000;
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl FailedLookups {
+    /// Seconds left for a blocked address; `None` when it may look up.
+    fn blocked(&self, ip: &str) -> Option<u64> {
+        let blocked = self.blocked.lock().ok()?;
+        let left = blocked.get(ip)? - unix_now();
+        (left > 0).then(|| u64::try_from(left).unwrap_or(1))
+    }
+
+    fn block(&self, ip: &str, seconds: u64) {
+        let Ok(mut blocked) = self.blocked.lock() else { return };
+        if blocked.len() >= BLOCKED_MAX {
+            let now = unix_now();
+            blocked.retain(|_, until| *until > now);
+            if blocked.len() >= BLOCKED_MAX {
+                blocked.clear();
+            }
+        }
+        blocked.insert(ip.to_string(), unix_now().saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX)));
+    }
+}
+
 /// Uses seen since the last batch, and which addresses each token is known to have
 /// been used from (so the first use from a new one is audited once).
 #[derive(Default)]
@@ -187,7 +222,7 @@ impl TokenService {
         if !well_formed(token) {
             return Err(AccessError::NotValid);
         }
-        let stored = self.personal_token(&sha256_hex(token)).await?;
+        let stored = self.personal_token(&sha256_hex(token), &client.ip).await?;
         let now = self.clock.now();
         if !stored.is_usable(now) || self.past_max_lifetime(&stored, now) {
             return Err(AccessError::NotValid);
@@ -212,9 +247,17 @@ impl TokenService {
 
     /// The stored token, from the cache when fresh. Without a prompt answer from the
     /// store it is refused (503), as every request is while the store is down.
-    async fn personal_token(&self, digest: &str) -> Result<Arc<PersonalTokenRow>, AccessError> {
+    ///
+    /// SECURITY: anyone can compute the checksum, so a made-up token can cost a query; an
+    /// address whose made-up tokens pass the login limit per address is refused (`429`)
+    /// before the query until the window lets it in again (remembered here, so a refused
+    /// request costs neither the store nor Redis).
+    async fn personal_token(&self, digest: &str, ip: &str) -> Result<Arc<PersonalTokenRow>, AccessError> {
         if let Some(token) = self.cache.personal_token(digest) {
             return Ok(token);
+        }
+        if let Some(wait) = self.failed_lookups.blocked(ip) {
+            return Err(AccessError::Throttled(wait));
         }
         let unavailable = |why: &str| AccessError::Store(StoreError::Unavailable(why.into()));
         if self.store_is_down() {
@@ -224,7 +267,13 @@ impl TokenService {
         let token =
             match tokio::time::timeout(LOOKUP_TIMEOUT, self.store.personal_token_by_digest(digest)).await {
                 Ok(Ok(Some(token))) => token,
-                Ok(Ok(None)) => return Err(AccessError::NotValid),
+                Ok(Ok(None)) => {
+                    if let Some(wait) = self.throttle.personal_token_failed(ip).await {
+                        self.failed_lookups.block(ip, wait);
+                        return Err(AccessError::Throttled(wait));
+                    }
+                    return Err(AccessError::NotValid);
+                }
                 Ok(Err(StoreError::Unavailable(reason))) => {
                     self.note_store_down(&reason);
                     return Err(unavailable(&reason));

@@ -16,6 +16,7 @@ use crate::store::{
     AuditMeta, NewRefresh, NewSession, RevokeOutcome, RotateOutcome, RotationRules, SessionRow, Store,
     UserWithRoles,
 };
+use crate::throttle::Throttle;
 
 /// A refresh token spent and its successor issued.
 pub(super) struct Rotated {
@@ -61,6 +62,9 @@ pub struct TokenService {
     pub(super) usage: super::personal::UsageLog,
     /// `AUTHENTICON_PERSONAL_TOKEN_MAX_LIFETIME` in seconds, applied at each use too.
     pub(super) personal_max_lifetime: Option<i64>,
+    /// Counts personal access tokens that named nothing, per address.
+    pub(super) throttle: Arc<Throttle>,
+    pub(super) failed_lookups: super::personal::FailedLookups,
 }
 
 pub(super) fn new_id() -> String {
@@ -74,6 +78,7 @@ impl TokenService {
         store: Arc<Store>,
         cache: Arc<UserCache>,
         notices: Arc<Notices>,
+        throttle: Arc<Throttle>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let longest = config.access_token_lifetime.max(config.refresh_token_lifetime).as_secs();
@@ -96,6 +101,8 @@ impl TokenService {
             provider_keys: Default::default(),
             usage: Default::default(),
             personal_max_lifetime: config.personal_token_max_lifetime.map(secs),
+            throttle,
+            failed_lookups: Default::default(),
         }
     }
 

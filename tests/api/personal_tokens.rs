@@ -508,3 +508,40 @@ async fn a_maximum_lifetime_set_later_bounds_tokens_made_before() {
     app.clock.advance(86_400);
     assert_not_valid(&app.get("/api/me/", Some(&token)).await);
 }
+
+#[tokio::test]
+async fn made_up_tokens_from_one_address_are_throttled_before_they_cost_a_query() {
+    let app = spawn_with(|c| {
+        localhost_trusted(c);
+        c.throttle.login_per_address = 3;
+    })
+    .await;
+    let (_, access, _) = app.user_with_tokens("alice").await;
+    let token = str_of(&create(&app, &access, "ci", json!([])).await["token"]);
+    let from = |ip: &'static str, token: String| {
+        let req =
+            app.client.get(format!("{}/api/me/", app.url)).bearer_auth(token).header("x-forwarded-for", ip);
+        async move {
+            let r = req.send().await.unwrap();
+            let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            (r.status(), retry)
+        }
+    };
+    // Well formed (the checksum is public), naming nothing.
+    let forged = |i: usize| {
+        let random = format!("{i:0>32}");
+        format!("atn_{random}{}", scanner_checksum(&random))
+    };
+    for i in 0..3 {
+        assert_eq!(from("203.0.113.9", forged(i)).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, retry) = from("203.0.113.9", forged(3)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry.unwrap().parse::<u64>().unwrap() > 0);
+    // That address is refused before any lookup, even with a real token…
+    assert_eq!(from("203.0.113.9", token.clone()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // …while others are not, and a script using its token is never counted.
+    for _ in 0..5 {
+        assert_eq!(from("198.51.100.7", token.clone()).await.0, StatusCode::OK);
+    }
+}
