@@ -35,6 +35,13 @@ pub enum PersonalTokenError {
     Store(#[from] StoreError),
 }
 
+/// Characters that change how the rest of a text reads: controls, line and paragraph
+/// separators, zero-width characters and bidirectional overrides.
+fn hides_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
 /// What a new token is asked to be.
 pub struct NewToken {
     pub name: String,
@@ -79,8 +86,8 @@ impl PersonalTokens {
     fn check(&self, user: &UserWithRoles, new: &mut NewToken) -> Result<(), FieldErrors> {
         let mut errors = FieldErrors::default();
         // The name goes into a mail: no line breaks to forge a paragraph with.
-        if new.name.chars().any(char::is_control) {
-            errors.add("name", "The name may not contain control characters.");
+        if new.name.chars().any(hides_text) {
+            errors.add("name", "The name may not contain control or invisible characters.");
         }
         new.permissions.sort();
         new.permissions.dedup();

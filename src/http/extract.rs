@@ -205,6 +205,17 @@ impl<P: Permission> Require<P> {
     pub fn id(&self) -> &str {
         &self.user.user.id
     }
+
+    /// SECURITY: a personal access token does not act on its own user through the
+    /// administrators' routes: what `/api/me/` refuses it (ending its owner's sessions,
+    /// revoking their other tokens), and what it could grow into a takeover with
+    /// (clearing the login lockout between guesses), these refuse it too.
+    pub fn not_on_own_account(&self, target: &str) -> Result<(), ApiError> {
+        if target == self.id() {
+            self.auth.session_id()?;
+        }
+        Ok(())
+    }
 }
 
 /// Who is calling from where: kept with sessions and audit events, and the key of the

@@ -88,7 +88,7 @@ impl TokenService {
         now_ms() < self.store_down_until.load(Ordering::Relaxed)
     }
 
-    pub(super) fn note_store_down(&self, reason: &str) {
+    fn note_store_down(&self, reason: &str) {
         warn!(%reason, "store unavailable; accepting access tokens on their signature alone");
         self.store_down_until.store(now_ms() + STORE_DOWN_BACKOFF_MS, Ordering::Relaxed);
     }

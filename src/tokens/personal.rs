@@ -13,6 +13,7 @@ use super::service::TokenService;
 use crate::crypto::sha256_hex;
 use crate::domain::{ClientInfo, Timestamp};
 use crate::store::{AuditMeta, PersonalTokenRow, StoreError, TokenUse, UserWithRoles};
+use crate::throttle::address_key;
 
 /// What every personal access token starts with.
 pub const PREFIX: &str = "atn_";
@@ -100,13 +101,17 @@ fn unix_now() -> i64 {
 
 impl FailedLookups {
     /// Seconds left for a blocked address; `None` when it may look up.
-    fn blocked(&self, ip: &str) -> Option<u64> {
+    fn blocked(&self, address: &str) -> Option<u64> {
         let blocked = self.blocked.lock().ok()?;
-        let left = blocked.get(ip)? - unix_now();
+        let left = blocked.get(address)? - unix_now();
         (left > 0).then(|| u64::try_from(left).unwrap_or(1))
     }
 
-    fn block(&self, ip: &str, seconds: u64) {
+    fn block(&self, address: &str, seconds: u64) {
+        // No address (an embedding without a peer address): no bucket shared by all.
+        if address.is_empty() {
+            return;
+        }
         let Ok(mut blocked) = self.blocked.lock() else { return };
         if blocked.len() >= BLOCKED_MAX {
             let now = unix_now();
@@ -115,7 +120,10 @@ impl FailedLookups {
                 blocked.clear();
             }
         }
-        blocked.insert(ip.to_string(), unix_now().saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX)));
+        blocked.insert(
+            address.to_string(),
+            unix_now().saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX)),
+        );
     }
 }
 
@@ -246,7 +254,7 @@ impl TokenService {
     }
 
     /// The stored token, from the cache when fresh. Without a prompt answer from the
-    /// store it is refused (503), as every request is while the store is down.
+    /// store it is refused (503).
     ///
     /// SECURITY: anyone can compute the checksum, so a made-up token can cost a query; an
     /// address whose made-up tokens pass the login limit per address is refused (`429`)
@@ -256,7 +264,9 @@ impl TokenService {
         if let Some(token) = self.cache.personal_token(digest) {
             return Ok(token);
         }
-        if let Some(wait) = self.failed_lookups.blocked(ip) {
+        // Counted as the throttle counts addresses (an IPv6 client by its /64).
+        let address = address_key(ip);
+        if let Some(wait) = self.failed_lookups.blocked(&address) {
             return Err(AccessError::Throttled(wait));
         }
         let unavailable = |why: &str| AccessError::Store(StoreError::Unavailable(why.into()));
@@ -269,20 +279,16 @@ impl TokenService {
                 Ok(Ok(Some(token))) => token,
                 Ok(Ok(None)) => {
                     if let Some(wait) = self.throttle.personal_token_failed(ip).await {
-                        self.failed_lookups.block(ip, wait);
+                        self.failed_lookups.block(&address, wait);
                         return Err(AccessError::Throttled(wait));
                     }
                     return Err(AccessError::NotValid);
                 }
-                Ok(Err(StoreError::Unavailable(reason))) => {
-                    self.note_store_down(&reason);
-                    return Err(unavailable(&reason));
-                }
+                // SECURITY: not noted as the store being down: that would let access tokens
+                // pass on their signature alone, and made-up tokens are anyone's to send.
+                Ok(Err(StoreError::Unavailable(reason))) => return Err(unavailable(&reason)),
                 Ok(Err(e)) => return Err(e.into()),
-                Err(_) => {
-                    self.note_store_down("personal access token lookup timed out");
-                    return Err(unavailable("personal access token lookup timed out"));
-                }
+                Err(_) => return Err(unavailable("personal access token lookup timed out")),
             };
         let token = Arc::new(token);
         self.cache.put_personal_token(&token, seen);

@@ -114,8 +114,8 @@ impl UserCache {
                 personal.clear();
             }
             // Kept small (what was used within the lifetime), since an invalidation
-            // walks it.
-            if personal.len() >= 1024 {
+            // walks it; pruned each time it reaches a power of two, so rarely.
+            if personal.len() >= 1024 && personal.len().is_power_of_two() {
                 personal.retain(|_, (at, _)| at.elapsed() < self.ttl);
             }
             personal.insert(token.digest.clone(), (Instant::now(), Arc::clone(token)));

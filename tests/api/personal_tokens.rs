@@ -454,7 +454,11 @@ async fn the_owner_is_told_by_mail_when_a_token_is_made() {
     let body =
         json!({"name": "x\n\nNothing to do.", "permissions": [], "expires_in": 3600, "password": PASSWORD});
     let r = call(&app, Method::POST, "/api/me/tokens/", Some(body), &access).await;
-    assert_eq!(r.body, json!({"name": ["The name may not contain control characters."]}));
+    assert_eq!(r.body, json!({"name": ["The name may not contain control or invisible characters."]}));
+    // Nor turn the text around it (a right-to-left override).
+    let body = json!({"name": "bot\u{202E}txt.exe", "permissions": [], "expires_in": 3600, "password": PASSWORD});
+    let r = call(&app, Method::POST, "/api/me/tokens/", Some(body), &access).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -544,4 +548,51 @@ async fn made_up_tokens_from_one_address_are_throttled_before_they_cost_a_query(
     for _ in 0..5 {
         assert_eq!(from("198.51.100.7", token.clone()).await.0, StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn an_administrators_token_does_not_act_on_its_own_account_through_the_admin_routes() {
+    let app = spawn().await;
+    let (_, root) = superuser(&app, "root").await;
+    let (harry, harry_access, _) = app.user_with_tokens("harry").await;
+    let (bob, _, _) = app.user_with_tokens("bob").await;
+    let role = json!({"name": "helpdesk", "permissions": ["users.view", "users.manage"]});
+    call(&app, Method::POST, "/api/roles/", Some(role), &root).await;
+    let r = call(
+        &app,
+        Method::PUT,
+        &format!("/api/users/{harry}/roles/"),
+        Some(json!({"roles": ["helpdesk"]})),
+        &root,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let token = str_of(
+        &create(&app, &harry_access, "helpdesk bot", json!(["users.view", "users.manage"])).await["token"],
+    );
+    let other = str_of(&create(&app, &harry_access, "other", json!([])).await["id"]);
+    // On harry himself: what /api/me/ refuses a token, and clearing his lockout between
+    // guesses, are refused here too.
+    let own: Vec<(Method, String, Value)> = vec![
+        (Method::POST, format!("/api/users/{harry}/sessions/revoke-all/"), json!({})),
+        (Method::DELETE, format!("/api/users/{harry}/sessions/x/"), json!({})),
+        (Method::DELETE, format!("/api/users/{harry}/lockouts/"), json!({})),
+        (Method::DELETE, format!("/api/users/{harry}/tokens/{other}/"), json!({})),
+        (Method::POST, format!("/api/users/{harry}/password-reset/"), json!({})),
+        (Method::PUT, format!("/api/users/{harry}/roles/"), json!({"roles": []})),
+        (Method::PATCH, format!("/api/users/{harry}/"), json!({"is_active": false})),
+    ];
+    for (method, path, body) in own {
+        let r = call(&app, method.clone(), &path, Some(body), &token).await;
+        assert_eq!(
+            (r.status, &r.body["code"]),
+            (StatusCode::FORBIDDEN, &json!("personal_token_not_allowed")),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(app.get("/api/me/", Some(&harry_access)).await.status, StatusCode::OK);
+    // On someone else, the token does what its permissions allow.
+    let r = call(&app, Method::POST, &format!("/api/users/{bob}/sessions/revoke-all/"), None, &token).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
 }

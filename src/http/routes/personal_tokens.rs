@@ -196,6 +196,7 @@ pub async fn revoke_user_token(
     Client(client): Client,
     Path((id, token_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    guard.not_on_own_account(&id)?;
     let audit = app.admin.judge(&guard.user, &id, "personal_token_revoke", &client).await?;
     app.personal_tokens.revoke(&id, &token_id, &audit).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -66,6 +66,7 @@ pub async fn send_reset_link(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Detail>), ApiError> {
+    guard.not_on_own_account(&id)?;
     let detail = match app.admin.send_reset_link(&guard.user, &id, &client).await? {
         LinkSent::Reset => RESET_LINK_SENT,
         LinkSent::Invitation => INVITATION_SENT_AGAIN,
@@ -102,6 +103,7 @@ pub async fn end_user_session(
     Client(client): Client,
     Path((id, session_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    guard.not_on_own_account(&id)?;
     match app.admin.end_session(&guard.user, &id, &session_id, &client).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound),
@@ -121,6 +123,7 @@ pub async fn end_all_user_sessions(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    guard.not_on_own_account(&id)?;
     app.admin.end_all_sessions(&guard.user, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -162,6 +165,7 @@ pub async fn clear_lockouts(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    guard.not_on_own_account(&id)?;
     app.admin.clear_lockouts(&guard.user, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

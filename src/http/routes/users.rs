@@ -230,6 +230,7 @@ pub async fn update_user(
     Path(id): Path<String>,
     Body(body): Body<UpdateUserRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
+    guard.not_on_own_account(&id)?;
     // SECURITY: an administrator changing their own address is a user changing theirs:
     // the same proof of presence as `PATCH /api/me/` (a stolen token must not point the
     // account's password reset elsewhere through the admin door).
@@ -264,6 +265,7 @@ pub async fn set_user_roles(
     Path(id): Path<String>,
     Body(body): Body<SetRolesRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
+    guard.not_on_own_account(&id)?;
     let audit = AuditMeta::actor(guard.id(), client);
     let user =
         app.roles.assign(Actor::User(&guard.user), &id, &body.roles, &audit).await.map_err(|e| match e {
