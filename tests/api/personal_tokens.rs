@@ -456,7 +456,8 @@ async fn the_owner_is_told_by_mail_when_a_token_is_made() {
     let r = call(&app, Method::POST, "/api/me/tokens/", Some(body), &access).await;
     assert_eq!(r.body, json!({"name": ["The name may not contain control or invisible characters."]}));
     // Nor turn the text around it (a right-to-left override).
-    let body = json!({"name": "bot\u{202E}txt.exe", "permissions": [], "expires_in": 3600, "password": PASSWORD});
+    let body =
+        json!({"name": "bot\u{202E}txt.exe", "permissions": [], "expires_in": 3600, "password": PASSWORD});
     let r = call(&app, Method::POST, "/api/me/tokens/", Some(body), &access).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
