@@ -143,8 +143,12 @@ impl PersonalTokens {
             revoked_at: None,
         };
         let audit = AuditMeta::client(client.clone());
-        if !self.store.insert_personal_token(&row, MAX_LIVE_TOKENS, &audit).await? {
-            return Err(PersonalTokenError::TooMany);
+        match self.store.insert_personal_token(&row, MAX_LIVE_TOKENS, &audit).await {
+            Ok(true) => {}
+            Ok(false) => return Err(PersonalTokenError::TooMany),
+            // The user was deleted meanwhile.
+            Err(StoreError::Conflict { .. }) => return Err(PersonalTokenError::NotFound),
+            Err(e) => return Err(e.into()),
         }
         info!(user_id = %row.user_id, token_id = %row.id, "personal access token created");
         self.notices.notify(&user.user, Notice::PersonalTokenCreated { name: &row.name }, client);
