@@ -170,6 +170,14 @@ impl PersonalTokens {
         Ok(tokens)
     }
 
+    /// Revokes every token of `user_id` at once; how many.
+    pub async fn revoke_all(&self, user_id: &str, audit: &AuditMeta) -> Result<u64, PersonalTokenError> {
+        let count = self.store.revoke_all_personal_tokens(user_id, self.clock.now(), audit).await?;
+        self.tokens.forget_personal_tokens(user_id);
+        info!(%user_id, count, "every personal access token of the user revoked");
+        Ok(count)
+    }
+
     /// Revokes one of `user_id`'s tokens: refused from the next request on (on this
     /// instance at once, elsewhere within the cache lifetime). Audited as
     /// `personal_token_revoked` (with the administrator as actor when it is one).

@@ -597,3 +597,31 @@ async fn an_administrators_token_does_not_act_on_its_own_account_through_the_adm
     let r = call(&app, Method::POST, &format!("/api/users/{bob}/sessions/revoke-all/"), None, &token).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn an_administrator_revokes_every_token_of_a_user_at_once() {
+    let app = spawn().await;
+    let (root_id, root) = superuser(&app, "root").await;
+    let (alice, access, _) = app.user_with_tokens("alice").await;
+    let one = str_of(&create(&app, &access, "one", json!([])).await["token"]);
+    let two = str_of(&create(&app, &access, "two", json!([])).await["token"]);
+    assert_eq!(app.get("/api/me/", Some(&one)).await.status, StatusCode::OK);
+    let (_, bob_access, _) = app.user_with_tokens("bob").await;
+    let bobs = str_of(&create(&app, &bob_access, "bob's", json!([])).await["token"]);
+
+    let path = format!("/api/users/{alice}/tokens/revoke-all/");
+    assert_eq!(call(&app, Method::POST, &path, None, &access).await.status, StatusCode::FORBIDDEN);
+    let r = call(&app, Method::POST, &path, None, &root).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_not_valid(&app.get("/api/me/", Some(&one)).await);
+    assert_not_valid(&app.get("/api/me/", Some(&two)).await);
+    assert_eq!(app.get("/api/me/", Some(&bobs)).await.status, StatusCode::OK);
+    assert_eq!(app.get(&format!("/api/users/{alice}/tokens/"), Some(&root)).await.body, json!([]));
+    let r = call(&app, Method::GET, "/api/audit/?event=personal_token_revoked", None, &root).await;
+    let entry = &r.body["results"][0];
+    assert_eq!((&entry["detail"], &entry["actor_id"]), (&json!({"all": true, "count": 2}), &json!(root_id)));
+    assert_eq!(
+        call(&app, Method::POST, "/api/users/nobody/tokens/revoke-all/", None, &root).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -26,6 +26,7 @@ pub fn routes() -> ApiRouter {
         .routes(routes!(revoke_my_token))
         .routes(routes!(user_tokens))
         .routes(routes!(revoke_user_token))
+        .routes(routes!(revoke_all_user_tokens))
 }
 
 /// A personal access token as lists show it: never the token itself.
@@ -199,5 +200,24 @@ pub async fn revoke_user_token(
     guard.not_on_own_account(&id)?;
     let audit = app.admin.judge(&guard.user, &id, "personal_token_revoke", &client).await?;
     app.personal_tokens.revoke(&id, &token_id, &audit).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke every personal access token of a user at once (a leaked one, an account taken
+/// back). Needs `users.manage`, bounded like ending sessions; audited once.
+#[utoipa::path(post, path = "/api/users/{id}/tokens/revoke-all/", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = CodedDetail),
+              (status = 403, description = "Without `users.manage`, or `permission_denied`: a stronger account", body = Detail),
+              (status = 404, body = Detail)))]
+pub async fn revoke_all_user_tokens(
+    State(app): State<AppState>,
+    guard: Require<UsersManage>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    guard.not_on_own_account(&id)?;
+    let audit = app.admin.judge(&guard.user, &id, "personal_tokens_revoke_all", &client).await?;
+    app.personal_tokens.revoke_all(&id, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -100,6 +100,24 @@ impl Store {
         Ok(Some(token))
     }
 
+    /// Revokes every live token of a user (an administrator answering an incident); how
+    /// many. Audited as one `personal_token_revoked` with `"all": true`.
+    pub async fn revoke_all_personal_tokens(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        audit: &AuditMeta,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        let q = sql("UPDATE personal_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL");
+        let count = c.execute(q.bind(now).bind(user_id)).await?;
+        let detail = serde_json::json!({ "all": true, "count": count });
+        insert_audit(&mut c, AuditEvent::PersonalTokenRevoked, Some(user_id), &detail, now, audit).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     /// Writes a batch of last uses (a use older than the one stored, from another
     /// instance's late batch, does not overwrite it).
     pub async fn record_personal_token_uses(&self, uses: &[TokenUse]) -> Result<(), StoreError> {

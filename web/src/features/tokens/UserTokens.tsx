@@ -4,17 +4,20 @@ import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { changeError, UNREACHABLE } from '../../lib/api/errors';
 import { formatDateTime } from '../../lib/format';
-import { isExpired, userTokensQuery, useRevokeUserToken } from './api';
+import { isExpired, userTokensQuery, useRevokeAllUserTokens, useRevokeUserToken } from './api';
 
 /** A user's personal access tokens on their page in the admin console, each revocable by a `users.manage` holder. */
 export function UserTokens({ userId, username, canManage }: { userId: string; username: string; canManage: boolean }) {
   const tokens = useQuery(userTokensQuery(userId));
   const revoke = useRevokeUserToken(userId);
-  const gone = revoke.isSuccess ? `“${revoke.variables.name}” is revoked.` : null;
+  const revokeAll = useRevokeAllUserTokens(userId);
+  const gone = revokeAll.isSuccess ? `Every token of ${username} is revoked.`
+    : revoke.isSuccess ? `“${revoke.variables.name}” is revoked.` : null;
+  const failed = revokeAll.error ?? revoke.error;
   return (
     <div className="section">
       <h2>Personal access tokens</h2>
-      <Notice error={revoke.error ? changeError(revoke.error, UNREACHABLE) : null} success={gone} />
+      <Notice error={failed ? changeError(failed, UNREACHABLE) : null} success={gone} />
       {tokens.error ? <LoadError error={tokens.error} what="the tokens" onRetry={tokens.refetch} retrying={tokens.isFetching} />
         : !tokens.data ? <Loading what="tokens" />
         : tokens.data.length === 0 ? <p>None.</p> : (
@@ -38,6 +41,14 @@ export function UserTokens({ userId, username, canManage }: { userId: string; us
             ))}
           </ul>
         )}
+      {canManage && (tokens.data?.length ?? 0) > 1 && (
+        <div className="actions">
+          <ConfirmDialog trigger="Revoke all tokens…" triggerClassName="danger" triggerDisabled={revokeAll.isPending}
+            title={`Revoke every token of ${username}?`} confirmLabel="Revoke all" destructive onConfirm={() => revokeAll.mutate()}>
+            <p>All {tokens.data?.length} of {username}'s tokens stop working at once. Use it when one leaked, or to take an account back.</p>
+          </ConfirmDialog>
+        </div>
+      )}
     </div>
   );
 }

@@ -50,6 +50,15 @@ export function useRevokeUserToken(userId: string) {
   });
 }
 
+/** An administrator revokes every token of a user at once. */
+export function useRevokeAllUserTokens(userId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => api('/api/users/{id}/tokens/revoke-all/', { method: 'post', path: { id: userId } }),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ['users', userId, 'tokens'] }),
+  });
+}
+
 /** The lifetimes the form offers, in days. */
 export const LIFETIMES = [7, 30, 90, 365] as const;
 

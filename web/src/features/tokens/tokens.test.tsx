@@ -90,6 +90,23 @@ describe('UserTokens (admin console)', () => {
     expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/users/u2/tokens/t1/')).toBe(true);
   });
 
+  it('revokes every token of a user after asking', async () => {
+    let list = [token(), token({ id: 't2', name: 'second' })];
+    const calls = fakeServer({
+      'GET /api/users/u2/tokens/': () => json(200, list),
+      'POST /api/users/u2/tokens/revoke-all/': () => {
+        list = [];
+        return new Response(null, { status: 204 });
+      },
+    });
+    renderPage(<UserTokens userId="u2" username="bob" canManage />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Revoke all tokens…' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Revoke all' }));
+    expect(await screen.findByText('Every token of bob is revoked.')).toBeTruthy();
+    expect(calls.some((c) => c.method === 'POST' && c.url === '/api/users/u2/tokens/revoke-all/')).toBe(true);
+    expect(await screen.findByText('None.')).toBeTruthy();
+  });
+
   it('shows no revoke button to a viewer', async () => {
     fakeServer({ 'GET /api/users/u2/tokens/': () => json(200, [token()]) });
     renderPage(<UserTokens userId="u2" username="bob" canManage={false} />);
