@@ -44,17 +44,9 @@ fn checksum(secret: &str) -> String {
 
 /// A new token: `atn_`, 32 random base-62 characters, and their 6-character checksum.
 pub fn generate() -> String {
-    let mut secret = String::with_capacity(SECRET_CHARS);
-    let mut buf = [0u8; 64];
-    while secret.len() < SECRET_CHARS {
-        rand::fill(&mut buf[..]);
-        // Bytes of 248 and above are dropped, so every character is equally likely.
-        for b in buf.iter().filter(|b| **b < 248) {
-            if secret.len() < SECRET_CHARS {
-                secret.push(char::from(BASE62[usize::from(*b % 62)]));
-            }
-        }
-    }
+    use rand::distr::{Alphanumeric, SampleString};
+    // Uniform over 0-9A-Za-z, from the thread's CSPRNG (seeded by the OS).
+    let secret = Alphanumeric.sample_string(&mut rand::rng(), SECRET_CHARS);
     let sum = checksum(&secret);
     format!("{PREFIX}{secret}{sum}")
 }

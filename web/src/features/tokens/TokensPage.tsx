@@ -9,7 +9,7 @@ import { ShownOnce } from '../../components/ShownOnce';
 import { changeError, formError, UNREACHABLE } from '../../lib/api/errors';
 import { useAuth } from '../../lib/auth';
 import { formatDate, formatDateTime } from '../../lib/format';
-import { isExpired, LIFETIMES, myTokensQuery, useCreateToken, useRevokeToken, type CreatedToken, type PersonalToken } from './api';
+import { describeExpiry, isExpired, LIFETIMES, myTokensQuery, useCreateToken, useRevokeToken, type CreatedToken, type PersonalToken } from './api';
 
 const DAY = 86_400;
 
@@ -116,7 +116,7 @@ function NewTokenForm({ onCreated }: { onCreated: (token: CreatedToken) => void 
 
 function TokenRow({ token, busy, onRevoke }: { token: PersonalToken; busy: boolean; onRevoke: () => void }) {
   const expired = isExpired(token);
-  const expiry = token.expires ? `${expired ? 'expired' : 'expires'} ${formatDate(token.expires)}` : 'never expires';
+  const expiry = describeExpiry(token, (iso) => formatDate(iso));
   const used = token.last_used ? `last used ${formatDateTime(token.last_used)} from ${token.last_used_ip}` : 'never used';
   return (
     <li className="row">

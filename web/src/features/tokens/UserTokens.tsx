@@ -4,7 +4,7 @@ import { Loading, Notice } from '../../components/Notice';
 import { LoadError } from '../../components/QueryState';
 import { changeError, UNREACHABLE } from '../../lib/api/errors';
 import { formatDateTime } from '../../lib/format';
-import { isExpired, userTokensQuery, useRevokeAllUserTokens, useRevokeUserToken } from './api';
+import { describeExpiry, userTokensQuery, useRevokeAllUserTokens, useRevokeUserToken } from './api';
 
 /** A user's personal access tokens on their page in the admin console, each revocable by a `users.manage` holder. */
 export function UserTokens({ userId, username, canManage }: { userId: string; username: string; canManage: boolean }) {
@@ -27,7 +27,7 @@ export function UserTokens({ userId, username, canManage }: { userId: string; us
                 <strong>{t.name}</strong>{' '}
                 <span className="muted">
                   <code>{t.prefix}…</code>, {t.permissions.length ? t.permissions.join(', ') : 'no permissions'},
-                  made {formatDateTime(t.created)}, {t.expires ? `${isExpired(t) ? 'expired' : 'expires'} ${formatDateTime(t.expires)}` : 'never expires'},
+                  made {formatDateTime(t.created)}, {describeExpiry(t, (iso) => formatDateTime(iso))},
                   last used {t.last_used ? `${formatDateTime(t.last_used)} from ${t.last_used_ip}` : 'never'}
                 </span>{' '}
                 {canManage && (

@@ -63,3 +63,7 @@ export function useRevokeAllUserTokens(userId: string) {
 export const LIFETIMES = [7, 30, 90, 365] as const;
 
 export const isExpired = (token: PersonalToken, now = new Date()) => !!token.expires && new Date(token.expires) <= now;
+
+/** "expires <date>", "expired <date>" or "never expires", the date as `format` writes it. */
+export const describeExpiry = (token: PersonalToken, format: (iso: string) => string) =>
+  token.expires ? `${isExpired(token) ? 'expired' : 'expires'} ${format(token.expires)}` : 'never expires';
