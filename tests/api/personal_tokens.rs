@@ -579,6 +579,7 @@ async fn an_administrators_token_does_not_act_on_its_own_account_through_the_adm
         (Method::DELETE, format!("/api/users/{harry}/sessions/x/"), json!({})),
         (Method::DELETE, format!("/api/users/{harry}/lockouts/"), json!({})),
         (Method::DELETE, format!("/api/users/{harry}/tokens/{other}/"), json!({})),
+        (Method::POST, format!("/api/users/{harry}/tokens/revoke-all/"), json!({})),
         (Method::POST, format!("/api/users/{harry}/password-reset/"), json!({})),
         (Method::PUT, format!("/api/users/{harry}/roles/"), json!({"roles": []})),
         (Method::PATCH, format!("/api/users/{harry}/"), json!({"is_active": false})),
