@@ -1,6 +1,6 @@
 //! What a serving instance runs beside the requests: reloading signing keys rotated
 //! elsewhere, dropping expired authorization requests and external sign-ins, writing the
-//! uses of personal access tokens, and sending the mail outbox.
+//! uses of personal access tokens, pruning the revocation feed, and sending the mail outbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,9 @@ const KEY_RELOAD: Duration = Duration::from_secs(30);
 
 /// How often the uses of personal access tokens seen here are written.
 const TOKEN_USE_FLUSH: Duration = Duration::from_secs(10);
+
+/// How often revocations no live access token can concern are dropped from the feed.
+const FEED_PRUNE: Duration = Duration::from_secs(60);
 
 /// How often expired authorization requests and codes are dropped.
 const AUTHORIZATION_FLUSH: Duration = Duration::from_secs(300);
@@ -56,6 +59,16 @@ pub fn start(state: &AppState) {
             every.tick().await;
             // A failed batch is kept (and warned of) for the next tick.
             let _ = tokens.flush_personal_token_uses().await;
+        }
+    });
+    let tokens = Arc::clone(&state.tokens);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FEED_PRUNE);
+        loop {
+            every.tick().await;
+            if let Err(e) = tokens.prune_revocation_feed().await {
+                warn!(error = %e, "could not prune the revocation feed");
+            }
         }
     });
     state.notices.mailer().start_outbox();

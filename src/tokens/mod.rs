@@ -9,6 +9,7 @@ mod grants;
 pub mod keys;
 pub mod personal;
 mod provider_keys;
+mod revocation_feed;
 mod service;
 mod signing_keys;
 mod user_cache;
@@ -19,6 +20,7 @@ pub use codec::{CodecError, JwtCodec};
 pub use grants::{GrantRefreshed, NewGrant};
 pub use personal::PersonalCaller;
 pub use provider_keys::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+pub use revocation_feed::{FeedPage, FEED_TYP};
 pub use service::{TokenPair, TokenService};
 pub use user_cache::UserCache;
 

@@ -61,6 +61,12 @@ impl ProviderKeys {
         read(&self.access).is_some() && read(&self.id).is_some()
     }
 
+    /// Whether the access ring is loaded: documents others verify against the JWKS (the
+    /// revocation feed) can be signed.
+    pub fn can_sign_access(&self) -> bool {
+        read(&self.access).is_some()
+    }
+
     /// The public keys of both rings, each once.
     pub fn jwks(&self) -> Vec<serde_json::Value> {
         let mut keys: Vec<serde_json::Value> = Vec::new();

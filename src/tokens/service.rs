@@ -65,6 +65,8 @@ pub struct TokenService {
     /// Counts personal access tokens that named nothing, per address.
     pub(super) throttle: Arc<Throttle>,
     pub(super) failed_lookups: super::personal::FailedLookups,
+    /// The revocation feed's cached mark and signed answers.
+    pub(super) feed: super::revocation_feed::RevocationFeed,
 }
 
 pub(super) fn new_id() -> String {
@@ -103,6 +105,7 @@ impl TokenService {
             personal_max_lifetime: config.personal_token_max_lifetime.map(secs),
             throttle,
             failed_lookups: Default::default(),
+            feed: super::revocation_feed::RevocationFeed::new(config),
         }
     }
 

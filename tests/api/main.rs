@@ -20,6 +20,7 @@ mod oauth;
 mod passkeys;
 mod personal_tokens;
 mod recovery;
+mod revocations;
 mod roles;
 mod scale;
 mod schema;

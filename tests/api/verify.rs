@@ -134,3 +134,126 @@ async fn the_verifier_keeps_the_last_good_keys_while_the_jwks_is_down() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(matches!(strict.verify(&newer).await, Err(authenticon_verify::VerifyError::Jwks(_))));
 }
+
+/// A verifier on `app`'s JWKS honouring the feed behind `feed` (the service itself, or a
+/// stand-in for the network in between), polling every 100 ms.
+fn feed_verifier(app: &TestApp, feed: &str, fail_closed_after: Duration) -> Verifier {
+    Verifier::new(format!("{}/.well-known/jwks.json", app.url))
+        .revocation_feed(format!("{feed}/.well-known/revocations"))
+        .poll_interval(Duration::from_millis(100))
+        .fail_closed_after(fail_closed_after)
+}
+
+fn revoked(r: Result<authenticon_verify::Claims, authenticon_verify::VerifyError>) -> bool {
+    matches!(r, Err(authenticon_verify::VerifyError::Revoked))
+}
+
+#[tokio::test]
+async fn the_verifier_refuses_revoked_sessions_within_a_poll() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::EdDSA).await;
+    let verifier = feed_verifier(&app, &app.url, Duration::from_secs(300));
+    let (_, access, refresh) = app.user_with_tokens("alice").await;
+    let (other, _) = app.login("alice").await;
+    let (bob, bob_access, _) = app.user_with_tokens("bob").await;
+    for token in [&access, &other, &bob_access] {
+        assert!(verifier.verify(token).await.is_ok());
+    }
+    assert_eq!(app.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
+    let started = std::time::Instant::now();
+    assert!(eventually(Duration::from_secs(3), || async { revoked(verifier.verify(&access).await) }).await);
+    println!("logout refused by the verifier after {:?}", started.elapsed());
+    assert!(verifier.verify(&other).await.is_ok(), "the user's other session stands");
+
+    // Deactivation: every earlier token of the user, through its "not before".
+    app.clock.advance(1);
+    let changes = authenticon::store::UserChanges { email: None, is_active: Some(false) };
+    let meta = authenticon::store::AuditMeta::default();
+    app.state.store.update_user(&bob, &changes, app.state.clock.now(), &meta).await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(3), || async { revoked(verifier.verify(&bob_access).await) }).await
+    );
+    assert!(verifier.verify(&other).await.is_ok());
+}
+
+/// Between the verifier and the service: passes the feed through, answers 503 while
+/// `down`, or serves `forged` instead.
+#[derive(Clone, Default)]
+struct Network {
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    forged: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+async fn network(app: &TestApp) -> (String, Network) {
+    use axum::extract::{RawQuery, State};
+    use axum::http::StatusCode as Code;
+    let net = Network::default();
+    let upstream = app.url.clone();
+    let handler = move |State(net): State<Network>, RawQuery(query): RawQuery| {
+        let upstream = upstream.clone();
+        async move {
+            if net.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return (Code::SERVICE_UNAVAILABLE, String::new());
+            }
+            if let Some(forged) = net.forged.lock().unwrap().clone() {
+                return (Code::OK, forged);
+            }
+            let url = format!("{upstream}/.well-known/revocations?{}", query.unwrap_or_default());
+            let body = crate::support::new_client().get(url).send().await.unwrap().text().await.unwrap();
+            (Code::OK, body)
+        }
+    };
+    let router = axum::Router::new()
+        .route("/.well-known/revocations", axum::routing::get(handler))
+        .with_state(net.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, net)
+}
+
+#[tokio::test]
+async fn the_verifier_keeps_the_last_good_state_then_fails_closed() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::EdDSA).await;
+    let (url, net) = network(&app).await;
+    let verifier = feed_verifier(&app, &url, Duration::from_secs(2));
+    let (_, access, _) = app.user_with_tokens("alice").await;
+    assert!(verifier.verify(&access).await.is_ok());
+    net.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(verifier.verify(&access).await.is_ok(), "within the limit the last good state serves");
+    assert!(
+        eventually(Duration::from_secs(4), || async {
+            matches!(verifier.verify(&access).await, Err(authenticon_verify::VerifyError::Feed(_)))
+        })
+        .await,
+        "past the limit every token is refused"
+    );
+    net.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(eventually(Duration::from_secs(3), || async { verifier.verify(&access).await.is_ok() }).await);
+}
+
+#[tokio::test]
+async fn a_feed_signed_by_another_key_is_not_believed() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::EdDSA).await;
+    let (url, net) = network(&app).await;
+    let (_, access, refresh) = app.user_with_tokens("alice").await;
+    // A forger's answer, claiming Authenticon's kid: nothing revoked, and a cursor far
+    // ahead, so that real revocations would be skipped if it were believed.
+    let kid = parts(&access).0["kid"].clone();
+    let other = keys::generate(JwtAlgorithm::EdDSA).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = kid.as_str().map(str::to_string);
+    header.typ = Some("revocations+jwt".into());
+    let claims = json!({"since": 0, "cursor": 1_000_000_000u64, "more": false, "sessions": [], "users": []});
+    let key = keys::encoding_key(JwtAlgorithm::EdDSA, &other.private_pem).unwrap();
+    *net.forged.lock().unwrap() = Some(jsonwebtoken::encode(&header, &claims, &key).unwrap());
+    let verifier = feed_verifier(&app, &url, Duration::from_secs(300));
+    assert!(
+        matches!(verifier.verify(&access).await, Err(authenticon_verify::VerifyError::Feed(_))),
+        "no believable answer yet: fail closed"
+    );
+    // The network stops lying; the logout meanwhile reaches the verifier.
+    assert_eq!(app.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
+    *net.forged.lock().unwrap() = None;
+    assert!(eventually(Duration::from_secs(3), || async { revoked(verifier.verify(&access).await) }).await);
+}

@@ -3,6 +3,13 @@
 //! (`/.well-known/jwks.json`), cached, and fetched again when a token names a key the
 //! cache does not know (after a rotation), at most once per `refetch_interval`.
 //!
+//! With [`Verifier::revocation_feed`], tokens of sessions revoked at Authenticon (logout,
+//! "log out everywhere", a password change, deactivation, refresh-token reuse) are refused
+//! within a poll interval: a background task polls the signed feed
+//! `/.well-known/revocations` (see `docs/revocation-feed.md`), still without a call per
+//! request. While Authenticon cannot be reached the last good state keeps serving, for
+//! `fail_closed_after`; then every token is refused until the feed answers again.
+//!
 //! ```no_run
 //! use authenticon_verify::{Verifier, VerifiedUser};
 //! use axum::{routing::get, Router};
@@ -12,14 +19,15 @@
 //! }
 //!
 //! # async fn run() {
-//! let verifier = Verifier::new("http://127.0.0.1:8000/.well-known/jwks.json");
+//! let verifier = Verifier::new("http://127.0.0.1:8000/.well-known/jwks.json")
+//!     .revocation_feed("http://127.0.0.1:8000/.well-known/revocations");
 //! let app: Router = Router::new().route("/hello", get(hello)).with_state(verifier);
 //! # }
 //! ```
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -28,7 +36,7 @@ use axum::response::{IntoResponse, Response};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use tokio::sync::RwLock;
+use tokio::sync::{watch, RwLock};
 
 /// The claims of an Authenticon access token.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +59,13 @@ pub enum VerifyError {
     Invalid(String),
     #[error("the JWKS could not be fetched: {0}")]
     Jwks(String),
+    /// The token's session, or every earlier token of its user, was revoked.
+    #[error("token revoked")]
+    Revoked,
+    /// No poll of the revocation feed succeeded lately enough (or ever): refused, since
+    /// a revocation could have been missed.
+    #[error("the revocation feed could not be read: {0}")]
+    Feed(String),
 }
 
 /// What the cache holds for one kid, and what may be done about it.
@@ -101,6 +116,83 @@ struct Inner {
     /// One fetch at a time; the cache itself is never locked across a fetch, so tokens
     /// of known keys keep verifying while the JWKS endpoint is slow.
     fetching: tokio::sync::Mutex<()>,
+    feed: Option<Feed>,
+}
+
+/// The revocation feed's settings and what the poller learnt.
+struct Feed {
+    url: String,
+    poll_interval: Duration,
+    fail_closed_after: Duration,
+    state: std::sync::RwLock<Revoked>,
+    /// Whether the poller was started (on the first verification, inside a runtime).
+    started: std::sync::Once,
+    /// Becomes true at the first successful poll.
+    ready: watch::Sender<bool>,
+}
+
+impl Feed {
+    fn new(url: String, poll_interval: Duration, fail_closed_after: Duration) -> Self {
+        Self {
+            url,
+            poll_interval,
+            fail_closed_after,
+            state: std::sync::RwLock::new(Revoked::default()),
+            started: std::sync::Once::new(),
+            ready: watch::channel(false).0,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Revoked> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Revoked> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What the feed said so far: revoked sessions and users' "not before", each with the time
+/// after which no token it concerns can be valid.
+#[derive(Default)]
+struct Revoked {
+    sessions: HashMap<String, u64>,
+    users: HashMap<String, (u64, u64)>,
+    cursor: u64,
+    etag: Option<String>,
+    last_ok: Option<Instant>,
+}
+
+/// One answer of the feed (its JWS payload).
+#[derive(Deserialize)]
+struct FeedPage {
+    since: u64,
+    cursor: u64,
+    more: bool,
+    sessions: Vec<SessionEntry>,
+    users: Vec<UserEntry>,
+}
+
+#[derive(Deserialize)]
+struct SessionEntry {
+    sid: String,
+    until: u64,
+}
+
+#[derive(Deserialize)]
+struct UserEntry {
+    user_id: String,
+    not_before: u64,
+    until: u64,
+}
+
+/// `typ` of the feed's answers.
+const FEED_TYP: &str = "revocations+jwt";
+/// Pages followed in one poll (each up to 1,000 entries).
+const MAX_PAGES: usize = 100;
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Only asymmetric algorithms: a JWKS never carries an HMAC secret, and accepting HS*
@@ -132,6 +224,7 @@ impl Verifier {
                 },
                 cache: RwLock::new(Cache::empty()),
                 fetching: tokio::sync::Mutex::new(()),
+                feed: None,
             }),
         }
     }
@@ -147,6 +240,10 @@ impl Verifier {
             http: shared.http.clone(),
             cache: RwLock::new(Cache::empty()),
             fetching: tokio::sync::Mutex::new(()),
+            feed: shared
+                .feed
+                .as_ref()
+                .map(|f| Feed::new(f.url.clone(), f.poll_interval, f.fail_closed_after)),
         });
         change(&mut inner);
         Self { inner: Arc::new(inner) }
@@ -170,9 +267,44 @@ impl Verifier {
         self.rebuilt(|inner| inner.stale_limit = limit)
     }
 
+    /// Honours Authenticon's revocation feed (`…/.well-known/revocations`): polled every
+    /// 2 seconds in the background, from the first verification on; tokens are refused
+    /// until the first poll succeeded, and again once none has for 5 minutes.
+    pub fn revocation_feed(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.rebuilt(|inner| {
+            inner.feed = Some(Feed::new(url, Duration::from_secs(2), Duration::from_secs(300)));
+        })
+    }
+
+    /// How often the revocation feed is polled (default 2 s).
+    pub fn poll_interval(self, interval: Duration) -> Self {
+        self.rebuilt(|inner| {
+            if let Some(feed) = &mut inner.feed {
+                feed.poll_interval = interval;
+            }
+        })
+    }
+
+    /// How long the last good state of the feed serves while it cannot be read (default
+    /// 5 minutes); then every token is refused (fail closed).
+    pub fn fail_closed_after(self, limit: Duration) -> Self {
+        self.rebuilt(|inner| {
+            if let Some(feed) = &mut inner.feed {
+                feed.fail_closed_after = limit;
+            }
+        })
+    }
+
     /// Verifies an access token: signature by a published key, algorithm, lifetime,
-    /// `token_type`, and `iss`/`aud` when configured.
+    /// `token_type`, `iss`/`aud` when configured, and the revocation feed when set.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let claims = self.verify_signed(token).await?;
+        self.check_revocations(&claims).await?;
+        Ok(claims)
+    }
+
+    async fn verify_signed(&self, token: &str) -> Result<Claims, VerifyError> {
         if token.len() > 8 * 1024 {
             return Err(VerifyError::Invalid("token too long".into()));
         }
@@ -253,6 +385,102 @@ impl Verifier {
         }
     }
 
+    async fn check_revocations(&self, claims: &Claims) -> Result<(), VerifyError> {
+        let Some(feed) = &self.inner.feed else { return Ok(()) };
+        feed.started.call_once(|| {
+            let weak = Arc::downgrade(&self.inner);
+            tokio::spawn(poll_until_dropped(weak));
+        });
+        // The first answer is awaited (briefly): before it, nothing is known to be live.
+        let mut ready = feed.ready.subscribe();
+        let first = tokio::time::timeout(Duration::from_secs(5), ready.wait_for(|ok| *ok)).await;
+        if !matches!(first, Ok(Ok(_))) {
+            return Err(VerifyError::Feed("no answer yet".into()));
+        }
+        let state = feed.read();
+        if state.last_ok.is_none_or(|t| t.elapsed() > feed.fail_closed_after) {
+            return Err(VerifyError::Feed("no answer for longer than the fail-closed limit".into()));
+        }
+        if state.sessions.contains_key(&claims.sid) {
+            return Err(VerifyError::Revoked);
+        }
+        if state.users.get(&claims.user_id).is_some_and(|(not_before, _)| claims.iat < *not_before) {
+            return Err(VerifyError::Revoked);
+        }
+        Ok(())
+    }
+
+    /// Polls once, following `more`; records the time of success.
+    async fn poll(&self, feed: &Feed) -> Result<(), VerifyError> {
+        let fail = |e: String| VerifyError::Feed(e);
+        for page in 0..MAX_PAGES {
+            let (cursor, etag) = {
+                let state = feed.read();
+                (state.cursor, state.etag.clone())
+            };
+            let mut request = self.inner.http.get(&feed.url).query(&[("since", cursor)]);
+            // Not while following `more`: "nothing new" would stop half-way.
+            if let Some(etag) = etag.filter(|_| page == 0) {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            let response = request.send().await.map_err(|e| fail(e.to_string()))?;
+            if response.status() == StatusCode::NOT_MODIFIED {
+                break;
+            }
+            let response = response.error_for_status().map_err(|e| fail(e.to_string()))?;
+            let etag = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let body = response.text().await.map_err(|e| fail(e.to_string()))?;
+            let answer = self.verify_feed(&body).await?;
+            if answer.since != cursor {
+                return Err(fail("an answer for another cursor".into()));
+            }
+            let now = unix_now();
+            let mut state = feed.write();
+            for s in answer.sessions {
+                state.sessions.insert(s.sid, s.until);
+            }
+            for u in answer.users {
+                let entry = state.users.entry(u.user_id).or_insert((u.not_before, u.until));
+                *entry = (entry.0.max(u.not_before), entry.1.max(u.until));
+            }
+            state.sessions.retain(|_, until| *until >= now);
+            state.users.retain(|_, (_, until)| *until >= now);
+            state.cursor = answer.cursor;
+            state.etag = etag;
+            if !answer.more {
+                break;
+            }
+        }
+        feed.write().last_ok = Some(Instant::now());
+        feed.ready.send_replace(true);
+        Ok(())
+    }
+
+    /// A feed answer: signed by a published key (asymmetric), of the feed's `typ`, from
+    /// the configured issuer.
+    async fn verify_feed(&self, jws: &str) -> Result<FeedPage, VerifyError> {
+        let header = decode_header(jws).map_err(|e| VerifyError::Feed(e.to_string()))?;
+        if header.typ.as_deref() != Some(FEED_TYP) {
+            return Err(VerifyError::Feed("not a revocation feed".into()));
+        }
+        let kid = header.kid.ok_or_else(|| VerifyError::Feed("no kid".into()))?;
+        let (alg, key) = self.key(&kid).await.map_err(|e| VerifyError::Feed(e.to_string()))?;
+        if header.alg != alg {
+            return Err(VerifyError::Feed("algorithm does not match the key".into()));
+        }
+        let mut validation = Validation::new(alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        match &self.inner.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        decode::<FeedPage>(jws, &key, &validation)
+            .map(|d| d.claims)
+            .map_err(|e| VerifyError::Feed(e.to_string()))
+    }
+
     async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, VerifyError> {
         let set: JwkSet = self
             .inner
@@ -272,6 +500,21 @@ impl Verifier {
             }
         }
         Ok(keys)
+    }
+}
+
+/// Polls the feed every interval until the last clone of the verifier is dropped.
+async fn poll_until_dropped(inner: Weak<Inner>) {
+    loop {
+        let Some(strong) = inner.upgrade() else { return };
+        let verifier = Verifier { inner: strong };
+        let Some(feed) = &verifier.inner.feed else { return };
+        if let Err(e) = verifier.poll(feed).await {
+            tracing::warn!(error = %e, "revocation feed not read; the last good state still serves");
+        }
+        let pause = feed.poll_interval;
+        drop(verifier);
+        tokio::time::sleep(pause).await;
     }
 }
 

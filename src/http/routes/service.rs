@@ -10,13 +10,16 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::FieldErrors;
 use crate::http::errors::ApiError;
-use crate::http::models::Detail;
+use crate::http::models::{BadRequestBody, Detail};
 use crate::http::openapi::ApiRouter;
+use crate::http::pagination::QueryParams;
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .routes(routes!(jwks))
+        .routes(routes!(revocations))
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics_on_api))
@@ -74,14 +77,75 @@ pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
         (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
         (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""))),
     ];
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if matches {
+    if names(&headers, &etag) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (cache, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`).
+fn names(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// The revocation feed: the sessions revoked and the users whose earlier tokens are,
+/// after the cursor `since`, as a compact JWS (`typ` `revocations+jwt`) signed with a key
+/// of the JWKS. Poll it every few seconds with `If-None-Match`: `304` (answered from
+/// memory) while nothing new was revoked. Payload: `iss` (when configured), `iat`, `since`,
+/// `cursor` (the next `since`), `more` (ask again at once), `sessions` `[{sid, until}]`,
+/// `users` `[{user_id, not_before, until}]`; an access token is revoked when its `sid` is
+/// listed or its `iat` is before its user's `not_before`; `until`: when the entry stops
+/// mattering. `404` when the service publishes no key (HMAC without clients).
+#[utoipa::path(get, path = "/.well-known/revocations", tag = "service",
+    params(("since" = Option<i64>, Query, description = "The `cursor` of the last answer; 0 or absent: everything still relevant")),
+    responses(
+        (status = 200, description = "Compact JWS, `typ` `revocations+jwt`", content_type = "application/jwt", body = String),
+        (status = 304, description = "Nothing revoked since the answer the `If-None-Match` ETag names"),
+        (status = 400, description = "`since` is not a non-negative integer", body = BadRequestBody),
+        (status = 404, description = "No published key signs the feed (HMAC, no clients)", body = Detail)))]
+pub async fn revocations(State(app): State<AppState>, params: QueryParams, headers: HeaderMap) -> Response {
+    let since = match params.get("since").map(str::parse::<i64>) {
+        None => 0,
+        Some(Ok(n)) if n >= 0 => n,
+        Some(_) => {
+            return ApiError::Fields(FieldErrors::one("since", "A valid integer is required."))
+                .into_response()
+        }
+    };
+    if !app.tokens.revocation_feed_available() {
+        return ApiError::NotFoundDetail(
+            "No published key signs the revocation feed: set AUTHENTICON_JWT_ALGORITHM to RS256, ES256 or EdDSA."
+                .into(),
+        )
+        .into_response();
+    }
+    // Short: a shared cache in front must not hold back a revocation for long.
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=1"));
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        match app.tokens.revocation_feed_etag().await {
+            Ok(etag) if names(&headers, &etag) => {
+                let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
+                return (StatusCode::NOT_MODIFIED, [cache, (header::ETAG, etag)]).into_response();
+            }
+            Ok(_) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    match app.tokens.revocation_feed(since).await {
+        Ok(page) => {
+            let mut response =
+                ([cache, (header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], page.jws)
+                    .into_response();
+            if let Some(etag) = page.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            response
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 /// Prometheus text format: requests by route and status with latencies, logins by

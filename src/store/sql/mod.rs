@@ -9,6 +9,7 @@ mod mfa;
 mod oauth;
 mod passkeys;
 mod personal_tokens;
+mod revocations;
 mod roles;
 mod sessions;
 mod users;

@@ -2,6 +2,7 @@
 
 use super::audit::insert_audit;
 use super::escape_like;
+use super::revocations::revoke_user_tokens;
 use super::roles::same_set;
 use crate::store::db::{sql, Conn, Query};
 use crate::store::{
@@ -89,12 +90,14 @@ pub(super) async fn user_with_roles(c: &mut Conn<'_>, id: &str) -> Result<Option
     Ok(Some(UserWithRoles { user, roles, permissions }))
 }
 
-/// Revokes every live session of the user; how many.
+/// Revokes every live session of the user, and in the revocation feed every access token
+/// of theirs issued before `now` (deactivation, a reset); how many sessions.
 pub(super) async fn revoke_sessions_of(
     c: &mut Conn<'_>,
     user_id: &str,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
+    revoke_user_tokens(c, user_id, now).await?;
     c.execute(
         sql("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(now)

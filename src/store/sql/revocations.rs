@@ -1,0 +1,68 @@
+//! The revocation feed's entries. Sessions are recorded by a trigger (migration 0015) as
+//! they end; a user's "not before" is recorded here, where every session of theirs ends.
+
+use crate::store::db::{sql, Backend, Conn};
+use crate::store::{RevocationMark, RevocationRow, Store, StoreError, Timestamp};
+
+/// Every access token of the user issued before `at` is revoked (deactivation, a reset).
+pub(super) async fn revoke_user_tokens(
+    c: &mut Conn<'_>,
+    user_id: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let q = sql("INSERT INTO revocations (kind, subject, at) VALUES ('user', $1, $2)");
+    c.execute(q.bind(user_id).bind(at)).await?;
+    Ok(())
+}
+
+/// The feed's mark, and the newest entry a cursor may pass: on PostgreSQL only entries
+/// recorded a few seconds ago, since a sequence number is taken at insert, not at commit,
+/// and a revocation committing late must not fall behind a cursor that passed it.
+fn mark_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SELECT COALESCE(MAX(seq), 0), COUNT(*), COALESCE(MAX(seq), 0) FROM revocations",
+        Backend::Postgres => {
+            "SELECT COALESCE(MAX(seq), 0), COUNT(*), \
+                    COALESCE(MAX(seq) FILTER (WHERE recorded_at <= clock_timestamp() - interval '5 seconds'), 0) \
+             FROM revocations"
+        }
+    }
+}
+
+impl Store {
+    /// The feed's mark and the newest entry a cursor may pass (see `mark_sql`), then up to
+    /// `limit` entries after `since` that still concern a live token (`at > live_after`).
+    /// Read in this order: whatever the mark counts, the entries include.
+    pub async fn revocations_since(
+        &self,
+        since: i64,
+        live_after: Timestamp,
+        limit: i64,
+    ) -> Result<(RevocationMark, i64, Vec<RevocationRow>), StoreError> {
+        let mut pooled = self.read().await?;
+        let mut c = pooled.conn();
+        let (newest, count, settled): (i64, i64, i64) = c.one(sql(mark_sql(c.backend()))).await?;
+        let q = sql(
+            "SELECT seq, kind, subject, at FROM revocations WHERE seq > $1 AND at > $2 ORDER BY seq LIMIT $3",
+        );
+        let rows = c.all(q.bind(since).bind(live_after).bind(limit)).await?;
+        Ok((RevocationMark { newest, count }, settled, rows))
+    }
+
+    /// The feed's mark alone (what a conditional request is answered from).
+    pub async fn revocation_mark(&self) -> Result<RevocationMark, StoreError> {
+        let mut pooled = self.read().await?;
+        let mut c = pooled.conn();
+        let (newest, count, _): (i64, i64, i64) = c.one(sql(mark_sql(c.backend()))).await?;
+        Ok(RevocationMark { newest, count })
+    }
+
+    /// Drops entries no live token can concern any more; how many.
+    pub async fn prune_revocations(&self, live_after: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let pruned =
+            tx.conn().execute(sql("DELETE FROM revocations WHERE at <= $1").bind(live_after)).await?;
+        tx.commit().await?;
+        Ok(pruned)
+    }
+}
