@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NPM ?= npm
 
-.PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz fuzz \
+.PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz test-clients fuzz \
         check-postgres api-types check-api-types browser bench bench-smoke lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
@@ -69,7 +69,7 @@ export TEST_DATABASE_URL
 ## test: every test: web unit tests, Rust unit tests, the black-box suite on SQLite and
 ## PostgreSQL, the browser tests, JWT and OpenID Connect interop, schemathesis against the
 ## live schema, fuzzing
-test: test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz
+test: test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz test-clients
 
 test-web: web check-api-types
 	@echo "== web app unit tests (Vitest)"
@@ -106,7 +106,8 @@ test-e2e: build-tests browser .venv/.installed
 	python3 -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1" \
 	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0 aiosmtpd==1.4.6 \
-	    authlib==1.9.10 requests==2.34.2 playwright==1.65.2
+	    authlib==1.9.10 requests==2.34.2 playwright==1.65.2 djangorestframework==3.18.3 \
+	    -e ./clients/python
 	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
@@ -132,6 +133,14 @@ test-oidc: build-tests browser .venv/.installed
 test-import: build-tests .venv/.installed
 	@echo "== import from a real Django dumpdata export"
 	PYTHON=.venv/bin/python bash scripts/django_import.sh
+
+## test-clients: the Python (DRF) and Node verifier packages, in real services against the
+## real binary: offline verification, the revocation feed, failing closed
+test-clients: build-tests .venv/.installed
+	@echo "== clients: services verifying tokens offline against the revocation feed"
+	cd clients/node && $(NPM) ci --no-audit --no-fund
+	cd clients/node && AUTHENTICON_BIN=../../$(BIN) $(NPM) test
+	AUTHENTICON_BIN=$(BIN) .venv/bin/python tests/clients/e2e.py
 
 # libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP allows them on stable.
 FUZZ_TARGETS := token_verify request_body

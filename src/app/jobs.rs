@@ -1,6 +1,6 @@
 //! What a serving instance runs beside the requests: reloading signing keys rotated
 //! elsewhere, dropping expired authorization requests and external sign-ins, writing the
-//! uses of personal access tokens, pruning the revocation feed, and sending the mail outbox.
+//! uses of personal access tokens, pruning the revocation feed, sending the mail outbox and delivering webhooks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,4 +72,5 @@ pub fn start(state: &AppState) {
         }
     });
     state.notices.mailer().start_outbox();
+    state.webhooks.start();
 }

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::crypto::passwords::{HashError, Hasher};
 use crate::crypto::secret_key::{self, SecretError, SecretSource};
 use crate::domain::{Clock, SystemClock};
-use crate::notify::{MailError, Mailer, Notices};
+use crate::notify::{MailError, Mailer, Notices, Webhooks};
 use crate::oauth::{Clients, Provider};
 use crate::store::{Store, StoreError};
 use crate::throttle::{RedisError, Throttle};
@@ -53,6 +53,8 @@ pub struct Services {
     pub external: Arc<External>,
     /// Users' own API keys.
     pub personal_tokens: Arc<PersonalTokens>,
+    /// Other systems told what happened.
+    pub webhooks: Arc<Webhooks>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -193,7 +195,9 @@ impl AppState {
             config.personal_token_max_lifetime,
         ));
         let clients = Arc::new(Clients::new(Arc::clone(&store), Arc::clone(&tokens), Arc::clone(&clock)));
+        let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), Arc::clone(&clock), secret.clone()));
         let state = AppState(Arc::new(Services {
+            webhooks,
             oauth,
             clients,
             external,

@@ -14,11 +14,19 @@ pub const BUILTIN_PERMISSIONS: [&str; 5] =
     ["users.view", "users.manage", "roles.view", "roles.manage", "audit.view"];
 
 /// Every permission the service itself checks. `clients.manage` (registering the
-/// applications that sign users in here, and what their service accounts hold) is not
-/// the `admin` role's: it is given by a role of its own, so managing users and minting
-/// applications stay separate decisions.
-pub const SERVICE_PERMISSIONS: [&str; 6] =
-    ["users.view", "users.manage", "roles.view", "roles.manage", "audit.view", "clients.manage"];
+/// applications that sign users in here, and what their service accounts hold) and
+/// `webhooks.manage` (endpoints that hear of every user's changes) are not the `admin`
+/// role's: each is given by a role of its own, so managing users, minting applications
+/// and sending events elsewhere stay separate decisions.
+pub const SERVICE_PERMISSIONS: [&str; 7] = [
+    "users.view",
+    "users.manage",
+    "roles.view",
+    "roles.manage",
+    "audit.view",
+    "clients.manage",
+    "webhooks.manage",
+];
 
 /// The role `migrate` creates; it cannot be deleted or lose a built-in permission.
 pub const ADMIN_ROLE: &str = "admin";

@@ -144,6 +144,8 @@ permissions! {
     AuditView => "audit.view",
     /// `clients.manage`: register and change the applications that sign users in here.
     ClientsManage => "clients.manage",
+    /// `webhooks.manage`: register endpoints that hear of every user's changes.
+    WebhooksManage => "webhooks.manage",
     /// `reports.view`: the example guarded route.
     ReportsView => "reports.view",
 }

@@ -89,7 +89,8 @@ fn with_twin(router: Router<AppState>, path: &str, handler: MethodRouter<AppStat
         (name = "users", description = "User administration"),
         (name = "audit", description = "The audit log"),
         (name = "external", description = "Sign-in with external identity providers (OpenID Connect, GitHub): browser redirects and the providers offered"),
-        (name = "service", description = "Health and the API description"),
+        (name = "webhooks", description = "Webhook endpoints (`webhooks.manage`): deliveries signed per Standard Webhooks, retried, logged, replayable"),
+        (name = "service", description = "Health, the API description, the JWKS and the revocation feed"),
     )
 )]
 struct Header;

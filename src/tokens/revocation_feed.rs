@@ -148,8 +148,15 @@ impl TokenService {
     pub async fn revocation_feed(&self, since: i64) -> Result<FeedPage, TokenError> {
         let feed = &self.feed;
         let now = self.clock.now();
-        let (mark, settled, rows) =
-            self.store.revocations_since(since, now.saturating_sub(feed.horizon), PAGE).await?;
+        let live_after = now.saturating_sub(feed.horizon);
+        let (mark, settled, mut rows) = self.store.revocations_since(since, live_after, PAGE).await?;
+        // A cursor this store never gave (its database restored from a backup, say): the
+        // poller starts again from the beginning rather than waiting for the sequence to
+        // catch up with it, and missing what is revoked meanwhile.
+        let restart = since > mark.newest;
+        if restart {
+            rows = self.store.revocations_since(0, live_after, PAGE).await?.2;
+        }
         feed.remember(mark);
         if let Some((_, _, page)) =
             locked(&feed.signed).get(&since).filter(|(m, signed_at, _)| *m == mark && *signed_at == now)
@@ -162,7 +169,8 @@ impl TokenService {
         // `Store::revocations_since`): newer ones are sent again next time, harmlessly.
         let cursor = match rows.last() {
             Some(last) if more => last.seq,
-            _ => since.max(settled.min(mark.newest)),
+            _ if restart => settled,
+            _ => since.max(settled),
         };
         let claims = claims(feed, &rows, now, since, cursor, more);
         let jws = self.provider_keys.sign(FEED_TYP, &claims).map_err(TokenError::Signing)?;

@@ -32,3 +32,4 @@ mod trust;
 mod upstream;
 mod verify;
 mod web;
+mod webhooks;

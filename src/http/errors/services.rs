@@ -1,11 +1,24 @@
-//! How the errors of the services that sign people in from elsewhere and hand out API
-//! keys (external providers, personal access tokens) become `ApiError`s.
+//! How the errors of the services that sign people in from elsewhere, hand out API keys
+//! and tell other systems what happened (external providers, personal access tokens,
+//! webhooks) become `ApiError`s.
 
 use axum::http::StatusCode;
 
 use super::ApiError;
 use crate::auth::external::ExternalError;
 use crate::auth::personal_tokens::PersonalTokenError;
+use crate::notify::webhooks::WebhookError;
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::Fields(errors) => ApiError::Fields(errors),
+            WebhookError::NotFound => ApiError::NotFound,
+            WebhookError::Store(e) => e.into(),
+            other @ WebhookError::Seal(_) => ApiError::internal(anyhow::anyhow!(other)),
+        }
+    }
+}
 
 impl From<PersonalTokenError> for ApiError {
     fn from(e: PersonalTokenError) -> Self {

@@ -15,6 +15,7 @@ pub mod service;
 pub mod session;
 pub mod user_admin;
 pub mod users;
+pub mod webhooks;
 
 use super::openapi::ApiRouter;
 
@@ -34,6 +35,7 @@ pub fn all() -> ApiRouter {
         .merge(oauth::routes())
         .merge(external::routes())
         .merge(personal_tokens::routes())
+        .merge(webhooks::routes())
         .merge(service::routes())
 }
 

@@ -110,6 +110,10 @@ audit_events! {
     PersonalTokenCreated => "personal_token_created",
     PersonalTokenRevoked => "personal_token_revoked",
     PersonalTokenUsed => "personal_token_used",
+    WebhookCreated => "webhook_created",
+    WebhookUpdated => "webhook_updated",
+    WebhookDeleted => "webhook_deleted",
+    WebhookReplayed => "webhook_replayed",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

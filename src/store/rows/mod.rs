@@ -12,6 +12,7 @@ mod revocations;
 mod roles;
 mod sessions;
 mod users;
+mod webhooks;
 
 pub use audit::*;
 pub use external::*;
@@ -24,3 +25,4 @@ pub use revocations::*;
 pub use roles::*;
 pub use sessions::*;
 pub use users::*;
+pub use webhooks::*;

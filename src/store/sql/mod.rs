@@ -13,6 +13,7 @@ mod revocations;
 mod roles;
 mod sessions;
 mod users;
+mod webhooks;
 
 /// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '\'` pattern.
 fn escape_like(s: &str) -> String {

@@ -58,6 +58,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The revocation feed: the sessions revoked and the users whose earlier tokens are,
+         *     after the cursor `since`, as a compact JWS (`typ` `revocations+jwt`) signed with a key
+         *     of the JWKS. Poll it every few seconds with `If-None-Match`: `304` (answered from
+         *     memory) while nothing new was revoked. Payload: `iss` (when configured), `iat`, `since`,
+         *     `cursor` (the next `since`), `more` (ask again at once), `sessions` `[{sid, until}]`,
+         *     `users` `[{user_id, not_before, until}]`; an access token is revoked when its `sid` is
+         *     listed or its `iat` is before its user's `not_before`; `until`: when the entry stops
+         *     mattering. `404` when the service publishes no key (HMAC without clients).
+         */
+        get: operations["revocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit/": {
         parameters: {
             query?: never;
@@ -1377,6 +1403,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The registered endpoints. Needs `webhooks.manage`. */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Register an endpoint: it hears of the chosen events from now on. The `secret` is in
+         *     this answer only.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/event-types/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event types an endpoint may ask for. */
+        get: operations["webhook_event_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /** Remove an endpoint and its delivery log. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /** Change an endpoint; fields left out keep their value. */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first (`status`: pending, delivered or dead). */
+        get: operations["list_webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{delivery_id}/replay/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a dead delivery again, in its turn. */
+        post: operations["replay_webhook_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/replay/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send every dead delivery of the endpoint again, in their order. */
+        post: operations["replay_dead_webhook_deliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/rotate-secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret, in this answer only; the old one stops signing at once. */
+        post: operations["rotate_webhook_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1850,6 +2000,28 @@ export interface components {
          * @enum {string}
          */
         DecisionName: "allow" | "deny" | "silent";
+        DeliveryResponse: {
+            /** @description The `webhook-id` header, the same on every attempt. */
+            id: string;
+            event: string;
+            /** @description What was (or will be) sent, as JSON. */
+            payload: Record<string, never>;
+            /** @description `pending`, `delivered` or `dead`. */
+            status: string;
+            /** Format: int64 */
+            attempts: number;
+            created: string;
+            /** @description When the next attempt is due (pending deliveries). */
+            next_attempt?: string | null;
+            last_attempt?: string | null;
+            /**
+             * Format: int64
+             * @description The receiver's last HTTP status; null when it could not be reached.
+             */
+            last_status?: number | null;
+            last_error: string;
+            delivered?: string | null;
+        };
         /** @description `{"detail": "..."}`, DRF's shape for every error that is not about a field. */
         Detail: {
             /** @example Not found. */
@@ -1857,6 +2029,11 @@ export interface components {
         };
         /** @description `{}`: success with nothing to say (simplejwt's verify and blacklist). */
         Empty: Record<string, never>;
+        EventType: {
+            /** @example session.revoked */
+            name: string;
+            description: string;
+        };
         /**
          * @description DRF field errors: each field maps to its messages; `non_field_errors` for the object.
          * @example {
@@ -1972,6 +2149,37 @@ export interface components {
                 detail: {
                     [key: string]: unknown;
                 };
+            }[];
+        };
+        /** @description One page of results, in DRF's shape. */
+        Paginated_DeliveryResponse: {
+            /** Format: int64 */
+            count: number;
+            /** @description Absolute URL of the next page, or null. */
+            next?: string | null;
+            /** @description Absolute URL of the previous page, or null. */
+            previous?: string | null;
+            results: {
+                /** @description The `webhook-id` header, the same on every attempt. */
+                id: string;
+                event: string;
+                /** @description What was (or will be) sent, as JSON. */
+                payload: Record<string, never>;
+                /** @description `pending`, `delivered` or `dead`. */
+                status: string;
+                /** Format: int64 */
+                attempts: number;
+                created: string;
+                /** @description When the next attempt is due (pending deliveries). */
+                next_attempt?: string | null;
+                last_attempt?: string | null;
+                /**
+                 * Format: int64
+                 * @description The receiver's last HTTP status; null when it could not be reached.
+                 */
+                last_status?: number | null;
+                last_error: string;
+                delivered?: string | null;
             }[];
         };
         /** @description One page of results, in DRF's shape. */
@@ -2144,6 +2352,10 @@ export interface components {
             password: string;
             /** @example alice@example.com */
             email?: string | null;
+        };
+        Replayed: {
+            /** Format: int64 */
+            replayed: number;
         };
         Report: {
             id: string;
@@ -2337,6 +2549,36 @@ export interface components {
         VerifyRequest: {
             token: string;
         };
+        /** @description An endpoint as an administrator describes it; on `PATCH` every field is optional. */
+        WebhookRequest: {
+            /** @description `http` or `https`; redirects are not followed. */
+            url?: string | null;
+            description?: string | null;
+            /** @description Event types (see `/api/webhooks/event-types/`), at least one. */
+            events?: string[] | null;
+            enabled?: boolean | null;
+        };
+        WebhookResponse: {
+            id: string;
+            url: string;
+            description: string;
+            /**
+             * @example [
+             *       "session.revoked",
+             *       "user.deactivated"
+             *     ]
+             */
+            events: string[];
+            /** @description A disabled endpoint hears of nothing that happens meanwhile. */
+            enabled: boolean;
+            created: string;
+            updated: string;
+            /**
+             * @description `whsec_…`: only when the endpoint was just made or its secret rotated. Receivers
+             *     verify each delivery's `webhook-signature` with it (Standard Webhooks).
+             */
+            secret?: string | null;
+        };
         /** Format: int64 */
         i64: number;
     };
@@ -2410,6 +2652,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    revocations: {
+        parameters: {
+            query?: {
+                /** @description The `cursor` of the last answer; 0 or absent: everything still relevant */
+                since?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Compact JWS, `typ` `revocations+jwt` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jwt": string;
+                };
+            };
+            /** @description Nothing revoked since the answer the `If-None-Match` ETag names */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `since` is not a non-negative integer */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            /** @description No published key signs the feed (HMAC, no clients) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -5809,6 +6099,409 @@ export interface operations {
                 };
             };
             /** @description Without `users.manage`, or `permission_denied`: a stronger account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    webhook_event_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventType"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodedDetail"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    list_webhook_deliveries: {
+        parameters: {
+            query?: {
+                /** @description pending, delivered or dead */
+                status?: string;
+                /** @description 1-based page number */
+                page?: number;
+                /** @description Results a page (default 20, at most 100) */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Paginated_DeliveryResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    replay_webhook_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replayed"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No such endpoint, or no dead delivery by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    replay_dead_webhook_deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replayed"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    rotate_webhook_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;

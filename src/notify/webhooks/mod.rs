@@ -1,0 +1,364 @@
+//! Webhooks: other systems hear of what happens here (users, sessions, passwords,
+//! factors, roles, applications, personal access tokens), signed per the Standard Webhooks
+//! specification (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+//!
+//! Deliveries are made from the audit log, which every change writes in its own
+//! transaction, so a crash between a change and its delivery loses nothing: each instance
+//! turns new audit entries into deliveries (`dispatch`), one cursor shared through the
+//! store, and sends the deliveries whose turn has come (`send`). Delivery is at least once,
+//! in order per endpoint (hence per user): an endpoint's next delivery waits for the one
+//! before it. Failures are retried with a growing pause for about eleven hours; a `4xx`
+//! (other than 408 and 429) or the last retry makes a delivery dead, kept with the others
+//! in the endpoint's log and replayable.
+
+mod events;
+mod signing;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::warn;
+
+pub use events::{is_event_type, EVENT_TYPES};
+
+use crate::crypto::{open, seal};
+use crate::domain::{Clock, FieldErrors, Secret};
+use crate::store::{
+    AttemptOutcome, AuditMeta, DueDelivery, NewDelivery, Page, Store, StoreError, WebhookChanges,
+    WebhookDeliveryRow, WebhookEndpointRow,
+};
+
+/// How often each instance looks for new audit entries and due deliveries.
+const POLL: Duration = Duration::from_secs(1);
+/// Audit entries read at a time.
+const BATCH: i64 = 500;
+/// Deliveries claimed at a time (each of a different endpoint).
+const CLAIM: i64 = 20;
+/// How long an instance holds the deliveries it is sending.
+const LEASE_SECONDS: i64 = 60;
+/// How long a missing audit entry (a transaction still running, on PostgreSQL, whose id
+/// was taken before a later one's commit) holds back the entries after it; past this it
+/// was rolled back.
+const GAP_WAIT: Duration = Duration::from_secs(5);
+/// The pause after each failed attempt; after the last, the delivery is dead.
+const RETRY_AFTER: [i64; 8] = [5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600];
+/// A receiver's time to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("field errors")]
+    Fields(FieldErrors),
+    #[error("no such webhook")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sealing the webhook secret: {0}")]
+    Seal(String),
+}
+
+/// An endpoint as an administrator describes it; on change every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointSpec {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// An endpoint and, just after it was made or its secret rotated, the secret.
+pub struct WithSecret {
+    pub endpoint: WebhookEndpointRow,
+    pub secret: Option<String>,
+}
+
+pub struct Webhooks {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    /// Seals endpoints' secrets, as signing keys and queued mails are sealed.
+    sealing: Secret,
+    http: reqwest::Client,
+    /// The first missing audit entry seen, and since when.
+    gap: Mutex<Option<(i64, Instant)>>,
+}
+
+fn field(name: &str, message: &str) -> WebhookError {
+    WebhookError::Fields(FieldErrors::one(name, message))
+}
+
+/// An `http(s)` URL with a host and no credentials in it.
+fn valid_url(url: &str) -> Result<(), WebhookError> {
+    let parsed = url::Url::parse(url).map_err(|_| field("url", "Enter a valid URL."))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(field("url", "Enter an http or https URL."));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(field("url", "Credentials do not belong in the URL: deliveries are signed."));
+    }
+    Ok(())
+}
+
+fn valid_events(events: &[String]) -> Result<String, WebhookError> {
+    if events.is_empty() {
+        return Err(field("events", "Choose at least one event type."));
+    }
+    if let Some(unknown) = events.iter().find(|e| !is_event_type(e)) {
+        return Err(field("events", &format!("“{unknown}” is not an event type.")));
+    }
+    let mut events = events.to_vec();
+    events.sort();
+    events.dedup();
+    Ok(events.join(" "))
+}
+
+impl Webhooks {
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, sealing: Secret) -> Self {
+        crate::crypto::install_tls_provider();
+        // SECURITY: no redirect is followed: a receiver must not steer a signed delivery
+        // (or the service's requests) elsewhere.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent("Authenticon-Webhooks")
+            .build()
+            .unwrap_or_default();
+        Self { store, clock, sealing, http, gap: Mutex::new(None) }
+    }
+
+    fn seal_secret(&self, secret: &str) -> Result<String, WebhookError> {
+        seal(&Secret::new(secret), &self.sealing).map_err(|e| WebhookError::Seal(e.to_string()))
+    }
+
+    pub async fn create(&self, spec: EndpointSpec, audit: &AuditMeta) -> Result<WithSecret, WebhookError> {
+        let url = spec.url.ok_or_else(|| field("url", crate::domain::REQUIRED))?;
+        valid_url(&url)?;
+        let events = valid_events(&spec.events.ok_or_else(|| field("events", crate::domain::REQUIRED))?)?;
+        let secret = signing::new_secret();
+        let now = self.clock.now();
+        let row = WebhookEndpointRow {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            url,
+            description: spec.description.unwrap_or_default(),
+            events,
+            secret_sealed: self.seal_secret(&secret)?,
+            enabled: spec.enabled.unwrap_or(true),
+            after_audit_id: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let endpoint = self.store.create_webhook(&row, audit).await?;
+        Ok(WithSecret { endpoint, secret: Some(secret) })
+    }
+
+    pub async fn list(&self) -> Result<Vec<WebhookEndpointRow>, WebhookError> {
+        Ok(self.store.list_webhooks().await?)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<WebhookEndpointRow, WebhookError> {
+        self.store.webhook(id).await?.ok_or(WebhookError::NotFound)
+    }
+
+    /// Changes an endpoint; with `rotate_secret`, a new secret (in the answer, once).
+    pub async fn update(
+        &self,
+        id: &str,
+        spec: EndpointSpec,
+        rotate_secret: bool,
+        audit: &AuditMeta,
+    ) -> Result<WithSecret, WebhookError> {
+        if let Some(url) = &spec.url {
+            valid_url(url)?;
+        }
+        let events = spec.events.as_deref().map(valid_events).transpose()?;
+        let secret = rotate_secret.then(signing::new_secret);
+        let sealed = secret.as_deref().map(|s| self.seal_secret(s)).transpose()?;
+        let changes =
+            WebhookChanges { url: spec.url, description: spec.description, events, enabled: spec.enabled };
+        let endpoint = self
+            .store
+            .update_webhook(id, &changes, sealed.as_deref(), self.clock.now(), audit)
+            .await?
+            .ok_or(WebhookError::NotFound)?;
+        Ok(WithSecret { endpoint, secret })
+    }
+
+    pub async fn delete(&self, id: &str, audit: &AuditMeta) -> Result<(), WebhookError> {
+        match self.store.delete_webhook(id, self.clock.now(), audit).await? {
+            true => Ok(()),
+            false => Err(WebhookError::NotFound),
+        }
+    }
+
+    pub async fn deliveries(
+        &self,
+        id: &str,
+        status: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Page<WebhookDeliveryRow>, WebhookError> {
+        self.get(id).await?;
+        if status.is_some_and(|s| !matches!(s, "pending" | "delivered" | "dead")) {
+            return Err(field("status", "One of pending, delivered, dead."));
+        }
+        Ok(self.store.list_webhook_deliveries(id, status, offset, limit).await?)
+    }
+
+    /// Sends dead deliveries again (one, or all of the endpoint's); how many.
+    pub async fn replay(
+        &self,
+        id: &str,
+        delivery: Option<&str>,
+        audit: &AuditMeta,
+    ) -> Result<u64, WebhookError> {
+        self.get(id).await?;
+        let replayed = self.store.replay_webhook_deliveries(id, delivery, self.clock.now(), audit).await?;
+        if delivery.is_some() && replayed == 0 {
+            return Err(WebhookError::NotFound);
+        }
+        Ok(replayed)
+    }
+
+    /// Dispatches and sends until the process ends (started by `serve`).
+    pub fn start(self: &Arc<Self>) {
+        let webhooks = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                webhooks.run_once().await;
+                tokio::time::sleep(POLL).await;
+            }
+        });
+    }
+
+    /// One round: new audit entries into deliveries, then every delivery due now.
+    pub async fn run_once(&self) {
+        loop {
+            match self.dispatch().await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => {
+                    warn!(error = %e, "could not turn audit entries into webhook deliveries");
+                    break;
+                }
+            }
+        }
+        self.send_due().await;
+    }
+
+    /// Whether the audit entry `id`, missing after the cursor, has been missing long
+    /// enough to count as rolled back.
+    fn gap_expired(&self, id: i64) -> bool {
+        let mut gap = self.gap.lock().unwrap_or_else(|p| p.into_inner());
+        match *gap {
+            Some((seen, since)) if seen == id => since.elapsed() >= GAP_WAIT,
+            _ => {
+                *gap = Some((id, Instant::now()));
+                false
+            }
+        }
+    }
+
+    /// Turns the next audit entries into deliveries; whether it moved the cursor.
+    async fn dispatch(&self) -> Result<bool, StoreError> {
+        let backlog = self.store.webhook_backlog(BATCH).await?;
+        let Some(start) = backlog.endpoints.iter().map(|e| e.after_audit_id).min() else { return Ok(false) };
+        let start = backlog.cursor.max(start);
+        let mut last = start;
+        let mut deliveries = Vec::new();
+        for entry in &backlog.entries {
+            // On PostgreSQL an id is taken when the entry is written, not when its
+            // transaction commits: a missing one may still come.
+            if entry.id != last + 1 && !self.gap_expired(last + 1) {
+                break;
+            }
+            last = entry.id;
+            let detail: serde_json::Value = serde_json::from_str(&entry.detail).unwrap_or_default();
+            let Some(event) = events::event_type(entry, &detail) else { continue };
+            let wanted = backlog
+                .endpoints
+                .iter()
+                .filter(|e| entry.id > e.after_audit_id && e.event_types().any(|t| t == event));
+            for endpoint in wanted {
+                deliveries.push(NewDelivery {
+                    id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
+                    endpoint_id: endpoint.id.clone(),
+                    seq: entry.id,
+                    event: event.to_string(),
+                    payload: events::payload(entry, event, detail.clone()),
+                });
+            }
+        }
+        if last == start {
+            return Ok(false);
+        }
+        self.store.record_webhook_deliveries(backlog.cursor, last, &deliveries, self.clock.now()).await
+    }
+
+    /// Sends every delivery whose turn has come, endpoints side by side.
+    async fn send_due(&self) {
+        loop {
+            let now = self.clock.now();
+            let due = match self.store.claim_webhook_deliveries(now, now + LEASE_SECONDS, CLAIM).await {
+                Ok(due) if due.is_empty() => return,
+                Ok(due) => due,
+                Err(e) => return warn!(error = %e, "could not read the webhook deliveries"),
+            };
+            futures_util::future::join_all(due.into_iter().map(|d| self.deliver(d))).await;
+        }
+    }
+
+    async fn deliver(&self, d: DueDelivery) {
+        let (status, error) = match open(&d.secret_sealed, &self.sealing) {
+            Ok(secret) => self.post(&d, &secret).await,
+            // Sealed under another secret key (changed since): no one can sign it.
+            Err(e) => (None, format!("the endpoint's secret cannot be opened: {e}")),
+        };
+        let now = self.clock.now();
+        let outcome = match status {
+            Some(s) if (200..300).contains(&s) => AttemptOutcome::Delivered,
+            Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => AttemptOutcome::Dead,
+            _ => match RETRY_AFTER.get(usize::try_from(d.attempts).unwrap_or(usize::MAX)) {
+                Some(pause) => AttemptOutcome::RetryAt(now + pause),
+                None => AttemptOutcome::Dead,
+            },
+        };
+        let label = match outcome {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::Dead => "dead",
+            AttemptOutcome::RetryAt(_) => "retry",
+        };
+        metrics::counter!("authenticon_webhook_deliveries_total", "outcome" => label).increment(1);
+        if outcome != AttemptOutcome::Delivered {
+            warn!(endpoint = %d.endpoint_id, delivery = %d.id, status = ?status, %error, outcome = label, "webhook not delivered");
+        }
+        if let Err(e) = self.store.record_webhook_attempt(&d.id, now, status, &error, outcome).await {
+            warn!(error = %e, "could not record a webhook attempt; its lease will free it");
+        }
+    }
+
+    /// One attempt: the HTTP status, or why there was none; an error text for the log.
+    async fn post(&self, d: &DueDelivery, secret: &Secret) -> (Option<i64>, String) {
+        // The receiver compares the timestamp with its own clock: the wall clock's.
+        let timestamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.as_secs());
+        let signature = match signing::sign(secret.expose(), &d.id, timestamp, &d.payload) {
+            Ok(signature) => signature,
+            Err(e) => return (None, e),
+        };
+        let sent = self
+            .http
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &d.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(d.payload.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), String::new()),
+            Ok(r) => (Some(i64::from(r.status().as_u16())), format!("answered {}", r.status())),
+            Err(e) => (None, e.without_url().to_string()),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+-- Webhooks: endpoints other systems register to hear of changes here, and the deliveries
+-- made to them, kept as a log (failed ones retried with a growing pause, dead ones kept
+-- for replay). Deliveries are made from the audit log, which every change writes in its
+-- own transaction: a crash loses none.
+CREATE TABLE webhook_endpoints (
+    id             TEXT PRIMARY KEY,
+    url            TEXT NOT NULL,
+    description    TEXT NOT NULL DEFAULT '',
+    -- The event types it wants, space-separated.
+    events         TEXT NOT NULL,
+    -- The signing secret (whsec_…), sealed with the secret key.
+    secret_sealed  TEXT NOT NULL,
+    enabled        BOOLEAN NOT NULL DEFAULT TRUE,
+    -- It hears of audit entries after this one (those written once it existed).
+    after_audit_id BIGINT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    -- The webhook-id header: the same on every attempt, so receivers can drop repeats.
+    id              TEXT PRIMARY KEY,
+    endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    -- The audit entry it reports: deliveries to one endpoint go out in this order.
+    seq             BIGINT NOT NULL,
+    event           TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    -- pending, delivered or dead
+    status          TEXT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    -- An instance sending it holds it until then; one that died leaves it to the others.
+    leased_until    BIGINT NOT NULL DEFAULT 0,
+    last_attempt_at BIGINT,
+    last_status     BIGINT,
+    last_error      TEXT NOT NULL DEFAULT '',
+    delivered_at    BIGINT,
+    UNIQUE (endpoint_id, seq)
+);
+CREATE INDEX webhook_deliveries_status ON webhook_deliveries(endpoint_id, status, seq);
+
+-- How far the audit log has been turned into deliveries.
+CREATE TABLE webhook_cursor (
+    id       INTEGER PRIMARY KEY,
+    audit_id BIGINT NOT NULL
+);
+INSERT INTO webhook_cursor (id, audit_id) VALUES (1, 0);

@@ -1,0 +1,350 @@
+//! Webhooks: endpoints registered through the admin API; deliveries made from the audit
+//! log, signed per Standard Webhooks, in order per endpoint, retried with a growing pause
+//! (moved along by the test's clock), dead-lettered and replayable. The delivery worker is
+//! driven here one round at a time (`run_once`), as `serve` does every second.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::support::*;
+
+/// A receiver on loopback: records what it is sent, answers `status`.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    status: Arc<AtomicU16>,
+    got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let status = Arc::new(AtomicU16::new(204));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (s, g) = (Arc::clone(&status), Arc::clone(&got));
+        let handler = move |headers: axum::http::HeaderMap, body: String| {
+            let (s, g) = (Arc::clone(&s), Arc::clone(&g));
+            async move {
+                g.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
+            }
+        };
+        let router = axum::Router::new().route("/hook", axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { url, status, got }
+    }
+
+    fn answer(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// The `type`s received so far, checking each signature with `secret`.
+    fn types(&self, secret: &str) -> Vec<String> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(headers, body)| {
+                assert_signed(headers, body, secret);
+                str_of(&serde_json::from_str::<Value>(body).unwrap()["type"])
+            })
+            .collect()
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.got.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect()
+    }
+}
+
+/// Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the
+/// secret's bytes, checked independently of the service's code.
+fn assert_signed(headers: &axum::http::HeaderMap, body: &str, secret: &str) {
+    let h = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_string();
+    let (id, timestamp, signature) = (h("webhook-id"), h("webhook-timestamp"), h("webhook-signature"));
+    assert!(id.starts_with("msg_"), "{id}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(now.abs_diff(timestamp.parse().unwrap()) < 60, "the wall clock's time");
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    assert_eq!(signature, format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())));
+    assert_eq!(h("content-type"), "application/json");
+}
+
+async fn endpoint(app: &TestApp, admin: &str, url: &str, events: Value) -> (String, String) {
+    let body = json!({"url": url, "events": events, "description": "billing"});
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    (str_of(&r.body["id"]), str_of(&r.body["secret"]))
+}
+
+async fn deliveries(app: &TestApp, admin: &str, id: &str, status: &str) -> Value {
+    let r = app.get(&format!("/api/webhooks/{id}/deliveries/?status={status}"), Some(admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn administrators_register_endpoints_and_see_the_secret_once() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let events = json!(["session.revoked", "user.created", "session.revoked"]);
+    let body = json!({"url": "https://hooks.example.com/in", "events": events});
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = str_of(&r.body["id"]);
+    let secret = str_of(&r.body["secret"]);
+    assert!(secret.starts_with("whsec_") && STANDARD.decode(&secret[6..]).unwrap().len() == 32);
+    assert_eq!(
+        r.body,
+        json!({"id": id, "url": "https://hooks.example.com/in", "description": "",
+               "events": ["session.revoked", "user.created"], "enabled": true,
+               "created": r.body["created"], "updated": r.body["updated"], "secret": secret})
+    );
+    let listed = app.get("/api/webhooks/", Some(&admin)).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert!(listed.body[0].get("secret").is_none(), "shown once only");
+    assert!(!app.get(&format!("/api/webhooks/{id}/"), Some(&admin)).await.body.to_string().contains(&secret));
+    // Nor kept readable anywhere an administrator can look.
+    assert!(!app.get("/api/audit/", Some(&admin)).await.body.to_string().contains(&secret[6..]));
+
+    let patch = json!({"enabled": false, "events": ["password.changed"]});
+    let r = app.request(Method::PATCH, &format!("/api/webhooks/{id}/"), Some(patch), Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.body["enabled"].clone(), r.body["events"].clone()),
+        (StatusCode::OK, json!(false), json!(["password.changed"]))
+    );
+    assert!(r.body.get("secret").is_none());
+    let r =
+        app.request(Method::POST, &format!("/api/webhooks/{id}/rotate-secret/"), None, Some(&admin)).await;
+    let rotated = str_of(&r.body["secret"]);
+    assert!(rotated.starts_with("whsec_") && rotated != secret);
+
+    let types = app.get("/api/webhooks/event-types/", Some(&admin)).await.body;
+    assert!(types.as_array().unwrap().iter().any(|t| t["name"] == json!("session.reuse_detected")));
+
+    for (body, field, message) in [
+        (json!({"events": ["user.created"]}), "url", "This field is required."),
+        (
+            json!({"url": "ftp://x.example/", "events": ["user.created"]}),
+            "url",
+            "Enter an http or https URL.",
+        ),
+        (json!({"url": "not a url", "events": ["user.created"]}), "url", "Enter a valid URL."),
+        (
+            json!({"url": "https://u:p@x.example/", "events": ["user.created"]}),
+            "url",
+            "Credentials do not belong in the URL: deliveries are signed.",
+        ),
+        (json!({"url": "https://x.example/"}), "events", "This field is required."),
+        (json!({"url": "https://x.example/", "events": []}), "events", "Choose at least one event type."),
+        (
+            json!({"url": "https://x.example/", "events": ["user.stolen"]}),
+            "events",
+            "“user.stolen” is not an event type.",
+        ),
+    ] {
+        let r = app.request(Method::POST, "/api/webhooks/", Some(body.clone()), Some(&admin)).await;
+        assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({field: [message]})), "{body}");
+    }
+
+    let r = app.request(Method::DELETE, &format!("/api/webhooks/{id}/"), None, Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app.get(&format!("/api/webhooks/{id}/"), Some(&admin)).await;
+    assert_eq!((r.status, r.body), (StatusCode::NOT_FOUND, json!({"detail": "Not found."})));
+    let events: Vec<String> = app.get("/api/audit/?event=webhook_created", Some(&admin)).await.body
+        ["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| str_of(&e["event"]))
+        .collect();
+    assert_eq!(events, ["webhook_created"]);
+}
+
+#[tokio::test]
+async fn only_holders_of_webhooks_manage_may_register_endpoints() {
+    let app = spawn().await;
+    let (_, root) = superuser(&app, "root").await;
+    let (_, plain, _) = app.user_with_tokens("bob").await;
+    assert_eq!(app.get("/api/webhooks/", Some(&plain)).await.status, StatusCode::FORBIDDEN);
+    let body = json!({"url": "https://x.example/", "events": ["user.created"]});
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&plain)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/webhooks/", None).await.status, StatusCode::UNAUTHORIZED);
+    let perms = app.get("/api/permissions/", Some(&root)).await.body;
+    assert!(perms.to_string().contains("webhooks.manage"), "offered to roles: {perms}");
+}
+
+#[tokio::test]
+async fn deliveries_are_signed_in_order_and_hold_no_secret() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    let (id, secret) =
+        endpoint(&app, &admin, &hook.url, json!(["user.created", "session.created", "session.revoked"]))
+            .await;
+    let (alice, access, refresh) = app.user_with_tokens("alice").await;
+    assert_eq!(app.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
+    app.post("/api/token/", json!({"username": "alice", "password": "wrong"})).await;
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.types(&secret), ["user.created", "session.created", "session.revoked"]);
+    let bodies = hook.bodies();
+    assert_eq!(bodies[0]["data"]["user_id"], json!(alice));
+    assert_eq!(bodies[0]["data"]["username"], json!("alice"));
+    assert_eq!(bodies[2]["data"]["detail"]["session_id"], parts(&access).1["sid"]);
+    for (_, raw) in hook.got.lock().unwrap().iter() {
+        assert!(!raw.contains(&refresh) && !raw.contains(&access) && !raw.contains(PASSWORD), "{raw}");
+    }
+    // Each once: the next round has nothing to send.
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 3);
+    let log = deliveries(&app, &admin, &id, "delivered").await;
+    assert_eq!(log["count"], json!(3));
+    assert_eq!(log["results"][0]["event"], json!("session.revoked"), "newest first");
+    assert_eq!(log["results"][0]["attempts"], json!(1));
+    assert_eq!(log["results"][0]["last_status"], json!(204));
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_gets_everything_later_in_order() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created"])).await;
+    hook.answer(503);
+    for name in ["u1", "u2", "u3"] {
+        app.register(name).await;
+    }
+    app.state.webhooks.run_once().await;
+    // The first waits for its retry, and the others wait for it.
+    assert_eq!(hook.got.lock().unwrap().len(), 1);
+    let pending = deliveries(&app, &admin, &id, "pending").await;
+    assert_eq!(pending["count"], json!(3));
+    let first = &pending["results"][2];
+    assert_eq!((first["attempts"].clone(), first["last_status"].clone()), (json!(1), json!(503)));
+    assert_eq!(first["last_error"], json!("answered 503 Service Unavailable"));
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 1, "not before its pause");
+    app.clock.advance(5);
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 2, "again after 5 s");
+    hook.answer(200);
+    app.clock.advance(29);
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 2, "the second pause is 30 s");
+    app.clock.advance(1);
+    app.state.webhooks.run_once().await;
+    let usernames: Vec<Value> = hook.bodies().iter().map(|b| b["data"]["username"].clone()).collect();
+    assert_eq!(usernames, [json!("u1"), json!("u1"), json!("u1"), json!("u2"), json!("u3")]);
+    assert_eq!(hook.types(&secret).len(), 5);
+    // The same message every time: receivers drop repeats by `webhook-id`.
+    let ids: Vec<String> =
+        hook.got.lock().unwrap().iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_string()).collect();
+    assert!(ids[0] == ids[1] && ids[1] == ids[2] && ids[2] != ids[3]);
+    assert_eq!(deliveries(&app, &admin, &id, "delivered").await["count"], json!(3));
+}
+
+#[tokio::test]
+async fn a_receiver_refusing_for_good_leaves_dead_letters_to_replay() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created"])).await;
+    hook.answer(400);
+    app.register("u1").await;
+    app.register("u2").await;
+    app.state.webhooks.run_once().await;
+    // A 4xx is final: dead at once, and the next one goes on.
+    assert_eq!(hook.got.lock().unwrap().len(), 2);
+    let dead = deliveries(&app, &admin, &id, "dead").await;
+    assert_eq!(dead["count"], json!(2));
+    assert_eq!(dead["results"][0]["next_attempt"], Value::Null);
+    let r = app.get(&format!("/api/webhooks/{id}/deliveries/?status=lost"), Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::BAD_REQUEST, json!({"status": ["One of pending, delivered, dead."]}))
+    );
+
+    hook.answer(200);
+    let one = str_of(&dead["results"][1]["id"]);
+    let path = format!("/api/webhooks/{id}/deliveries/{one}/replay/");
+    let r = app.request(Method::POST, &path, None, Some(&admin)).await;
+    assert_eq!((r.status, r.body), (StatusCode::OK, json!({"replayed": 1})));
+    let r = app.request(Method::POST, &path, None, Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no longer dead");
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.bodies().last().unwrap()["data"]["username"], json!("u1"));
+    let r = app.request(Method::POST, &format!("/api/webhooks/{id}/replay/"), None, Some(&admin)).await;
+    assert_eq!((r.status, r.body), (StatusCode::OK, json!({"replayed": 1})));
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.bodies().last().unwrap()["data"]["username"], json!("u2"));
+    assert_eq!(hook.types(&secret).len(), 4);
+    assert_eq!(deliveries(&app, &admin, &id, "dead").await["count"], json!(0));
+}
+
+#[tokio::test]
+async fn an_endpoint_hears_only_what_it_chose_from_its_registration_on() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    app.register("before").await;
+    let hook = Receiver::start().await;
+    let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.deactivated"])).await;
+    let (carol, _, _) = app.user_with_tokens("carol").await;
+    let patch = json!({"is_active": false});
+    let r =
+        app.request(Method::PATCH, &format!("/api/users/{carol}/"), Some(patch.clone()), Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.types(&secret), ["user.deactivated"]);
+    assert_eq!(
+        hook.bodies()[0]["data"]["actor_id"],
+        json!(app.state.store.user_by_username_key("root").await.unwrap().unwrap().id)
+    );
+    // Disabled: nothing meanwhile, then again from its re-enabling.
+    let off = json!({"enabled": false});
+    app.request(Method::PATCH, &format!("/api/webhooks/{id}/"), Some(off), Some(&admin)).await;
+    let (dave, _, _) = app.user_with_tokens("dave").await;
+    app.request(Method::PATCH, &format!("/api/users/{dave}/"), Some(patch.clone()), Some(&admin)).await;
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 1);
+}
+
+/// On PostgreSQL an audit entry's id is taken when it is written, not at commit: an entry
+/// committing after a later one must still be delivered, and first.
+#[tokio::test]
+async fn an_audit_entry_committing_late_is_delivered_in_its_turn() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    let (_, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created"])).await;
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let mut held = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO audit_log (time, event, username, ip, user_agent, detail) \
+                 VALUES ($1, 'register', 'slow', '', '', '{}')",
+    )
+    .bind(app.state.clock.now())
+    .execute(&mut *held)
+    .await
+    .unwrap();
+    app.register("fast").await;
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.got.lock().unwrap().len(), 0, "the later entry waits for the one before it");
+    held.commit().await.unwrap();
+    app.state.webhooks.run_once().await;
+    let usernames: Vec<Value> = hook.bodies().iter().map(|b| b["data"]["username"].clone()).collect();
+    assert_eq!(usernames, [json!("slow"), json!("fast")]);
+    assert_eq!(hook.types(&secret).len(), 2);
+}
