@@ -10,6 +10,7 @@ mod roles;
 mod serve;
 mod superuser;
 mod users;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,6 +96,49 @@ pub enum Command {
     /// Register the applications that sign their users in here (OAuth 2.1 / OpenID Connect).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Webhook endpoints: other systems told what happens here (signed, retried, logged).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Every endpoint: id, enabled, URL, events.
+    List,
+    /// The event types an endpoint may ask for.
+    EventTypes,
+    /// Register an endpoint; prints {"id", "secret"} (the secret this once).
+    Add {
+        url: String,
+        /// An event type (repeat for more); see `event-types`.
+        #[arg(long = "event", value_name = "TYPE", required = true)]
+        events: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Turn an endpoint on or off (a disabled one hears nothing meanwhile).
+    Enable {
+        id: String,
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
+    /// A new secret (printed once); the old one stops signing at once.
+    RotateSecret { id: String },
+    /// Remove an endpoint and its delivery log.
+    Remove { id: String },
+    /// The endpoint's latest deliveries (50), newest first; only those of --status if given.
+    Deliveries {
+        id: String,
+        /// pending, delivered or dead
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Send dead deliveries again: one (--delivery) or all of the endpoint's.
+    Replay {
+        id: String,
+        #[arg(long)]
+        delivery: Option<String>,
+    },
 }
 
 /// What `clients create` and `clients update` say of a client.
@@ -324,6 +368,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Roles(cmd) => roles::run(&state, cmd).await,
         Command::Users(cmd) => users::run(&state, cmd).await,
         Command::Clients(cmd) => clients::run(&state, cmd).await,
+        Command::Webhooks(cmd) => webhooks::run(&state, cmd).await,
         Command::Serve { .. } | Command::Check | Command::Openapi | Command::Settings => Ok(()),
     }
 }

@@ -348,3 +348,46 @@ async fn an_audit_entry_committing_late_is_delivered_in_its_turn() {
     assert_eq!(usernames, [json!("slow"), json!("fast")]);
     assert_eq!(hook.types(&secret).len(), 2);
 }
+
+#[tokio::test]
+async fn an_operator_manages_endpoints_from_the_command_line() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    let db = app.database_url.clone();
+    // The same secret key as the service: it seals the endpoints' secrets.
+    let run =
+        |args: &[&str]| authenticon(&db).env("AUTHENTICON_SECRET_KEY", SECRET).args(args).output().unwrap();
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let added: Value =
+        serde_json::from_str(&ok(&["webhooks", "add", &hook.url, "--event", "user.created"])).unwrap();
+    let (id, secret) = (str_of(&added["id"]), str_of(&added["secret"]));
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(ok(&["webhooks", "list"]).trim(), format!("{id}\tenabled\t{}\tuser.created", hook.url));
+    assert!(ok(&["webhooks", "event-types"]).contains("session.revoked\t"));
+    let out = run(&["webhooks", "add", "ftp://x.example/", "--event", "user.created"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("url: Enter an http or https URL."));
+
+    hook.answer(410);
+    app.register("u1").await;
+    app.state.webhooks.run_once().await;
+    let dead = ok(&["webhooks", "deliveries", &id, "--status", "dead"]);
+    assert!(dead.contains("\tuser.created\tdead\tattempts=1\tlast=410\tanswered 410 Gone"), "{dead}");
+    hook.answer(204);
+    assert_eq!(ok(&["webhooks", "replay", &id]).trim(), "1 replayed.");
+    app.state.webhooks.run_once().await;
+    assert_eq!(hook.types(&secret), ["user.created", "user.created"]);
+    assert_eq!(
+        ok(&["webhooks", "enable", &id, "--enabled", "false"]).trim(),
+        format!("Webhook {id} disabled.")
+    );
+    let rotated: Value = serde_json::from_str(&ok(&["webhooks", "rotate-secret", &id])).unwrap();
+    assert_ne!(rotated["secret"], json!(secret));
+    assert_eq!(ok(&["webhooks", "remove", &id]).trim(), format!("Webhook {id} removed."));
+    assert_eq!(app.get("/api/webhooks/", Some(&admin)).await.body, json!([]));
+}
