@@ -297,6 +297,20 @@ def main():
         if pg:
             oauth["authenticon/postgres"] = oauth_clients(bin_, pg.env)
 
+        # The revocation feed needs a published key: its own instance, signing with EdDSA,
+        # with one revoked session in its feed; pollers hold the current ETag.
+        feed = Server("feed", [bin_, "serve"],
+                      {**authenticon_env(f"sqlite://{work}/feed.db"), "AUTHENTICON_JWT_ALGORITHM": "EdDSA"}, "/readyz")
+        servers.append(feed)
+        http("POST", feed.url + "/register/", {"username": "benchuser", "password": PASSWORD})
+        _, body = http("POST", feed.url + "/api/token/", {"username": "benchuser", "password": PASSWORD})
+        http("POST", feed.url + "/api/token/blacklist/", {"refresh": body["refresh"]})
+        with urllib.request.urlopen(feed.url + "/.well-known/revocations?since=0", timeout=10) as r:
+            feed_etag = r.headers["ETag"]
+            payload = r.read().split(b".")[1]
+            feed_cursor = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))["cursor"]
+        tokens["authenticon/feed"] = ""
+
         scenarios = [
             ("protected", "GET /protected-resource/", "/protected-resource/", "protected.lua",
              ["limit", "authenticon/sqlite", "django"]),
@@ -313,8 +327,10 @@ def main():
              "client_credentials.lua", ["authenticon/sqlite", "authenticon/postgres"]),
             ("code_exchange", "POST /oauth/token (authorization_code + PKCE)", "/oauth/token",
              "code_exchange.lua", ["authenticon/sqlite", "authenticon/postgres"]),
+            ("feed_304", "GET /.well-known/revocations, answered 304", f"/.well-known/revocations?since={feed_cursor}",
+             "feed304.lua", ["authenticon/feed"]),
         ]
-        every = {**targets, "limit": limit}
+        every = {**targets, "limit": limit, "authenticon/feed": feed}
         run_no = 0
         only = set(filter(None, args.only.split(",")))
         for key, title, path, script, names in scenarios:
@@ -330,7 +346,7 @@ def main():
                         run_no += 1
                         access = tokens[name + "+pat"] if key == "protected_pat" else tokens[name]
                         env = {"BENCH_ACCESS": access, "BENCH_USER": "benchuser", "BENCH_PASSWORD": PASSWORD,
-                               "BENCH_RUN": f"{os.getpid()}x{run_no}"}
+                               "BENCH_RUN": f"{os.getpid()}x{run_no}", "BENCH_ETAG": feed_etag}
                         if script in ("refresh.lua", "mixed.lua"):
                             prefix = work / f"pool{run_no}"
                             refresh_pool(srv.url, "benchuser", max(4, c // 2 * 2), min(2, c), prefix)
@@ -498,6 +514,9 @@ def write_report(args, conns, results, extra):
         if jwt:
             lines.append(f"- The protected resource with a personal access token on SQLite at {c} connections: "
                          f"{pat:,.0f} req/s, {pat / jwt:.2f}× the access-token path's {jwt:,.0f} (target ≥ 0.5×).")
+    polls = results.get(("feed_304", "authenticon/feed", max(conns)), {}).get("rps", 0)
+    lines.append(f"- The revocation feed polled with a current ETag at {max(conns)} connections: {polls:,.0f} "
+                 "answers 304/s (target ≥ 20,000), from memory.")
     cc = results.get(("client_credentials", "authenticon/sqlite", max(conns)), {}).get("rps", 0)
     lines.append(f"- `client_credentials` on SQLite at {max(conns)} connections: {cc:,.0f} tokens/s (target ≥ 5,000; "
                  "Keycloak's sizing guide plans 120/s per vCPU).")
