@@ -107,7 +107,7 @@ test-e2e: build-tests browser .venv/.installed
 	.venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5 "pyjwt[crypto]==2.15.1" \
 	    django==5.2.19 bcrypt==5.0.0 argon2-cffi==25.1.0 aiosmtpd==1.4.6 \
 	    authlib==1.9.10 requests==2.34.2 playwright==1.65.2 djangorestframework==3.18.3 \
-	    -e ./clients/python
+	    standardwebhooks==1.1.0 -e ./clients/python
 	touch $@
 
 ## test-schema: schemathesis generates requests from /api/schema/: no 5xx, no answer off-schema
@@ -135,12 +135,16 @@ test-import: build-tests .venv/.installed
 	PYTHON=.venv/bin/python bash scripts/django_import.sh
 
 ## test-clients: the Python (DRF) and Node verifier packages, in real services against the
-## real binary: offline verification, the revocation feed, failing closed
+## real binary: offline verification, the revocation feed, failing closed; and webhooks,
+## verified by the Standard Webhooks reference library: retries across a restart, dead
+## letters replayed
 test-clients: build-tests .venv/.installed
 	@echo "== clients: services verifying tokens offline against the revocation feed"
 	cd clients/node && $(NPM) ci --no-audit --no-fund
 	cd clients/node && AUTHENTICON_BIN=../../$(BIN) $(NPM) test
 	AUTHENTICON_BIN=$(BIN) .venv/bin/python tests/clients/e2e.py
+	@echo "== webhooks: deliveries verified by the Standard Webhooks reference library"
+	AUTHENTICON_BIN=$(BIN) .venv/bin/python tests/webhooks/e2e.py
 
 # libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP allows them on stable.
 FUZZ_TARGETS := token_verify request_body

@@ -195,7 +195,12 @@ impl AppState {
             config.personal_token_max_lifetime,
         ));
         let clients = Arc::new(Clients::new(Arc::clone(&store), Arc::clone(&tokens), Arc::clone(&clock)));
-        let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), Arc::clone(&clock), secret.clone()));
+        let webhooks = Arc::new(Webhooks::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            secret.clone(),
+            config.webhook_allowed_networks.clone(),
+        ));
         let state = AppState(Arc::new(Services {
             webhooks,
             oauth,

@@ -61,8 +61,12 @@ pub async fn serve(state: AppState, secret_source: &SecretSource) -> anyhow::Res
     if let Err(e) = state.tokens.flush_personal_token_uses().await {
         warn!(error = %e, "could not write the last uses of personal access tokens");
     }
-    if !mailer.drain(MAIL_DRAIN).await {
+    let (mails, webhooks) = tokio::join!(mailer.drain(MAIL_DRAIN), state.webhooks.drain(MAIL_DRAIN));
+    if !mails {
         warn!("gave up waiting for mails still being sent");
+    }
+    if !webhooks {
+        warn!("gave up waiting for webhook deliveries under way; they will be sent again");
     }
     info!("shut down cleanly");
     Ok(())

@@ -198,6 +198,9 @@ pub struct Config {
     pub throttle: ThrottleLimits,
     /// Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed. Empty: none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Networks webhook deliveries may reach although they are loopback, private or
+    /// link-local. Empty: public addresses only.
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
     /// Origins allowed to call the API from a browser. Empty: CORS off.
     pub cors_allowed_origins: Vec<String>,
     /// Mail: SMTP server, as `smtp://[user:pass@]host[:port]` (STARTTLS with
@@ -275,6 +278,7 @@ impl Default for Config {
             redis_key_prefix: "authenticon".into(),
             throttle: ThrottleLimits::default(),
             trusted_proxies: Vec::new(),
+            webhook_allowed_networks: Vec::new(),
             cors_allowed_origins: Vec::new(),
             smtp_url: None,
             mail_from: "Authenticon <noreply@localhost>".into(),

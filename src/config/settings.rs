@@ -165,12 +165,21 @@ fn public_url(c: &mut Config, v: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn trusted_proxies(c: &mut Config, v: &str) -> Result<(), &'static str> {
-    c.trusted_proxies = list(v)
+fn networks(v: &str) -> Result<Vec<ipnet::IpNet>, &'static str> {
+    list(v)
         .iter()
         .map(|s| parse_net(s))
         .collect::<Option<Vec<_>>>()
-        .ok_or("comma-separated addresses or CIDR ranges")?;
+        .ok_or("comma-separated addresses or CIDR ranges")
+}
+
+fn trusted_proxies(c: &mut Config, v: &str) -> Result<(), &'static str> {
+    c.trusted_proxies = networks(v)?;
+    Ok(())
+}
+
+fn webhook_allowed_networks(c: &mut Config, v: &str) -> Result<(), &'static str> {
+    c.webhook_allowed_networks = networks(v)?;
     Ok(())
 }
 
@@ -257,6 +266,10 @@ pub static SETTINGS: &[Setting] = &[
     setting("TRUSTED_PROXIES", trusted_proxies,
         |c| c.trusted_proxies.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
         "addresses or CIDR ranges of your reverse proxies; only their `X-Forwarded-For` / `X-Forwarded-Proto` are believed"),
+    setting("WEBHOOK_ALLOWED_NETWORKS", webhook_allowed_networks,
+        |c| c.webhook_allowed_networks.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
+        "loopback, private or link-local addresses or CIDR ranges webhook deliveries may reach (e.g. `10.1.0.0/16` for internal receivers); others are refused")
+        .default_doc("unset (public addresses only)"),
     setting("CORS_ALLOWED_ORIGINS", cors_allowed_origins, |c| joined(&c.cors_allowed_origins),
         "comma-separated origins allowed to call the API from a browser, e.g. `https://app.example.com`")
         .default_doc("unset (CORS off)"),

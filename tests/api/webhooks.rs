@@ -79,6 +79,11 @@ fn assert_signed(headers: &axum::http::HeaderMap, body: &str, secret: &str) {
     assert_eq!(h("content-type"), "application/json");
 }
 
+/// The service, allowed to deliver to receivers on loopback (refused by default).
+async fn spawn_hooks() -> TestApp {
+    spawn_with(|c| c.webhook_allowed_networks = vec!["127.0.0.1/32".parse().unwrap()]).await
+}
+
 async fn endpoint(app: &TestApp, admin: &str, url: &str, events: Value) -> (String, String) {
     let body = json!({"url": url, "events": events, "description": "billing"});
     let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(admin)).await;
@@ -94,7 +99,7 @@ async fn deliveries(app: &TestApp, admin: &str, id: &str, status: &str) -> Value
 
 #[tokio::test]
 async fn administrators_register_endpoints_and_see_the_secret_once() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     let events = json!(["session.revoked", "user.created", "session.revoked"]);
     let body = json!({"url": "https://hooks.example.com/in", "events": events});
@@ -172,7 +177,7 @@ async fn administrators_register_endpoints_and_see_the_secret_once() {
 
 #[tokio::test]
 async fn only_holders_of_webhooks_manage_may_register_endpoints() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, root) = superuser(&app, "root").await;
     let (_, plain, _) = app.user_with_tokens("bob").await;
     assert_eq!(app.get("/api/webhooks/", Some(&plain)).await.status, StatusCode::FORBIDDEN);
@@ -186,7 +191,7 @@ async fn only_holders_of_webhooks_manage_may_register_endpoints() {
 
 #[tokio::test]
 async fn deliveries_are_signed_in_order_and_hold_no_secret() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     let hook = Receiver::start().await;
     let (id, secret) =
@@ -216,7 +221,7 @@ async fn deliveries_are_signed_in_order_and_hold_no_secret() {
 
 #[tokio::test]
 async fn a_receiver_that_is_down_gets_everything_later_in_order() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     let hook = Receiver::start().await;
     let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created"])).await;
@@ -255,7 +260,7 @@ async fn a_receiver_that_is_down_gets_everything_later_in_order() {
 
 #[tokio::test]
 async fn a_receiver_refusing_for_good_leaves_dead_letters_to_replay() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     let hook = Receiver::start().await;
     let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created"])).await;
@@ -293,7 +298,7 @@ async fn a_receiver_refusing_for_good_leaves_dead_letters_to_replay() {
 
 #[tokio::test]
 async fn an_endpoint_hears_only_what_it_chose_from_its_registration_on() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     app.register("before").await;
     let hook = Receiver::start().await;
@@ -325,7 +330,7 @@ async fn an_audit_entry_committing_late_is_delivered_in_its_turn() {
     if !on_postgres() {
         return;
     }
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     let hook = Receiver::start().await;
     let (_, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created"])).await;
@@ -351,13 +356,16 @@ async fn an_audit_entry_committing_late_is_delivered_in_its_turn() {
 
 #[tokio::test]
 async fn an_operator_manages_endpoints_from_the_command_line() {
-    let app = spawn().await;
+    let app = spawn_hooks().await;
     let (_, admin) = superuser(&app, "root").await;
     let hook = Receiver::start().await;
     let db = app.database_url.clone();
     // The same secret key as the service: it seals the endpoints' secrets.
-    let run =
-        |args: &[&str]| authenticon(&db).env("AUTHENTICON_SECRET_KEY", SECRET).args(args).output().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = authenticon(&db);
+        cmd.env("AUTHENTICON_SECRET_KEY", SECRET).env("AUTHENTICON_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1");
+        cmd.args(args).output().unwrap()
+    };
     let ok = |args: &[&str]| {
         let out = run(args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -390,4 +398,34 @@ async fn an_operator_manages_endpoints_from_the_command_line() {
     assert_ne!(rotated["secret"], json!(secret));
     assert_eq!(ok(&["webhooks", "remove", &id]).trim(), format!("Webhook {id} removed."));
     assert_eq!(app.get("/api/webhooks/", Some(&admin)).await.body, json!([]));
+}
+
+#[tokio::test]
+async fn deliveries_never_reach_internal_addresses_unless_allowed() {
+    let app = spawn().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    for (url, ip) in [
+        (hook.url.clone(), "127.0.0.1"),
+        ("http://169.254.169.254/latest/meta-data/".to_string(), "169.254.169.254"),
+        ("http://[::ffff:10.0.0.1]/".to_string(), "::ffff:10.0.0.1"),
+    ] {
+        let body = json!({"url": url, "events": ["user.created"]});
+        let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&admin)).await;
+        let message = format!(
+            "Deliveries to {ip} are refused: it is an internal address (AUTHENTICON_WEBHOOK_ALLOWED_NETWORKS)."
+        );
+        assert_eq!((r.status, r.body), (StatusCode::BAD_REQUEST, json!({"url": [message]})), "{url}");
+    }
+    // A name is checked as it is resolved for the connection: `localhost` gets nothing.
+    let by_name = hook.url.replace("127.0.0.1", "localhost");
+    let (id, _) = endpoint(&app, &admin, &by_name, json!(["user.created"])).await;
+    app.register("u1").await;
+    app.state.webhooks.run_once().await;
+    assert!(hook.got.lock().unwrap().is_empty(), "nothing reached the internal receiver");
+    let dead = deliveries(&app, &admin, &id, "dead").await;
+    assert_eq!(dead["count"], json!(1), "refused for good: {dead}");
+    let error = str_of(&dead["results"][0]["last_error"]);
+    assert!(error.contains("localhost resolves only to addresses deliveries may not reach"), "{error}");
+    assert!(!error.contains(&by_name), "no URL in the log: {error}");
 }

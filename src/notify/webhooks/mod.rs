@@ -12,11 +12,13 @@
 //! in the endpoint's log and replayable.
 
 mod events;
+mod network;
 mod signing;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio_util::task::TaskTracker;
 use tracing::warn;
 
 pub use events::{is_event_type, EVENT_TYPES};
@@ -34,8 +36,10 @@ const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 500;
 /// Deliveries claimed at a time (each of a different endpoint).
 const CLAIM: i64 = 20;
-/// How long an instance holds the deliveries it is sending.
-const LEASE_SECONDS: i64 = 60;
+/// How long an instance holds the deliveries it is sending: three times the longest an
+/// attempt takes, so a batch sent side by side finishes well within it; one that died
+/// meanwhile leaves them to the others after this.
+const LEASE_SECONDS: i64 = 30;
 /// How long a missing audit entry (a transaction still running, on PostgreSQL, whose id
 /// was taken before a later one's commit) holds back the entries after it; past this it
 /// was rolled back.
@@ -78,12 +82,25 @@ pub struct Webhooks {
     /// Seals endpoints' secrets, as signing keys and queued mails are sealed.
     sealing: Secret,
     http: reqwest::Client,
+    /// Where deliveries may go (see `network`).
+    guard: network::Guard,
     /// The first missing audit entry seen, and since when.
     gap: Mutex<Option<(i64, Instant)>>,
+    /// The worker's rounds; a graceful shutdown waits for the one under way.
+    tasks: TaskTracker,
 }
 
 fn field(name: &str, message: &str) -> WebhookError {
     WebhookError::Fields(FieldErrors::one(name, message))
+}
+
+/// The address a URL names when its host is one, not a name.
+fn literal_ip(url: &str) -> Option<std::net::IpAddr> {
+    match url::Url::parse(url).ok()?.host()? {
+        url::Host::Ipv4(v4) => Some(v4.into()),
+        url::Host::Ipv6(v6) => Some(v6.into()),
+        url::Host::Domain(_) => None,
+    }
 }
 
 /// An `http(s)` URL with a host and no credentials in it.
@@ -112,18 +129,39 @@ fn valid_events(events: &[String]) -> Result<String, WebhookError> {
 }
 
 impl Webhooks {
-    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, sealing: Secret) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        sealing: Secret,
+        allowed: Vec<ipnet::IpNet>,
+    ) -> Self {
         crate::crypto::install_tls_provider();
+        let guard = network::Guard::new(allowed);
         // SECURITY: no redirect is followed: a receiver must not steer a signed delivery
-        // (or the service's requests) elsewhere.
+        // (or the service's requests) elsewhere; and every name is resolved through the
+        // guard, so the address connected to is the one checked.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(guard.clone()))
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .user_agent("Authenticon-Webhooks")
             .build()
             .unwrap_or_default();
-        Self { store, clock, sealing, http, gap: Mutex::new(None) }
+        Self { store, clock, sealing, http, guard, gap: Mutex::new(None), tasks: TaskTracker::new() }
+    }
+
+    /// A URL deliveries may go to: well formed, and not an internal address written out
+    /// (names are checked as they are resolved, at each delivery).
+    fn valid_url(&self, url: &str) -> Result<(), WebhookError> {
+        valid_url(url)?;
+        if let Some(ip) = literal_ip(url).filter(|ip| !self.guard.permits(*ip)) {
+            return Err(field(
+                "url",
+                &format!("Deliveries to {ip} are refused: it is an internal address (AUTHENTICON_WEBHOOK_ALLOWED_NETWORKS)."),
+            ));
+        }
+        Ok(())
     }
 
     fn seal_secret(&self, secret: &str) -> Result<String, WebhookError> {
@@ -132,7 +170,7 @@ impl Webhooks {
 
     pub async fn create(&self, spec: EndpointSpec, audit: &AuditMeta) -> Result<WithSecret, WebhookError> {
         let url = spec.url.ok_or_else(|| field("url", crate::domain::REQUIRED))?;
-        valid_url(&url)?;
+        self.valid_url(&url)?;
         let events = valid_events(&spec.events.ok_or_else(|| field("events", crate::domain::REQUIRED))?)?;
         let secret = signing::new_secret();
         let now = self.clock.now();
@@ -168,7 +206,7 @@ impl Webhooks {
         audit: &AuditMeta,
     ) -> Result<WithSecret, WebhookError> {
         if let Some(url) = &spec.url {
-            valid_url(url)?;
+            self.valid_url(url)?;
         }
         let events = spec.events.as_deref().map(valid_events).transpose()?;
         let secret = rotate_secret.then(signing::new_secret);
@@ -219,15 +257,23 @@ impl Webhooks {
         Ok(replayed)
     }
 
-    /// Dispatches and sends until the process ends (started by `serve`).
+    /// Dispatches and sends until shutdown (started by `serve`).
     pub fn start(self: &Arc<Self>) {
         let webhooks = Arc::clone(self);
         tokio::spawn(async move {
-            loop {
-                webhooks.run_once().await;
+            while !webhooks.tasks.is_closed() {
+                let round = Arc::clone(&webhooks);
+                let _ = webhooks.tasks.spawn(async move { round.run_once().await }).await;
                 tokio::time::sleep(POLL).await;
             }
         });
+    }
+
+    /// At shutdown: no new round starts, and the one under way may finish (its attempts
+    /// recorded, so none is left leased and sent again late). True when it did in time.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        self.tasks.close();
+        tokio::time::timeout(limit, self.tasks.wait()).await.is_ok()
     }
 
     /// One round: new audit entries into deliveries, then every delivery due now.
@@ -296,7 +342,8 @@ impl Webhooks {
 
     /// Sends every delivery whose turn has come, endpoints side by side.
     async fn send_due(&self) {
-        loop {
+        // Not after shutdown began: what was claimed is finished, nothing more is.
+        while !self.tasks.is_closed() {
             let now = self.clock.now();
             let due = match self.store.claim_webhook_deliveries(now, now + LEASE_SECONDS, CLAIM).await {
                 Ok(due) if due.is_empty() => return,
@@ -308,15 +355,18 @@ impl Webhooks {
     }
 
     async fn deliver(&self, d: DueDelivery) {
-        let (status, error) = match open(&d.secret_sealed, &self.sealing) {
+        let attempt = match open(&d.secret_sealed, &self.sealing) {
             Ok(secret) => self.post(&d, &secret).await,
             // Sealed under another secret key (changed since): no one can sign it.
-            Err(e) => (None, format!("the endpoint's secret cannot be opened: {e}")),
+            Err(e) => Attempt::failed(format!("the endpoint's secret cannot be opened: {e}")),
         };
+        let (status, error) = (attempt.status, attempt.error);
         let now = self.clock.now();
         let outcome = match status {
             Some(s) if (200..300).contains(&s) => AttemptOutcome::Delivered,
             Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => AttemptOutcome::Dead,
+            // An address no delivery may reach: trying again cannot help.
+            _ if attempt.refused => AttemptOutcome::Dead,
             _ => match RETRY_AFTER.get(usize::try_from(d.attempts).unwrap_or(usize::MAX)) {
                 Some(pause) => AttemptOutcome::RetryAt(now + pause),
                 None => AttemptOutcome::Dead,
@@ -336,14 +386,17 @@ impl Webhooks {
         }
     }
 
-    /// One attempt: the HTTP status, or why there was none; an error text for the log.
-    async fn post(&self, d: &DueDelivery, secret: &Secret) -> (Option<i64>, String) {
+    /// One attempt.
+    async fn post(&self, d: &DueDelivery, secret: &Secret) -> Attempt {
+        if let Some(ip) = literal_ip(&d.url).filter(|ip| !self.guard.permits(*ip)) {
+            return Attempt { refused: true, ..Attempt::failed(format!("{ip} is an internal address")) };
+        }
         // The receiver compares the timestamp with its own clock: the wall clock's.
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.as_secs());
         let signature = match signing::sign(secret.expose(), &d.id, timestamp, &d.payload) {
             Ok(signature) => signature,
-            Err(e) => return (None, e),
+            Err(e) => return Attempt::failed(e),
         };
         let sent = self
             .http
@@ -356,9 +409,42 @@ impl Webhooks {
             .send()
             .await;
         match sent {
-            Ok(r) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), String::new()),
-            Ok(r) => (Some(i64::from(r.status().as_u16())), format!("answered {}", r.status())),
-            Err(e) => (None, e.without_url().to_string()),
+            Ok(r) => Attempt {
+                status: Some(i64::from(r.status().as_u16())),
+                error: if r.status().is_success() {
+                    String::new()
+                } else {
+                    format!("answered {}", r.status())
+                },
+                refused: false,
+            },
+            Err(e) => Attempt { refused: network::refused(&e), ..Attempt::failed(error_text(e)) },
         }
     }
+}
+
+/// How one attempt went: the receiver's HTTP status, or why there was none.
+struct Attempt {
+    status: Option<i64>,
+    error: String,
+    /// The address is one deliveries may not reach.
+    refused: bool,
+}
+
+impl Attempt {
+    fn failed(error: String) -> Self {
+        Self { status: None, error, refused: false }
+    }
+}
+
+/// The error and its causes, without the URL (it may carry a token in its query).
+fn error_text(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
