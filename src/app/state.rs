@@ -200,6 +200,8 @@ impl AppState {
             Arc::clone(&clock),
             secret.clone(),
             config.webhook_allowed_networks.clone(),
+            Arc::clone(&tokens),
+            config.issuer(),
         ));
         let state = AppState(Arc::new(Services {
             webhooks,

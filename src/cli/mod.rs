@@ -115,6 +115,9 @@ pub enum WebhooksCommand {
         events: Vec<String>,
         #[arg(long)]
         description: Option<String>,
+        /// standard (Standard Webhooks, the default) or set (Security Event Tokens, RFC 8935)
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Turn an endpoint on or off (a disabled one hears nothing meanwhile).
     Enable {

@@ -32,8 +32,9 @@ pub async fn run(state: &AppState, cmd: WebhooksCommand) -> anyhow::Result<()> {
                 println!("{name}\t{description}");
             }
         }
-        WebhooksCommand::Add { url, events, description } => {
-            let spec = EndpointSpec { url: Some(url), description, events: Some(events), enabled: None };
+        WebhooksCommand::Add { url, events, description, format } => {
+            let spec =
+                EndpointSpec { url: Some(url), format, description, events: Some(events), enabled: None };
             let made = webhooks.create(spec, &audit).await.map_err(webhook_error)?;
             println!("{}", json!({ "id": made.endpoint.id, "secret": made.secret }));
         }

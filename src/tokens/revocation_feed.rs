@@ -108,9 +108,10 @@ impl RevocationFeed {
 }
 
 impl TokenService {
-    /// Whether the feed can be signed: with a key pair of the service's own, or the
-    /// identity provider's (an HMAC service without clients publishes no key).
-    pub fn revocation_feed_available(&self) -> bool {
+    /// Whether documents others verify against the JWKS (the feed, Security Event
+    /// Tokens) can be signed: with a key pair of the service's own, or the identity
+    /// provider's (an HMAC service without clients publishes no key).
+    pub fn signs_with_published_key(&self) -> bool {
         self.provider_keys.can_sign_access()
     }
 

@@ -111,7 +111,7 @@ async fn administrators_register_endpoints_and_see_the_secret_once() {
     assert_eq!(
         r.body,
         json!({"id": id, "url": "https://hooks.example.com/in", "description": "",
-               "events": ["session.revoked", "user.created"], "enabled": true,
+               "events": ["session.revoked", "user.created"], "format": "standard", "enabled": true,
                "created": r.body["created"], "updated": r.body["updated"], "secret": secret})
     );
     let listed = app.get("/api/webhooks/", Some(&admin)).await;
@@ -428,4 +428,86 @@ async fn deliveries_never_reach_internal_addresses_unless_allowed() {
     let error = str_of(&dead["results"][0]["last_error"]);
     assert!(error.contains("localhost resolves only to addresses deliveries may not reach"), "{error}");
     assert!(!error.contains(&by_name), "no URL in the log: {error}");
+}
+
+/// A Security Event Token's claims, after checking its signature against the JWKS and its
+/// `typ`, as a Shared Signals receiver would.
+async fn set_claims(app: &TestApp, set: &str) -> Value {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, DecodingKey, Validation};
+    let jwks: JwkSet = serde_json::from_value(app.get("/.well-known/jwks.json", None).await.body).unwrap();
+    let header = decode_header(set).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("secevent+jwt"));
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("signed with a published key");
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    decode::<Value>(set, &DecodingKey::from_jwk(jwk).unwrap(), &validation).expect("valid signature").claims
+}
+
+#[tokio::test]
+async fn security_event_tokens_are_pushed_for_caep_receivers() {
+    let app = spawn_with(|c| {
+        c.jwt_algorithm = authenticon::config::JwtAlgorithm::EdDSA;
+        c.webhook_allowed_networks = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    hook.answer(202);
+    let body = json!({"url": hook.url, "format": "set",
+                      "events": ["session.revoked", "password.changed", "user.deactivated"]});
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["format"], json!("set"));
+    assert!(r.body.get("secret").is_none(), "verified with the JWKS: no secret to share");
+    let body = json!({"url": hook.url, "format": "set", "events": ["user.created"]});
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&admin)).await;
+    assert_eq!(r.body, json!({"events": ["“user.created” has no Security Event Token."]}));
+
+    let (alice, access, refresh) = app.user_with_tokens("alice").await;
+    assert_eq!(app.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
+    let (access2, _) = app.login("alice").await;
+    let change = json!({"old_password": PASSWORD, "new_password": "another long passphrase"});
+    let r = app.request(Method::POST, "/api/me/password/", Some(change), Some(&access2)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    app.state.webhooks.run_once().await;
+
+    let got = hook.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "the password change's own session is kept; nothing else was asked for");
+    for (headers, _) in &got {
+        assert_eq!(headers["content-type"], "application/secevent+jwt");
+        assert!(headers.get("webhook-signature").is_none());
+    }
+    let issuer = app.state.config.issuer();
+    let revoked = set_claims(&app, &got[0].1).await;
+    assert!(revoked["jti"].as_str().unwrap().starts_with("msg_"));
+    assert!(revoked["iat"].as_u64().unwrap() > 0);
+    assert_eq!(revoked["iss"], json!(issuer));
+    assert_eq!(
+        revoked["sub_id"],
+        json!({"format": "complex", "user": {"format": "iss_sub", "iss": issuer, "sub": alice},
+               "session": {"format": "opaque", "id": parts(&access).1["sid"]}})
+    );
+    let event = &revoked["events"]["https://schemas.openid.net/secevent/caep/event-type/session-revoked"];
+    assert_eq!(event["initiating_entity"], json!("user"), "{revoked}");
+    let changed = set_claims(&app, &got[1].1).await;
+    let event = &changed["events"]["https://schemas.openid.net/secevent/caep/event-type/credential-change"];
+    assert_eq!(
+        (event["credential_type"].clone(), event["change_type"].clone()),
+        (json!("password"), json!("update"))
+    );
+    assert_eq!(changed["sub_id"], json!({"format": "iss_sub", "iss": issuer, "sub": alice}));
+
+    // Without a published key there is nothing to sign them with.
+    let hmac = spawn_hooks().await;
+    let (_, root) = superuser(&hmac, "root").await;
+    let body = json!({"url": hook.url, "format": "set", "events": ["session.revoked"]});
+    let r = hmac.request(Method::POST, "/api/webhooks/", Some(body), Some(&root)).await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"format": ["Security Event Tokens are signed with a published key: set AUTHENTICON_JWT_ALGORITHM to RS256, ES256 or EdDSA."]})
+        )
+    );
 }

@@ -115,7 +115,7 @@ pub async fn revocations(State(app): State<AppState>, params: QueryParams, heade
                 .into_response()
         }
     };
-    if !app.tokens.revocation_feed_available() {
+    if !app.tokens.signs_with_published_key() {
         return ApiError::NotFoundDetail(
             "No published key signs the revocation feed: set AUTHENTICON_JWT_ALGORITHM to RS256, ES256 or EdDSA."
                 .into(),

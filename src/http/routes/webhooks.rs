@@ -37,12 +37,17 @@ pub struct WebhookResponse {
     pub description: String,
     #[schema(example = json!(["session.revoked", "user.deactivated"]))]
     pub events: Vec<String>,
+    /// `standard`: JSON signed per Standard Webhooks; `set`: Security Event Tokens (RFC
+    /// 8417; CAEP `session-revoked` and `credential-change`, RISC `account-disabled`)
+    /// pushed per RFC 8935, signed with the published key.
+    pub format: String,
     /// A disabled endpoint hears of nothing that happens meanwhile.
     pub enabled: bool,
     pub created: String,
     pub updated: String,
-    /// `whsec_…`: only when the endpoint was just made or its secret rotated. Receivers
-    /// verify each delivery's `webhook-signature` with it (Standard Webhooks).
+    /// `whsec_…`: only when a `standard` endpoint was just made or its secret rotated.
+    /// Receivers verify each delivery's `webhook-signature` with it (Standard Webhooks);
+    /// Security Event Tokens are verified against the JWKS instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -51,6 +56,7 @@ impl WebhookResponse {
     fn new(e: WebhookEndpointRow, secret: Option<String>) -> Self {
         Self {
             events: e.event_types().map(str::to_string).collect(),
+            format: e.format,
             id: e.id,
             url: e.url,
             description: e.description,
@@ -77,6 +83,10 @@ pub struct WebhookRequest {
     /// Event types (see `/api/webhooks/event-types/`), at least one.
     events: Option<Vec<String>>,
     enabled: Option<bool>,
+    /// `standard` (default) or `set`: fixed at creation. A `set` endpoint takes
+    /// `session.revoked`, `session.reuse_detected`, `password.changed`, `factors.changed`
+    /// and `user.deactivated`, and needs an asymmetric signing algorithm.
+    format: Option<String>,
 }
 
 impl ReadBody for WebhookRequest {
@@ -86,13 +96,20 @@ impl ReadBody for WebhookRequest {
             description: f.optional("description", Spaces::Trim, 200),
             events: f.optional_list("events", 50, 100),
             enabled: f.optional_bool("enabled"),
+            format: f.optional("format", Spaces::Trim, 20),
         }
     }
 }
 
 impl From<WebhookRequest> for EndpointSpec {
     fn from(r: WebhookRequest) -> Self {
-        EndpointSpec { url: r.url, description: r.description, events: r.events, enabled: r.enabled }
+        EndpointSpec {
+            url: r.url,
+            format: r.format,
+            description: r.description,
+            events: r.events,
+            enabled: r.enabled,
+        }
     }
 }
 

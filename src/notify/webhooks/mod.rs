@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_util::task::TaskTracker;
 use tracing::warn;
 
-pub use events::{is_event_type, EVENT_TYPES};
+pub use events::{is_event_type, EVENT_TYPES, SECURITY_EVENT_TYPES};
 
 use crate::crypto::{open, seal};
 use crate::domain::{Clock, FieldErrors, Secret};
@@ -29,6 +29,7 @@ use crate::store::{
     AttemptOutcome, AuditMeta, DueDelivery, NewDelivery, Page, Store, StoreError, WebhookChanges,
     WebhookDeliveryRow, WebhookEndpointRow,
 };
+use crate::tokens::TokenService;
 
 /// How often each instance looks for new audit entries and due deliveries.
 const POLL: Duration = Duration::from_secs(1);
@@ -48,6 +49,8 @@ const GAP_WAIT: Duration = Duration::from_secs(5);
 const RETRY_AFTER: [i64; 8] = [5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600];
 /// A receiver's time to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// `typ` of a Security Event Token (RFC 8417 §2.3).
+const SET_TYP: &str = "secevent+jwt";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -65,6 +68,8 @@ pub enum WebhookError {
 #[derive(Debug, Clone, Default)]
 pub struct EndpointSpec {
     pub url: Option<String>,
+    /// `standard` (the default) or `set`; fixed at creation.
+    pub format: Option<String>,
     pub description: Option<String>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
@@ -84,6 +89,10 @@ pub struct Webhooks {
     http: reqwest::Client,
     /// Where deliveries may go (see `network`).
     guard: network::Guard,
+    /// Signs Security Event Tokens with the published key.
+    tokens: Arc<TokenService>,
+    /// `iss` of Security Event Tokens: the identity provider's.
+    issuer: String,
     /// The first missing audit entry seen, and since when.
     gap: Mutex<Option<(i64, Instant)>>,
     /// The worker's rounds; a graceful shutdown waits for the one under way.
@@ -134,6 +143,8 @@ impl Webhooks {
         clock: Arc<dyn Clock>,
         sealing: Secret,
         allowed: Vec<ipnet::IpNet>,
+        tokens: Arc<TokenService>,
+        issuer: String,
     ) -> Self {
         crate::crypto::install_tls_provider();
         let guard = network::Guard::new(allowed);
@@ -148,7 +159,8 @@ impl Webhooks {
             .user_agent("Authenticon-Webhooks")
             .build()
             .unwrap_or_default();
-        Self { store, clock, sealing, http, guard, gap: Mutex::new(None), tasks: TaskTracker::new() }
+        let (gap, tasks) = (Mutex::new(None), TaskTracker::new());
+        Self { store, clock, sealing, http, guard, tokens, issuer, gap, tasks }
     }
 
     /// A URL deliveries may go to: well formed, and not an internal address written out
@@ -172,6 +184,12 @@ impl Webhooks {
         let url = spec.url.ok_or_else(|| field("url", crate::domain::REQUIRED))?;
         self.valid_url(&url)?;
         let events = valid_events(&spec.events.ok_or_else(|| field("events", crate::domain::REQUIRED))?)?;
+        let format = spec.format.unwrap_or_else(|| "standard".into());
+        match format.as_str() {
+            "standard" => {}
+            "set" => self.security_events_possible(&events)?,
+            _ => return Err(field("format", "One of standard, set.")),
+        }
         let secret = signing::new_secret();
         let now = self.clock.now();
         let row = WebhookEndpointRow {
@@ -179,6 +197,8 @@ impl Webhooks {
             url,
             description: spec.description.unwrap_or_default(),
             events,
+            format,
+            // A Security Event Token is signed with the published key: no secret to share.
             secret_sealed: self.seal_secret(&secret)?,
             enabled: spec.enabled.unwrap_or(true),
             after_audit_id: 0,
@@ -186,7 +206,22 @@ impl Webhooks {
             updated_at: now,
         };
         let endpoint = self.store.create_webhook(&row, audit).await?;
-        Ok(WithSecret { endpoint, secret: Some(secret) })
+        let secret = (endpoint.format == "standard").then_some(secret);
+        Ok(WithSecret { endpoint, secret })
+    }
+
+    /// Security Event Tokens are signed with a published key, and exist for some events.
+    fn security_events_possible(&self, events: &str) -> Result<(), WebhookError> {
+        if !self.tokens.signs_with_published_key() {
+            return Err(field(
+                "format",
+                "Security Event Tokens are signed with a published key: set AUTHENTICON_JWT_ALGORITHM to RS256, ES256 or EdDSA.",
+            ));
+        }
+        if let Some(other) = events.split(' ').find(|e| !SECURITY_EVENT_TYPES.contains(e)) {
+            return Err(field("events", &format!("“{other}” has no Security Event Token.")));
+        }
+        Ok(())
     }
 
     pub async fn list(&self) -> Result<Vec<WebhookEndpointRow>, WebhookError> {
@@ -208,7 +243,15 @@ impl Webhooks {
         if let Some(url) = &spec.url {
             self.valid_url(url)?;
         }
+        let current = self.get(id).await?;
+        if spec.format.as_ref().is_some_and(|f| *f != current.format) {
+            return Err(field("format", "The format is fixed when the endpoint is registered."));
+        }
         let events = spec.events.as_deref().map(valid_events).transpose()?;
+        if let (Some(events), "set") = (&events, current.format.as_str()) {
+            self.security_events_possible(events)?;
+        }
+        let rotate_secret = rotate_secret && current.format == "standard";
         let secret = rotate_secret.then(signing::new_secret);
         let sealed = secret.as_deref().map(|s| self.seal_secret(s)).transpose()?;
         let changes =
@@ -325,12 +368,19 @@ impl Webhooks {
                 .iter()
                 .filter(|e| entry.id > e.after_audit_id && e.event_types().any(|t| t == event));
             for endpoint in wanted {
+                let payload = match endpoint.format.as_str() {
+                    "set" => match events::security_event(entry, event, &detail, &self.issuer) {
+                        Some(claims) => claims.to_string(),
+                        None => continue,
+                    },
+                    _ => events::payload(entry, event, detail.clone()),
+                };
                 deliveries.push(NewDelivery {
                     id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
                     endpoint_id: endpoint.id.clone(),
                     seq: entry.id,
                     event: event.to_string(),
-                    payload: events::payload(entry, event, detail.clone()),
+                    payload,
                 });
             }
         }
@@ -391,23 +441,33 @@ impl Webhooks {
         if let Some(ip) = literal_ip(&d.url).filter(|ip| !self.guard.permits(*ip)) {
             return Attempt { refused: true, ..Attempt::failed(format!("{ip} is an internal address")) };
         }
-        // The receiver compares the timestamp with its own clock: the wall clock's.
+        // The receiver compares the time with its own clock: the wall clock's.
         let timestamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.as_secs());
-        let signature = match signing::sign(secret.expose(), &d.id, timestamp, &d.payload) {
-            Ok(signature) => signature,
-            Err(e) => return Attempt::failed(e),
+        let request = match d.format.as_str() {
+            "set" => match self.security_event_token(d, timestamp) {
+                // RFC 8935 §2: the SET is the body; the receiver answers 202.
+                Ok(set) => self
+                    .http
+                    .post(&d.url)
+                    .header("content-type", "application/secevent+jwt")
+                    .header("accept", "application/json")
+                    .body(set),
+                Err(e) => return Attempt::failed(e),
+            },
+            _ => match signing::sign(secret.expose(), &d.id, timestamp, &d.payload) {
+                Ok(signature) => self
+                    .http
+                    .post(&d.url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &d.id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .body(d.payload.clone()),
+                Err(e) => return Attempt::failed(e),
+            },
         };
-        let sent = self
-            .http
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &d.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(d.payload.clone())
-            .send()
-            .await;
+        let sent = request.send().await;
         match sent {
             Ok(r) => Attempt {
                 status: Some(i64::from(r.status().as_u16())),
@@ -420,6 +480,17 @@ impl Webhooks {
             },
             Err(e) => Attempt { refused: network::refused(&e), ..Attempt::failed(error_text(e)) },
         }
+    }
+}
+
+impl Webhooks {
+    /// The delivery's claims with `iat` and `jti` (the delivery's id, the same on every
+    /// attempt), signed with the published key.
+    fn security_event_token(&self, d: &DueDelivery, iat: u64) -> Result<String, String> {
+        let mut claims: serde_json::Value = serde_json::from_str(&d.payload).map_err(|e| e.to_string())?;
+        claims["iat"] = iat.into();
+        claims["jti"] = d.id.clone().into();
+        self.tokens.sign_provider(SET_TYP, &claims).map_err(|e| e.to_string())
     }
 }
 

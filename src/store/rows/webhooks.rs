@@ -10,6 +10,8 @@ pub struct WebhookEndpointRow {
     pub description: String,
     /// Event types, space-separated.
     pub events: String,
+    /// `standard` (Standard Webhooks) or `set` (Security Event Tokens, RFC 8935 push).
+    pub format: String,
     /// The signing secret, sealed.
     pub secret_sealed: String,
     pub enabled: bool,
@@ -69,6 +71,7 @@ pub struct DueDelivery {
     pub id: String,
     pub endpoint_id: String,
     pub url: String,
+    pub format: String,
     pub secret_sealed: String,
     pub payload: String,
     pub attempts: i64,

@@ -9,13 +9,13 @@ use crate::store::{
 };
 
 const ENDPOINT_COLUMNS: &str =
-    "id, url, description, events, secret_sealed, enabled, after_audit_id, created_at, updated_at";
+    "id, url, description, events, format, secret_sealed, enabled, after_audit_id, created_at, updated_at";
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, seq, event, payload, created_at, status, attempts, \
                                 next_attempt_at, last_attempt_at, last_status, last_error, delivered_at";
 
 /// What the audit log keeps of an endpoint: never its secret.
 fn endpoint_detail(e: &WebhookEndpointRow) -> serde_json::Value {
-    serde_json::json!({ "webhook_id": e.id, "url": e.url, "events": e.events, "enabled": e.enabled })
+    serde_json::json!({ "webhook_id": e.id, "url": e.url, "events": e.events, "format": e.format, "enabled": e.enabled })
 }
 
 async fn endpoint(c: &mut Conn<'_>, id: &str) -> Result<Option<WebhookEndpointRow>, StoreError> {
@@ -34,10 +34,10 @@ impl Store {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
         let q = sql("INSERT INTO webhook_endpoints (id, url, description, events, secret_sealed, enabled, \
-                     after_audit_id, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(id), 0) FROM audit_log), $7, $7)");
+                     after_audit_id, created_at, updated_at, format) \
+                     VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(id), 0) FROM audit_log), $7, $7, $8)");
         let q = q.bind(&e.id).bind(&e.url).bind(&e.description).bind(&e.events).bind(&e.secret_sealed);
-        c.execute(q.bind(e.enabled).bind(e.created_at)).await?;
+        c.execute(q.bind(e.enabled).bind(e.created_at).bind(&e.format)).await?;
         let made = endpoint(&mut c, &e.id).await?.ok_or(StoreError::Other("webhook vanished".into()))?;
         insert_audit(&mut c, AuditEvent::WebhookCreated, None, &endpoint_detail(&made), e.created_at, audit)
             .await?;
@@ -162,7 +162,7 @@ impl Store {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
         let q = format!(
-            "SELECT d.id, d.endpoint_id, e.url, e.secret_sealed, d.payload, d.attempts \
+            "SELECT d.id, d.endpoint_id, e.url, e.format, e.secret_sealed, d.payload, d.attempts \
              FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.status = 'pending' AND e.enabled = TRUE AND d.next_attempt_at <= $1 AND d.leased_until <= $1 \
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id \

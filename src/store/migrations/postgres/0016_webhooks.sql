@@ -8,6 +8,9 @@ CREATE TABLE webhook_endpoints (
     description    TEXT NOT NULL DEFAULT '',
     -- The event types it wants, space-separated.
     events         TEXT NOT NULL,
+    -- 'standard': JSON signed per Standard Webhooks; 'set': Security Event Tokens
+    -- (RFC 8417, CAEP and RISC events) pushed per RFC 8935.
+    format         TEXT NOT NULL DEFAULT 'standard',
     -- The signing secret (whsec_…), sealed with the secret key.
     secret_sealed  TEXT NOT NULL,
     enabled        BOOLEAN NOT NULL DEFAULT TRUE,

@@ -2557,6 +2557,12 @@ export interface components {
             /** @description Event types (see `/api/webhooks/event-types/`), at least one. */
             events?: string[] | null;
             enabled?: boolean | null;
+            /**
+             * @description `standard` (default) or `set`: fixed at creation. A `set` endpoint takes
+             *     `session.revoked`, `session.reuse_detected`, `password.changed`, `factors.changed`
+             *     and `user.deactivated`, and needs an asymmetric signing algorithm.
+             */
+            format?: string | null;
         };
         WebhookResponse: {
             id: string;
@@ -2569,13 +2575,20 @@ export interface components {
              *     ]
              */
             events: string[];
+            /**
+             * @description `standard`: JSON signed per Standard Webhooks; `set`: Security Event Tokens (RFC
+             *     8417; CAEP `session-revoked` and `credential-change`, RISC `account-disabled`)
+             *     pushed per RFC 8935, signed with the published key.
+             */
+            format: string;
             /** @description A disabled endpoint hears of nothing that happens meanwhile. */
             enabled: boolean;
             created: string;
             updated: string;
             /**
-             * @description `whsec_…`: only when the endpoint was just made or its secret rotated. Receivers
-             *     verify each delivery's `webhook-signature` with it (Standard Webhooks).
+             * @description `whsec_…`: only when a `standard` endpoint was just made or its secret rotated.
+             *     Receivers verify each delivery's `webhook-signature` with it (Standard Webhooks);
+             *     Security Event Tokens are verified against the JWKS instead.
              */
             secret?: string | null;
         };
