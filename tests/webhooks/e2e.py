@@ -12,6 +12,12 @@ library (the `standardwebhooks` package) in small receivers on loopback.
 3. Refused for good: a receiver answering 400 makes deliveries dead at once (one
    attempt), later ones still go on; once it accepts, the dead ones are replayed through
    the API and arrive, verified, under their first ids.
+4. Stopped in the middle of a slow delivery: a receiver takes 3 s to answer 204;
+   about 1 s into a delivery to it Authenticon gets SIGTERM and exits 0 only once the
+   receiver has answered (the remaining answer time, not the 30 s limit), the attempt
+   recorded: after a restart the log shows it delivered (attempts 1), the next event
+   arrives within a few seconds (the endpoint's queue is not held by a lease), and until
+   past the end of the lease the receiver has seen each delivery once.
 
 Run from the repository's root: .venv/bin/python tests/webhooks/e2e.py
 AUTHENTICON_BIN names the binary (target/debug/authenticon). Prints PASS/FAIL per check;
@@ -45,6 +51,10 @@ ROOT_PASSWORD = secrets.token_urlsafe(18)
 FIRST_RETRY = 5  # seconds after a failed first attempt (the worker looks every second)
 STOP_LIMIT = 5.0  # seconds SIGTERM may take to end the process
 INJECTED = "x-e2e-injected"  # marks requests this script sends a receiver itself
+SLOW_ANSWER = 3.0  # seconds the slow receiver of scenario 4 takes to answer
+INTO_DELIVERY = 1.0  # seconds into that delivery SIGTERM comes
+LEASE = 30  # seconds a delivery being sent stays leased (LEASE_SECONDS)
+NEXT_LIMIT = 3.0  # seconds the next event may take to arrive after a restart (the worker looks every second)
 
 failures = []
 STARTED = time.monotonic()
@@ -107,7 +117,9 @@ class Receiver:
     """A webhook receiver on 127.0.0.1 that verifies every delivery with the reference
     library and records each request in arrival order. Modes: `up` (204), `unavailable`
     (503), `refusing` (400), `down` (not listening at all; the port is kept for `up`).
-    A delivery that fails verification is answered 400, as a real receiver would."""
+    A delivery that fails verification is answered 400, as a real receiver would. With
+    `delay` set it answers that many seconds after a request arrives (`answered` records
+    when it began to)."""
 
     STATUS = {"up": 204, "unavailable": 503, "refusing": 400}
 
@@ -115,6 +127,7 @@ class Receiver:
         self.name = name
         self.secret = None  # known once the endpoint is made
         self.mode = "up"
+        self.delay = 0.0
         self.port = 0
         self.server = None
         self.records = []
@@ -171,6 +184,9 @@ class Receiver:
         record["status"] = status
         with self.lock:
             self.records.append(record)
+        if self.delay:
+            time.sleep(self.delay)
+        record["answered"] = time.monotonic()  # nothing has been answered before this
         handler.send_response(status)
         handler.send_header("Content-Length", "0")
         handler.end_headers()
@@ -241,12 +257,13 @@ class Authenticon:
             time.sleep(0.02)
         raise RuntimeError(f"Authenticon did not start (exit {self.proc.poll()}):\n{self.log_text()[-2000:]}")
 
-    def stop(self):
-        """SIGTERM; (exit status, seconds taken), status None if it had to be killed."""
+    def stop(self, limit=STOP_LIMIT):
+        """SIGTERM; (exit status, seconds taken), status None if it had to be killed after
+        `limit` s."""
         started = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
-            status = self.proc.wait(STOP_LIMIT)
+            status = self.proc.wait(limit)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -574,6 +591,74 @@ def refused_for_good(api, ids):
     return [hook]
 
 
+def stopped_mid_delivery(api, authenticon, ids):
+    print("== 4. SIGTERM in the middle of a slow delivery")
+    hook = Receiver("slow")
+    hook.delay = SLOW_ANSWER
+    endpoint = api.endpoint(hook, ["user.created"])
+    ids["grace"] = api.register("grace")
+    if not check("slow receiver: grace's user.created arrives", bool(wait_for(hook.deliveries, 5))):
+        return [hook]
+    first = hook.deliveries()[0]
+    time.sleep(max(0.0, first["at"] + INTO_DELIVERY - time.monotonic()))
+    run = authenticon.runs
+    signalled = time.monotonic()
+    # A limit past the server's own (30 s), so that a shutdown that waits too long shows
+    # how long it took rather than being cut short.
+    status, took = authenticon.stop(limit=40)
+    answered = first.get("answered")
+    remaining = answered - signalled if answered else None
+    print(f"   SIGTERM {signalled - first['at']:.2f} s into the delivery; the receiver answered "
+          f"{'' if remaining is None else f'{remaining:.2f} s '}after it; Authenticon exited after {took:.2f} s")
+    check("SIGTERM mid-delivery: Authenticon exits with status 0", status == 0, f"status {status} after {took:.2f} s")
+    check("SIGTERM mid-delivery: it exits only after the receiver answered, within 1 s of the answer (not after 30 s)",
+          remaining is not None and remaining <= took <= remaining + 1.0,
+          f"answered {'never' if remaining is None else f'{remaining:.2f} s'} after SIGTERM, exited after {took:.2f} s")
+    log = authenticon.log_text(run)
+    check("SIGTERM mid-delivery: its log says it shut down cleanly, without giving up on the delivery",
+          "shut down cleanly" in log and "gave up waiting for webhook" not in log,
+          "; ".join(re.findall(r".*(?:gave up|shut down).*", log)[-2:]))
+
+    authenticon.start()
+    print(f"   started again on the same database at {authenticon.url}")
+    log = [(d["id"], d["event"], d["status"], d["attempts"], d["last_status"]) for d in api.log(endpoint)]
+    check("after the restart the log shows the delivery delivered, attempts 1, last_status 204, "
+          "under the webhook-id the receiver saw", log == [(first["id"], "user.created", "delivered", 1, 204)],
+          f"{log}")
+
+    ids["heidi"] = api.register("heidi")
+    caused = time.monotonic()
+    wait_for(lambda: len(hook.deliveries()) >= 2, 10)
+    nxt = hook.deliveries()[1:2]
+    after = nxt[0]["at"] - caused if nxt else None
+    check(f"the next event (heidi's user.created) arrives within {NEXT_LIMIT:.0f} s of the registration, "
+          f"not held behind a lease",
+          after is not None and after <= NEXT_LIMIT and (nxt[0]["type"], nxt[0]["username"]) == ("user.created", "heidi"),
+          f"{'not in 10 s' if after is None else f'after {after:.2f} s'}")
+    wait_for(lambda: all("answered" in r for r in hook.deliveries()), SLOW_ANSWER + 2)
+
+    # A delivery left leased (its attempt not recorded) would go again once the lease
+    # ran out, at most LEASE s after it was claimed, in the worker's next round.
+    until = first["at"] + LEASE + 2.5
+    time.sleep(max(0.0, until - time.monotonic()))
+    print(f"   watched the receiver until {until - first['at']:.1f} s after the first delivery arrived "
+          f"(its lease: {LEASE} s)")
+    seen = [(r["type"], r["username"], r["id"], r["status"], r["verified"]) for r in hook.deliveries()]
+    expected = [("user.created", "grace", first["id"], 204, True)]
+    if nxt:
+        expected.append(("user.created", "heidi", nxt[0]["id"], 204, True))
+    check("slow receiver: past the lease it has seen grace's and heidi's user.created once each, verified, "
+          "answered 204, distinct webhook-ids",
+          len(seen) == 2 and seen == expected and first["id"] != (nxt[0]["id"] if nxt else None),
+          f"{[(t, u, i, s) for t, u, i, s, _ in seen]}")
+    log = [(d["event"], d["payload"]["data"]["username"], d["status"], d["attempts"], d["last_status"])
+           for d in api.log(endpoint)]
+    check("the log: both delivered, attempts 1, last_status 204",
+          log == [("user.created", "grace", "delivered", 1, 204), ("user.created", "heidi", "delivered", 1, 204)],
+          f"{log}")
+    return [hook]
+
+
 def main():
     os.chdir(ROOT)
     work = tempfile.mkdtemp(prefix="authenticon-webhooks-")
@@ -590,6 +675,7 @@ def main():
         receivers.append(subscriber)
         receivers += down_across_a_restart(api, authenticon, ids, subscriber, expected) or []
         receivers += refused_for_good(api, ids)
+        receivers += stopped_mid_delivery(api, authenticon, ids)
         status, took = authenticon.stop()
         check("at the end, SIGTERM: exit status 0", status == 0, f"status {status} after {took:.2f} s")
         log = authenticon.log_text()
