@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::service::TokenService;
 use super::TokenError;
 use crate::config::Config;
-use crate::store::{RevocationMark, RevocationRow};
+use crate::store::{RevocationMark, RevocationRow, StoreError};
 
 /// `typ` of a feed answer: never taken for a token (RFC 8725 §3.11).
 pub const FEED_TYP: &str = "revocations+jwt";
@@ -21,6 +21,18 @@ pub const FEED_TYP: &str = "revocations+jwt";
 const PAGE: i64 = 1000;
 /// How stale this instance's idea of the feed's mark may be.
 const MARK_MAX_AGE: Duration = Duration::from_millis(500);
+/// How stale it may be while the store cannot be read (or another read is slow). Past
+/// this the feed answers `503`, never `304`: a poller must not be told "nothing new" on
+/// old knowledge, and its fail-closed clock must run.
+const MARK_STALE_LIMIT: Duration = Duration::from_secs(2);
+/// Answers read from the store at once; the others wait (briefly) or get `503`, so a
+/// flood of made-up cursors cannot take the store's connections from everyone else.
+const PAGE_READS: usize = 4;
+/// How long an answer waits for its turn to read.
+const PAGE_WAIT: Duration = Duration::from_secs(1);
+/// Slack for clocks that disagree between the instance that issued a token and the one
+/// that revoked it: an entry outlives the token it concerns by this much.
+const CLOCK_SLACK: u64 = 60;
 /// Signed answers kept (one per cursor asked about); cleared when full.
 const SIGNED_KEPT: usize = 256;
 
@@ -66,6 +78,8 @@ pub(super) struct RevocationFeed {
     mark: Mutex<Option<(RevocationMark, Instant)>>,
     /// One read of the mark at a time; the others answer from the one they have.
     reading: tokio::sync::Mutex<()>,
+    /// Turns to read a page from the store (`PAGE_READS`).
+    pages: tokio::sync::Semaphore,
     /// Signed answers by cursor, handed out again to pollers asking the same question
     /// within the same second (of the service's clock) while the feed is unchanged.
     signed: Mutex<HashMap<i64, (RevocationMark, i64, FeedPage)>>,
@@ -87,17 +101,18 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl RevocationFeed {
     pub(super) fn new(config: &Config) -> Self {
-        let horizon = config.access_token_lifetime.as_secs() + config.jwt_leeway.as_secs() + 5;
+        let horizon = config.access_token_lifetime.as_secs() + config.jwt_leeway.as_secs() + CLOCK_SLACK;
         Self {
             issuer: config.jwt_issuer.clone(),
             horizon: i64::try_from(horizon).unwrap_or(i64::MAX),
             mark: Mutex::new(None),
             reading: tokio::sync::Mutex::new(()),
+            pages: tokio::sync::Semaphore::new(PAGE_READS),
             signed: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Seconds after a revocation that it still concerns a live token.
+    /// Seconds after a revocation that it still concerns a live token (with slack).
     pub(super) fn horizon(&self) -> i64 {
         self.horizon
     }
@@ -116,62 +131,80 @@ impl TokenService {
     }
 
     /// The feed's current `ETag`, from memory when read less than half a second ago.
-    /// While the store cannot be read, the last one read: nothing can be revoked then.
+    /// While the store cannot be read, the last one read, for two seconds; then an error.
     pub async fn revocation_feed_etag(&self) -> Result<String, TokenError> {
         let feed = &self.feed;
+        let fresh = |seen: Option<(RevocationMark, Instant)>, age: Duration| {
+            seen.filter(|(_, at)| at.elapsed() < age).map(|(mark, _)| mark)
+        };
         let seen = *locked(&feed.mark);
-        if let Some((mark, at)) = seen {
-            if at.elapsed() < MARK_MAX_AGE {
-                return Ok(etag(mark));
-            }
+        if let Some(mark) = fresh(seen, MARK_MAX_AGE) {
+            return Ok(etag(mark));
         }
-        let _one_at_a_time = match (feed.reading.try_lock(), seen) {
+        let usable = fresh(seen, MARK_STALE_LIMIT);
+        let _one_at_a_time = match (feed.reading.try_lock(), usable) {
             (Ok(guard), _) => guard,
-            (Err(_), Some((mark, _))) => return Ok(etag(mark)),
+            (Err(_), Some(mark)) => return Ok(etag(mark)),
             (Err(_), None) => feed.reading.lock().await,
         };
-        match self.store.revocation_mark().await {
-            Ok(mark) => {
+        // Read by another request while this one waited?
+        if let Some(mark) = fresh(*locked(&feed.mark), MARK_MAX_AGE) {
+            return Ok(etag(mark));
+        }
+        let read = tokio::time::timeout(MARK_STALE_LIMIT, self.store.revocation_mark()).await;
+        match (read, usable) {
+            (Ok(Ok(mark)), _) => {
                 feed.remember(mark);
                 Ok(etag(mark))
             }
-            Err(e) => match seen {
-                Some((mark, _)) => {
-                    tracing::warn!(error = %e, "could not read the revocation feed's mark; answering from the last one");
-                    Ok(etag(mark))
-                }
-                None => Err(e.into()),
-            },
+            (_, Some(mark)) => Ok(etag(mark)),
+            (Ok(Err(e)), None) => Err(e.into()),
+            (Err(_), None) => {
+                Err(StoreError::Unavailable("the revocation feed's mark was not read in time".into()).into())
+            }
         }
     }
 
-    /// The entries after `since` that still concern a live token, signed.
-    pub async fn revocation_feed(&self, since: i64) -> Result<FeedPage, TokenError> {
+    /// The entries after `since` that still concern a live token, signed; `None` when
+    /// the store is busy with other answers (the caller answers `503`).
+    pub async fn revocation_feed(&self, since: i64) -> Result<Option<FeedPage>, TokenError> {
         let feed = &self.feed;
         let now = self.clock.now();
+        let cached = |mark: RevocationMark| {
+            locked(&feed.signed)
+                .get(&since)
+                .filter(|(m, at, _)| *m == mark && *at == now)
+                .map(|(_, _, p)| p.clone())
+        };
+        // The same question in the same second, the feed unchanged: the same answer.
+        if let Some(page) =
+            locked(&feed.mark).filter(|(_, at)| at.elapsed() < MARK_MAX_AGE).and_then(|(m, _)| cached(m))
+        {
+            return Ok(Some(page));
+        }
+        let Ok(Ok(_turn)) = tokio::time::timeout(PAGE_WAIT, feed.pages.acquire()).await else {
+            return Ok(None);
+        };
         let live_after = now.saturating_sub(feed.horizon);
-        let (mark, settled, mut rows) = self.store.revocations_since(since, live_after, PAGE).await?;
+        let (mark, mut rows) = self.store.revocations_since(since, live_after, PAGE).await?;
         // A cursor this store never gave (its database restored from a backup, say): the
         // poller starts again from the beginning rather than waiting for the sequence to
         // catch up with it, and missing what is revoked meanwhile.
         let restart = since > mark.newest;
         if restart {
-            rows = self.store.revocations_since(0, live_after, PAGE).await?.2;
+            rows = self.store.revocations_since(0, live_after, PAGE).await?.1;
         }
         feed.remember(mark);
-        if let Some((_, _, page)) =
-            locked(&feed.signed).get(&since).filter(|(m, signed_at, _)| *m == mark && *signed_at == now)
-        {
-            return Ok(page.clone());
+        if let Some(page) = cached(mark) {
+            return Ok(Some(page));
         }
         let more = rows.len() as i64 == PAGE;
-        // A full page moves the cursor past it, whatever it holds. Otherwise the cursor
-        // stops at the newest entry that cannot be overtaken by one committing late (see
-        // `Store::revocations_since`): newer ones are sent again next time, harmlessly.
+        // Entries become visible in the order of their numbers (see the store), so every
+        // entry up to the mark's newest was read, or expired.
+        let read_from = if restart { 0 } else { since };
         let cursor = match rows.last() {
             Some(last) if more => last.seq,
-            _ if restart => settled,
-            _ => since.max(settled),
+            last => read_from.max(mark.newest).max(last.map_or(0, |l| l.seq)),
         };
         let claims = claims(feed, &rows, now, since, cursor, more);
         let jws = self.provider_keys.sign(FEED_TYP, &claims).map_err(TokenError::Signing)?;
@@ -181,7 +214,7 @@ impl TokenService {
             signed.clear();
         }
         signed.insert(since, (mark, now, page.clone()));
-        Ok(page)
+        Ok(Some(page))
     }
 
     /// Drops entries no live token can concern any more (run periodically).

@@ -114,9 +114,12 @@ async fn a_database_outage_gives_503_keeps_tokens_verifying_and_loses_no_rotatio
     let app = spawn_with(|c| {
         c.database_url = url.clone();
         c.db_acquire_timeout = Duration::from_secs(1);
+        c.jwt_algorithm = authenticon::config::JwtAlgorithm::EdDSA;
     })
     .await;
     let (_, access, first) = app.user_with_tokens("alice").await;
+    let feed = format!("{}/.well-known/revocations", app.url);
+    let etag = app.client.get(&feed).send().await.unwrap().headers()["etag"].to_str().unwrap().to_string();
     // One rotation before the crash: it was accepted, so it must survive it.
     let r = app.post("/api/token/refresh/", json!({"refresh": first})).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -154,6 +157,25 @@ async fn a_database_outage_gives_503_keeps_tokens_verifying_and_loses_no_rotatio
     assert_eq!(r.status, StatusCode::OK);
     let r = app.get("/api/me/", Some(&access)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    // The revocation feed says "nothing new" only on knowledge at most two seconds old:
+    // then `503`, so that verifiers' fail-closed clocks run while revocations could be
+    // committed elsewhere unseen.
+    let poll =
+        || async { app.client.get(&feed).header("if-none-match", &etag).send().await.unwrap().status() };
+    let started = Instant::now();
+    let mut answers = Vec::new();
+    while started.elapsed() < Duration::from_secs(6) {
+        let status = poll().await;
+        answers.push((started.elapsed(), status));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (after, last) = *answers.last().unwrap();
+    assert_eq!(last, StatusCode::SERVICE_UNAVAILABLE, "a stale 304 for ever: {answers:?}");
+    assert!(after < Duration::from_secs(4), "{answers:?}");
 
     // Dropping the cluster at the end of the test stops it.
     let _cluster = tokio::task::spawn_blocking(move || {

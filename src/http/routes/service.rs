@@ -105,7 +105,8 @@ fn names(headers: &HeaderMap, etag: &str) -> bool {
         (status = 200, description = "Compact JWS, `typ` `revocations+jwt`", content_type = "application/jwt", body = String),
         (status = 304, description = "Nothing revoked since the answer the `If-None-Match` ETag names"),
         (status = 400, description = "`since` is not a non-negative integer", body = BadRequestBody),
-        (status = 404, description = "No published key signs the feed (HMAC, no clients)", body = Detail)))]
+        (status = 404, description = "No published key signs the feed (HMAC, no clients)", body = Detail),
+        (status = 503, description = "The feed's state could not be read lately (never a stale `304`), or too many answers are being read at once: ask again (`Retry-After`)", body = Detail)))]
 pub async fn revocations(State(app): State<AppState>, params: QueryParams, headers: HeaderMap) -> Response {
     let since = match params.get("since").map(str::parse::<i64>) {
         None => 0,
@@ -135,7 +136,16 @@ pub async fn revocations(State(app): State<AppState>, params: QueryParams, heade
         }
     }
     match app.tokens.revocation_feed(since).await {
-        Ok(page) => {
+        Ok(None) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::RETRY_AFTER, HeaderValue::from_static("1")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            Json(Detail { detail: "The revocation feed is busy: ask again in a second.".into() }),
+        )
+            .into_response(),
+        Ok(Some(page)) => {
             let mut response =
                 ([cache, (header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], page.jws)
                     .into_response();

@@ -1,7 +1,7 @@
 //! The revocation feed's entries. Sessions are recorded by a trigger (migration 0015) as
 //! they end; a user's "not before" is recorded here, where every session of theirs ends.
 
-use crate::store::db::{sql, Backend, Conn};
+use crate::store::db::{sql, Conn};
 use crate::store::{RevocationMark, RevocationRow, Store, StoreError, Timestamp};
 
 /// Every access token of the user issued before `at` is revoked (deactivation, a reset).
@@ -15,45 +15,35 @@ pub(super) async fn revoke_user_tokens(
     Ok(())
 }
 
-/// The feed's mark, and the newest entry a cursor may pass: on PostgreSQL only entries
-/// recorded a few seconds ago, since a sequence number is taken at insert, not at commit,
-/// and a revocation committing late must not fall behind a cursor that passed it.
-fn mark_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "SELECT COALESCE(MAX(seq), 0), COUNT(*), COALESCE(MAX(seq), 0) FROM revocations",
-        Backend::Postgres => {
-            "SELECT COALESCE(MAX(seq), 0), COUNT(*), \
-                    COALESCE(MAX(seq) FILTER (WHERE recorded_at <= clock_timestamp() - interval '5 seconds'), 0) \
-             FROM revocations"
-        }
-    }
-}
+/// The feed's mark: its newest entry and size. Entries become visible in the order of
+/// their numbers on both stores (SQLite has one writer; on PostgreSQL the transactions
+/// writing revocations take turns, see migration 0015), so a cursor never passes an entry
+/// that is still to come.
+const MARK_SQL: &str = "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM revocations";
 
 impl Store {
-    /// The feed's mark and the newest entry a cursor may pass (see `mark_sql`), then up to
-    /// `limit` entries after `since` that still concern a live token (`at > live_after`).
-    /// Read in this order: whatever the mark counts, the entries include.
+    /// The feed's mark, then up to `limit` entries after `since` that still concern a
+    /// live token (`at > live_after`). Read in this order: whatever the mark counts, the
+    /// entries include.
     pub async fn revocations_since(
         &self,
         since: i64,
         live_after: Timestamp,
         limit: i64,
-    ) -> Result<(RevocationMark, i64, Vec<RevocationRow>), StoreError> {
+    ) -> Result<(RevocationMark, Vec<RevocationRow>), StoreError> {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
-        let (newest, count, settled): (i64, i64, i64) = c.one(sql(mark_sql(c.backend()))).await?;
+        let (newest, count): (i64, i64) = c.one(sql(MARK_SQL)).await?;
         let q = sql(
             "SELECT seq, kind, subject, at FROM revocations WHERE seq > $1 AND at > $2 ORDER BY seq LIMIT $3",
         );
         let rows = c.all(q.bind(since).bind(live_after).bind(limit)).await?;
-        Ok((RevocationMark { newest, count }, settled, rows))
+        Ok((RevocationMark { newest, count }, rows))
     }
 
     /// The feed's mark alone (what a conditional request is answered from).
     pub async fn revocation_mark(&self) -> Result<RevocationMark, StoreError> {
-        let mut pooled = self.read().await?;
-        let mut c = pooled.conn();
-        let (newest, count, _): (i64, i64, i64) = c.one(sql(mark_sql(c.backend()))).await?;
+        let (newest, count): (i64, i64) = self.read().await?.conn().one(sql(MARK_SQL)).await?;
         Ok(RevocationMark { newest, count })
     }
 

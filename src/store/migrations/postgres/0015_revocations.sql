@@ -1,18 +1,27 @@
 -- The revocation feed: what services verifying access tokens offline must now refuse.
 -- Rows live as long as an access token can; the feed's cursor is `seq`.
 CREATE TABLE revocations (
-    seq         BIGSERIAL PRIMARY KEY,
+    seq     BIGSERIAL PRIMARY KEY,
     -- 'session': access tokens whose `sid` is `subject` are revoked;
     -- 'user': access tokens of user `subject` issued before `at` are.
-    kind        TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    at          BIGINT NOT NULL,
-    -- A sequence number is taken at insert, not at commit: the feed's cursor trails rows
-    -- younger than a few seconds (by this, the database's own clock) so that a revocation
-    -- committing after a later one is still sent.
-    recorded_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+    kind    TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    at      BIGINT NOT NULL
 );
 CREATE INDEX revocations_at ON revocations(at);
+
+-- A sequence number is taken at insert, not at commit: without this, a revocation could
+-- commit after a later-numbered one, after a poller's cursor had passed it, and never be
+-- sent. Each transaction writing revocations takes this lock (held until it ends) before
+-- its first number, so numbers become visible in order, as on SQLite (one writer).
+CREATE FUNCTION revocations_in_commit_order() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7271828);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER revocations_in_commit_order BEFORE INSERT ON revocations
+FOR EACH STATEMENT EXECUTE FUNCTION revocations_in_commit_order();
 
 -- Every way a session ends (logout, reuse detection, the sessions page, an administrator,
 -- a password change or reset, deactivation, a disconnected application) sets `revoked_at`
