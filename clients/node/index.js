@@ -11,6 +11,13 @@ const ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 // one request can cause (the server uses the same limit).
 const MAX_TOKEN_LENGTH = 8 * 1024;
 
+// A feed page of 1,000 entries is well under 1 MiB: a larger answer is refused, and not
+// read past the limit.
+const MAX_FEED_BODY = 4 * 1024 * 1024;
+
+// `more` pages followed in one poll at most; the next poll goes on from the cursor.
+const MAX_PAGES_PER_POLL = 100;
+
 const NOT_PROVIDED = 'Authentication credentials were not provided.';
 const NOT_VALID = 'Given token not valid for any token type';
 
@@ -53,6 +60,31 @@ function positive(name, value) {
 const isString = (v) => typeof v === 'string' && v.length > 0;
 const isTime = (v) => Number.isFinite(v);
 const isCursor = (v) => Number.isSafeInteger(v) && v >= 0;
+
+// The body of `res` as text, refused (and the rest left unread) past `limit` bytes.
+async function readLimited(res, limit) {
+  const tooLarge = () => new Error(`revocation feed answer larger than ${limit} bytes`);
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /**
  * @param {import('./index.d.ts').VerifierOptions} options
@@ -115,8 +147,11 @@ export function createVerifier({
         redirect: 'error',
         signal: controller.signal,
       });
-      // Read the body under the same timeout: a stalled body is a failed poll too.
-      const body = res.status === 200 ? await res.text() : (await res.arrayBuffer(), null);
+      // Read the body under the same timeout: a stalled body is a failed poll too. Only a
+      // 200's body is of use; any other is not read at all.
+      let body = null;
+      if (res.status === 200) body = await readLimited(res, MAX_FEED_BODY);
+      else await res.body?.cancel().catch(() => {});
       return { res, body };
     } finally {
       clearTimeout(timeout);
@@ -171,7 +206,13 @@ export function createVerifier({
 
   // One poll: follows `more` at once; up to date only when the last page says so.
   async function poll() {
-    for (;;) {
+    for (let page = 0; ; page += 1) {
+      if (page === MAX_PAGES_PER_POLL) {
+        // What the pages said stands (the cursor too: the next poll goes on from it), but
+        // more was still to come: not up to date, so not a success (the fail-closed clock
+        // keeps running).
+        throw new Error(`revocation feed still had more after ${MAX_PAGES_PER_POLL} pages`);
+      }
       const since = cursor;
       const { res, body } = await fetchFeed(since);
       if (res.status === 304) break;
@@ -180,7 +221,9 @@ export function createVerifier({
       if (closed) return;
       merge(answer);
       cursor = answer.next;
-      etag = res.headers.get('etag');
+      // The ETag only stands for a complete answer: the page after a `more` is asked for
+      // in full, and so is the next poll's first one after the page limit.
+      etag = answer.more ? null : res.headers.get('etag');
       if (!answer.more) break;
     }
     prune();

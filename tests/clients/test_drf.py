@@ -1,6 +1,7 @@
 """Unit tests of authenticon_verify.drf's header handling and TokenUser (no Authenticon:
 the configured URL answers nothing, so every token is refused, failing closed)."""
 import logging
+import os
 import socket
 import unittest
 
@@ -24,7 +25,9 @@ if not settings.configured:
 from rest_framework.exceptions import AuthenticationFailed  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 
+from authenticon_verify import drf  # noqa: E402
 from authenticon_verify.drf import JWTStatelessUserAuthentication, TokenUser  # noqa: E402
+from test_verifier import in_child  # noqa: E402
 
 
 QUIET = logging.NullHandler()
@@ -95,6 +98,25 @@ class TokenUserTest(unittest.TestCase):
     def test_claims_cannot_make_a_superuser(self):
         user = TokenUser({"user_id": "u1", "is_staff": True, "is_superuser": True})
         self.assertFalse(user.is_staff or user.is_superuser)
+
+
+@unittest.skipUnless(hasattr(os, "fork"), "no fork()")
+class Fork(unittest.TestCase):
+    def test_a_forked_worker_makes_its_own_verifier(self):
+        # gunicorn --preload: the parent made the Verifier (at a first request, say).
+        inherited = drf.get_verifier()
+
+        def child():
+            dropped = drf._verifier is None
+            own = drf.get_verifier()
+            return {"dropped": dropped, "own": own is not inherited, "polling": own._thread.is_alive()}
+
+        # Another thread of the parent holds the lock at the fork: the child must not wait
+        # for it forever.
+        with drf._lock:
+            result = in_child(self, child)
+        self.assertEqual(result, {"dropped": True, "own": True, "polling": True})
+        self.assertIs(drf.get_verifier(), inherited, "the parent keeps its own")
 
 
 if __name__ == "__main__":

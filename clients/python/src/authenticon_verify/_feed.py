@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import jwt
@@ -117,10 +118,16 @@ def check_payload(payload: Any, requested_since: int, issuer: str | None = None)
 
 
 class RevocationState:
-    """What the feed has said so far. Thread-safe: the poller writes, requests read."""
+    """What the feed has said so far. Thread-safe: the poller writes, requests read.
 
-    def __init__(self) -> None:
+    `leeway`: the seconds tokens are accepted past their `exp` (the verifier's leeway).
+    Entries are kept that long past their `until`, since their tokens still pass until then.
+    """
+
+    def __init__(self, leeway: float | timedelta = 0.0) -> None:
         self._lock = threading.Lock()
+        # A timedelta as PyJWT (and simplejwt's LEEWAY) take it, too.
+        self.leeway = max(0.0, leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway))
         self.cursor = 0
         # sid -> until
         self._sessions: dict[str, int] = {}
@@ -148,9 +155,11 @@ class RevocationState:
 
     def _prune(self, now: float) -> None:
         # Past `until` no token the entry concerns can still be valid (it has expired), so
-        # the entry no longer decides anything.
-        self._sessions = {sid: until for sid, until in self._sessions.items() if until >= now}
-        self._users = {u: e for u, e in self._users.items() if e[1] >= now}
+        # the entry no longer decides anything; with a leeway, not before `until + leeway`,
+        # as a token is accepted until `exp + leeway`.
+        horizon = now - self.leeway
+        self._sessions = {sid: until for sid, until in self._sessions.items() if until >= horizon}
+        self._users = {u: e for u, e in self._users.items() if e[1] >= horizon}
 
     def revocation_of(self, claims: Mapping[str, Any]) -> str | None:
         """Why these (signature-checked) claims are revoked, or None."""

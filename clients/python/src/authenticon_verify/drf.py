@@ -6,7 +6,8 @@ simplejwt's `JWTStatelessUserAuthentication`:
     AUTHENTICON_VERIFY = {"URL": "https://auth.example.com"}
 
 Other keys of AUTHENTICON_VERIFY: ISSUER, AUDIENCE, POLL_INTERVAL (2 s),
-FAIL_CLOSED_AFTER (300 s), TIMEOUT (5 s), LEEWAY (0 s).
+FAIL_CLOSED_AFTER (300 s), TIMEOUT (5 s), LEEWAY (0 s), JWKS_MAX_AGE (300 s),
+JWKS_STALE_LIMIT (3600 s).
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ _OPTIONS = {
     "FAIL_CLOSED_AFTER": "fail_closed_after",
     "TIMEOUT": "timeout",
     "LEEWAY": "leeway",
+    "JWKS_MAX_AGE": "jwks_max_age",
+    "JWKS_STALE_LIMIT": "jwks_stale_limit",
 }
 
 _verifier: Verifier | None = None
@@ -49,7 +52,8 @@ def get_verifier() -> Verifier:
     """The process's one Verifier, made from settings.AUTHENTICON_VERIFY at first use."""
     global _verifier, _verifier_pid
     with _lock:
-        # A forked worker (gunicorn, uwsgi) has no poller thread of its own: it makes one.
+        # The pid too: a server forking in C (uwsgi without py-call-osafterfork) runs no
+        # at-fork hooks.
         if _verifier is None or _verifier_pid != os.getpid():
             config = getattr(settings, "AUTHENTICON_VERIFY", None) or {}
             if not config.get("URL"):
@@ -57,6 +61,20 @@ def get_verifier() -> Verifier:
             options = {name: config[key] for key, name in _OPTIONS.items() if config.get(key) is not None}
             _verifier, _verifier_pid = Verifier(config["URL"], **options), os.getpid()
         return _verifier
+
+
+def _forget_verifier_in_child() -> None:
+    # A forked worker (gunicorn with --preload, uwsgi) inherits the parent's Verifier but
+    # not its polling thread: that copy would verify on a state frozen at the fork. The
+    # child makes its own at its first request; a new lock too, since another thread of
+    # the parent may have held this one at the fork.
+    global _verifier, _verifier_pid, _lock
+    _lock = threading.Lock()
+    _verifier, _verifier_pid = None, None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_verifier_in_child)
 
 
 def _forget_verifier(*, setting: str, **kwargs: Any) -> None:
