@@ -144,10 +144,21 @@ permissions! {
     AuditView => "audit.view",
     /// `clients.manage`: register and change the applications that sign users in here.
     ClientsManage => "clients.manage",
-    /// `webhooks.manage`: register endpoints that hear of every user's changes.
-    WebhooksManage => "webhooks.manage",
     /// `reports.view`: the example guarded route.
     ReportsView => "reports.view",
+}
+
+/// `webhooks.manage` with `audit.view`: an endpoint hears of every user's activity (and
+/// its delivery log shows it), which is what the audit log shows; so whoever sends events
+/// elsewhere must be allowed to read them here (no actor grants what it does not hold).
+pub struct WebhooksManage;
+
+impl Permission for WebhooksManage {
+    const NAME: &'static str = "webhooks.manage";
+
+    fn held_by(user: &UserWithRoles) -> bool {
+        has_permission(user, Self::NAME) && has_permission(user, AuditView::NAME)
+    }
 }
 
 /// `roles.view`, or `clients.manage`: the permissions to pick from are read by those who

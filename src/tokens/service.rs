@@ -129,19 +129,20 @@ impl TokenService {
         let now = self.clock.now();
         let session_id = new_id();
         let (refresh, record) = self.sign_refresh(&user.user.id, &session_id, now)?;
-        self.store
-            .start_session(NewSession {
-                id: session_id.clone(),
-                user_id: user.user.id.clone(),
-                client,
-                now,
-                expires_at: record.expires_at,
-                first_token: Some(record),
-                amr: amr.join(" "),
-                auth_time: now,
-                grant: None,
-            })
-            .await?;
+        let session = NewSession {
+            id: session_id.clone(),
+            user_id: user.user.id.clone(),
+            client,
+            now,
+            expires_at: record.expires_at,
+            first_token: Some(record),
+            amr: amr.join(" "),
+            auth_time: now,
+            grant: None,
+        };
+        if !self.store.start_session(session, user.user.password_changed_at).await? {
+            return Err(TokenError::NoActiveAccount);
+        }
         let access = self.sign_access(&user, &session_id, now)?;
         Ok(TokenPair { access, refresh, session_id, user })
     }

@@ -279,3 +279,53 @@ async fn a_revocation_committing_late_is_not_skipped() {
     let sids: Vec<Value> = next["sessions"].as_array().unwrap().iter().map(|s| s["sid"].clone()).collect();
     assert_eq!(sids, [json!(sid(&slow)), json!(sid(&fast))], "both, in commit order: {next}");
 }
+
+#[tokio::test]
+async fn a_password_change_and_a_deletion_reach_the_feed_for_every_earlier_token() {
+    let app = spawn_with(|c| c.jwt_algorithm = JwtAlgorithm::EdDSA).await;
+    let (alice, access, _) = app.user_with_tokens("alice").await;
+    app.clock.advance(2);
+    let change = json!({"old_password": crate::support::PASSWORD, "new_password": "another long passphrase"});
+    let r = app.request(Method::POST, "/api/me/password/", Some(change), Some(&access)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let changed_at = app.state.clock.now();
+    // The kept session's earlier tokens are refused here, and so by the feed elsewhere.
+    assert_eq!(app.get("/protected-resource/", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
+    let page = feed(&app, 0).await;
+    let horizon = app.state.tokens.access_lifetime() + 60;
+    assert_eq!(
+        page["users"],
+        json!([{"user_id": alice, "not_before": changed_at, "until": changed_at + horizon}])
+    );
+
+    let (bob, _, _) = app.user_with_tokens("bob").await;
+    let now = app.state.clock.now();
+    assert!(app.state.store.delete_user(&bob, now).await.unwrap());
+    let page = feed(&app, page["cursor"].as_i64().unwrap()).await;
+    assert_eq!(page["users"], json!([{"user_id": bob, "not_before": now, "until": now + horizon}]));
+}
+
+/// A login whose password check was under way while its account was deactivated, or its
+/// password reset, gets no session: a thief must not keep the account through a reset.
+#[tokio::test]
+async fn a_login_under_way_does_not_outlive_a_deactivation_or_a_reset() {
+    let app = spawn().await;
+    let (alice, _, _) = app.user_with_tokens("alice").await;
+    let (bob, _, _) = app.user_with_tokens("bob").await;
+    // What each login read before its password check.
+    let read_alice = app.state.store.user_by_id(&alice).await.unwrap().unwrap();
+    let read_bob = app.state.store.user_by_id(&bob).await.unwrap().unwrap();
+    app.clock.advance(1);
+    let now = app.state.clock.now();
+    let changes = UserChanges { email: None, is_active: Some(false) };
+    app.state.store.update_user(&alice, &changes, now, &AuditMeta::default()).await.unwrap();
+    app.state.store.set_password(&bob, "another hash", None, now, &AuditMeta::default()).await.unwrap();
+    for user in [read_alice, read_bob] {
+        let started = app.state.tokens.start_session(user, &["pwd"], Default::default()).await;
+        assert!(matches!(started, Err(authenticon::tokens::TokenError::NoActiveAccount)));
+    }
+    assert_eq!(
+        app.get(&format!("/api/users/{alice}/sessions/"), Some(&superuser(&app, "root").await.1)).await.body,
+        json!([])
+    );
+}

@@ -348,7 +348,7 @@ async fn tokens_of_inactive_and_deleted_users_stop_working() {
     assert_eq!((r.status, &r.body), (StatusCode::UNAUTHORIZED, &token_not_valid()));
 
     let (bob, access, refresh_token) = app.user_with_tokens("bob").await;
-    app.state.store.delete_user(&bob).await.unwrap();
+    app.state.store.delete_user(&bob, app.state.clock.now()).await.unwrap();
     let r = app.get("/protected-resource/", Some(&access)).await;
     assert_eq!(
         (r.status, &r.body),

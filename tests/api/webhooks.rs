@@ -3,8 +3,9 @@
 //! (moved along by the test's clock), dead-lettered and replayable. The delivery worker is
 //! driven here one round at a time (`run_once`), as `serve` does every second.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -20,18 +21,26 @@ use crate::support::*;
 struct Receiver {
     url: String,
     status: Arc<AtomicU16>,
+    /// How long it takes to answer, in milliseconds.
+    delay: Arc<AtomicU64>,
     got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    /// When each request arrived.
+    arrived: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl Receiver {
     async fn start() -> Self {
         let status = Arc::new(AtomicU16::new(204));
+        let delay = Arc::new(AtomicU64::new(0));
         let got = Arc::new(Mutex::new(Vec::new()));
-        let (s, g) = (Arc::clone(&status), Arc::clone(&got));
+        let arrived = Arc::new(Mutex::new(Vec::new()));
+        let (s, d, g, a) = (Arc::clone(&status), Arc::clone(&delay), Arc::clone(&got), Arc::clone(&arrived));
         let handler = move |headers: axum::http::HeaderMap, body: String| {
-            let (s, g) = (Arc::clone(&s), Arc::clone(&g));
+            let (s, d, g, a) = (Arc::clone(&s), Arc::clone(&d), Arc::clone(&g), Arc::clone(&a));
             async move {
+                a.lock().unwrap().push(Instant::now());
                 g.lock().unwrap().push((headers, body));
+                tokio::time::sleep(Duration::from_millis(d.load(Ordering::SeqCst))).await;
                 axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
             }
         };
@@ -39,7 +48,7 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self { url, status, got }
+        Self { url, status, delay, got, arrived }
     }
 
     fn answer(&self, status: u16) {
@@ -179,11 +188,39 @@ async fn administrators_register_endpoints_and_see_the_secret_once() {
 async fn only_holders_of_webhooks_manage_may_register_endpoints() {
     let app = spawn_hooks().await;
     let (_, root) = superuser(&app, "root").await;
-    let (_, plain, _) = app.user_with_tokens("bob").await;
+    let (bob, plain, _) = app.user_with_tokens("bob").await;
     assert_eq!(app.get("/api/webhooks/", Some(&plain)).await.status, StatusCode::FORBIDDEN);
     let body = json!({"url": "https://x.example/", "events": ["user.created"]});
-    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&plain)).await;
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body.clone()), Some(&plain)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // An endpoint hears of every user's activity: `webhooks.manage` alone is not enough
+    // without the right to read that activity here (`audit.view`).
+    for (role, permissions) in
+        [("hooks", json!(["webhooks.manage"])), ("hooks-audit", json!(["webhooks.manage", "audit.view"]))]
+    {
+        let r = app
+            .request(
+                Method::POST,
+                "/api/roles/",
+                Some(json!({"name": role, "permissions": permissions})),
+                Some(&root),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let assign = |role: &str| json!({"roles": [role]});
+    let r = app
+        .request(Method::PUT, &format!("/api/users/{bob}/roles/"), Some(assign("hooks")), Some(&root))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.get("/api/webhooks/", Some(&plain)).await.status, StatusCode::FORBIDDEN);
+    let r = app
+        .request(Method::PUT, &format!("/api/users/{bob}/roles/"), Some(assign("hooks-audit")), Some(&root))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.get("/api/webhooks/", Some(&plain)).await.status, StatusCode::OK);
+    let r = app.request(Method::POST, "/api/webhooks/", Some(body), Some(&plain)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.get("/api/webhooks/", None).await.status, StatusCode::UNAUTHORIZED);
     let perms = app.get("/api/permissions/", Some(&root)).await.body;
     assert!(perms.to_string().contains("webhooks.manage"), "offered to roles: {perms}");
@@ -510,4 +547,28 @@ async fn security_event_tokens_are_pushed_for_caep_receivers() {
             json!({"format": ["Security Event Tokens are signed with a published key: set AUTHENTICON_JWT_ALGORITHM to RS256, ES256 or EdDSA."]})
         )
     );
+}
+
+#[tokio::test]
+async fn a_slow_receiver_holds_up_only_its_own_deliveries() {
+    let app = spawn_hooks().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let (slow, fast) = (Receiver::start().await, Receiver::start().await);
+    slow.delay.store(1500, Ordering::SeqCst);
+    endpoint(&app, &admin, &slow.url, json!(["session.created"])).await;
+    endpoint(&app, &admin, &fast.url, json!(["user.created"])).await;
+    app.user_with_tokens("alice").await;
+    for name in ["u1", "u2", "u3"] {
+        app.register(name).await;
+    }
+    let started = Instant::now();
+    app.state.webhooks.run_once().await;
+    let fast_done = *fast.arrived.lock().unwrap().last().unwrap() - started;
+    assert_eq!(fast.got.lock().unwrap().len(), 4);
+    assert_eq!(slow.got.lock().unwrap().len(), 1);
+    assert!(
+        fast_done < Duration::from_millis(1000),
+        "the fast receiver waited for the slow one: {fast_done:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(1500), "the slow one was answered too");
 }

@@ -35,8 +35,8 @@ use crate::tokens::TokenService;
 const POLL: Duration = Duration::from_secs(1);
 /// Audit entries read at a time.
 const BATCH: i64 = 500;
-/// Deliveries claimed at a time (each of a different endpoint).
-const CLAIM: i64 = 20;
+/// Deliveries under way at once (each of a different endpoint).
+const CLAIM: i64 = 32;
 /// How long an instance holds the deliveries it is sending: three times the longest an
 /// attempt takes, so a batch sent side by side finishes well within it; one that died
 /// meanwhile leaves them to the others after this.
@@ -153,6 +153,9 @@ impl Webhooks {
         // guard, so the address connected to is the one checked.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would resolve and reach the address itself,
+            // past the guard.
+            .no_proxy()
             .dns_resolver(Arc::new(guard.clone()))
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
@@ -300,38 +303,48 @@ impl Webhooks {
         Ok(replayed)
     }
 
-    /// Dispatches and sends until shutdown (started by `serve`).
+    /// Dispatches and sends until shutdown (started by `serve`): two loops, so that
+    /// deliveries under way never hold up turning new audit entries into deliveries.
     pub fn start(self: &Arc<Self>) {
-        let webhooks = Arc::clone(self);
-        tokio::spawn(async move {
-            while !webhooks.tasks.is_closed() {
-                let round = Arc::clone(&webhooks);
-                let _ = webhooks.tasks.spawn(async move { round.run_once().await }).await;
-                tokio::time::sleep(POLL).await;
-            }
-        });
+        for sends in [false, true] {
+            let webhooks = Arc::clone(self);
+            tokio::spawn(async move {
+                while !webhooks.tasks.is_closed() {
+                    let round = Arc::clone(&webhooks);
+                    let work = async move {
+                        match sends {
+                            true => round.send_due().await,
+                            false => round.dispatch_all().await,
+                        }
+                    };
+                    let _ = webhooks.tasks.spawn(work).await;
+                    tokio::time::sleep(POLL).await;
+                }
+            });
+        }
     }
 
-    /// At shutdown: no new round starts, and the one under way may finish (its attempts
-    /// recorded, so none is left leased and sent again late). True when it did in time.
+    /// At shutdown: no new round starts, and those under way may finish (their attempts
+    /// recorded, so none is left leased and sent again late). True when they did in time.
     pub async fn drain(&self, limit: Duration) -> bool {
         self.tasks.close();
         tokio::time::timeout(limit, self.tasks.wait()).await.is_ok()
     }
 
-    /// One round: new audit entries into deliveries, then every delivery due now.
+    /// One round of each: new audit entries into deliveries, then every delivery due now.
     pub async fn run_once(&self) {
+        self.dispatch_all().await;
+        self.send_due().await;
+    }
+
+    async fn dispatch_all(&self) {
         loop {
             match self.dispatch().await {
                 Ok(true) => continue,
-                Ok(false) => break,
-                Err(e) => {
-                    warn!(error = %e, "could not turn audit entries into webhook deliveries");
-                    break;
-                }
+                Ok(false) => return,
+                Err(e) => return warn!(error = %e, "could not turn audit entries into webhook deliveries"),
             }
         }
-        self.send_due().await;
     }
 
     /// Whether the audit entry `id`, missing after the cursor, has been missing long
@@ -390,17 +403,25 @@ impl Webhooks {
         self.store.record_webhook_deliveries(backlog.cursor, last, &deliveries, self.clock.now()).await
     }
 
-    /// Sends every delivery whose turn has come, endpoints side by side.
+    /// Sends every delivery whose turn has come, endpoints side by side: as soon as one
+    /// attempt ends, the next due delivery (of its endpoint or another) goes out, so a slow
+    /// receiver holds up only its own.
     async fn send_due(&self) {
-        // Not after shutdown began: what was claimed is finished, nothing more is.
-        while !self.tasks.is_closed() {
-            let now = self.clock.now();
-            let due = match self.store.claim_webhook_deliveries(now, now + LEASE_SECONDS, CLAIM).await {
-                Ok(due) if due.is_empty() => return,
-                Ok(due) => due,
-                Err(e) => return warn!(error = %e, "could not read the webhook deliveries"),
-            };
-            futures_util::future::join_all(due.into_iter().map(|d| self.deliver(d))).await;
+        use futures_util::stream::{FuturesUnordered, StreamExt};
+        let mut flying = FuturesUnordered::new();
+        loop {
+            // Not after shutdown began: what was claimed is finished, nothing more is.
+            if !self.tasks.is_closed() && flying.len() < CLAIM as usize {
+                let now = self.clock.now();
+                let room = CLAIM - flying.len() as i64;
+                match self.store.claim_webhook_deliveries(now, now + LEASE_SECONDS, room).await {
+                    Ok(due) => flying.extend(due.into_iter().map(|d| self.deliver(d))),
+                    Err(e) => warn!(error = %e, "could not read the webhook deliveries"),
+                }
+            }
+            if flying.next().await.is_none() {
+                return;
+            }
         }
     }
 

@@ -23,7 +23,8 @@ pub struct Guard {
 }
 
 /// Loopback, private, link-local (the metadata service), shared, unspecified,
-/// multicast and documentation ranges, and IPv6's mapped forms of them.
+/// multicast, reserved and documentation ranges, Azure's host address, and the IPv6 forms
+/// that carry an IPv4 address (mapped, compatible, 6to4, NAT64) or are site-local.
 fn internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -37,21 +38,39 @@ fn internal(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || o[0] == 0
                 || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
                 || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o == [168, 63, 129, 16]
                 || o[0] >= 240
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)))
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return internal(IpAddr::V4(v4));
             }
-            let s = v6.segments();
+            // 64:ff9b::/96 and 64:ff9b:1::/48 (NAT64): a translator reaches whatever IPv4
+            // address is inside.
+            if s[0] == 0x64 && s[1] == 0xff9b {
+                return true;
+            }
+            // ::a.b.c.d (IPv4-compatible), with :: and ::1 among them.
+            if s[..6] == [0; 6] {
+                return v6.is_unspecified() || v6.is_loopback() || internal(embedded(s[6], s[7]));
+            }
+            // 2002:a.b.c.d::/48 (6to4).
+            if s[0] == 0x2002 {
+                return internal(embedded(s[1], s[2]));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
                 || (s[0] == 0x2001 && s[1] == 0x0db8)
-                || (s[0] == 0x64 && s[1] == 0xff9b)
         }
     }
 }
@@ -117,7 +136,7 @@ mod tests {
         ] {
             assert!(!guard.permits(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "10.1.2.3", "2606:4700::1111", "8.8.8.8"] {
+        for ip in ["93.184.216.34", "10.1.2.3", "2606:4700::1111", "8.8.8.8", "2002:5db8:d822::1"] {
             assert!(guard.permits(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -92,16 +92,27 @@ async fn revoke_session(c: &mut Conn<'_>, session_id: &str, now: Timestamp) -> R
 
 impl Store {
     /// Records a login: a new session, its first refresh token, and `last_login`.
-    /// Audited as `login`.
-    pub async fn start_session(&self, s: NewSession) -> Result<(), StoreError> {
+    /// Audited as `login`. False (and nothing written) when the user was deactivated, or
+    /// their password changed, since `password_changed_at` was read: SECURITY: a login
+    /// under way (its password check takes a while) must not outlive a deactivation or a
+    /// reset that committed meanwhile, or a thief keeps the account through its owner's reset.
+    pub async fn start_session(
+        &self,
+        s: NewSession,
+        password_changed_at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
+        let q = sql("UPDATE users SET last_login = $1 WHERE id = $2 AND is_active = TRUE AND password_changed_at = $3");
+        if c.execute(q.bind(s.now).bind(&s.user_id).bind(password_changed_at)).await? == 0 {
+            return Ok(false);
+        }
         insert_session(&mut c, &s).await?;
-        c.execute(sql("UPDATE users SET last_login = $1 WHERE id = $2").bind(s.now).bind(&s.user_id)).await?;
         let detail = serde_json::json!({ "session_id": s.id });
         let audit = AuditMeta::client(s.client.clone());
         insert_audit(&mut c, AuditEvent::Login, Some(&s.user_id), &detail, s.now, &audit).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Spends `jti` and records `next` in its family, or detects reuse, in one transaction.

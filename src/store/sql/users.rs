@@ -227,6 +227,9 @@ impl Store {
         let mut c = tx.conn();
         let q = sql("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3");
         c.execute(q.bind(password_hash).bind(now).bind(id)).await?;
+        // Access tokens from before the change stop here (`iat` before the change), the
+        // kept session's too: the revocation feed says the same to other services.
+        revoke_user_tokens(&mut c, id, now).await?;
         let q = sql("UPDATE sessions SET revoked_at = $1 \
                      WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3");
         let revoked = c.execute(q.bind(now).bind(id).bind(keep_session)).await?;
@@ -247,9 +250,17 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a user and, by cascade, their sessions and tokens.
-    pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.read().await?.conn().execute(sql("DELETE FROM users WHERE id = $1").bind(id)).await? > 0)
+    /// Deletes a user and, by cascade, their sessions and tokens; the revocation feed tells
+    /// other services that every token of theirs issued before `now` is revoked.
+    pub async fn delete_user(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let mut c = tx.conn();
+        revoke_user_tokens(&mut c, id, now).await?;
+        let deleted = c.execute(sql("DELETE FROM users WHERE id = $1").bind(id)).await? > 0;
+        if deleted {
+            tx.commit().await?;
+        }
+        Ok(deleted)
     }
 
     /// Creates the user, or updates the one an earlier import of the same record made
