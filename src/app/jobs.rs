@@ -61,13 +61,16 @@ pub fn start(state: &AppState) {
             let _ = tokens.flush_personal_token_uses().await;
         }
     });
-    let tokens = Arc::clone(&state.tokens);
+    let (tokens, webhooks) = (Arc::clone(&state.tokens), Arc::clone(&state.webhooks));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(FEED_PRUNE);
         loop {
             every.tick().await;
             if let Err(e) = tokens.prune_revocation_feed().await {
                 warn!(error = %e, "could not prune the revocation feed");
+            }
+            if let Err(e) = webhooks.prune().await {
+                warn!(error = %e, "could not prune the webhook delivery log");
             }
         }
     });

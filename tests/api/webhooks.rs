@@ -477,6 +477,8 @@ async fn set_claims(app: &TestApp, set: &str) -> Value {
     let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("signed with a published key");
     let mut validation = Validation::new(header.alg);
     validation.validate_exp = false;
+    // (`aud` is the receiver's URL: checked by the test.)
+    validation.validate_aud = false;
     validation.required_spec_claims.clear();
     decode::<Value>(set, &DecodingKey::from_jwk(jwk).unwrap(), &validation).expect("valid signature").claims
 }
@@ -518,6 +520,7 @@ async fn security_event_tokens_are_pushed_for_caep_receivers() {
     let issuer = app.state.config.issuer();
     let revoked = set_claims(&app, &got[0].1).await;
     assert!(revoked["jti"].as_str().unwrap().starts_with("msg_"));
+    assert_eq!(revoked["aud"], json!(hook.url), "one receiver's token is not another's");
     assert!(revoked["iat"].as_u64().unwrap() > 0);
     assert_eq!(revoked["iss"], json!(issuer));
     assert_eq!(
@@ -571,4 +574,35 @@ async fn a_slow_receiver_holds_up_only_its_own_deliveries() {
         "the fast receiver waited for the slow one: {fast_done:?}"
     );
     assert!(started.elapsed() >= Duration::from_millis(1500), "the slow one was answered too");
+}
+
+#[tokio::test]
+async fn the_delivery_log_keeps_a_week_of_deliveries_and_a_month_of_dead_ones() {
+    let app = spawn_hooks().await;
+    let (_, admin) = superuser(&app, "root").await;
+    let hook = Receiver::start().await;
+    let (id, _) =
+        endpoint(&app, &admin, &format!("{}?token=receiver-secret", hook.url), json!(["user.created"])).await;
+    let audit = app.get("/api/audit/?event=webhook_created", Some(&admin)).await.body.to_string();
+    assert!(!audit.contains("receiver-secret") && !audit.contains("/hook"), "only the origin: {audit}");
+    app.register("u1").await;
+    app.state.webhooks.run_once().await;
+    hook.answer(400);
+    app.register("u2").await;
+    app.state.webhooks.run_once().await;
+    // (The administrator signs in again after each jump of the clock.)
+    let count = |status: &'static str| {
+        let (app, id) = (&app, &id);
+        async move {
+            let admin = app.login("root").await.0;
+            deliveries(app, &admin, id, status).await["count"].clone()
+        }
+    };
+    assert_eq!((count("delivered").await, count("dead").await), (json!(1), json!(1)));
+    app.clock.advance(7 * 24 * 3600 + 1);
+    assert_eq!(app.state.webhooks.prune().await.unwrap(), 1);
+    assert_eq!((count("delivered").await, count("dead").await), (json!(0), json!(1)));
+    app.clock.advance(23 * 24 * 3600);
+    assert_eq!(app.state.webhooks.prune().await.unwrap(), 1);
+    assert_eq!(count("dead").await, json!(0));
 }

@@ -49,6 +49,9 @@ const GAP_WAIT: Duration = Duration::from_secs(5);
 const RETRY_AFTER: [i64; 8] = [5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600];
 /// A receiver's time to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the delivery log keeps delivered deliveries, and dead ones (to replay).
+const KEEP_DELIVERED_SECONDS: i64 = 7 * 24 * 3600;
+const KEEP_DEAD_SECONDS: i64 = 30 * 24 * 3600;
 /// `typ` of a Security Event Token (RFC 8417 §2.3).
 const SET_TYP: &str = "secevent+jwt";
 
@@ -337,6 +340,12 @@ impl Webhooks {
         self.send_due().await;
     }
 
+    /// Drops old entries of the delivery log (run periodically).
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        self.store.prune_webhook_deliveries(now - KEEP_DELIVERED_SECONDS, now - KEEP_DEAD_SECONDS).await
+    }
+
     async fn dispatch_all(&self) {
         loop {
             match self.dispatch().await {
@@ -511,6 +520,8 @@ impl Webhooks {
         let mut claims: serde_json::Value = serde_json::from_str(&d.payload).map_err(|e| e.to_string())?;
         claims["iat"] = iat.into();
         claims["jti"] = d.id.clone().into();
+        // One receiver's token is not another's to replay (RFC 8417 §4.5).
+        claims["aud"] = d.url.clone().into();
         self.tokens.sign_provider(SET_TYP, &claims).map_err(|e| e.to_string())
     }
 }

@@ -13,9 +13,11 @@ const ENDPOINT_COLUMNS: &str =
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, seq, event, payload, created_at, status, attempts, \
                                 next_attempt_at, last_attempt_at, last_status, last_error, delivered_at";
 
-/// What the audit log keeps of an endpoint: never its secret.
+/// What the audit log keeps of an endpoint: never its secret, and of its URL only the
+/// origin (some receivers take a token in the path or the query).
 fn endpoint_detail(e: &WebhookEndpointRow) -> serde_json::Value {
-    serde_json::json!({ "webhook_id": e.id, "url": e.url, "events": e.events, "format": e.format, "enabled": e.enabled })
+    let origin = url::Url::parse(&e.url).map_or_else(|_| String::new(), |u| u.origin().ascii_serialization());
+    serde_json::json!({ "webhook_id": e.id, "origin": origin, "events": e.events, "format": e.format, "enabled": e.enabled })
 }
 
 async fn endpoint(c: &mut Conn<'_>, id: &str) -> Result<Option<WebhookEndpointRow>, StoreError> {
@@ -251,5 +253,22 @@ impl Store {
         }
         tx.commit().await?;
         Ok(replayed)
+    }
+}
+
+impl Store {
+    /// Drops delivered deliveries older than `delivered_before` and dead ones older than
+    /// `dead_before`: the log keeps what an operator may still look at or replay.
+    pub async fn prune_webhook_deliveries(
+        &self,
+        delivered_before: Timestamp,
+        dead_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let q = sql("DELETE FROM webhook_deliveries WHERE (status = 'delivered' AND created_at < $1) \
+                     OR (status = 'dead' AND created_at < $2)");
+        let pruned = tx.conn().execute(q.bind(delivered_before).bind(dead_before)).await?;
+        tx.commit().await?;
+        Ok(pruned)
     }
 }
