@@ -200,7 +200,7 @@ impl AppState {
             Arc::clone(&clock),
             secret.clone(),
             config.webhook_allowed_networks.clone(),
-            Arc::clone(&tokens),
+            Arc::clone(&tokens) as Arc<dyn crate::notify::webhooks::EventSigner>,
             config.issuer(),
         ));
         let state = AppState(Arc::new(Services {

@@ -245,3 +245,14 @@ fn claims<'a>(
         .collect();
     FeedClaims { iss: feed.issuer.as_deref(), iat: now, since, cursor, more, sessions, users }
 }
+
+/// Security Event Tokens are signed as the feed is: with the published key.
+impl crate::notify::webhooks::EventSigner for TokenService {
+    fn can_sign(&self) -> bool {
+        self.signs_with_published_key()
+    }
+
+    fn sign(&self, typ: &str, claims: &serde_json::Value) -> Result<String, String> {
+        self.provider_keys.sign(typ, claims).map_err(|e| e.to_string())
+    }
+}

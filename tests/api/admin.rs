@@ -302,7 +302,7 @@ async fn roles_show_their_holders_and_the_permissions_to_pick_from() {
     let r = call(&app, Method::GET, "/api/permissions/", None, &root).await;
     assert_eq!(
         r.body,
-        json!({"builtin": ["audit.view", "clients.manage", "roles.manage", "roles.view", "users.manage", "users.view"],
+        json!({"builtin": ["audit.view", "clients.manage", "roles.manage", "roles.view", "users.manage", "users.view", "webhooks.manage"],
                "in_use": ["audit.view", "reports.view", "roles.manage", "roles.view", "users.manage", "users.view"]})
     );
 }

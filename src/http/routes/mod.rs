@@ -103,6 +103,7 @@ mod tests {
             agree::<clients::AnswerRequest>(&[]),
             agree::<external::LinkRequest>(&[]),
             agree::<personal_tokens::CreateTokenRequest>(&[]),
+            agree::<webhooks::WebhookRequest>(&[]),
         ]
         .into_iter()
         .collect();

@@ -11,6 +11,7 @@
 //! (other than 408 and 429) or the last retry makes a delivery dead, kept with the others
 //! in the endpoint's log and replayable.
 
+mod delivery;
 mod events;
 mod network;
 mod signing;
@@ -23,13 +24,11 @@ use tracing::warn;
 
 pub use events::{is_event_type, EVENT_TYPES, SECURITY_EVENT_TYPES};
 
-use crate::crypto::{open, seal};
+use crate::crypto::seal;
 use crate::domain::{Clock, FieldErrors, Secret};
 use crate::store::{
-    AttemptOutcome, AuditMeta, DueDelivery, NewDelivery, Page, Store, StoreError, WebhookChanges,
-    WebhookDeliveryRow, WebhookEndpointRow,
+    AuditMeta, NewDelivery, Page, Store, StoreError, WebhookChanges, WebhookDeliveryRow, WebhookEndpointRow,
 };
-use crate::tokens::TokenService;
 
 /// How often each instance looks for new audit entries and due deliveries.
 const POLL: Duration = Duration::from_secs(1);
@@ -78,6 +77,15 @@ pub struct EndpointSpec {
     pub enabled: Option<bool>,
 }
 
+/// What signs Security Event Tokens: the key others verify the service's tokens with
+/// (the token service provides it; this layer does not reach up for it).
+pub trait EventSigner: Send + Sync {
+    /// Whether a published key signs (an asymmetric algorithm, or the provider's keys).
+    fn can_sign(&self) -> bool;
+    /// A compact JWS of `claims` with header `typ`.
+    fn sign(&self, typ: &str, claims: &serde_json::Value) -> Result<String, String>;
+}
+
 /// An endpoint and, just after it was made or its secret rotated, the secret.
 pub struct WithSecret {
     pub endpoint: WebhookEndpointRow,
@@ -93,7 +101,7 @@ pub struct Webhooks {
     /// Where deliveries may go (see `network`).
     guard: network::Guard,
     /// Signs Security Event Tokens with the published key.
-    tokens: Arc<TokenService>,
+    signer: Arc<dyn EventSigner>,
     /// `iss` of Security Event Tokens: the identity provider's.
     issuer: String,
     /// The first missing audit entry seen, and since when.
@@ -146,7 +154,7 @@ impl Webhooks {
         clock: Arc<dyn Clock>,
         sealing: Secret,
         allowed: Vec<ipnet::IpNet>,
-        tokens: Arc<TokenService>,
+        signer: Arc<dyn EventSigner>,
         issuer: String,
     ) -> Self {
         crate::crypto::install_tls_provider();
@@ -166,7 +174,7 @@ impl Webhooks {
             .build()
             .unwrap_or_default();
         let (gap, tasks) = (Mutex::new(None), TaskTracker::new());
-        Self { store, clock, sealing, http, guard, tokens, issuer, gap, tasks }
+        Self { store, clock, sealing, http, guard, signer, issuer, gap, tasks }
     }
 
     /// A URL deliveries may go to: well formed, and not an internal address written out
@@ -218,7 +226,7 @@ impl Webhooks {
 
     /// Security Event Tokens are signed with a published key, and exist for some events.
     fn security_events_possible(&self, events: &str) -> Result<(), WebhookError> {
-        if !self.tokens.signs_with_published_key() {
+        if !self.signer.can_sign() {
             return Err(field(
                 "format",
                 "Security Event Tokens are signed with a published key: set AUTHENTICON_JWT_ALGORITHM to RS256, ES256 or EdDSA.",
@@ -411,143 +419,4 @@ impl Webhooks {
         }
         self.store.record_webhook_deliveries(backlog.cursor, last, &deliveries, self.clock.now()).await
     }
-
-    /// Sends every delivery whose turn has come, endpoints side by side: as soon as one
-    /// attempt ends, the next due delivery (of its endpoint or another) goes out, so a slow
-    /// receiver holds up only its own.
-    async fn send_due(&self) {
-        use futures_util::stream::{FuturesUnordered, StreamExt};
-        let mut flying = FuturesUnordered::new();
-        loop {
-            // Not after shutdown began: what was claimed is finished, nothing more is.
-            if !self.tasks.is_closed() && flying.len() < CLAIM as usize {
-                let now = self.clock.now();
-                let room = CLAIM - flying.len() as i64;
-                match self.store.claim_webhook_deliveries(now, now + LEASE_SECONDS, room).await {
-                    Ok(due) => flying.extend(due.into_iter().map(|d| self.deliver(d))),
-                    Err(e) => warn!(error = %e, "could not read the webhook deliveries"),
-                }
-            }
-            if flying.next().await.is_none() {
-                return;
-            }
-        }
-    }
-
-    async fn deliver(&self, d: DueDelivery) {
-        let attempt = match open(&d.secret_sealed, &self.sealing) {
-            Ok(secret) => self.post(&d, &secret).await,
-            // Sealed under another secret key (changed since): no one can sign it.
-            Err(e) => Attempt::failed(format!("the endpoint's secret cannot be opened: {e}")),
-        };
-        let (status, error) = (attempt.status, attempt.error);
-        let now = self.clock.now();
-        let outcome = match status {
-            Some(s) if (200..300).contains(&s) => AttemptOutcome::Delivered,
-            Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => AttemptOutcome::Dead,
-            // An address no delivery may reach: trying again cannot help.
-            _ if attempt.refused => AttemptOutcome::Dead,
-            _ => match RETRY_AFTER.get(usize::try_from(d.attempts).unwrap_or(usize::MAX)) {
-                Some(pause) => AttemptOutcome::RetryAt(now + pause),
-                None => AttemptOutcome::Dead,
-            },
-        };
-        let label = match outcome {
-            AttemptOutcome::Delivered => "delivered",
-            AttemptOutcome::Dead => "dead",
-            AttemptOutcome::RetryAt(_) => "retry",
-        };
-        metrics::counter!("authenticon_webhook_deliveries_total", "outcome" => label).increment(1);
-        if outcome != AttemptOutcome::Delivered {
-            warn!(endpoint = %d.endpoint_id, delivery = %d.id, status = ?status, %error, outcome = label, "webhook not delivered");
-        }
-        if let Err(e) = self.store.record_webhook_attempt(&d.id, now, status, &error, outcome).await {
-            warn!(error = %e, "could not record a webhook attempt; its lease will free it");
-        }
-    }
-
-    /// One attempt.
-    async fn post(&self, d: &DueDelivery, secret: &Secret) -> Attempt {
-        if let Some(ip) = literal_ip(&d.url).filter(|ip| !self.guard.permits(*ip)) {
-            return Attempt { refused: true, ..Attempt::failed(format!("{ip} is an internal address")) };
-        }
-        // The receiver compares the time with its own clock: the wall clock's.
-        let timestamp =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.as_secs());
-        let request = match d.format.as_str() {
-            "set" => match self.security_event_token(d, timestamp) {
-                // RFC 8935 §2: the SET is the body; the receiver answers 202.
-                Ok(set) => self
-                    .http
-                    .post(&d.url)
-                    .header("content-type", "application/secevent+jwt")
-                    .header("accept", "application/json")
-                    .body(set),
-                Err(e) => return Attempt::failed(e),
-            },
-            _ => match signing::sign(secret.expose(), &d.id, timestamp, &d.payload) {
-                Ok(signature) => self
-                    .http
-                    .post(&d.url)
-                    .header("content-type", "application/json")
-                    .header("webhook-id", &d.id)
-                    .header("webhook-timestamp", timestamp.to_string())
-                    .header("webhook-signature", signature)
-                    .body(d.payload.clone()),
-                Err(e) => return Attempt::failed(e),
-            },
-        };
-        let sent = request.send().await;
-        match sent {
-            Ok(r) => Attempt {
-                status: Some(i64::from(r.status().as_u16())),
-                error: if r.status().is_success() {
-                    String::new()
-                } else {
-                    format!("answered {}", r.status())
-                },
-                refused: false,
-            },
-            Err(e) => Attempt { refused: network::refused(&e), ..Attempt::failed(error_text(e)) },
-        }
-    }
-}
-
-impl Webhooks {
-    /// The delivery's claims with `iat` and `jti` (the delivery's id, the same on every
-    /// attempt), signed with the published key.
-    fn security_event_token(&self, d: &DueDelivery, iat: u64) -> Result<String, String> {
-        let mut claims: serde_json::Value = serde_json::from_str(&d.payload).map_err(|e| e.to_string())?;
-        claims["iat"] = iat.into();
-        claims["jti"] = d.id.clone().into();
-        // One receiver's token is not another's to replay (RFC 8417 §4.5).
-        claims["aud"] = d.url.clone().into();
-        self.tokens.sign_provider(SET_TYP, &claims).map_err(|e| e.to_string())
-    }
-}
-
-/// How one attempt went: the receiver's HTTP status, or why there was none.
-struct Attempt {
-    status: Option<i64>,
-    error: String,
-    /// The address is one deliveries may not reach.
-    refused: bool,
-}
-
-impl Attempt {
-    fn failed(error: String) -> Self {
-        Self { status: None, error, refused: false }
-    }
-}
-
-/// The error and its causes, without the URL (it may carry a token in its query).
-fn error_text(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(&e);
-    while let Some(c) = cause {
-        text = format!("{text}: {c}");
-        cause = c.source();
-    }
-    text
 }
