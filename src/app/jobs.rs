@@ -64,6 +64,7 @@ pub fn start(state: &AppState) {
     let (tokens, webhooks) = (Arc::clone(&state.tokens), Arc::clone(&state.webhooks));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(FEED_PRUNE);
+        every.tick().await;
         loop {
             every.tick().await;
             if let Err(e) = tokens.prune_revocation_feed().await {

@@ -320,6 +320,8 @@ impl Webhooks {
         for sends in [false, true] {
             let webhooks = Arc::clone(self);
             tokio::spawn(async move {
+                // Not in the first second: a starting instance answers requests first.
+                tokio::time::sleep(POLL).await;
                 while !webhooks.tasks.is_closed() {
                     let round = Arc::clone(&webhooks);
                     let work = async move {
