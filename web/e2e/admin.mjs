@@ -1,15 +1,17 @@
 // End-to-end tests of the administrators' console (users, a user's page, new user,
-// roles, audit log, overview): Debian's Chromium (through playwright-core) against the
-// real `authenticon serve` on a throwaway SQLite database. Each console page is
-// photographed at 1280 and 390 px into test-artifacts/e2e/ (as admin-*.png), must not
-// scroll sideways at 390 or 320 px, and must have no serious or critical axe-core
-// violation.
+// roles, audit log, overview, webhooks): Debian's Chromium (through playwright-core)
+// against the real `authenticon serve` on a throwaway SQLite database. Each console page
+// is photographed at 1280 and 390 px into test-artifacts/e2e/ (as admin-*.png and
+// webhooks-*.png), must not scroll sideways at 390 or 320 px, and must have no serious or
+// critical axe-core violation.
 //
 //   cd web && AUTHENTICON_BIN=... PYTHON=... node --test --test-reporter=spec e2e/admin.mjs
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import {
   PASSWORD, SHOTS, apiClient, axeCheck, checkPage, mails, onPage, shot, sleep, startStack, watchErrors,
@@ -26,11 +28,12 @@ let apiAs;
 let registerUser;
 
 before(async () => {
-  stack = await startStack('admin-e2e');
+  // The webhook journey's receiver listens on this machine: deliveries may reach it.
+  stack = await startStack('admin-e2e', { AUTHENTICON_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1' });
   ({ baseUrl, browser } = stack);
   ({ tokenFor, call, apiAs, registerUser } = apiClient(baseUrl));
   // Only this file's pictures are replaced; the account pages' stay.
-  for (const f of readdirSync(SHOTS)) if (f.startsWith('admin-')) rmSync(join(SHOTS, f));
+  for (const f of readdirSync(SHOTS)) if (f.startsWith('admin-') || f.startsWith('webhooks-')) rmSync(join(SHOTS, f));
 
   // What the journeys start from: roles, a help-desk administrator who may manage users
   // but holds neither reports.view nor audit.view, a user each journey changes, three
@@ -323,6 +326,135 @@ test('the overview charts the last day and month, each series linking into the l
   await page.waitForURL(/\/audit\?event=register&since=\d{4}-\d{2}-\d{2}$/);
   await onPage(page, 'Audit log');
   await page.getByTestId('audit-rows').getByRole('link', { name: 'bulk2' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/**
+ * A webhook receiver on 127.0.0.1: keeps each request it gets and answers `status`
+ * (400 at first, so deliveries die; `answer(204)` to take them).
+ */
+async function startReceiver() {
+  const got = [];
+  let status = 400;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hooks/authenticon`,
+    got,
+    answer: (next) => { status = next; },
+    close: () => new Promise((ok) => {
+      // The service keeps its connections alive: close them, or the server never closes.
+      server.closeAllConnections();
+      server.close(ok);
+    }),
+  };
+}
+
+/** Whether `secret` signed the request, as Standard Webhooks says. */
+function signedWith(secret, { headers, body }) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const mac = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
+  return headers['webhook-signature'].split(' ').includes(`v1,${mac}`);
+}
+
+async function until(what, check) {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('webhooks: add an endpoint, see its secret once, a dead delivery in its log, replay it delivered', async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const { page, errors, context } = await device();
+  await signIn(page, 'root');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+  await onPage(page, 'Webhooks');
+  await page.getByText(/No endpoints yet/).waitFor();
+  await checkPage(page, 'webhooks-01-none');
+
+  await page.getByRole('link', { name: 'Add endpoint' }).click();
+  await onPage(page, 'New endpoint');
+  // An internal address the server will not deliver to: refused under the URL.
+  await page.getByLabel('URL').fill('http://10.1.2.3/hooks');
+  await tick(page.getByRole('checkbox', { name: /^user\.created/ }));
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await page.getByText(/Deliveries to 10\.1\.2\.3 are refused/).waitFor();
+  assert.equal(await page.getByLabel('URL').getAttribute('aria-invalid'), 'true');
+  await checkPage(page, 'webhooks-02-new-refused');
+
+  await page.getByLabel('URL').fill(receiver.url);
+  await page.getByLabel('Description').fill('Test receiver');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const shown = page.getByTestId('webhook-secret');
+  await shown.waitFor();
+  const secret = (await shown.textContent()).trim();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  await page.getByTestId('secret-step').getByText('webhook-signature').waitFor();
+  await checkPage(page, 'webhooks-03-secret');
+  await tick(page.getByRole('checkbox', { name: 'I have stored the secret' }));
+  await page.getByRole('button', { name: 'Done' }).click();
+  await onPage(page, 'Test receiver', 'Test receiver · Webhooks');
+  await page.getByText(/No deliveries yet/).waitFor();
+  // Shown once: neither the page nor the API has it any more.
+  assert.equal(await page.getByText(secret).count(), 0);
+  const [endpoint] = await apiAs('root', 'GET', '/api/webhooks/');
+  assert.equal(endpoint.url, receiver.url);
+  assert.equal('secret' in endpoint, false);
+
+  // Something happens: the worker (every second) sends it, the receiver refuses it.
+  await registerUser('hooked');
+  await until('the delivery', () => receiver.got.length === 1);
+  assert.equal(receiver.got[0].headers['content-type'], 'application/json');
+  assert.ok(signedWith(secret, receiver.got[0]), 'signed with the secret shown');
+  assert.equal(JSON.parse(receiver.got[0].body).data.username, 'hooked');
+  const log = page.getByTestId('deliveries');
+  await until('the dead delivery in the log', async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    return (await log.locator('li[data-status="dead"]').count()) === 1;
+  });
+  const dead = log.locator('li[data-status="dead"]');
+  await dead.getByText('HTTP 400').waitFor();
+  await dead.getByText('Payload').click();
+  await dead.getByRole('region', { name: /^Payload of user\.created/ }).getByText('"username": "hooked"').waitFor();
+  await page.getByRole('button', { name: 'Replay all dead (1)' }).waitFor();
+  await checkPage(page, 'webhooks-04-dead');
+
+  // The receiver is fixed: the dead delivery goes again, the same message, and is taken.
+  receiver.answer(204);
+  await dead.getByRole('button', { name: /^Replay user\.created/ }).click();
+  await page.getByText('The delivery is sent again, in its turn.').waitFor();
+  const delivered = log.locator('li[data-status="delivered"]');
+  await delivered.waitFor();
+  await delivered.getByText('HTTP 204').waitFor();
+  assert.equal(receiver.got.length, 2);
+  assert.equal(receiver.got[1].headers['webhook-id'], receiver.got[0].headers['webhook-id']);
+  assert.equal(await page.getByRole('button', { name: /^Replay all dead/ }).count(), 0);
+  await checkPage(page, 'webhooks-05-delivered');
+
+  await page.getByRole('radio', { name: 'Dead' }).click();
+  await page.waitForURL('**/webhooks/*?status=dead');
+  await page.getByText('No dead deliveries.').waitFor();
+
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Rotate secret…' }).waitFor();
+  await checkPage(page, 'webhooks-06-settings');
+
+  await page.getByRole('link', { name: '← Webhooks' }).click();
+  await onPage(page, 'Webhooks');
+  await page.getByRole('link', { name: receiver.url }).waitFor();
+  await checkPage(page, 'webhooks-07-list');
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -1,7 +1,7 @@
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import type { ReactNode } from 'react';
 import { useAuth } from '../lib/auth';
-import { hasPermission } from '../lib/permissions';
+import { hasPermissions } from '../lib/permissions';
 import { loginPathFor } from '../lib/nextPath';
 import { Loading } from '../components/Notice';
 import { LoadError } from '../components/QueryState';
@@ -38,7 +38,7 @@ export function AppRoutes() {
 export type LoginState = { expired: boolean };
 
 /**
- * A page for signed-in users (holding the route's permission, if it names one). Without a
+ * A page for signed-in users (holding the route's permissions, if it names any). Without a
  * session it sends to the sign-in page with `?next=` (where they were), saying why when
  * the session ended mid-work; what they typed waits in memory (lib/drafts) meanwhile.
  */
@@ -58,7 +58,7 @@ function Private({ route }: { route: AppRoute }) {
     const to = endReason === 'signed-out' ? '/login' : loginPathFor(`${location.pathname}${location.search}${location.hash}`);
     return <Navigate to={to} replace state={{ expired: endReason === 'expired' } satisfies LoginState} />;
   }
-  if (route.permission && !hasPermission(user, route.permission)) return <NoAccess title={route.title} />;
+  if (route.permission && !hasPermissions(user, route.permission)) return <NoAccess title={route.title} />;
   return <>{route.element}</>;
 }
 

@@ -2,7 +2,7 @@ import { NavLink, useNavigate } from 'react-router';
 import { useState, type ReactNode } from 'react';
 import { logout } from '../lib/api/session';
 import { useAuth } from '../lib/auth';
-import { hasPermission } from '../lib/permissions';
+import { hasPermissions } from '../lib/permissions';
 import { useFocusHeadingOnNavigate } from '../components/Page';
 import { ReauthDialog } from '../components/ReauthDialog';
 import { MfaBanner } from '../features/account/MfaBanner';
@@ -26,7 +26,7 @@ export function Layout({ children }: { children: ReactNode }) {
   }
 
   // Screens a user cannot use are not offered: the nav follows their permissions.
-  const admin = adminNav.filter((n) => hasPermission(user, n.permission) && adminRoutes.some((r) => r.path === n.to));
+  const admin = adminNav.filter((n) => hasPermissions(user, n.permission) && adminRoutes.some((r) => r.path === n.to));
   return (
     <>
       <a className="skip" href="#main">

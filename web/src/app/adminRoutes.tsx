@@ -5,6 +5,7 @@ import { routes as roles } from '../features/roles/routes';
 import { routes as audit } from '../features/audit/routes';
 import { routes as overview } from '../features/overview/routes';
 import { routes as clients } from '../features/clients/routes';
+import { routes as webhooks } from '../features/webhooks/routes';
 import type { AppRoute } from './routes';
 
-export const adminRoutes: AppRoute[] = [...users, ...roles, ...audit, ...overview, ...clients];
+export const adminRoutes: AppRoute[] = [...users, ...roles, ...audit, ...overview, ...clients, ...webhooks];

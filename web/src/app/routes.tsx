@@ -1,5 +1,5 @@
 // Every page of the app: its path, its title (the document title and the page's <h1>
-// follow it), and for the admin console the permission it needs. The admin pages'
+// follow it), and for the admin console the permissions it needs. The admin pages'
 // routes come from their features (`features/<x>/routes.tsx`).
 
 import type { AppRoute } from '../lib/routes';
@@ -19,6 +19,7 @@ import { LinkedAccountsPage } from '../features/external/LinkedAccountsPage';
 import { TokensPage } from '../features/tokens/TokensPage';
 import { routes as oauthRoutes } from '../features/oauth/routes';
 import { adminRoutes } from './adminRoutes';
+import { WEBHOOKS_PERMISSIONS } from '../features/webhooks/routes';
 
 /** Pages anyone can open: signing in and up, the pages mail links and applications lead to. */
 export const publicRoutes: AppRoute[] = [
@@ -43,11 +44,12 @@ export const accountRoutes: AppRoute[] = [
 
 export { adminRoutes };
 
-/** The admin console's entries in the main navigation, each shown to holders of its permission. */
+/** The admin console's entries in the main navigation, each shown to holders of its permissions. */
 export const adminNav = [
   { to: '/users', label: 'Users', permission: 'users.view' },
   { to: '/roles', label: 'Roles', permission: 'roles.view' },
   { to: '/audit', label: 'Audit log', permission: 'audit.view' },
   { to: '/overview', label: 'Overview', permission: 'audit.view' },
   { to: '/clients', label: 'Applications', permission: 'clients.manage' },
+  { to: '/webhooks', label: 'Webhooks', permission: WEBHOOKS_PERMISSIONS },
 ] as const;

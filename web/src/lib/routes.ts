@@ -6,6 +6,6 @@ export interface AppRoute {
   element: ReactNode;
   /** The page's name: "Users" makes the document title "Users · Authenticon". */
   title: string;
-  /** Only for users holding it (a superuser holds every one). */
-  permission?: string;
+  /** Only for users holding it, or all of them when several (a superuser holds every one). */
+  permission?: string | readonly string[];
 }

@@ -51,7 +51,10 @@ interface Flags {
   anonymous?: boolean;
 }
 
-export type Init<P extends keyof paths, M extends MethodOf<P>> = (M extends 'get' ? { method?: M } : { method: M }) &
+// `method` is inferred from the plain member and required by the conditional one: with the
+// two in one conditional type, inference gave up once the schema reached about ninety
+// paths, and a POST to a path that also answers GET was typed as either answer.
+export type Init<P extends keyof paths, M extends MethodOf<P>> = { method?: M } & (M extends 'get' ? unknown : { method: M }) &
   BodyInit<Operation<P, M>> & PathInit<Operation<P, M>> & QueryInit<Operation<P, M>> & Flags;
 
 /** The options argument is left out only when it would hold nothing required. */
