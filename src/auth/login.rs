@@ -216,7 +216,14 @@ impl LoginFlow {
         if self.hasher.needs_rehash(&user.password_hash) {
             self.upgrade_hash(&user.id, &user.password_hash, password).await;
         }
-        Ok(self.store.user_by_id(&user.id).await?.ok_or(None))
+        // SECURITY: the account as it stands now, but only if its password is still the
+        // one just checked and it is still active: a reset (or deactivation) committing
+        // while the hash was checked ends this login here, and the session it would open
+        // is refused again when written if one commits later (`Store::start_session`).
+        let now = self.store.user_by_id(&user.id).await?;
+        Ok(now
+            .filter(|u| u.user.is_active && u.user.password_changed_at == user.password_changed_at)
+            .ok_or(Some(user.id)))
     }
 
     /// Re-hashes with the configured parameters; a failure only delays the upgrade.

@@ -117,8 +117,13 @@ impl RevocationFeed {
         self.horizon
     }
 
-    fn remember(&self, mark: RevocationMark) {
-        *locked(&self.mark) = Some((mark, Instant::now()));
+    /// Keeps `mark`, read from a query started at `asked`: its age counts from then, and
+    /// a slower read never replaces a newer mark.
+    fn remember(&self, mark: RevocationMark, asked: Instant) {
+        let mut kept = locked(&self.mark);
+        if kept.is_none_or(|(_, at)| at <= asked) {
+            *kept = Some((mark, asked));
+        }
     }
 }
 
@@ -151,10 +156,11 @@ impl TokenService {
         if let Some(mark) = fresh(*locked(&feed.mark), MARK_MAX_AGE) {
             return Ok(etag(mark));
         }
+        let asked = Instant::now();
         let read = tokio::time::timeout(MARK_STALE_LIMIT, self.store.revocation_mark()).await;
         match (read, usable) {
             (Ok(Ok(mark)), _) => {
-                feed.remember(mark);
+                feed.remember(mark, asked);
                 Ok(etag(mark))
             }
             (_, Some(mark)) => Ok(etag(mark)),
@@ -182,39 +188,59 @@ impl TokenService {
         {
             return Ok(Some(page));
         }
+        // A made-up cursor (beyond the newest entry) is answered from memory.
+        if let Some((mark, _)) =
+            locked(&feed.mark).filter(|(m, at)| at.elapsed() < MARK_MAX_AGE && since > m.newest)
+        {
+            return self.sign_page(&[], mark, now, since, 0, true).map(Some);
+        }
         let Ok(Ok(_turn)) = tokio::time::timeout(PAGE_WAIT, feed.pages.acquire()).await else {
             return Ok(None);
         };
         let live_after = now.saturating_sub(feed.horizon);
-        let (mark, mut rows) = self.store.revocations_since(since, live_after, PAGE).await?;
+        let asked = Instant::now();
+        let (mark, rows) = self.store.revocations_since(since, live_after, PAGE).await?;
+        feed.remember(mark, asked);
         // A cursor this store never gave (its database restored from a backup, say): the
         // poller starts again from the beginning rather than waiting for the sequence to
-        // catch up with it, and missing what is revoked meanwhile.
+        // catch up with it and missing what is revoked meanwhile. The answer only says so
+        // (an empty page, cursor 0, `more`), cheaply: made-up cursors cost no more reads.
         let restart = since > mark.newest;
-        if restart {
-            rows = self.store.revocations_since(0, live_after, PAGE).await?.1;
-        }
-        feed.remember(mark);
         if let Some(page) = cached(mark) {
             return Ok(Some(page));
         }
-        let more = rows.len() as i64 == PAGE;
+        let more = restart || rows.len() as i64 == PAGE;
         // Entries become visible in the order of their numbers (see the store), so every
         // entry up to the mark's newest was read, or expired.
-        let read_from = if restart { 0 } else { since };
         let cursor = match rows.last() {
+            _ if restart => 0,
             Some(last) if more => last.seq,
-            last => read_from.max(mark.newest).max(last.map_or(0, |l| l.seq)),
+            last => since.max(mark.newest).max(last.map_or(0, |l| l.seq)),
         };
-        let claims = claims(feed, &rows, now, since, cursor, more);
-        let jws = self.provider_keys.sign(FEED_TYP, &claims).map_err(TokenError::Signing)?;
-        let page = FeedPage { jws, etag: (!more).then(|| etag(mark)) };
-        let mut signed = locked(&feed.signed);
-        if signed.len() >= SIGNED_KEPT {
-            signed.clear();
+        let rows = if restart { &[][..] } else { &rows[..] };
+        let page = self.sign_page(rows, mark, now, since, cursor, more)?;
+        if !restart {
+            let mut signed = locked(&feed.signed);
+            if signed.len() >= SIGNED_KEPT {
+                signed.clear();
+            }
+            signed.insert(since, (mark, now, page.clone()));
         }
-        signed.insert(since, (mark, now, page.clone()));
         Ok(Some(page))
+    }
+
+    fn sign_page(
+        &self,
+        rows: &[RevocationRow],
+        mark: RevocationMark,
+        now: i64,
+        since: i64,
+        cursor: i64,
+        more: bool,
+    ) -> Result<FeedPage, TokenError> {
+        let claims = claims(&self.feed, rows, now, since, cursor, more);
+        let jws = self.provider_keys.sign(FEED_TYP, &claims).map_err(TokenError::Signing)?;
+        Ok(FeedPage { jws, etag: (!more).then(|| etag(mark)) })
     }
 
     /// Drops entries no live token can concern any more (run periodically).

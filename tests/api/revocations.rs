@@ -225,14 +225,16 @@ async fn bad_cursors_are_refused_and_hmac_services_have_no_feed() {
             json!({"since": ["A valid integer is required."]})
         );
     }
-    // A cursor this store never gave (a database restored from a backup): everything
-    // still relevant again, and a cursor of this store's.
+    // A cursor this store never gave (a database restored from a backup): start again
+    // from the beginning (cursor 0, `more`), without reading anything for it.
     let (_, access, refresh) = app.user_with_tokens("alice").await;
     assert_eq!(app.post("/api/token/blacklist/", json!({"refresh": refresh})).await.status, StatusCode::OK);
     let page = feed(&app, 1_000_000).await;
-    assert_eq!(page["since"], json!(1_000_000));
-    assert!(listed(&page, &sid(&access)), "{page}");
-    assert!(page["cursor"].as_i64().unwrap() <= 1, "{page}");
+    assert_eq!(
+        page,
+        json!({"iat": page["iat"], "since": 1_000_000, "cursor": 0, "more": true, "sessions": [], "users": []})
+    );
+    assert!(listed(&feed(&app, 0).await, &sid(&access)));
 
     let hmac = spawn().await;
     let a = poll(&hmac, None, None).await;
@@ -328,4 +330,32 @@ async fn a_login_under_way_does_not_outlive_a_deactivation_or_a_reset() {
         app.get(&format!("/api/users/{alice}/sessions/"), Some(&superuser(&app, "root").await.1)).await.body,
         json!([])
     );
+}
+
+/// The same through `/api/token/`: a reset committing while the old password is being
+/// checked ends that login (a thief looping logins keeps none through the owner's reset).
+#[tokio::test]
+async fn a_password_login_racing_a_reset_gets_no_tokens() {
+    let app = spawn_with(|c| {
+        // A slow hash: the reset lands while it is being checked.
+        c.argon2.iterations = 60;
+        c.hash_concurrency = 1;
+    })
+    .await;
+    let (alice, _, _) = app.user_with_tokens("alice").await;
+    let login = {
+        let (client, url) = (app.client.clone(), format!("{}/api/token/", app.url));
+        let body = json!({"username": "alice", "password": crate::support::PASSWORD});
+        tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert!(!login.is_finished(), "the hash takes longer than this");
+    app.clock.advance(1);
+    let now = app.state.clock.now();
+    app.state.store.set_password(&alice, "a new hash", None, now, &AuditMeta::default()).await.unwrap();
+    let r = login.await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let root = superuser(&app, "root").await.1;
+    let sessions = app.get(&format!("/api/users/{alice}/sessions/"), Some(&root)).await.body;
+    assert_eq!(sessions, json!([]), "no session outlives the reset");
 }

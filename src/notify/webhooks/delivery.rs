@@ -32,7 +32,12 @@ impl Webhooks {
     }
 
     async fn deliver(&self, d: DueDelivery) {
-        let attempt = match open(&d.secret_sealed, &self.sealing) {
+        // A Security Event Token is signed with the published key, not the secret.
+        let secret = match d.format.as_str() {
+            "set" => Ok(Secret::new("")),
+            _ => open(&d.secret_sealed, &self.sealing),
+        };
+        let attempt = match secret {
             Ok(secret) => self.post(&d, &secret).await,
             // Sealed under another secret key (changed since): no one can sign it.
             Err(e) => Attempt::failed(format!("the endpoint's secret cannot be opened: {e}")),
@@ -118,7 +123,10 @@ impl Webhooks {
         claims["iat"] = iat.into();
         claims["jti"] = d.id.clone().into();
         // One receiver's token is not another's to replay (RFC 8417 §4.5).
-        claims["aud"] = d.url.clone().into();
+        // (The receiver's origin: a URL may carry a token in its path or query.)
+        let origin =
+            url::Url::parse(&d.url).map_or_else(|_| String::new(), |u| u.origin().ascii_serialization());
+        claims["aud"] = origin.into();
         self.signer.sign(SET_TYP, &claims)
     }
 }
