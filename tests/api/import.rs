@@ -143,7 +143,24 @@ async fn a_django_user_base_moves_over_and_logs_in_unchanged() {
     let out = import(&app.database_url, &path);
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("0 user(s) created, 5 updated, 3 skipped; 0 role(s) created"));
-    app.login("alice").await;
+    let (_, refresh) = app.login("alice").await;
+
+    // A record deactivated in Django since: importing it again ends the account's
+    // sessions here, as a deactivation here does.
+    let mut records: Value = serde_json::from_str(&text).unwrap();
+    for record in records.as_array_mut().unwrap() {
+        if record["fields"]["username"] == "alice" {
+            record["fields"]["is_active"] = json!(false);
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&records).unwrap()).unwrap();
+    let alice = app.state.store.user_by_username_key("alice").await.unwrap().unwrap().id;
+    let now = app.state.clock.now();
+    assert!(!app.state.store.list_sessions(&alice, now).await.unwrap().is_empty());
+    assert!(import(&app.database_url, &path).status.success());
+    assert_eq!(app.state.store.list_sessions(&alice, now).await.unwrap().len(), 0, "her sessions ended");
+    let r = app.post("/api/token/refresh/", json!({"refresh": refresh})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
 }
 
 #[tokio::test]

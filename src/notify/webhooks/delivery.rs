@@ -1,7 +1,8 @@
 //! Sending: every delivery whose turn has come, endpoints side by side; one attempt each,
 //! signed per its endpoint's format; what came of it, for the log and the retry schedule.
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::sync::Arc;
+
 use tracing::warn;
 
 use super::{literal_ip, network, signing, Webhooks, CLAIM, LEASE_SECONDS, RETRY_AFTER, SET_TYP};
@@ -13,19 +14,27 @@ impl Webhooks {
     /// Sends every delivery whose turn has come, endpoints side by side: as soon as one
     /// attempt ends, the next due delivery (of its endpoint or another) goes out, so a slow
     /// receiver holds up only its own.
-    pub(super) async fn send_due(&self) {
-        let mut flying = FuturesUnordered::new();
+    pub(super) async fn send_due(self: &Arc<Self>) {
+        // Each attempt is a task of its own: one that holds the store's writer (recording
+        // its outcome) must go on while this loop waits to claim, or the two wait on
+        // each other.
+        let mut flying = tokio::task::JoinSet::new();
         loop {
             // Not after shutdown began: what was claimed is finished, nothing more is.
             if !self.tasks.is_closed() && flying.len() < CLAIM as usize {
                 let now = self.clock.now();
                 let room = CLAIM - flying.len() as i64;
                 match self.store.claim_webhook_deliveries(now, now + LEASE_SECONDS, room).await {
-                    Ok(due) => flying.extend(due.into_iter().map(|d| self.deliver(d))),
+                    Ok(due) => {
+                        for d in due {
+                            let webhooks = Arc::clone(self);
+                            flying.spawn(async move { webhooks.deliver(d).await });
+                        }
+                    }
                     Err(e) => warn!(error = %e, "could not read the webhook deliveries"),
                 }
             }
-            if flying.next().await.is_none() {
+            if flying.join_next().await.is_none() {
                 return;
             }
         }

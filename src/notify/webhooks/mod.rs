@@ -345,7 +345,7 @@ impl Webhooks {
     }
 
     /// One round of each: new audit entries into deliveries, then every delivery due now.
-    pub async fn run_once(&self) {
+    pub async fn run_once(self: &Arc<Self>) {
         self.dispatch_all().await;
         self.send_due().await;
     }

@@ -56,6 +56,14 @@ fn internal(ip: IpAddr) -> bool {
             if s[0] == 0x64 && s[1] == 0xff9b {
                 return true;
             }
+            // ::ffff:0:a.b.c.d (SIIT) carries an IPv4 address too; 2001::/32 (Teredo) and
+            // 100::/64 (discard) reach nothing a webhook should.
+            if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+                return internal(embedded(s[6], s[7]));
+            }
+            if (s[0] == 0x2001 && s[1] == 0) || (s[0] == 0x100 && s[1..4] == [0; 3]) {
+                return true;
+            }
             // ::a.b.c.d (IPv4-compatible), with :: and ::1 among them.
             if s[..6] == [0; 6] {
                 return v6.is_unspecified() || v6.is_loopback() || internal(embedded(s[6], s[7]));
@@ -130,6 +138,18 @@ mod tests {
             "::1",
             "fe80::1",
             "fd00::1",
+            "fec0::1",
+            "::",
+            "168.63.129.16",
+            "192.0.0.8",
+            "::10.0.0.1",
+            "::127.0.0.1",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "::ffff:0:7f00:1",
+            "2001::1",
+            "100::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "224.0.0.1",

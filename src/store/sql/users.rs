@@ -293,6 +293,11 @@ impl Store {
                     q.bind(&u.email).bind(u.is_active).bind(u.is_superuser).bind(u.date_joined).bind(&id),
                 )
                 .await?;
+                // A record deactivated since the last import: its sessions end, and the
+                // revocation feed tells other services, as a deactivation here does.
+                if !u.is_active {
+                    revoke_sessions_of(&mut c, &id, now).await?;
+                }
                 id
             }
             None => {
