@@ -119,7 +119,7 @@ pub enum WebhooksCommand {
         #[arg(long)]
         format: Option<String>,
     },
-    /// Turn an endpoint on or off (a disabled one hears nothing meanwhile).
+    /// Turn an endpoint on or off (a disabled one is sent nothing; what happens meanwhile waits).
     Enable {
         id: String,
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]

@@ -339,25 +339,32 @@ async fn an_endpoint_hears_only_what_it_chose_from_its_registration_on() {
     let (_, admin) = superuser(&app, "root").await;
     app.register("before").await;
     let hook = Receiver::start().await;
-    let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.deactivated"])).await;
+    let (id, secret) = endpoint(&app, &admin, &hook.url, json!(["user.created", "user.deactivated"])).await;
     let (carol, _, _) = app.user_with_tokens("carol").await;
     let patch = json!({"is_active": false});
     let r =
         app.request(Method::PATCH, &format!("/api/users/{carol}/"), Some(patch.clone()), Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Carol's login was not chosen; "before" registered before the endpoint existed.
     app.state.webhooks.run_once().await;
-    assert_eq!(hook.types(&secret), ["user.deactivated"]);
+    assert_eq!(hook.types(&secret), ["user.created", "user.deactivated"]);
+    assert_eq!(hook.bodies()[0]["data"]["username"], json!("carol"));
     assert_eq!(
-        hook.bodies()[0]["data"]["actor_id"],
+        hook.bodies()[1]["data"]["actor_id"],
         json!(app.state.store.user_by_username_key("root").await.unwrap().unwrap().id)
     );
-    // Disabled: nothing meanwhile, then again from its re-enabling.
-    let off = json!({"enabled": false});
-    app.request(Method::PATCH, &format!("/api/webhooks/{id}/"), Some(off), Some(&admin)).await;
-    let (dave, _, _) = app.user_with_tokens("dave").await;
-    app.request(Method::PATCH, &format!("/api/users/{dave}/"), Some(patch.clone()), Some(&admin)).await;
+    // Disabled: nothing is sent; what happened meanwhile goes out once it is enabled.
+    let toggle = |on: bool| json!({"enabled": on});
+    let path = format!("/api/webhooks/{id}/");
+    app.request(Method::PATCH, &path, Some(toggle(false)), Some(&admin)).await;
+    app.register("dave").await;
     app.state.webhooks.run_once().await;
-    assert_eq!(hook.got.lock().unwrap().len(), 1);
+    assert_eq!(hook.got.lock().unwrap().len(), 2);
+    app.request(Method::PATCH, &path, Some(toggle(true)), Some(&admin)).await;
+    app.register("erin").await;
+    app.state.webhooks.run_once().await;
+    let names: Vec<Value> = hook.bodies().iter().map(|b| b["data"]["username"].clone()).collect();
+    assert_eq!(names, [json!("carol"), json!("carol"), json!("dave"), json!("erin")], "in order, none lost");
 }
 
 /// On PostgreSQL an audit entry's id is taken when it is written, not at commit: an entry

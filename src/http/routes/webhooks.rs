@@ -41,7 +41,8 @@ pub struct WebhookResponse {
     /// 8417; CAEP `session-revoked` and `credential-change`, RISC `account-disabled`)
     /// pushed per RFC 8935, signed with the published key.
     pub format: String,
-    /// A disabled endpoint hears of nothing that happens meanwhile.
+    /// A disabled endpoint is sent nothing; what happens meanwhile waits in its log and
+    /// goes out, in order, once it is enabled again.
     pub enabled: bool,
     pub created: String,
     pub updated: String,

@@ -106,14 +106,14 @@ impl Store {
         Ok(true)
     }
 
-    /// The cursor, the enabled endpoints and up to `limit` audit entries after the
-    /// cursor (or after the oldest endpoint's start, if later: nothing before an endpoint
-    /// existed is read). No entries are read while no endpoint is enabled.
+    /// The cursor, every endpoint and up to `limit` audit entries after the cursor (or
+    /// after the oldest endpoint's start, if later: nothing before an endpoint existed is
+    /// read). A disabled endpoint's deliveries are made all the same and wait for it.
     pub async fn webhook_backlog(&self, limit: i64) -> Result<WebhookBacklog, StoreError> {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let cursor: i64 = c.scalar(sql("SELECT audit_id FROM webhook_cursor WHERE id = 1")).await?;
-        let q = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE enabled = TRUE");
+        let q = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints");
         let endpoints: Vec<WebhookEndpointRow> = c.all(sql(&q)).await?;
         let Some(start) = endpoints.iter().map(|e| e.after_audit_id).min() else {
             return Ok(WebhookBacklog { cursor, endpoints, entries: Vec::new() });

@@ -16,7 +16,7 @@ export function EnabledSwitch({ value, onChange }: Props) {
         Enabled
       </Switch>
       <p id={hintId} className="hint">
-        {value ? 'Events are delivered as they happen.' : 'Off: nothing is sent, and what happens meanwhile is not kept for later.'}
+        {value ? 'Events are delivered as they happen.' : 'Off: nothing is sent; what happens meanwhile waits and goes out once it is on again.'}
       </p>
     </div>
   );

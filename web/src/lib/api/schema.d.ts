@@ -2581,7 +2581,10 @@ export interface components {
              *     pushed per RFC 8935, signed with the published key.
              */
             format: string;
-            /** @description A disabled endpoint hears of nothing that happens meanwhile. */
+            /**
+             * @description A disabled endpoint is sent nothing; what happens meanwhile waits in its log and
+             *     goes out, in order, once it is enabled again.
+             */
             enabled: boolean;
             created: string;
             updated: string;
