@@ -1,12 +1,13 @@
-//! What a serving instance runs beside the requests: reloading signing keys rotated
-//! elsewhere, dropping expired authorization requests and external sign-ins, writing the
+//! What a serving instance runs beside the requests: deleting expired tokens, sessions and
+//! old audit entries, reloading signing keys rotated elsewhere, dropping expired authorization requests and external sign-ins, writing the
 //! uses of personal access tokens, pruning the revocation feed, sending the mail outbox and delivering webhooks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{info, warn};
 
+use super::cleanup::{self, Cleanup};
 use super::AppState;
 
 /// How often keys rotated by an operator (on any instance) are picked up here.
@@ -21,8 +22,38 @@ const FEED_PRUNE: Duration = Duration::from_secs(60);
 /// How often expired authorization requests and codes are dropped.
 const AUTHORIZATION_FLUSH: Duration = Duration::from_secs(300);
 
+/// Between two batches of the cleanup: live writes get the database in between.
+const CLEANUP_PAUSE: Duration = Duration::from_millis(10);
+
 /// Starts the background jobs. The keys must have been loaded once before.
 pub fn start(state: &AppState) {
+    if !state.config.cleanup_interval.is_zero() {
+        let (store, clock) = (Arc::clone(&state.store), Arc::clone(&state.clock));
+        let cleanup = Cleanup {
+            batch: cleanup::BATCH,
+            audit_retention: state.config.audit_retention,
+            pause: CLEANUP_PAUSE,
+        };
+        let period = state.config.cleanup_interval;
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(period);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                match cleanup.run(&store, clock.now()).await {
+                    Ok(d) if d.total() > 0 => info!(
+                        tokens = d.tokens,
+                        sessions = d.sessions,
+                        audit = d.audit,
+                        "expired records deleted"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "cleanup stopped; it resumes at the next interval"),
+                }
+            }
+        });
+    }
     let tokens = Arc::clone(&state.tokens);
     tokio::spawn(async move {
         let mut every = tokio::time::interval(KEY_RELOAD);

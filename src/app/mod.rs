@@ -1,6 +1,7 @@
 //! The composition root: the services built once (`state`), the background jobs a
-//! serving instance runs (`jobs`), logging and metrics (`telemetry`).
+//! serving instance runs (`jobs`), deleting what expired (`cleanup`), logging and metrics (`telemetry`).
 
+pub mod cleanup;
 pub mod jobs;
 pub mod memory;
 mod state;

@@ -42,7 +42,23 @@ pub async fn check(state: &AppState) -> anyhow::Result<()> {
         Err(e) => say(false, format!("database: {e}")),
     }
     match state.store.list_roles().await {
-        Ok(roles) => say(true, format!("schema: migrated ({} role(s))", roles.len())),
+        Ok(roles) => {
+            say(true, format!("schema: migrated ({} role(s))", roles.len()));
+            // Every hot statement searches an index: none slows down as tables grow.
+            match state.store.hot_query_plans().await {
+                Ok(plans) => {
+                    match plans.iter().filter(|p| p.reads_whole_table()).map(|p| p.name).collect::<Vec<_>>() {
+                        scans if scans.is_empty() => {
+                            say(true, format!("indexes: {} hot statements use them", plans.len()))
+                        }
+                        scans => {
+                            say(false, format!("indexes: these read whole tables: {}", scans.join(", ")))
+                        }
+                    }
+                }
+                Err(e) => say(false, format!("indexes: could not be checked ({e})")),
+            }
+        }
         Err(e) => say(false, format!("schema: not usable ({e}); run `authenticon migrate`")),
     }
     if !config.jwt_algorithm.is_hmac() && config.jwt_private_key_file.is_none() {

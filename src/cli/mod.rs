@@ -15,10 +15,12 @@ mod webhooks;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 
+use crate::app::cleanup::{self, Cleanup};
 use crate::app::{telemetry, AppState};
 use crate::config::{redact_url, reference_table, Config, Section};
 use crate::domain::{ClientInfo, FieldErrors};
@@ -57,7 +59,8 @@ pub enum Command {
         #[arg(long)]
         no_input: bool,
     },
-    /// Delete expired refresh-token records.
+    /// Delete expired refresh-token records and sessions (and audit entries past
+    /// AUTHENTICON_AUDIT_RETENTION), in small batches that live traffic runs beside.
     #[command(name = "flushexpiredtokens")]
     FlushExpiredTokens,
     /// Import users and groups from Django's `manage.py dumpdata auth.user auth.group`
@@ -355,8 +358,18 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             superuser::create_superuser(&state, username, email, no_input).await
         }
         Command::FlushExpiredTokens => {
-            let n = state.store.flush_expired(state.clock.now()).await?;
-            println!("Deleted {n} expired refresh token(s).");
+            let cleanup = Cleanup {
+                batch: cleanup::BATCH,
+                audit_retention: state.config.audit_retention,
+                pause: Duration::ZERO,
+            };
+            let deleted = cleanup.run(&state.store, state.clock.now()).await?;
+            println!("Deleted {} expired refresh token(s).", deleted.tokens);
+            tracing::info!(
+                sessions = deleted.sessions,
+                audit = deleted.audit,
+                "expired sessions and audit entries deleted"
+            );
             // simplejwt's one line stays the output; spent authorization requests go too.
             let n = state.store.flush_authorizations(state.clock.now()).await?;
             tracing::info!(deleted = n, "expired authorization requests deleted");

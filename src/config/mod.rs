@@ -181,6 +181,11 @@ pub struct Config {
     pub user_cache_ttl: Duration,
     pub db_pool_size: u32,
     pub db_acquire_timeout: Duration,
+    /// How often a serving instance deletes expired tokens and sessions (and audit
+    /// entries past `audit_retention`). Zero: never (`flushexpiredtokens` from cron).
+    pub cleanup_interval: Duration,
+    /// Audit entries older than this are deleted by the cleanup; `None` keeps them all.
+    pub audit_retention: Option<Duration>,
     pub request_timeout: Duration,
     /// Time a client gets to send a request's line and headers (slowloris defence).
     pub header_read_timeout: Duration,
@@ -268,6 +273,8 @@ impl Default for Config {
             user_cache_ttl: Duration::from_secs(1),
             db_pool_size: 10,
             db_acquire_timeout: Duration::from_secs(5),
+            cleanup_interval: Duration::from_secs(3_600),
+            audit_retention: None,
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 64 * 1024,

@@ -140,6 +140,14 @@ fn personal_token_max_lifetime(c: &mut Config, v: &str) -> Result<(), &'static s
     Ok(())
 }
 
+fn audit_retention(c: &mut Config, v: &str) -> Result<(), &'static str> {
+    c.audit_retention = match v {
+        "none" => None,
+        v => Some(positive_lifetime(v).map_err(|_| "a lifetime like 365d, or none")?),
+    };
+    Ok(())
+}
+
 fn database_url(c: &mut Config, v: &str) -> Result<(), &'static str> {
     if !(v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://")) {
         return Err("a sqlite://PATH or postgres://… URL");
@@ -261,6 +269,11 @@ pub static SETTINGS: &[Setting] = &[
         |c| c.db_pool_size.to_string(), "connections in the pool"),
     setting("DB_ACQUIRE_TIMEOUT", |c, v| put(&mut c.db_acquire_timeout, positive_lifetime(v)?),
         |c| duration(c.db_acquire_timeout), "how long a request waits for a connection before answering `503`"),
+    setting("CLEANUP_INTERVAL", |c, v| put(&mut c.cleanup_interval, lifetime(v)?), |c| duration(c.cleanup_interval),
+        "how often `serve` deletes expired refresh tokens and sessions (and audit entries past `AUDIT_RETENTION`), in small batches; `0` leaves it to `flushexpiredtokens`"),
+    setting("AUDIT_RETENTION", audit_retention,
+        |c| c.audit_retention.map(duration).unwrap_or_else(|| "none".into()),
+        "audit entries older than this are deleted by the cleanup (e.g. `365d`); `none` keeps them all"),
     setting("USER_CACHE_TTL", |c, v| put(&mut c.user_cache_ttl, lifetime(v)?), |c| duration(c.user_cache_ttl),
         "how long a protected route may reuse the user it read; `0` reads every time (see \"Tokens\")"),
     setting("TRUSTED_PROXIES", trusted_proxies,

@@ -14,7 +14,7 @@ use sqlx::{
     Arguments, Decode, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction, Type,
 };
 
-use super::{postgres, sqlite, StoreError};
+use super::StoreError;
 
 /// Which database the store talks to; the few statements that differ ask it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,14 +38,6 @@ impl Backend {
         match self {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE OF rt",
-        }
-    }
-
-    /// A rotation's writes in one round trip (see each backend's `ROTATE_SQL`).
-    pub fn rotate_sql(self) -> &'static str {
-        match self {
-            Backend::Sqlite => sqlite::ROTATE_SQL,
-            Backend::Postgres => postgres::ROTATE_SQL,
         }
     }
 }
@@ -234,6 +226,34 @@ impl Conn<'_> {
     /// The first column of the row, if the statement returns one.
     pub async fn optional_scalar<T: Scalar>(&mut self, q: Query<'_>) -> Result<Option<T>, StoreError> {
         Ok(self.optional::<(T,)>(q).await?.map(|(v,)| v))
+    }
+
+    /// The database's plan for the statement, one line per step: SQLite's `EXPLAIN QUERY
+    /// PLAN` details, PostgreSQL's `EXPLAIN` lines.
+    pub async fn plan(&mut self, q: Query<'_>) -> Result<Vec<String>, StoreError> {
+        use sqlx::Row as _;
+        let explain = match self.backend() {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {}", q.sql),
+            Backend::Postgres => format!("EXPLAIN {}", q.sql),
+        };
+        Ok(match self {
+            // Not kept prepared: SQLite would answer a later ask from the first plan,
+            // whatever indexes came or went since.
+            Conn::Sqlite(c) => sqlx::query_with(&explain, q.sqlite_args()?)
+                .persistent(false)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("detail"))
+                .collect::<Result<_, _>>()?,
+            Conn::Postgres(c) => sqlx::query_with(&explain, q.pg_args()?)
+                .persistent(false)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     /// The first column of every row.

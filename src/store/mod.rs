@@ -8,12 +8,14 @@
 //! statement that is not the same).
 
 mod db;
+mod group_commit;
 mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
 
 pub use rows::*;
+pub use sql::QueryPlan;
 
 use db::{Pooled, Tx};
 
@@ -73,6 +75,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// The database's connection pools.
+#[derive(Clone)]
 enum Pools {
     Sqlite(sqlite::Pools),
     Postgres(sqlx::PgPool),
@@ -81,17 +84,29 @@ enum Pools {
 /// The database, whichever it is. Cheap to share (`Arc<Store>`).
 pub struct Store {
     pools: Pools,
+    rotations: group_commit::RotationQueue,
+}
+
+/// A write transaction on `pools`.
+async fn begin_write(pools: &Pools) -> Result<Tx, StoreError> {
+    Ok(match pools {
+        Pools::Sqlite(p) => Tx::Sqlite(sqlite::begin_write(p).await?),
+        Pools::Postgres(p) => Tx::Postgres(p.begin().await?),
+    })
 }
 
 impl Store {
     /// Opens the store that `config.database_url` names (without migrating).
     pub async fn connect(config: &Config) -> Result<Self, StoreError> {
-        let pools = if config.database_url.starts_with("sqlite:") {
-            Pools::Sqlite(sqlite::connect(config).await?)
+        let (pools, writers) = if config.database_url.starts_with("sqlite:") {
+            (Pools::Sqlite(sqlite::connect(config).await?), 1)
         } else {
-            Pools::Postgres(postgres::connect(config)?)
+            // A few batches side by side, leaving most connections to reads.
+            let writers = (config.db_pool_size as usize / 3).clamp(1, 4);
+            (Pools::Postgres(postgres::connect(config)?), writers)
         };
-        Ok(Self { pools })
+        let rotations = group_commit::RotationQueue::start(pools.clone(), writers);
+        Ok(Self { pools, rotations })
     }
 
     /// Applies pending migrations (safe to run on every start, from many instances).
@@ -124,11 +139,18 @@ impl Store {
         })
     }
 
+    /// One bounded delete in a write transaction of its own (on SQLite through the one
+    /// writer connection, so it queues fairly with the other writes instead of racing
+    /// them in SQLite's busy handler).
+    async fn delete_batch(&self, q: db::Query<'_>) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let n = tx.conn().execute(q).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// A write transaction: the one transaction helper every multi-step change uses.
     async fn write(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.pools {
-            Pools::Sqlite(p) => Tx::Sqlite(sqlite::begin_write(p).await?),
-            Pools::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        begin_write(&self.pools).await
     }
 }

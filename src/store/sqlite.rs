@@ -1,6 +1,6 @@
 //! What is SQLite's own: WAL mode, a busy timeout, one writer connection taking the
 //! write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
-//! on a stale read snapshot; migrations under that lock; the rotation as one batch.
+//! on a stale read snapshot; migrations under that lock.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::StoreError;
 use crate::config::Config;
 
+#[derive(Clone)]
 pub struct Pools {
     pub read: SqlitePool,
     /// One connection for write transactions: SQLite takes one writer at a time anyway,
@@ -84,14 +85,3 @@ pub async fn migrate(pools: &Pools) -> Result<(), StoreError> {
     tx.commit().await?;
     Ok(())
 }
-
-/// A rotation's writes, as one batch of statements. SQLite numbers parameters, so every
-/// statement reads the same `$N`: $1 now, $2 spent jti, $3 successor jti, $4 session,
-/// $5 issued at, $6 expires at, $7 event, $8 user, $9 actor, $10 ip, $11 user agent,
-/// $12 detail.
-pub const ROTATE_SQL: &str = "\
-    UPDATE refresh_tokens SET used_at = $1, used_ip = $10, used_user_agent = $11, replaced_by = $3 WHERE jti = $2 AND used_at IS NULL; \
-    INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($3, $4, $5, $6); \
-    UPDATE sessions SET last_used_at = $1, expires_at = $6 WHERE id = $4; \
-    INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
-    VALUES ($1, $7, $8, (SELECT username FROM users WHERE id = $8), $9, $10, $11, $12)";

@@ -400,3 +400,46 @@ async fn the_overview_counts_events_per_hour_and_per_day() {
     let r = call(&app, Method::GET, "/api/audit/summary/?period=1y", None, &root).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn search_finds_any_part_of_a_username_or_email_and_follows_changes() {
+    use authenticon::domain::Clock;
+    let app = spawn().await;
+    let (_, root) = superuser(&app, "root").await;
+    let mut ids = std::collections::HashMap::new();
+    for (name, email) in [("margaret", "peggy@example.com"), ("marge", "m@example.org"), ("r_e_x", "")] {
+        let r = app.post("/register/", json!({"username": name, "password": PASSWORD, "email": email})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        ids.insert(name, str_of(&r.body["id"]));
+    }
+    let search = |q: &str| {
+        let path = format!("/api/users/?search={q}");
+        let (app, root) = (&app, &root);
+        async move {
+            let r = call(app, Method::GET, &path, None, root).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {:?}", r.body);
+            let names: Vec<String> =
+                r.body["results"].as_array().unwrap().iter().map(|u| str_of(&u["username"])).collect();
+            assert_eq!(r.body["count"], json!(names.len()));
+            names
+        }
+    };
+    // Inside a name, inside an address, in both; short and long; nothing special.
+    assert_eq!(search("garet").await, ["margaret"]);
+    assert_eq!(search("PEGGY").await, ["margaret"]);
+    assert_eq!(search("arg").await, ["margaret", "marge"]);
+    assert_eq!(search("example.org").await, ["marge"]);
+    assert_eq!(search("ar").await, ["margaret", "marge"]);
+    assert_eq!(search("_e_").await, ["r_e_x"]);
+    assert_eq!(search("a%22b").await, Vec::<String>::new());
+    assert_eq!(search("%22%22%22").await, Vec::<String>::new());
+    // A changed address is found by its new text only; a deleted user not at all.
+    let path = format!("/api/users/{}/", ids["margaret"]);
+    let r = call(&app, Method::PATCH, &path, Some(json!({"email": "maggie@example.net"})), &root).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(search("peggy").await, Vec::<String>::new());
+    assert_eq!(search("maggie").await, ["margaret"]);
+    assert!(app.state.store.delete_user(&ids["marge"], app.clock.now()).await.unwrap());
+    assert_eq!(search("arg").await, ["margaret"]);
+    assert_eq!(search("example.org").await, Vec::<String>::new());
+}

@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod admin_links;
 mod auth;
+mod cleanup;
 mod cli;
 mod external;
 mod faults;

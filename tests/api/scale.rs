@@ -94,3 +94,48 @@ async fn with_redis_unreachable_an_instance_says_so_once_and_logins_go_on() {
     let (_, log) = server.terminate();
     assert_eq!(log.matches("Redis unreachable").count(), 1, "{log}");
 }
+
+#[tokio::test]
+async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
+    let app = spawn().await;
+    let plans = app.state.store.hot_query_plans().await.unwrap();
+    let names: Vec<&str> = plans.iter().map(|p| p.name).collect();
+    assert_eq!(
+        names,
+        [
+            "user by username",
+            "refresh token by jti",
+            "rotation batch read",
+            "session list",
+            "revocation feed page",
+            "expired tokens cleanup",
+            "expired sessions cleanup",
+            "audit retention",
+            "user search count",
+            "user search page",
+            "audit by user",
+            "audit by event",
+            "audit by actor",
+            "audit by time",
+        ]
+    );
+    let scans: Vec<_> = plans.iter().filter(|p| p.reads_whole_table()).collect();
+    assert!(scans.is_empty(), "{scans:#?}");
+    // The check can fail: without its index, the sessions cleanup reads every session.
+    drop_index(&app.database_url, "sessions_expires").await;
+    let plans = app.state.store.hot_query_plans().await.unwrap();
+    let scans: Vec<&str> = plans.iter().filter(|p| p.reads_whole_table()).map(|p| p.name).collect();
+    assert_eq!(scans, ["expired sessions cleanup"], "{plans:#?}");
+}
+
+async fn drop_index(url: &str, index: &str) {
+    use sqlx::Connection;
+    let statement = format!("DROP INDEX {index}");
+    if on_postgres() {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(&statement).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(&statement).execute(&mut c).await.unwrap();
+    }
+}

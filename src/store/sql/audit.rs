@@ -2,7 +2,8 @@
 
 use super::roles::same_set;
 use super::users::roles_and_permissions;
-use crate::store::db::{sql, Conn, Query};
+use super::Filters;
+use crate::store::db::{sql, Conn};
 use crate::store::{
     AuditEvent, AuditFilter, AuditMeta, AuditRow, EventCount, Judged, Page, Store, StoreError, Timestamp,
     CHANGED_MEANWHILE,
@@ -63,12 +64,11 @@ impl Store {
     ) -> Result<Page<AuditRow>, StoreError> {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log a {AUDIT_FILTER}");
-        let count: i64 = c.scalar(with_filter(sql(&count_sql), filter)).await?;
-        let page_sql = format!(
-            "SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {AUDIT_FILTER} ORDER BY a.id DESC LIMIT $8 OFFSET $9"
-        );
-        let rows = c.all(with_filter(sql(&page_sql), filter).bind(limit).bind(offset)).await?;
+        let f = audit_filters(&mut c, filter).await?;
+        let count_sql = format!("SELECT COUNT(*) FROM audit_log a {}", f.sql());
+        let count: i64 = c.scalar(f.bind(sql(&count_sql))).await?;
+        let page_sql = audit_page_sql(&f);
+        let rows = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
         Ok(Page { count, rows })
     }
 
@@ -81,10 +81,21 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        let q = format!(
-            "SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {AUDIT_FILTER} AND ($8 IS NULL OR a.id < $8) ORDER BY a.id DESC LIMIT $9"
-        );
-        self.read().await?.conn().all(with_filter(sql(&q), filter).bind(before).bind(limit)).await
+        let mut pooled = self.read().await?;
+        let mut c = pooled.conn();
+        let mut f = audit_filters(&mut c, filter).await?;
+        if let Some(before) = before {
+            f.and("a.id < ?", [before.into()]);
+        }
+        let q =
+            format!("SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {} ORDER BY a.id DESC LIMIT ${}", f.sql(), f.next());
+        c.all(f.bind(sql(&q)).bind(limit)).await
+    }
+
+    /// Deletes up to `limit` of the oldest audit entries recorded before `before`;
+    /// returns how many went (audit retention, a bounded batch at a time).
+    pub async fn delete_audit_before(&self, before: Timestamp, limit: i64) -> Result<u64, StoreError> {
+        self.delete_batch(sql(DELETE_AUDIT_BEFORE).bind(before).bind(limit)).await
     }
 
     /// How many of `events` happened in each `bucket_secs` from `since` until `until`.
@@ -111,26 +122,93 @@ impl Store {
     }
 }
 
+/// Up to $2 of the oldest entries recorded before $1.
+pub(super) const DELETE_AUDIT_BEFORE: &str =
+    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < $1 ORDER BY time LIMIT $2)";
+
 const AUDIT_COLUMNS: &str =
     "a.id, a.time, a.event, a.user_id, a.username, a.actor_id, u.username AS actor_username, a.ip, a.user_agent, a.detail";
 const AUDIT_FROM: &str = "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id";
 
-/// The subject ($1 an id or username key, $2 the key: `$1` alone cannot tell an id from
-/// a name, so both are tried), the event ($3), the actor ($4 id, $5 username key) and
-/// the time range ($6 from, $7 before).
-const AUDIT_FILTER: &str = "WHERE ($1 IS NULL OR a.user_id = $1 \
-     OR a.user_id = (SELECT id FROM users WHERE username_key = $2) \
-     OR ($2 IS NOT NULL AND lower(a.username) = $2)) \
-     AND ($3 IS NULL OR a.event = $3) \
-     AND ($4 IS NULL OR a.actor_id = $4 OR a.actor_id = (SELECT id FROM users WHERE username_key = $5)) \
-     AND ($6 IS NULL OR a.time >= $6) AND ($7 IS NULL OR a.time < $7)";
+/// How a filter's user is named.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Named {
+    /// A username (its key) of a user.
+    ByName,
+    /// The id of a user.
+    ById,
+    /// Neither (a deleted account, or a typo).
+    Nobody,
+}
 
-fn with_filter<'q>(q: Query<'q>, f: &'q AuditFilter) -> Query<'q> {
-    q.bind(f.user_id.as_deref().or(f.username_key.as_deref()))
-        .bind(f.username_key.as_deref())
-        .bind(f.event.as_deref())
-        .bind(f.actor_id.as_deref().or(f.actor_key.as_deref()))
-        .bind(f.actor_key.as_deref())
-        .bind(f.since)
-        .bind(f.until)
+async fn named(c: &mut Conn<'_>, value: &str, key: &str) -> Result<Named, StoreError> {
+    let q = sql("SELECT (SELECT COUNT(*) FROM users WHERE username_key = $1), (SELECT COUNT(*) FROM users WHERE id = $2)");
+    let (by_name, by_id): (i64, i64) = c.one(q.bind(key).bind(value)).await?;
+    Ok(match (by_name, by_id) {
+        (n, _) if n > 0 => Named::ByName,
+        (_, n) if n > 0 => Named::ById,
+        _ => Named::Nobody,
+    })
+}
+
+/// A page of the entries `f` selects, newest first (then `LIMIT`, `OFFSET`).
+pub(super) fn audit_page_sql(f: &Filters<'_>) -> String {
+    let n = f.next();
+    format!("SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {} ORDER BY a.id DESC LIMIT ${n} OFFSET ${}", f.sql(), n + 1)
+}
+
+/// The filter's clauses. A user (the subject, or the actor) may be named by id or by
+/// username; each becomes one equality on an indexed column (`IN` of both would read the
+/// log in id order instead, a million rows for a rare user). Entries keep their username
+/// after an account is deleted, so a subject nobody holds any more is also matched
+/// against those (without an index: a rare search for a deleted account).
+pub(super) async fn audit_filters<'q>(
+    c: &mut Conn<'_>,
+    f: &'q AuditFilter,
+) -> Result<Filters<'q>, StoreError> {
+    let subject = match f.user_id.as_deref() {
+        Some(subject) => Some(named(c, subject, f.username_key.as_deref().unwrap_or(subject)).await?),
+        None => None,
+    };
+    let actor = match f.actor_id.as_deref() {
+        Some(actor) => Some(named(c, actor, f.actor_key.as_deref().unwrap_or(actor)).await?),
+        None => None,
+    };
+    Ok(audit_filters_named(f, subject, actor))
+}
+
+/// `audit_filters`, once it is known how the subject and the actor are named.
+pub(super) fn audit_filters_named(
+    f: &AuditFilter,
+    subject: Option<Named>,
+    actor: Option<Named>,
+) -> Filters<'_> {
+    let mut w = Filters::default();
+    if let (Some(value), Some(named)) = (f.user_id.as_deref(), subject) {
+        let key = f.username_key.as_deref().unwrap_or(value);
+        match named {
+            Named::ByName => w.and("a.user_id = (SELECT id FROM users WHERE username_key = ?)", [key.into()]),
+            Named::ById => w.and("a.user_id = ?", [value.into()]),
+            Named::Nobody => w.and("(a.user_id = ? OR lower(a.username) = ?)", [value.into(), key.into()]),
+        }
+    }
+    if let Some(event) = f.event.as_deref() {
+        w.and("a.event = ?", [event.into()]);
+    }
+    if let (Some(value), Some(named)) = (f.actor_id.as_deref(), actor) {
+        let key = f.actor_key.as_deref().unwrap_or(value);
+        match named {
+            Named::ByName => {
+                w.and("a.actor_id = (SELECT id FROM users WHERE username_key = ?)", [key.into()])
+            }
+            Named::ById | Named::Nobody => w.and("a.actor_id = ?", [value.into()]),
+        }
+    }
+    if let Some(since) = f.since {
+        w.and("a.time >= ?", [since.into()]);
+    }
+    if let Some(until) = f.until {
+        w.and("a.time < ?", [until.into()]);
+    }
+    w
 }

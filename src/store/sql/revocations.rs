@@ -21,6 +21,10 @@ pub(super) async fn revoke_user_tokens(
 /// that is still to come.
 const MARK_SQL: &str = "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM revocations";
 
+/// A page of the feed: entries after cursor $1 still live after $2, at most $3.
+pub(super) const FEED_PAGE: &str =
+    "SELECT seq, kind, subject, at FROM revocations WHERE seq > $1 AND at > $2 ORDER BY seq LIMIT $3";
+
 impl Store {
     /// The feed's mark, then up to `limit` entries after `since` that still concern a
     /// live token (`at > live_after`). Read in this order: whatever the mark counts, the
@@ -34,10 +38,7 @@ impl Store {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let (newest, count): (i64, i64) = c.one(sql(MARK_SQL)).await?;
-        let q = sql(
-            "SELECT seq, kind, subject, at FROM revocations WHERE seq > $1 AND at > $2 ORDER BY seq LIMIT $3",
-        );
-        let rows = c.all(q.bind(since).bind(live_after).bind(limit)).await?;
+        let rows = c.all(sql(FEED_PAGE).bind(since).bind(live_after).bind(limit)).await?;
         Ok((RevocationMark { newest, count }, rows))
     }
 

@@ -2,30 +2,32 @@
 //! revocation, the sessions page, cleanup.
 
 use super::audit::insert_audit;
+use super::rotation::RotationRequest;
 use super::users::user_with_roles;
-use crate::store::db::{sql, Conn};
+use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
     AuditEvent, AuditMeta, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome, RotationRules,
     SessionRow, SessionState, Store, StoreError, Timestamp,
 };
 
 /// A refresh token's record joined with its family, as rotation and logout need it.
-#[derive(sqlx::FromRow)]
-struct TokenState {
-    session_id: String,
-    used_at: Option<Timestamp>,
-    used_ip: Option<String>,
-    used_user_agent: Option<String>,
-    expires_at: Timestamp,
-    user_id: String,
-    revoked_at: Option<Timestamp>,
-    session_created_at: Timestamp,
-    replaced_by: Option<String>,
-    client_id: Option<String>,
+#[derive(Clone, sqlx::FromRow)]
+pub(super) struct TokenState {
+    pub jti: String,
+    pub session_id: String,
+    pub used_at: Option<Timestamp>,
+    pub used_ip: Option<String>,
+    pub used_user_agent: Option<String>,
+    pub expires_at: Timestamp,
+    pub user_id: String,
+    pub revoked_at: Option<Timestamp>,
+    pub session_created_at: Timestamp,
+    pub replaced_by: Option<String>,
+    pub client_id: Option<String>,
 }
 
 impl TokenState {
-    fn into_reuse(self) -> Reuse {
+    pub fn into_reuse(self) -> Reuse {
         Reuse {
             user_id: self.user_id,
             session_id: self.session_id,
@@ -36,15 +38,34 @@ impl TokenState {
     }
 }
 
+/// A user's live sign-ins, most recently used first ($1 user, $2 now). Applications'
+/// grants are listed with the applications, not as sign-ins.
+pub(super) const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id IS NULL \
+     ORDER BY last_used_at DESC, created_at DESC";
+
+/// Up to $2 refresh-token records expired by $1.
+pub(super) const DELETE_EXPIRED_TOKENS: &str =
+    "DELETE FROM refresh_tokens WHERE jti IN (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT $2)";
+
+/// Up to $2 sessions expired by $1.
+pub(super) const DELETE_EXPIRED_SESSIONS: &str =
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2)";
+
+/// `TokenState`'s columns (then a `WHERE` on `rt`).
+pub(super) const TOKEN_STATE_SELECT: &str = "SELECT rt.jti, rt.session_id, rt.used_at, rt.used_ip, \
+     rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at, s.created_at AS session_created_at, \
+     rt.replaced_by, s.client_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id";
+
+/// A token's state by jti ($1); `lock` as in `token_state`.
+pub(super) fn token_state_sql(backend: Backend, lock: bool) -> String {
+    format!("{TOKEN_STATE_SELECT} WHERE rt.jti = $1{}", if lock { backend.for_update_of_token() } else { "" })
+}
+
 /// `lock` takes the row lock that serialises rotations of one token across connections
 /// and instances.
 async fn token_state(c: &mut Conn<'_>, jti: &str, lock: bool) -> Result<Option<TokenState>, StoreError> {
-    let q = format!(
-        "SELECT rt.session_id, rt.used_at, rt.used_ip, rt.used_user_agent, rt.expires_at, s.user_id, s.revoked_at, \
-         s.created_at AS session_created_at, rt.replaced_by, s.client_id \
-         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.jti = $1{}",
-        if lock { c.backend().for_update_of_token() } else { "" }
-    );
+    let q = token_state_sql(c.backend(), lock);
     c.optional(sql(&q).bind(jti)).await
 }
 
@@ -84,7 +105,11 @@ pub(super) async fn insert_session(c: &mut Conn<'_>, s: &NewSession) -> Result<(
     Ok(())
 }
 
-async fn revoke_session(c: &mut Conn<'_>, session_id: &str, now: Timestamp) -> Result<(), StoreError> {
+pub(super) async fn revoke_session(
+    c: &mut Conn<'_>,
+    session_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     let q = sql("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL");
     c.execute(q.bind(now).bind(session_id)).await?;
     Ok(())
@@ -115,7 +140,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Spends `jti` and records `next` in its family, or detects reuse, in one transaction.
+    /// Spends `jti` and records `next` in its family, or detects reuse, in one transaction
+    /// (shared with the rotations that arrive together: see `store::group_commit`).
     /// Audited as `refresh` or `refresh_reuse_detected`.
     pub async fn rotate_refresh(
         &self,
@@ -126,11 +152,9 @@ impl Store {
         rules: RotationRules,
         audit: &AuditMeta,
     ) -> Result<RotateOutcome, StoreError> {
-        let RotationRules { reuse_interval, max_session_age } = rules;
-        // The user (three reads) is read before the write lock is taken: on SQLite every
-        // write waits for the one before it, and this shortened each rotation's turn by a
-        // third. A session never changes owner, so the unlocked read names the same user
-        // the locked one will.
+        // The user (three reads) is read before the write: the writer's turn is the
+        // bottleneck, and a session never changes owner, so this unlocked read names the
+        // same user the locked one will.
         let user = {
             let mut pooled = self.read().await?;
             let mut c = pooled.conn();
@@ -139,68 +163,16 @@ impl Store {
                 None => return Ok(RotateOutcome::Invalid),
             }
         };
-        // The lock (the database's on SQLite, the token row's on PostgreSQL) serialises
-        // rotations of one token: the first spends it, every later one sees `used_at`
-        // set. Dropping `tx` without commit rolls back.
-        let mut tx = self.write().await?;
-        let mut c = tx.conn();
-        let Some(state) = live_token_state(&mut c, jti, client, now).await? else {
-            return Ok(RotateOutcome::Invalid);
+        let req = RotationRequest {
+            jti: jti.to_string(),
+            client: client.map(str::to_string),
+            next,
+            now,
+            rules,
+            audit: audit.clone(),
+            user,
         };
-        // The absolute lifetime: counted from the session's login, whatever its
-        // refreshes did since.
-        if now >= state.session_created_at.saturating_add(max_session_age) {
-            return Ok(RotateOutcome::Invalid);
-        }
-        if let Some(used_at) = state.used_at {
-            if reuse_interval > 0 && now - used_at <= reuse_interval {
-                // A benign retry: the same successor again, if it is still unspent. One
-                // family never has two live branches.
-                let Some(next_jti) = &state.replaced_by else { return Ok(RotateOutcome::Invalid) };
-                let q = sql("SELECT jti, issued_at, expires_at FROM refresh_tokens WHERE jti = $1 AND used_at IS NULL");
-                let successor: Option<(String, Timestamp, Timestamp)> = c.optional(q.bind(next_jti)).await?;
-                let user = user.filter(|u| u.user.id == state.user_id && u.user.is_active);
-                return Ok(match (successor, user) {
-                    (Some((jti, issued_at, expires_at)), Some(user)) => RotateOutcome::Replayed {
-                        user: Box::new(user),
-                        successor: NewRefresh { jti, issued_at, expires_at },
-                    },
-                    _ => RotateOutcome::Invalid,
-                });
-            }
-            revoke_session(&mut c, &state.session_id, now).await?;
-            let detail = serde_json::json!({ "session_id": state.session_id, "presented_at": "refresh" });
-            insert_audit(&mut c, AuditEvent::RefreshReuseDetected, Some(&state.user_id), &detail, now, audit)
-                .await?;
-            tx.commit().await?;
-            return Ok(RotateOutcome::ReuseDetected(state.into_reuse()));
-        }
-        let Some(user) = user.filter(|u| u.user.id == state.user_id) else {
-            return Ok(RotateOutcome::Invalid);
-        };
-        if !user.user.is_active {
-            return Ok(RotateOutcome::UserInactive);
-        }
-        // Spend the token, record its successor, extend the session and write the audit
-        // event in one round trip: the write lock is held for as few round trips as
-        // possible.
-        let detail = serde_json::json!({ "session_id": state.session_id }).to_string();
-        let q = sql(c.backend().rotate_sql())
-            .bind(now)
-            .bind(jti)
-            .bind(&next.jti)
-            .bind(&state.session_id)
-            .bind(next.issued_at)
-            .bind(next.expires_at)
-            .bind(AuditEvent::Refresh.as_str())
-            .bind(&state.user_id)
-            .bind(audit.actor_id.as_deref())
-            .bind(&audit.client.ip)
-            .bind(&audit.client.user_agent)
-            .bind(&detail);
-        c.execute(q).await?;
-        tx.commit().await?;
-        Ok(RotateOutcome::Rotated(Box::new(user)))
+        self.rotations.rotate(req).await
     }
 
     /// Revokes the family of `jti` (logout). Audited as `logout` or `refresh_reuse_detected`.
@@ -264,11 +236,7 @@ impl Store {
 
     /// The user's sessions that are neither revoked nor expired, most recently used first.
     pub async fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<SessionRow>, StoreError> {
-        // Applications' grants are listed with the applications, not as sign-ins.
-        let q = sql("SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
-                     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id IS NULL \
-                     ORDER BY last_used_at DESC, created_at DESC");
-        self.read().await?.conn().all(q.bind(user_id).bind(now)).await
+        self.read().await?.conn().all(sql(LIST_SESSIONS).bind(user_id).bind(now)).await
     }
 
     /// Revokes one live session of the user; false when there is none by that id.
@@ -312,14 +280,16 @@ impl Store {
         Ok(ids.len() as u64)
     }
 
-    /// Deletes expired token records and sessions; returns how many tokens went.
-    pub async fn flush_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let mut tx = self.write().await?;
-        let mut c = tx.conn();
-        let tokens = c.execute(sql("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now)).await?;
-        // A family whose last token expired is over; its tokens go with it.
-        c.execute(sql("DELETE FROM sessions WHERE expires_at <= $1").bind(now)).await?;
-        tx.commit().await?;
-        Ok(tokens)
+    /// Deletes up to `limit` refresh-token records that expired by `now`; returns how many
+    /// went. Bounded, so that each statement holds the write lock briefly: cleanup runs
+    /// beside live rotations.
+    pub async fn delete_expired_tokens(&self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
+        self.delete_batch(sql(DELETE_EXPIRED_TOKENS).bind(now).bind(limit)).await
+    }
+
+    /// Deletes up to `limit` sessions that expired by `now` (a family whose last token
+    /// expired is over; any token of it left goes with it); returns how many went.
+    pub async fn delete_expired_sessions(&self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
+        self.delete_batch(sql(DELETE_EXPIRED_SESSIONS).bind(now).bind(limit)).await
     }
 }

@@ -1,10 +1,10 @@
 //! Users: accounts, their passwords, the admin list, the Django import.
 
 use super::audit::insert_audit;
-use super::escape_like;
 use super::revocations::revoke_user_tokens;
 use super::roles::same_set;
-use crate::store::db::{sql, Conn, Query};
+use super::{escape_like, Filters};
+use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
     AuditEvent, AuditMeta, ImportOutcome, ImportedUser, NewUser, Page, Store, StoreError, Timestamp,
     UserChanges, UserFilter, UserOrdering, UserRow, UserWithRoles, CHANGED_MEANWHILE, LAST_SUPERUSER,
@@ -18,34 +18,93 @@ macro_rules! has_2fa {
     };
 }
 
-const USER_COLUMNS: &str = concat!(
-    "id, username, email, password_hash, is_active, is_superuser, date_joined, last_login, \
-     password_changed_at, email_verified, ",
-    has_2fa!(),
-    " AS has_2fa"
-);
+/// A user's columns, with whether they have a second factor.
+macro_rules! user_columns {
+    () => {
+        concat!(
+            "id, username, email, password_hash, is_active, is_superuser, date_joined, last_login, \
+             password_changed_at, email_verified, ",
+            has_2fa!(),
+            " AS has_2fa"
+        )
+    };
+}
 
-/// What the administrators' list filters on: search ($1, $2 the LIKE pattern),
-/// `is_active` ($3), `is_superuser` ($4), a role ($5), a second factor ($6),
-/// `email_verified` ($7).
-const LIST_FILTER: &str = concat!(
-    "WHERE ($1 = '' OR username_key LIKE $2 ESCAPE '\\' OR lower(email) LIKE $2 ESCAPE '\\') \
-     AND ($3 IS NULL OR is_active = $3) AND ($4 IS NULL OR is_superuser = $4) \
-     AND ($5 IS NULL OR EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $5)) \
-     AND ($6 IS NULL OR ",
-    has_2fa!(),
-    " = $6) AND ($7 IS NULL OR email_verified = $7)"
-);
+const USER_COLUMNS: &str = user_columns!();
 
-/// Binds `LIST_FILTER`'s parameters.
-fn with_filter<'q>(q: Query<'q>, filter: &'q UserFilter, pattern: &'q str) -> Query<'q> {
-    q.bind(filter.search.as_str())
-        .bind(pattern)
-        .bind(filter.is_active)
-        .bind(filter.is_superuser)
-        .bind(filter.role.as_deref())
-        .bind(filter.has_2fa)
-        .bind(filter.email_verified)
+/// What the administrators' list filters on: a search (part of the username key or of
+/// the email), `is_active`, `is_superuser`, a role, a second factor, `email_verified`;
+/// only the filters that are set are in the statement.
+fn list_filters<'q>(backend: Backend, filter: &'q UserFilter, search: &'q Search) -> Filters<'q> {
+    let mut w = Filters::default();
+    if !filter.search.is_empty() {
+        // SQLite: the trigram index names the candidates (from three characters on), the
+        // LIKE keeps only exact matches. PostgreSQL's trigram indexes serve the LIKE itself.
+        if backend == Backend::Sqlite && filter.search.chars().count() >= 3 {
+            w.and(
+                "users.id IN (SELECT m.user_id FROM user_search s JOIN user_search_ids m ON m.n = s.rowid \
+                   WHERE user_search MATCH ?)",
+                [search.phrase.as_str().into()],
+            );
+        }
+        w.and(
+            "(username_key LIKE ? ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')",
+            [search.pattern.as_str().into(), search.pattern.as_str().into()],
+        );
+    }
+    if let Some(active) = filter.is_active {
+        w.and("is_active = ?", [active.into()]);
+    }
+    if let Some(superuser) = filter.is_superuser {
+        w.and("is_superuser = ?", [superuser.into()]);
+    }
+    if let Some(role) = filter.role.as_deref() {
+        w.and(
+            "EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = ?)",
+            [role.into()],
+        );
+    }
+    if let Some(has_2fa) = filter.has_2fa {
+        w.and(concat!(has_2fa!(), " = ?"), [has_2fa.into()]);
+    }
+    if let Some(verified) = filter.email_verified {
+        w.and("email_verified = ?", [verified.into()]);
+    }
+    w
+}
+
+/// The list's filters, its count, and a page of it (then `LIMIT`, `OFFSET`).
+pub(super) fn list_statements<'q>(
+    backend: Backend,
+    filter: &'q UserFilter,
+    search: &'q Search,
+) -> (Filters<'q>, String, String) {
+    let f = list_filters(backend, filter, search);
+    let count = format!("SELECT COUNT(*) FROM users {}", f.sql());
+    let n = f.next();
+    let page = format!(
+        "SELECT {USER_COLUMNS} FROM users {} ORDER BY {} LIMIT ${n} OFFSET ${}",
+        f.sql(),
+        order_by(filter.ordering),
+        n + 1
+    );
+    (f, count, page)
+}
+
+/// A search, as the statements take it: a LIKE pattern, and an FTS5 phrase (a quoted
+/// string: within it nothing but `"` is special).
+pub(super) struct Search {
+    pattern: String,
+    phrase: String,
+}
+
+impl Search {
+    pub(super) fn new(search: &str) -> Self {
+        Self {
+            pattern: format!("%{}%", escape_like(search)),
+            phrase: format!("\"{}\"", search.replace('"', "\"\"")),
+        }
+    }
 }
 
 fn order_by(ordering: UserOrdering) -> &'static str {
@@ -61,6 +120,10 @@ fn order_by(ordering: UserOrdering) -> &'static str {
         UserOrdering::LastLoginDesc => "(last_login IS NULL), last_login DESC, username_key",
     }
 }
+
+/// A user by username key ($1), as a login reads them.
+pub(super) const USER_BY_KEY: &str =
+    concat!("SELECT ", user_columns!(), " FROM users WHERE username_key = $1");
 
 /// A new user's row: no second factor yet.
 const NEW_USER_COLUMNS: &str = "id, username, email, password_hash, is_active, is_superuser, date_joined, \
@@ -142,8 +205,7 @@ impl Store {
     }
 
     pub async fn user_by_username_key(&self, key: &str) -> Result<Option<UserRow>, StoreError> {
-        let q = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = $1");
-        self.read().await?.conn().optional(sql(&q).bind(key)).await
+        self.read().await?.conn().optional(sql(USER_BY_KEY).bind(key)).await
     }
 
     /// Active users with this email address (case-insensitive; emails are not unique).
@@ -333,17 +395,12 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Page<UserWithRoles>, StoreError> {
-        let pattern = format!("%{}%", escape_like(&filter.search));
+        let search = Search::new(&filter.search);
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
-        let count_sql = format!("SELECT COUNT(*) FROM users {LIST_FILTER}");
-        let count: i64 = c.scalar(with_filter(sql(&count_sql), filter, &pattern)).await?;
-        let page_sql = format!(
-            "SELECT {USER_COLUMNS} FROM users {LIST_FILTER} ORDER BY {} LIMIT $8 OFFSET $9",
-            order_by(filter.ordering)
-        );
-        let users: Vec<UserRow> =
-            c.all(with_filter(sql(&page_sql), filter, &pattern).bind(limit).bind(offset)).await?;
+        let (f, count_sql, page_sql) = list_statements(c.backend(), filter, &search);
+        let count: i64 = c.scalar(f.bind(sql(&count_sql))).await?;
+        let users: Vec<UserRow> = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
             let (roles, permissions) = roles_and_permissions(&mut c, &user.id).await?;

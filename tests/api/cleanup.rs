@@ -1,0 +1,93 @@
+//! Deleting what expired: refresh tokens, sessions, audit entries past their retention —
+//! in bounded batches, never what is still live.
+
+use std::time::Duration;
+
+use authenticon::app::cleanup::{Cleanup, Deleted};
+use authenticon::domain::Clock;
+use authenticon::store::AuditFilter;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+/// Refreshes `refresh` `times` times; returns the last token.
+async fn refreshed(app: &TestApp, mut refresh: String, times: usize) -> String {
+    for _ in 0..times {
+        let r = app.post("/api/token/refresh/", json!({ "refresh": refresh })).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        refresh = str_of(&r.body["refresh"]);
+    }
+    refresh
+}
+
+async fn audit_users(app: &TestApp) -> Vec<String> {
+    let page = app.state.store.list_audit(&AuditFilter::default(), 0, 1000).await.unwrap();
+    let mut users: Vec<String> = page.rows.iter().filter_map(|r| r.username.clone()).collect();
+    users.dedup();
+    users
+}
+
+#[tokio::test]
+async fn cleanup_deletes_in_batches_what_expired_and_keeps_what_lives() {
+    let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(60)).await;
+    // Two hours ago alice and bob signed in and refreshed four times each (five tokens,
+    // one session each, all long expired).
+    app.clock.advance(-7200);
+    let (_, _, alice) = app.user_with_tokens("alice").await;
+    let alice = refreshed(&app, alice, 4).await;
+    let (_, _, bob) = app.user_with_tokens("bob").await;
+    refreshed(&app, bob, 4).await;
+    app.clock.advance(7200);
+    // Carol now: one session, two tokens (one spent), all live.
+    let (_, _, carol) = app.user_with_tokens("carol").await;
+    let carol = refreshed(&app, carol, 1).await;
+    let before = app.state.store.list_audit(&AuditFilter::default(), 0, 1000).await.unwrap().count;
+
+    // Batches of three: ten tokens take four statements, which the totals cannot tell
+    // from one, but a loop that stopped after its first batch would leave seven.
+    let cleanup =
+        Cleanup { batch: 3, audit_retention: Some(Duration::from_secs(3600)), pause: Duration::ZERO };
+    let deleted = cleanup.run(&app.state.store, app.clock.now()).await.unwrap();
+    // alice's and bob's registrations, logins and 4 refreshes each: 12 entries.
+    assert_eq!(deleted, Deleted { tokens: 10, sessions: 2, audit: 12 });
+    let after = app.state.store.list_audit(&AuditFilter::default(), 0, 1000).await.unwrap().count;
+    assert_eq!(before - after, 12);
+    assert_eq!(audit_users(&app).await, vec!["carol".to_string()]);
+
+    // Nothing live went: carol refreshes on; alice's last token is gone (and expired).
+    refreshed(&app, carol, 1).await;
+    let r = app.post("/api/token/refresh/", json!({ "refresh": alice })).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Nothing left to do is no work; without a retention the audit log stays whole.
+    let cleanup = Cleanup { batch: 3, audit_retention: None, pause: Duration::ZERO };
+    app.clock.advance(86_400);
+    let deleted = cleanup.run(&app.state.store, app.clock.now()).await.unwrap();
+    assert_eq!(deleted, Deleted { tokens: 3, sessions: 1, audit: 0 });
+    assert_eq!(audit_users(&app).await, vec!["carol".to_string()]);
+}
+
+#[tokio::test]
+async fn serve_runs_the_cleanup_on_its_interval() {
+    // Tokens that expired an hour ago, written through an instance on a moved clock; a
+    // serving instance (the system's clock) with a one-second interval deletes them.
+    let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(60)).await;
+    app.clock.advance(-3600);
+    app.user_with_tokens("alice").await;
+    app.clock.advance(3600);
+    app.user_with_tokens("bob").await;
+    let server = serve(
+        &app.database_url,
+        &[("AUTHENTICON_CLEANUP_INTERVAL", "1s"), ("AUTHENTICON_SECRET_KEY", SECRET)],
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("expired records deleted") && log.contains("tokens=1 sessions=1"), "{log}");
+    // bob's session is live.
+    let r = app.post("/api/token/", json!({"username": "bob", "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cleanup = Cleanup { batch: 100, audit_retention: None, pause: Duration::ZERO };
+    assert_eq!(cleanup.run(&app.state.store, app.clock.now()).await.unwrap(), Deleted::default());
+}
