@@ -4,7 +4,7 @@ CARGO ?= cargo
 NPM ?= npm
 
 .PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz test-clients fuzz \
-        check-postgres api-types check-api-types browser bench bench-smoke lint fmt clean
+        check-postgres api-types check-api-types browser bench bench-scale bench-smoke lint fmt clean
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
 run: web
@@ -170,6 +170,10 @@ fuzz: fuzz-tools
 ## bench: the benchmarks (not part of make test): writes BENCHMARKS.md
 bench:
 	python3 bench/run.py
+
+## bench-scale: how cost grows with 10k, 100k and 1M users, on SQLite and PostgreSQL (about an hour)
+bench-scale:
+	python3 bench/scale.py
 
 ## bench-smoke: the benchmark harness end to end in about a minute, no report
 bench-smoke:

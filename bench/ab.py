@@ -5,6 +5,11 @@ alike; medians and the ratio B/A, per scenario and store.
 
     python3 bench/ab.py OLD_BINARY NEW_BINARY [--scenarios protected,refresh]
         [--stores sqlite,postgres] [--runs 5] [--duration 8] [--connections 64]
+        [--a-env NAME=VALUE]... [--b-env NAME=VALUE]...
+
+One binary twice with different settings compares a setting, e.g. group commit off and on:
+`bench/ab.py target/release/authenticon target/release/authenticon --a-env
+AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`.
 
 Scenarios: `protected` (GET /protected-resource/ with one access token) and `refresh`
 (rotation, each connection spending its own chain of refresh tokens). PostgreSQL is the
@@ -30,7 +35,7 @@ def psql(sql):
     subprocess.run(["psql", PG_BASE, "-q", "-c", sql], check=True, capture_output=True)
 
 
-def start(binary, store, side, workdir):
+def start(binary, store, side, workdir, extra_env):
     if store == "sqlite":
         db_url = f"sqlite://{workdir}/bench.db"
     else:
@@ -39,7 +44,7 @@ def start(binary, store, side, workdir):
         psql(f"CREATE DATABASE {name}")
         db_url = PG_BASE.rsplit("/", 1)[0] + f"/{name}"
     port = free_port()
-    env = {**authenticon_env(db_url), "AUTHENTICON_BIND": f"127.0.0.1:{port}"}
+    env = {**authenticon_env(db_url), "AUTHENTICON_BIND": f"127.0.0.1:{port}", **extra_env}
     proc = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/readyz")
@@ -75,17 +80,20 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--a-env", action="append", default=[], help="NAME=VALUE for A's server")
+    ap.add_argument("--b-env", action="append", default=[], help="NAME=VALUE for B's server")
     args = ap.parse_args()
     binaries = {"a": args.a, "b": args.b}
+    envs = {"a": dict(e.split("=", 1) for e in args.a_env), "b": dict(e.split("=", 1) for e in args.b_env)}
     table = []
     run_no = 0
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db:
             dirs = {"a": da, "b": db}
-            servers = {side: start(binaries[side], store, side, dirs[side]) for side in ("a", "b")}
+            servers = {side: start(binaries[side], store, side, dirs[side], envs[side]) for side in ("a", "b")}
             try:
                 for scenario in args.scenarios.split(","):
-                    rates = {"a": [], "b": []}
+                    rates, p99s = {"a": [], "b": []}, {"a": [], "b": []}
                     for i in range(args.runs):
                         for side in ("a", "b"):
                             _, url, access = servers[side]
@@ -93,18 +101,21 @@ def main():
                             r = one_run(url, access, scenario, args, dirs[side], run_no)
                             assert r["non2xx"] == 0, r
                             rates[side].append(r["rps"])
-                            log(f"{store} {scenario} run {i + 1} {side}: {r['rps']:,.0f} req/s")
+                            p99s[side].append(r["p99"])
+                            log(f"{store} {scenario} run {i + 1} {side}: {r['rps']:,.0f} req/s, p99 {r['p99']:.1f} ms")
                     ma, mb = statistics.median(rates["a"]), statistics.median(rates["b"])
-                    table.append((scenario, store, ma, mb, rates))
+                    pa, pb = statistics.median(p99s["a"]), statistics.median(p99s["b"])
+                    table.append((scenario, store, ma, mb, pa, pb, rates))
             finally:
                 for side, (proc, _, _) in servers.items():
                     stop(proc, store, side)
-    print(f"A = {args.a}\nB = {args.b}\n")
-    print("| scenario | store | A median req/s | B median req/s | B/A | A runs | B runs |")
-    print("|---|---|---|---|---|---|---|")
-    for scenario, store, ma, mb, rates in table:
+    print(f"A = {args.a} {' '.join(args.a_env)}\nB = {args.b} {' '.join(args.b_env)}\n")
+    print("| scenario | store | A median req/s | B median req/s | B/A | A p99 ms | B p99 ms | A runs | B runs |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for scenario, store, ma, mb, pa, pb, rates in table:
         runs = {s: " · ".join(f"{x:,.0f}" for x in sorted(rates[s])) for s in rates}
-        print(f"| {scenario} | {store} | {ma:,.0f} | {mb:,.0f} | {mb / ma:.3f} | {runs['a']} | {runs['b']} |")
+        print(f"| {scenario} | {store} | {ma:,.0f} | {mb:,.0f} | {mb / ma:.3f} | {pa:.1f} | {pb:.1f} | "
+              f"{runs['a']} | {runs['b']} |")
 
 
 if __name__ == "__main__":

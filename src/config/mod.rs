@@ -181,6 +181,9 @@ pub struct Config {
     pub user_cache_ttl: Duration,
     pub db_pool_size: u32,
     pub db_acquire_timeout: Duration,
+    /// The most refresh rotations one transaction takes (group commit); 1 turns
+    /// grouping off.
+    pub rotation_batch: usize,
     /// How often a serving instance deletes expired tokens and sessions (and audit
     /// entries past `audit_retention`). Zero: never (`flushexpiredtokens` from cron).
     pub cleanup_interval: Duration,
@@ -273,6 +276,7 @@ impl Default for Config {
             user_cache_ttl: Duration::from_secs(1),
             db_pool_size: 10,
             db_acquire_timeout: Duration::from_secs(5),
+            rotation_batch: 64,
             cleanup_interval: Duration::from_secs(3_600),
             audit_retention: None,
             request_timeout: Duration::from_secs(30),
@@ -430,6 +434,27 @@ mod tests {
         assert_eq!(with(&[("JWT_ALGORITHM", "none")]).unwrap_err().key, "JWT_ALGORITHM");
         assert_eq!(with(&[("ARGON2_MEMORY_KIB", "1024")]).unwrap_err().key, "ARGON2_MEMORY_KIB");
         assert_eq!(with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().key, "DATABASE_URL");
+    }
+
+    #[test]
+    fn audit_retention_is_a_day_or_more_and_cleanup_can_be_left_to_cron() {
+        assert_eq!(with(&[]).unwrap().audit_retention, None);
+        assert_eq!(
+            with(&[("AUDIT_RETENTION", "365d")]).unwrap().audit_retention,
+            Some(Duration::from_secs(365 * 86_400))
+        );
+        assert_eq!(with(&[("AUDIT_RETENTION", "none")]).unwrap().audit_retention, None);
+        for slip in ["30s", "23h", "0", "forever"] {
+            let e = with(&[("AUDIT_RETENTION", slip)]).unwrap_err();
+            assert_eq!(
+                (e.key, e.expected),
+                ("AUDIT_RETENTION", "a lifetime of at least 1d, like 365d, or none")
+            );
+        }
+        assert_eq!(with(&[]).unwrap().cleanup_interval, Duration::from_secs(3600));
+        assert!(with(&[("CLEANUP_INTERVAL", "0")]).unwrap().cleanup_interval.is_zero());
+        assert_eq!(with(&[]).unwrap().rotation_batch, 64);
+        assert_eq!(with(&[("ROTATION_BATCH", "0")]).unwrap_err().key, "ROTATION_BATCH");
     }
 
     #[test]

@@ -140,10 +140,12 @@ fn personal_token_max_lifetime(c: &mut Config, v: &str) -> Result<(), &'static s
     Ok(())
 }
 
+/// At least a day: a slip of the unit (`30s` for `30d`) must not wipe the log.
 fn audit_retention(c: &mut Config, v: &str) -> Result<(), &'static str> {
+    const EXPECTED: &str = "a lifetime of at least 1d, like 365d, or none";
     c.audit_retention = match v {
         "none" => None,
-        v => Some(positive_lifetime(v).map_err(|_| "a lifetime like 365d, or none")?),
+        v => Some(positive_lifetime(v).ok().filter(|d| d.as_secs() >= 86_400).ok_or(EXPECTED)?),
     };
     Ok(())
 }
@@ -269,11 +271,14 @@ pub static SETTINGS: &[Setting] = &[
         |c| c.db_pool_size.to_string(), "connections in the pool"),
     setting("DB_ACQUIRE_TIMEOUT", |c, v| put(&mut c.db_acquire_timeout, positive_lifetime(v)?),
         |c| duration(c.db_acquire_timeout), "how long a request waits for a connection before answering `503`"),
+    setting("ROTATION_BATCH", |c, v| put(&mut c.rotation_batch, number(v, 1, 512, "a number from 1 to 512")?),
+        |c| c.rotation_batch.to_string(),
+        "the most refresh-token rotations written in one transaction (group commit, see \"Running at scale\"); `1` writes each alone"),
     setting("CLEANUP_INTERVAL", |c, v| put(&mut c.cleanup_interval, lifetime(v)?), |c| duration(c.cleanup_interval),
         "how often `serve` deletes expired refresh tokens and sessions (and audit entries past `AUDIT_RETENTION`), in small batches; `0` leaves it to `flushexpiredtokens`"),
     setting("AUDIT_RETENTION", audit_retention,
         |c| c.audit_retention.map(duration).unwrap_or_else(|| "none".into()),
-        "audit entries older than this are deleted by the cleanup (e.g. `365d`); `none` keeps them all"),
+        "audit entries older than this (at least `1d`) are deleted by the cleanup, once webhooks were made from them (e.g. `365d`); `none` keeps them all"),
     setting("USER_CACHE_TTL", |c, v| put(&mut c.user_cache_ttl, lifetime(v)?), |c| duration(c.user_cache_ttl),
         "how long a protected route may reuse the user it read; `0` reads every time (see \"Tokens\")"),
     setting("TRUSTED_PROXIES", trusted_proxies,

@@ -1,14 +1,16 @@
 //! Group commit for refresh-token rotations. Every rotation is a write, and writes are
 //! serialised (SQLite has one writer; on PostgreSQL each costs round trips under a row
 //! lock): one transaction per rotation capped refreshes at a few thousand a second. Here
-//! rotations queue, and a writer takes all that are waiting (up to `MAX_BATCH`) into one
+//! rotations queue, and a writer takes all that are waiting (up to a bound,
+//! `AUTHENTICON_ROTATION_BATCH`, 64 by default) into one
 //! transaction: one `BEGIN`, one read of their tokens, one statement of writes, one
 //! `COMMIT`. A rotation never waits for company: one that finds the writer idle goes at
 //! once, alone; those that arrive while a batch commits go together in the next, so the
 //! longest a rotation waits is the batch ahead of it.
 //!
 //! If a batch fails, each of its rotations is tried again alone, so one bad request
-//! never fails the others.
+//! never fails the others. A rotation finding its token spent by itself (the batch
+//! committed, but the answer was lost) stands as rotated, not as reuse.
 
 use std::sync::Arc;
 
@@ -16,9 +18,6 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::sql::rotation::{rotate_batch, RotationRequest};
 use super::{begin_write, Pools, RotateOutcome, StoreError};
-
-/// The most rotations one transaction takes.
-pub const MAX_BATCH: usize = 64;
 
 /// Rotations waiting beyond this many make their callers wait to queue (back-pressure).
 const QUEUE: usize = 4_096;
@@ -37,11 +36,12 @@ impl RotationQueue {
     /// Starts `writers` writers on `pools` (one for SQLite, which writes one transaction at
     /// a time anyway; a few for PostgreSQL, whose row locks let batches of different
     /// tokens commit side by side).
-    pub fn start(pools: Pools, writers: usize) -> Self {
+    /// Batches take at most `max_batch` rotations.
+    pub fn start(pools: Pools, writers: usize, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..writers.max(1) {
-            tokio::spawn(writer(pools.clone(), Arc::clone(&rx)));
+            tokio::spawn(writer(pools.clone(), Arc::clone(&rx), max_batch.max(1)));
         }
         Self { tx }
     }
@@ -54,13 +54,13 @@ impl RotationQueue {
     }
 }
 
-async fn writer(pools: Pools, rx: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn writer(pools: Pools, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, max_batch: usize) {
     loop {
         let batch = {
             let mut rx = rx.lock().await;
             let Some(first) = rx.recv().await else { return };
             let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
+            while batch.len() < max_batch {
                 match rx.try_recv() {
                     Ok(p) => batch.push(p),
                     Err(_) => break,
@@ -81,7 +81,11 @@ async fn writer(pools: Pools, rx: Arc<Mutex<mpsc::Receiver<Pending>>>) {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             Err(_) if reqs.len() > 1 => {
                 let mut results = Vec::with_capacity(reqs.len());
-                for req in &reqs {
+                for (req, reply) in reqs.iter().zip(&replies) {
+                    if reply.is_closed() {
+                        results.push(Err(StoreError::Unavailable("the caller left".into())));
+                        continue;
+                    }
                     results.push(commit(&pools, std::slice::from_ref(req)).await.map(|mut o| o.remove(0)));
                 }
                 results

@@ -105,7 +105,7 @@ impl Store {
             let writers = (config.db_pool_size as usize / 3).clamp(1, 4);
             (Pools::Postgres(postgres::connect(config)?), writers)
         };
-        let rotations = group_commit::RotationQueue::start(pools.clone(), writers);
+        let rotations = group_commit::RotationQueue::start(pools.clone(), writers, config.rotation_batch);
         Ok(Self { pools, rotations })
     }
 

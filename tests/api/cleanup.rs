@@ -91,3 +91,55 @@ async fn serve_runs_the_cleanup_on_its_interval() {
     let cleanup = Cleanup { batch: 100, audit_retention: None, pause: Duration::ZERO };
     assert_eq!(cleanup.run(&app.state.store, app.clock.now()).await.unwrap(), Deleted::default());
 }
+
+#[tokio::test]
+async fn audit_retention_keeps_what_a_webhook_is_still_to_hear_of() {
+    let app = spawn().await;
+    app.clock.advance(-3 * 86_400);
+    let (_, root) = superuser(&app, "root").await;
+    let before_endpoint = app.state.store.list_audit(&AuditFilter::default(), 0, 1000).await.unwrap().count;
+    // An endpoint made three days ago, whose deliveries were never made (no instance
+    // ran the fan-out): every entry since is still to be sent; those before, never.
+    let body = json!({"url": "https://hooks.example.com/in", "events": ["user.created"]});
+    let r = app.request(reqwest::Method::POST, "/api/webhooks/", Some(body), Some(&root)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    app.user_with_tokens("alice").await;
+    app.clock.advance(3 * 86_400);
+    let cleanup =
+        Cleanup { batch: 100, audit_retention: Some(Duration::from_secs(86_400)), pause: Duration::ZERO };
+    let deleted = cleanup.run(&app.state.store, app.clock.now()).await.unwrap();
+    assert_eq!(deleted.audit, before_endpoint as u64);
+    assert!(audit_users(&app).await.contains(&"alice".to_string()));
+    // Once the endpoint is gone, nobody waits for them.
+    let id = str_of(&r.body["id"]);
+    let (root, _) = app.login("root").await;
+    let r = app.request(reqwest::Method::DELETE, &format!("/api/webhooks/{id}/"), None, Some(&root)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let deleted = cleanup.run(&app.state.store, app.clock.now()).await.unwrap();
+    assert!(deleted.audit >= 3, "{deleted:?}");
+    assert!(!audit_users(&app).await.contains(&"alice".to_string()));
+}
+
+#[tokio::test]
+async fn a_rotation_found_spent_by_itself_stands_and_another_is_reuse() {
+    use authenticon::store::{AuditMeta, NewRefresh, RotateOutcome, RotationRules};
+    let app = spawn().await;
+    let (_, _, refresh) = app.user_with_tokens("alice").await;
+    let jti = str_of(&parts(&refresh).1["jti"]);
+    let now = app.clock.now();
+    let rules = RotationRules { reuse_interval: 0, max_session_age: 86_400 };
+    let next = |jti: &str| NewRefresh { jti: jti.into(), issued_at: now, expires_at: now + 3600 };
+    let rotate = |n: NewRefresh| {
+        let (store, jti) = (&app.state.store, jti.clone());
+        async move { store.rotate_refresh(&jti, None, n, now, rules, &AuditMeta::default()).await.unwrap() }
+    };
+    assert!(matches!(rotate(next("successor-1")).await, RotateOutcome::Rotated(_)));
+    // The same rotation again (its batch committed, its answer was lost): it stands.
+    assert!(matches!(rotate(next("successor-1")).await, RotateOutcome::Rotated(_)));
+    let sessions = app.state.store.list_sessions(&str_of(&parts(&refresh).1["user_id"]), now).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    // Any other spend of the token is reuse: the family ends.
+    assert!(matches!(rotate(next("successor-2")).await, RotateOutcome::ReuseDetected(_)));
+    let sessions = app.state.store.list_sessions(&str_of(&parts(&refresh).1["user_id"]), now).await.unwrap();
+    assert!(sessions.is_empty());
+}

@@ -427,6 +427,19 @@ async fn the_audit_log_tells_a_whole_story_and_keeps_no_secret() {
     // The same story by id; filters combine.
     let by_id = call(&app, Method::GET, &format!("/api/audit/?user={alice}"), None, &admin).await;
     assert_eq!(by_id.body["count"], r.body["count"]);
+    let alice_count = by_id.body["count"].clone();
+    // SECURITY: a username chosen to be alice's id does not stand in for her history
+    // (nor hide it), as the subject or as the actor.
+    let r = app.post("/register/", json!({"username": alice.as_str(), "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let decoy = str_of(&r.body["id"]);
+    let by_id = call(&app, Method::GET, &format!("/api/audit/?user={alice}"), None, &admin).await;
+    assert_eq!(by_id.body["count"], alice_count);
+    let subjects: Vec<&str> =
+        by_id.body["results"].as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap()).collect();
+    assert!(subjects.iter().all(|s| *s == alice) && !subjects.is_empty(), "{subjects:?}");
+    let decoy_entries = call(&app, Method::GET, &format!("/api/audit/?user={decoy}"), None, &admin).await;
+    assert_eq!(decoy_entries.body["count"], 1, "{:?}", decoy_entries.body);
     let logins = call(&app, Method::GET, "/api/audit/?event=login", None, &admin).await;
     let names: Vec<&str> =
         logins.body["results"].as_array().unwrap().iter().map(|e| e["username"].as_str().unwrap()).collect();

@@ -95,7 +95,10 @@ impl Store {
     /// Deletes up to `limit` of the oldest audit entries recorded before `before`;
     /// returns how many went (audit retention, a bounded batch at a time).
     pub async fn delete_audit_before(&self, before: Timestamp, limit: i64) -> Result<u64, StoreError> {
-        self.delete_batch(sql(DELETE_AUDIT_BEFORE).bind(before).bind(limit)).await
+        // None that a webhook endpoint is still to hear of.
+        let heard: Option<i64> = self.read().await?.conn().scalar(sql(HEARD_BY_ALL)).await?;
+        let q = sql(DELETE_AUDIT_BEFORE).bind(before).bind(limit).bind(heard.unwrap_or(i64::MAX));
+        self.delete_batch(q).await
     }
 
     /// How many of `events` happened in each `bucket_secs` from `since` until `until`.
@@ -122,9 +125,14 @@ impl Store {
     }
 }
 
-/// Up to $2 of the oldest entries recorded before $1.
-pub(super) const DELETE_AUDIT_BEFORE: &str =
-    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < $1 ORDER BY time LIMIT $2)";
+/// Up to $2 of the oldest entries recorded before $1, up to entry $3.
+pub(super) const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit_log WHERE id IN \
+     (SELECT id FROM audit_log WHERE time < $1 AND id <= $3 ORDER BY time LIMIT $2) AND time < $1";
+
+/// The last entry every webhook endpoint has heard of: its fan-out reads the log behind a
+/// cursor, each endpoint from its start on. NULL without endpoints.
+const HEARD_BY_ALL: &str = "SELECT MIN(CASE WHEN e.after_audit_id > c.audit_id THEN e.after_audit_id \
+     ELSE c.audit_id END) FROM webhook_endpoints e, webhook_cursor c WHERE c.id = 1";
 
 const AUDIT_COLUMNS: &str =
     "a.id, a.time, a.event, a.user_id, a.username, a.actor_id, u.username AS actor_username, a.ip, a.user_agent, a.detail";
@@ -144,9 +152,12 @@ pub(super) enum Named {
 async fn named(c: &mut Conn<'_>, value: &str, key: &str) -> Result<Named, StoreError> {
     let q = sql("SELECT (SELECT COUNT(*) FROM users WHERE username_key = $1), (SELECT COUNT(*) FROM users WHERE id = $2)");
     let (by_name, by_id): (i64, i64) = c.one(q.bind(key).bind(value)).await?;
-    Ok(match (by_name, by_id) {
-        (n, _) if n > 0 => Named::ByName,
-        (_, n) if n > 0 => Named::ById,
+    // SECURITY: the id first. Ids are the server's to give; a username is anyone's to
+    // choose, and one registered as another user's id must not stand in for that user's
+    // history.
+    Ok(match (by_id, by_name) {
+        (n, _) if n > 0 => Named::ById,
+        (_, n) if n > 0 => Named::ByName,
         _ => Named::Nobody,
     })
 }

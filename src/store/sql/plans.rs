@@ -60,7 +60,7 @@ impl Store {
             ("revocation feed page", FEED_PAGE, vec![0i64.into(), t.into(), 1000i64.into()]),
             ("expired tokens cleanup", DELETE_EXPIRED_TOKENS, vec![t.into(), 2000i64.into()]),
             ("expired sessions cleanup", DELETE_EXPIRED_SESSIONS, vec![t.into(), 2000i64.into()]),
-            ("audit retention", DELETE_AUDIT_BEFORE, vec![t.into(), 2000i64.into()]),
+            ("audit retention", DELETE_AUDIT_BEFORE, vec![t.into(), 2000i64.into(), i64::MAX.into()]),
         ];
         for (name, text, args) in fixed {
             plans.push(plan(&mut c, name, text, &args).await?);

@@ -9,10 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::audit::insert_audit;
 use super::sessions::{revoke_session, TokenState, TOKEN_STATE_SELECT};
+use super::users::users_with_roles;
 use crate::store::db::{sql, Arg, Backend, Conn};
-use crate::store::{
-    AuditEvent, AuditMeta, NewRefresh, RotateOutcome, RotationRules, StoreError, Timestamp, UserWithRoles,
-};
+use crate::store::{AuditEvent, AuditMeta, NewRefresh, RotateOutcome, RotationRules, StoreError, Timestamp};
 
 /// One rotation asked for: spend `jti` (a token of `client`'s; `None`: first-party) and
 /// record `next` in its family.
@@ -23,8 +22,6 @@ pub struct RotationRequest {
     pub now: Timestamp,
     pub rules: RotationRules,
     pub audit: AuditMeta,
-    /// The token's user as read before the batch (a session never changes owner).
-    pub user: Option<UserWithRoles>,
 }
 
 /// What the batch writes for one successful rotation.
@@ -42,6 +39,11 @@ pub async fn rotate_batch(
     reqs: &[RotationRequest],
 ) -> Result<Vec<RotateOutcome>, StoreError> {
     let mut states = locked_states(c, reqs).await?;
+    // The users, read under the locks (a deactivation or a role change committed before
+    // is seen): their roles go into the new access tokens.
+    let user_ids: HashSet<&str> = states.values().map(|s| s.user_id.as_str()).collect();
+    let user_ids: Vec<&str> = user_ids.into_iter().collect();
+    let users = users_with_roles(c, &user_ids).await?;
     let mut revoked: HashSet<String> = HashSet::new();
     // Successors recorded by this batch (not in the database until it commits).
     let mut created: HashMap<String, NewRefresh> = HashMap::new();
@@ -67,14 +69,27 @@ pub async fn rotate_batch(
             outcomes.push(RotateOutcome::Invalid);
             continue;
         }
-        let user = req.user.as_ref().filter(|u| u.user.id == state.user_id);
+        let user = users.get(&state.user_id);
+        // Spent by this very request: a batch whose commit went through but whose
+        // answer was lost is retried (one by one); its rotations stand, not as reuse.
+        if state.used_at.is_some() && state.replaced_by.as_deref() == Some(req.next.jti.as_str()) {
+            outcomes.push(match user {
+                Some(u) if u.user.is_active => RotateOutcome::Rotated(Box::new(u.clone())),
+                Some(_) => RotateOutcome::UserInactive,
+                None => RotateOutcome::Invalid,
+            });
+            continue;
+        }
         if let Some(used_at) = state.used_at {
             if reuse_interval > 0 && now - used_at <= reuse_interval {
                 // A benign retry: the same successor again, if it is still unspent. One
                 // family never has two live branches.
                 let successor = match &state.replaced_by {
                     Some(next) => match created.get(next) {
-                        Some(n) => Some(NewRefresh { jti: n.jti.clone(), ..*n }),
+                        Some(n) => states
+                            .get(next)
+                            .filter(|s| s.used_at.is_none())
+                            .map(|_| NewRefresh { jti: n.jti.clone(), ..*n }),
                         None => unspent(c, next).await?,
                     },
                     None => None,
@@ -132,9 +147,11 @@ pub async fn rotate_batch(
     Ok(outcomes)
 }
 
-/// The states of the batch's tokens, by jti. On PostgreSQL their rows are locked, in jti
-/// order (so two batches never wait on each other in a circle); SQLite's write lock,
-/// taken when the transaction began, covers them.
+/// The states of the batch's tokens, by jti. On PostgreSQL their rows and their
+/// sessions' are locked, in one order (session, then token) so two batches never wait on
+/// each other in a circle, and a revocation committing meanwhile (a password change, a
+/// deactivation) is seen before anything is decided; SQLite's write lock, taken when the
+/// transaction began, covers them.
 async fn locked_states(
     c: &mut Conn<'_>,
     reqs: &[RotationRequest],
@@ -151,11 +168,11 @@ async fn locked_states(
 /// The states of `n` tokens ($1 … $n), locked (see `locked_states`).
 pub(super) fn locked_states_sql(backend: Backend, n: usize) -> String {
     let marks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    format!(
-        "{TOKEN_STATE_SELECT} WHERE rt.jti IN ({}) ORDER BY rt.jti{}",
-        marks.join(", "),
-        backend.for_update_of_token()
-    )
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE OF s, rt",
+    };
+    format!("{TOKEN_STATE_SELECT} WHERE rt.jti IN ({}) ORDER BY s.id, rt.jti{lock}", marks.join(", "))
 }
 
 /// `jti`'s record if it is still unspent.
@@ -203,7 +220,17 @@ async fn write_spends(c: &mut Conn<'_>, spends: &[Spend<'_>]) -> Result<(), Stor
             query = query.bind(a);
         }
     }
-    c.execute(query).await?;
+    // Every token spent, as decided under the lock: anything else fails the batch (and
+    // each rotation is tried again alone) rather than record a successor for a token
+    // that was not spent.
+    let spent = match c.backend() {
+        // Four rows per rotation: the token, its successor, the session, the audit entry.
+        Backend::Sqlite => c.execute(query).await? / 4,
+        Backend::Postgres => u64::try_from(c.scalar::<i64>(query).await?).unwrap_or(0),
+    };
+    if spent != spends.len() as u64 {
+        return Err(StoreError::Other(format!("a rotation batch spent {spent} of {} tokens", spends.len())));
+    }
     Ok(())
 }
 
@@ -222,7 +249,8 @@ const SQLITE_ROTATION: &str = "\
     VALUES ($1, 'refresh', $7, (SELECT username FROM users WHERE id = $7), $8, $9, $10, $11)";
 
 /// PostgreSQL: one statement for the whole batch (data-modifying CTEs over a `VALUES`
-/// list), so a batch costs one round trip whatever its size. No two rows of a batch
+/// list, writing only for the tokens actually spent, answering how many), so a batch
+/// costs one round trip whatever its size. No two rows of a batch
 /// touch the same token or session (a token is spent once per batch, and a session has
 /// one unspent token).
 fn postgres_batch(n: usize) -> String {
@@ -237,13 +265,15 @@ fn postgres_batch(n: usize) -> String {
         "WITH v (now, jti, next_jti, session_id, issued_at, expires_at, user_id, actor_id, ip, user_agent, detail) \
          AS (VALUES {}), \
          spent AS (UPDATE refresh_tokens rt SET used_at = v.now, used_ip = v.ip, used_user_agent = v.user_agent, \
-                   replaced_by = v.next_jti FROM v WHERE rt.jti = v.jti AND rt.used_at IS NULL), \
+                   replaced_by = v.next_jti FROM v WHERE rt.jti = v.jti AND rt.used_at IS NULL RETURNING rt.jti), \
+         w AS (SELECT v.* FROM v JOIN spent ON spent.jti = v.jti), \
          successor AS (INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) \
-                       SELECT next_jti, session_id, issued_at, expires_at FROM v), \
-         extended AS (UPDATE sessions s SET last_used_at = v.now, expires_at = v.expires_at FROM v WHERE s.id = v.session_id) \
-         INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
-         SELECT v.now, 'refresh', v.user_id, u.username, v.actor_id, v.ip, v.user_agent, v.detail \
-         FROM v LEFT JOIN users u ON u.id = v.user_id",
+                       SELECT next_jti, session_id, issued_at, expires_at FROM w), \
+         extended AS (UPDATE sessions s SET last_used_at = w.now, expires_at = w.expires_at FROM w WHERE s.id = w.session_id), \
+         audited AS (INSERT INTO audit_log (time, event, user_id, username, actor_id, ip, user_agent, detail) \
+                     SELECT w.now, 'refresh', w.user_id, u.username, w.actor_id, w.ip, w.user_agent, w.detail \
+                     FROM w LEFT JOIN users u ON u.id = w.user_id) \
+         SELECT COUNT(*) FROM spent",
         rows.join(", ")
     )
 }

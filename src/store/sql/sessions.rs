@@ -3,7 +3,6 @@
 
 use super::audit::insert_audit;
 use super::rotation::RotationRequest;
-use super::users::user_with_roles;
 use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
     AuditEvent, AuditMeta, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome, RotationRules,
@@ -44,13 +43,15 @@ pub(super) const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, use
      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id IS NULL \
      ORDER BY last_used_at DESC, created_at DESC";
 
-/// Up to $2 refresh-token records expired by $1.
-pub(super) const DELETE_EXPIRED_TOKENS: &str =
-    "DELETE FROM refresh_tokens WHERE jti IN (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT $2)";
+/// Up to $2 refresh-token records expired by $1. The expiry is checked again on the row
+/// deleted: on PostgreSQL a row that changed while the delete waited for it is judged
+/// as it now is.
+pub(super) const DELETE_EXPIRED_TOKENS: &str = "DELETE FROM refresh_tokens WHERE jti IN \
+     (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT $2) AND expires_at <= $1";
 
-/// Up to $2 sessions expired by $1.
-pub(super) const DELETE_EXPIRED_SESSIONS: &str =
-    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2)";
+/// Up to $2 sessions expired by $1 (checked again, as above: a rotation may extend one).
+pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE id IN \
+     (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2) AND expires_at <= $1";
 
 /// `TokenState`'s columns (then a `WHERE` on `rt`).
 pub(super) const TOKEN_STATE_SELECT: &str = "SELECT rt.jti, rt.session_id, rt.used_at, rt.used_ip, \
@@ -152,17 +153,6 @@ impl Store {
         rules: RotationRules,
         audit: &AuditMeta,
     ) -> Result<RotateOutcome, StoreError> {
-        // The user (three reads) is read before the write: the writer's turn is the
-        // bottleneck, and a session never changes owner, so this unlocked read names the
-        // same user the locked one will.
-        let user = {
-            let mut pooled = self.read().await?;
-            let mut c = pooled.conn();
-            match token_state(&mut c, jti, false).await? {
-                Some(s) => user_with_roles(&mut c, &s.user_id).await?,
-                None => return Ok(RotateOutcome::Invalid),
-            }
-        };
         let req = RotationRequest {
             jti: jti.to_string(),
             client: client.map(str::to_string),
@@ -170,7 +160,6 @@ impl Store {
             now,
             rules,
             audit: audit.clone(),
-            user,
         };
         self.rotations.rotate(req).await
     }
