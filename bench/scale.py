@@ -84,12 +84,12 @@ PG_SEED = [
                                     date_joined, password_changed_at, email_verified)
         SELECT format('00000000-0000-4000-8000-%s', lpad(i::text, 12, '0')), 'user' || i, 'user' || i,
                'user' || i || '@example.com', :'hash', TRUE, FALSE, :t - :year + (i % :year), :t - :year, TRUE
-        FROM generate_series(1, :n) i"""),
+        FROM generate_series(1::bigint, :n) i"""),
     ("sessions", """INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
         SELECT format('00000000-0000-4000-9000-%s', lpad(i::text, 12, '0')),
                format('00000000-0000-4000-8000-%s', lpad(((i - 1) / 5 + 1)::text, 12, '0')),
                :t - 86400 * (4 + i % 20), :t - 600, :t + 86400, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
-               '203.0.113.' || (i % 250) FROM generate_series(1, :n * 5) i"""),
+               '203.0.113.' || (i % 250) FROM generate_series(1::bigint, :n * 5) i"""),
     ("refresh_tokens", """INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at, used_at, used_ip,
                                                       used_user_agent, replaced_by)
         SELECT lpad(i::text, 32, '0'), format('00000000-0000-4000-9000-%s', lpad(((i - 1) / 4 + 1)::text, 12, '0')),
@@ -99,14 +99,14 @@ PG_SEED = [
                CASE WHEN (i - 1) % 4 = 3 THEN NULL ELSE '203.0.113.7' END,
                CASE WHEN (i - 1) % 4 = 3 THEN NULL ELSE 'Mozilla/5.0' END,
                CASE WHEN (i - 1) % 4 = 3 THEN NULL ELSE lpad((i + 1)::text, 32, '0') END
-        FROM generate_series(1, :n * 20) i"""),
+        FROM generate_series(1::bigint, :n * 20) i"""),
     ("audit_log", """INSERT INTO audit_log (time, event, user_id, username, ip, user_agent, detail)
         SELECT :t - :year + (i * :year) / (:n * 10),
                CASE i % 10 WHEN 0 THEN 'login' WHEN 7 THEN 'logout' WHEN 8 THEN 'login_failed'
                            WHEN 9 THEN 'password_changed' ELSE 'refresh' END,
                format('00000000-0000-4000-8000-%s', lpad(((i - 1) / 10 + 1)::text, 12, '0')),
                'user' || ((i - 1) / 10 + 1), '203.0.113.7', 'Mozilla/5.0', '{}'
-        FROM generate_series(1, :n * 10) i"""),
+        FROM generate_series(1::bigint, :n * 10) i"""),
 ]
 
 
@@ -130,7 +130,10 @@ class Store:
             argv += ["-v", f"{k}={v}"]
         if schema:
             sql = f"SET search_path TO {self.schema}; {sql}"
-        return subprocess.run(argv, input=sql, capture_output=True, text=True, check=True).stdout.strip()
+        out = subprocess.run(argv, input=sql, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"psql failed: {out.stderr[-2000:]}")
+        return out.stdout.strip()
 
     def seed(self):
         cli(self.env, "migrate")
@@ -188,8 +191,11 @@ def measure(store, args, work):
         access = body["access"]
         _, body = http("POST", srv.url + "/api/token/", {"username": "root", "password": PASSWORD})
         admin = body["access"]
-        # Someone else's session list: their five seeded sessions and this login.
-        other = f"user{max(1, store.users // 3)}" if store.users else me
+        # Someone else's session list: their five seeded sessions and this login (on an
+        # empty database, a user of its own: the scenarios' user gathers a session per login).
+        other = f"user{max(1, store.users // 3)}" if store.users else "other"
+        if not store.users:
+            assert http("POST", srv.url + "/register/", {"username": other, "password": PASSWORD})[0] == 201
         _, body = http("POST", srv.url + "/api/token/", {"username": other, "password": PASSWORD})
         other_access = body["access"]
         target = f"user{max(1, store.users // 4)}" if store.users else me
@@ -203,13 +209,16 @@ def measure(store, args, work):
             ("session_list", "/api/me/sessions/", "protected.lua", {"BENCH_ACCESS": other_access}),
         ]
         for key, path, script, env in scenarios:
+            # Rates at full load; the pages an operator reads, at a console's load (their
+            # p99 at 64 connections would be queueing, not the page's cost).
+            conns = args.connections if key in ("login", "refresh", "protected") else args.query_connections
             samples = []
             for rep in range(args.reps):
                 if script == "refresh.lua":
                     prefix = work / f"pool-{store.kind}-{store.users}-{rep}"
-                    common.refresh_pool(srv.url, me, args.connections // 2, 2, prefix)
+                    common.refresh_pool(srv.url, me, max(4, args.connections), 2, prefix)
                     env = {"BENCH_REFRESH_FILE": str(prefix)}
-                samples.append(wrk(srv.url, path, script, args.connections, args.duration, env))
+                samples.append(wrk(srv.url, path, script, conns, args.duration, env))
             r = summarize(samples)
             out[key] = r
             log(f"{store.kind:8} {store.users:>8} users  {key:15} {r['rps']:9.0f} req/s  p50 {r['p50']:.2f} ms  "
@@ -222,35 +231,52 @@ def measure(store, args, work):
     return out
 
 
+def flush_only(store, args, work):
+    srv = common.Server(f"flush-{store.kind}", [BIN, "serve"], store.env, "/readyz")
+    try:
+        return flush_beside_refreshes(store, srv, f"user{store.users // 2}", args, work)
+    finally:
+        srv.stop()
+
+
 def flush_beside_refreshes(store, srv, me, args, work):
     """Refreshes alone, then beside `flushexpiredtokens` deleting every expired token."""
     expired = store.users * 15
     duration = max(args.duration, 10)
     prefix = work / f"pool-flush-{store.kind}"
-    common.refresh_pool(srv.url, me, args.connections // 2, 2, prefix)
+    common.refresh_pool(srv.url, me, max(4, args.connections), 2, prefix)
     alone = wrk(srv.url, "/api/token/refresh/", "refresh.lua", args.connections, duration,
                 {"BENCH_REFRESH_FILE": str(prefix)})
-    common.refresh_pool(srv.url, me, args.connections // 2, 2, prefix)
+    common.refresh_pool(srv.url, me, max(4, args.connections), 2, prefix)
     result = {}
 
     def flush():
+        # Stopped once the refreshes beside it are measured: what matters is how it
+        # shares the database, and its longest batch so far (from its progress lines).
         t0 = time.perf_counter()
-        out = subprocess.run([BIN, "flushexpiredtokens"], env={**store.env, "AUTHENTICON_LOG": "info"},
-                             capture_output=True, text=True)
+        proc = subprocess.Popen([BIN, "flushexpiredtokens"], env={**store.env, "AUTHENTICON_LOG": "info"},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        result["proc"] = proc
+        out, err = proc.communicate()
         result["seconds"] = time.perf_counter() - t0
-        result["stdout"] = out.stdout.strip()
-        m = re.search(r"longest_batch_ms=(\d+)", out.stderr)
-        result["longest_batch_ms"] = int(m.group(1)) if m else None
-        (LOGS / f"flush-{store.kind}.log").write_text(out.stderr)
+        result["stdout"] = out.strip() or "stopped"
+        found = [int(m) for m in re.findall(r"longest_batch_ms=(\d+)", err)]
+        result["longest_batch_ms"] = max(found) if found else None
+        deleted = re.findall(r"deleted=(\d+)", err)
+        result["deleted_when_stopped"] = int(deleted[-1]) if deleted else None
+        (LOGS / f"flush-{store.kind}.log").write_text(err)
 
     t = threading.Thread(target=flush)
     t.start()
     time.sleep(0.5)
     beside = wrk(srv.url, "/api/token/refresh/", "refresh.lua", args.connections, duration,
                  {"BENCH_REFRESH_FILE": str(prefix)})
+    result["proc"].terminate()
     t.join()
-    log(f"{store.kind:8} flush of ~{expired:,} expired tokens: {result['seconds']:.1f} s ({result['stdout']}), "
-        f"longest batch {result['longest_batch_ms']} ms; refresh p99 {alone['p99']:.2f} ms alone, "
+    result.pop("proc")
+    log(f"{store.kind:8} flush of ~{expired:,} expired tokens, stopped after {result['seconds']:.1f} s "
+        f"({result['deleted_when_stopped']} deleted by its last progress line), longest batch "
+        f"{result['longest_batch_ms']} ms; refresh p99 {alone['p99']:.2f} ms alone, "
         f"{beside['p99']:.2f} ms beside it ({alone['rps']:.0f} vs {beside['rps']:.0f} req/s)")
     return {"expired": expired, **result, "alone": alone, "beside": beside}
 
@@ -260,11 +286,16 @@ def main():
     ap.add_argument("--users", default="10000,100000,1000000", help="comma-separated sizes (0, empty, always runs)")
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--connections", type=int, default=64, help="for login, refresh, protected")
+    ap.add_argument("--query-connections", type=int, default=8,
+                    help="for user search, audit pages and the session list")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-flush", dest="flush", action="store_false", help="skip the flush beside refreshes")
+    ap.add_argument("--flush-only", action="store_true", help="seed the largest size only and measure the flush")
     args = ap.parse_args()
     args.sizes = [0] + [int(s) for s in args.users.split(",") if s.strip()]
+    if args.flush_only:
+        args.sizes = [max(args.sizes)]
     common.ensure_tools(quick=True)
     work = Path(tempfile.mkdtemp(prefix="authenticon-scale-"))
     results = []
@@ -277,11 +308,13 @@ def main():
                 store.seed()
                 log(f"{kind}: {users:,} users seeded in {time.perf_counter() - t0:.0f} s, {store.size_mb():.0f} MB")
                 try:
-                    results.append(measure(store, args, work))
+                    results.append(flush_only(store, args, work) if args.flush_only else measure(store, args, work))
                 finally:
                     store.drop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.flush_only:
+        return
     (ROOT / "bench" / "scale-results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
 

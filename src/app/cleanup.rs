@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use tracing::info;
 
-use crate::store::{Store, StoreError, Timestamp};
+use crate::store::{self, Store, StoreError, Timestamp};
 
-/// Rows per statement, by default. A batch of refresh tokens (three indexes each) takes a few
-/// milliseconds; BENCHMARKS.md measures refreshes beside a flush of ten million.
-pub const BATCH: i64 = 2_000;
+/// Rows per statement, by default. A batch of refresh tokens (three indexes each) takes a
+/// few milliseconds; BENCHMARKS.md measures refreshes beside a flush of fifteen million.
+pub const BATCH: i64 = 500;
 
 /// How often a long cleanup says how far it got.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -37,8 +37,10 @@ pub struct Cleanup {
     pub audit_retention: Option<Duration>,
     /// Rows per statement (`BATCH`).
     pub batch: i64,
-    /// A pause between batches, leaving the database to live traffic (zero from the
-    /// command line, where an operator waits for the end).
+    /// The least pause between batches, leaving the database to live traffic; a batch
+    /// that took longer is followed by a pause as long as itself, so a cleanup never
+    /// holds the database more than half the time (on SQLite, another process's writes
+    /// wait for each batch to end).
     pub pause: Duration,
 }
 
@@ -46,36 +48,19 @@ impl Cleanup {
     /// Deletes everything expired by `now`, batch by batch, with a progress line every
     /// few seconds while it lasts.
     pub async fn run(&self, store: &Store, now: Timestamp) -> Result<Deleted, StoreError> {
-        let mut deleted = Deleted::default();
         let mut pace = Pace::new();
+        let mut deleted = Deleted::default();
         // Tokens first: a session's delete would cascade to all of its tokens in one
         // statement, unbounded.
-        loop {
-            let n = pace.time(store.delete_expired_tokens(now, self.batch)).await?;
-            deleted.tokens += n;
-            if !self.full(n) {
-                break;
-            }
-            self.rest(&mut pace, &deleted).await;
-        }
-        loop {
-            let n = pace.time(store.delete_expired_sessions(now, self.batch)).await?;
-            deleted.sessions += n;
-            if !self.full(n) {
-                break;
-            }
-            self.rest(&mut pace, &deleted).await;
-        }
+        deleted.tokens =
+            self.drain(&mut pace, "tokens", || store.delete_expired_tokens(now, self.batch)).await?;
+        deleted.sessions =
+            self.drain(&mut pace, "sessions", || store.delete_expired_sessions(now, self.batch)).await?;
         if let Some(keep) = self.audit_retention {
             let before = now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
-            loop {
-                let n = pace.time(store.delete_audit_before(before, self.batch)).await?;
-                deleted.audit += n;
-                if !self.full(n) {
-                    break;
-                }
-                self.rest(&mut pace, &deleted).await;
-            }
+            deleted.audit = self
+                .drain(&mut pace, "audit entries", || store.delete_audit_before(before, self.batch))
+                .await?;
         }
         if deleted.total() > 0 {
             info!(
@@ -90,51 +75,56 @@ impl Cleanup {
         Ok(deleted)
     }
 
-    /// A full batch: more may be left.
-    fn full(&self, n: u64) -> bool {
-        n >= self.batch.max(1) as u64
-    }
-
-    /// Between batches: a progress line now and then, and room for live traffic.
-    async fn rest(&self, pace: &mut Pace, so_far: &Deleted) {
-        pace.progress(so_far);
-        if self.pause.is_zero() {
-            tokio::task::yield_now().await;
-        } else {
-            tokio::time::sleep(self.pause).await;
+    /// Runs `batch` until one comes back short (nothing more is left); how many rows
+    /// went. Between batches: a progress line now and then, and room for live traffic.
+    async fn drain<F, Fut>(&self, pace: &mut Pace, what: &str, mut batch: F) -> Result<u64, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<store::DeletedBatch, StoreError>>,
+    {
+        let mut total = 0;
+        loop {
+            let n = pace.record(batch().await?);
+            total += n;
+            if n < self.batch.max(1) as u64 {
+                return Ok(total);
+            }
+            pace.progress(what, total);
+            tokio::time::sleep(self.pause.max(pace.last)).await;
         }
     }
 }
 
-/// How long a cleanup has run, its slowest batch (each batch is one transaction: the
-/// longest any lock was held), and when it last said how far it got.
+/// How long a cleanup has run, the longest a batch held the write lock (waiting for the
+/// lock is not counted: that is the cleanup giving way), and when it last said how far
+/// it got.
 struct Pace {
     started: Instant,
     said: Instant,
     longest: Duration,
+    last: Duration,
 }
 
 impl Pace {
     fn new() -> Self {
-        Self { started: Instant::now(), said: Instant::now(), longest: Duration::ZERO }
+        Self { started: Instant::now(), said: Instant::now(), longest: Duration::ZERO, last: Duration::ZERO }
     }
 
-    async fn time<T>(&mut self, batch: impl std::future::Future<Output = T>) -> T {
-        let t0 = Instant::now();
-        let out = batch.await;
-        self.longest = self.longest.max(t0.elapsed());
-        out
+    /// Notes a batch's lock time; its rows.
+    fn record(&mut self, batch: store::DeletedBatch) -> u64 {
+        self.last = batch.held;
+        self.longest = self.longest.max(batch.held);
+        batch.rows
     }
 
-    fn progress(&mut self, d: &Deleted) {
+    fn progress(&mut self, what: &str, deleted: u64) {
         if self.said.elapsed() >= PROGRESS_EVERY {
             self.said = Instant::now();
             info!(
-                tokens = d.tokens,
-                sessions = d.sessions,
-                audit = d.audit,
+                deleted,
                 seconds = self.started.elapsed().as_secs(),
-                "cleanup under way"
+                longest_batch_ms = self.longest.as_millis() as u64,
+                "cleanup under way: {what}"
             );
         }
     }

@@ -361,7 +361,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             let cleanup = Cleanup {
                 batch: cleanup::BATCH,
                 audit_retention: state.config.audit_retention,
-                pause: Duration::ZERO,
+                pause: Duration::from_millis(2),
             };
             let deleted = cleanup.run(&state.store, state.clock.now()).await?;
             println!("Deleted {} expired refresh token(s).", deleted.tokens);

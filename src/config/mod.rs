@@ -437,27 +437,6 @@ mod tests {
     }
 
     #[test]
-    fn audit_retention_is_a_day_or_more_and_cleanup_can_be_left_to_cron() {
-        assert_eq!(with(&[]).unwrap().audit_retention, None);
-        assert_eq!(
-            with(&[("AUDIT_RETENTION", "365d")]).unwrap().audit_retention,
-            Some(Duration::from_secs(365 * 86_400))
-        );
-        assert_eq!(with(&[("AUDIT_RETENTION", "none")]).unwrap().audit_retention, None);
-        for slip in ["30s", "23h", "0", "forever"] {
-            let e = with(&[("AUDIT_RETENTION", slip)]).unwrap_err();
-            assert_eq!(
-                (e.key, e.expected),
-                ("AUDIT_RETENTION", "a lifetime of at least 1d, like 365d, or none")
-            );
-        }
-        assert_eq!(with(&[]).unwrap().cleanup_interval, Duration::from_secs(3600));
-        assert!(with(&[("CLEANUP_INTERVAL", "0")]).unwrap().cleanup_interval.is_zero());
-        assert_eq!(with(&[]).unwrap().rotation_batch, 64);
-        assert_eq!(with(&[("ROTATION_BATCH", "0")]).unwrap_err().key, "ROTATION_BATCH");
-    }
-
-    #[test]
     fn a_short_secret_is_refused_without_echoing_it() {
         let e = with(&[("SECRET_KEY", "tooshort")]).unwrap_err();
         assert!(!e.to_string().contains("tooshort"), "{e}");

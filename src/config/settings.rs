@@ -449,6 +449,32 @@ mod tests {
         assert_eq!(names.len(), before);
     }
 
+    fn with_values(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_values(&map)
+    }
+
+    #[test]
+    fn audit_retention_is_a_day_or_more_and_cleanup_can_be_left_to_cron() {
+        assert_eq!(with_values(&[]).unwrap().audit_retention, None);
+        assert_eq!(
+            with_values(&[("AUDIT_RETENTION", "365d")]).unwrap().audit_retention,
+            Some(Duration::from_secs(365 * 86_400))
+        );
+        assert_eq!(with_values(&[("AUDIT_RETENTION", "none")]).unwrap().audit_retention, None);
+        for slip in ["30s", "23h", "0", "forever"] {
+            let e = with_values(&[("AUDIT_RETENTION", slip)]).unwrap_err();
+            assert_eq!(
+                (e.key, e.expected),
+                ("AUDIT_RETENTION", "a lifetime of at least 1d, like 365d, or none")
+            );
+        }
+        assert_eq!(with_values(&[]).unwrap().cleanup_interval, Duration::from_secs(3600));
+        assert!(with_values(&[("CLEANUP_INTERVAL", "0")]).unwrap().cleanup_interval.is_zero());
+        assert_eq!(with_values(&[]).unwrap().rotation_batch, 64);
+        assert_eq!(with_values(&[("ROTATION_BATCH", "0")]).unwrap_err().key, "ROTATION_BATCH");
+    }
+
     #[test]
     fn the_readme_lists_every_setting_as_this_table_says() {
         let readme = include_str!("../../README.md");

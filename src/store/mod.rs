@@ -81,6 +81,13 @@ enum Pools {
     Postgres(sqlx::PgPool),
 }
 
+/// What a bounded delete did: how many rows went, and how long it held the write lock.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletedBatch {
+    pub rows: u64,
+    pub held: std::time::Duration,
+}
+
 /// The database, whichever it is. Cheap to share (`Arc<Store>`).
 pub struct Store {
     pools: Pools,
@@ -142,11 +149,13 @@ impl Store {
     /// One bounded delete in a write transaction of its own (on SQLite through the one
     /// writer connection, so it queues fairly with the other writes instead of racing
     /// them in SQLite's busy handler).
-    async fn delete_batch(&self, q: db::Query<'_>) -> Result<u64, StoreError> {
+    async fn delete_batch(&self, q: db::Query<'_>) -> Result<DeletedBatch, StoreError> {
         let mut tx = self.write().await?;
-        let n = tx.conn().execute(q).await?;
+        // From the lock taken (SQLite's write lock is taken at `BEGIN`) to the commit.
+        let held = std::time::Instant::now();
+        let rows = tx.conn().execute(q).await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(DeletedBatch { rows, held: held.elapsed() })
     }
 
     /// A write transaction: the one transaction helper every multi-step change uses.

@@ -5,8 +5,8 @@ use super::users::roles_and_permissions;
 use super::Filters;
 use crate::store::db::{sql, Conn};
 use crate::store::{
-    AuditEvent, AuditFilter, AuditMeta, AuditRow, EventCount, Judged, Page, Store, StoreError, Timestamp,
-    CHANGED_MEANWHILE,
+    AuditEvent, AuditFilter, AuditMeta, AuditRow, DeletedBatch, EventCount, Judged, Page, Store, StoreError,
+    Timestamp, CHANGED_MEANWHILE,
 };
 
 /// Records `event` on the connection (a transaction's, so it commits with the change).
@@ -94,11 +94,15 @@ impl Store {
 
     /// Deletes up to `limit` of the oldest audit entries recorded before `before`;
     /// returns how many went (audit retention, a bounded batch at a time).
-    pub async fn delete_audit_before(&self, before: Timestamp, limit: i64) -> Result<u64, StoreError> {
+    pub async fn delete_audit_before(
+        &self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<DeletedBatch, StoreError> {
         // None that a webhook endpoint is still to hear of.
         let heard: Option<i64> = self.read().await?.conn().scalar(sql(HEARD_BY_ALL)).await?;
-        let q = sql(DELETE_AUDIT_BEFORE).bind(before).bind(limit).bind(heard.unwrap_or(i64::MAX));
-        self.delete_batch(q).await
+        let text = delete_audit_before_sql(limit);
+        self.delete_batch(sql(&text).bind(before).bind(heard.unwrap_or(i64::MAX))).await
     }
 
     /// How many of `events` happened in each `bucket_secs` from `since` until `until`.
@@ -125,9 +129,14 @@ impl Store {
     }
 }
 
-/// Up to $2 of the oldest entries recorded before $1, up to entry $3.
-pub(super) const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit_log WHERE id IN \
-     (SELECT id FROM audit_log WHERE time < $1 AND id <= $3 ORDER BY time LIMIT $2) AND time < $1";
+/// Up to `limit` of the oldest entries recorded before $1, up to entry $2 (the limit
+/// written in, as for expired tokens).
+pub(super) fn delete_audit_before_sql(limit: i64) -> String {
+    format!(
+        "DELETE FROM audit_log WHERE id IN \
+         (SELECT id FROM audit_log WHERE time < $1 AND id <= $2 ORDER BY time LIMIT {limit}) AND time < $1"
+    )
+}
 
 /// The last entry every webhook endpoint has heard of: its fan-out reads the log behind a
 /// cursor, each endpoint from its start on. NULL without endpoints.

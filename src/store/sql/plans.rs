@@ -2,10 +2,12 @@
 //! database makes for them: a test (on both stores) and `authenticon check` refuse a
 //! plan that reads a whole table.
 
-use super::audit::{audit_filters_named, audit_page_sql, Named, DELETE_AUDIT_BEFORE};
+use super::audit::{audit_filters_named, audit_page_sql, delete_audit_before_sql, Named};
 use super::revocations::FEED_PAGE;
 use super::rotation::locked_states_sql;
-use super::sessions::{token_state_sql, DELETE_EXPIRED_SESSIONS, DELETE_EXPIRED_TOKENS, LIST_SESSIONS};
+use super::sessions::{
+    delete_expired_sessions_sql, delete_expired_tokens_sql, token_state_sql, LIST_SESSIONS,
+};
 use super::users::{list_statements, Search, USER_BY_KEY};
 use crate::store::db::{sql, Arg, Backend, Conn};
 use crate::store::{AuditFilter, Store, StoreError, UserFilter};
@@ -50,6 +52,8 @@ impl Store {
         let (id, key, t): (&str, &str, i64) =
             ("00000000-0000-0000-0000-000000000000", "alice", 1_700_000_000);
         let rotation = locked_states_sql(backend, 3);
+        let (tokens, sessions, audit_log) =
+            (delete_expired_tokens_sql(500), delete_expired_sessions_sql(500), delete_audit_before_sql(500));
         let token = token_state_sql(backend, true);
         let mut plans = Vec::new();
         let fixed: [(&'static str, &str, Vec<Arg<'_>>); 8] = [
@@ -58,9 +62,9 @@ impl Store {
             ("rotation batch read", &rotation, vec![id.into(), key.into(), "x".into()]),
             ("session list", LIST_SESSIONS, vec![id.into(), t.into()]),
             ("revocation feed page", FEED_PAGE, vec![0i64.into(), t.into(), 1000i64.into()]),
-            ("expired tokens cleanup", DELETE_EXPIRED_TOKENS, vec![t.into(), 2000i64.into()]),
-            ("expired sessions cleanup", DELETE_EXPIRED_SESSIONS, vec![t.into(), 2000i64.into()]),
-            ("audit retention", DELETE_AUDIT_BEFORE, vec![t.into(), 2000i64.into(), i64::MAX.into()]),
+            ("expired tokens cleanup", &tokens, vec![t.into()]),
+            ("expired sessions cleanup", &sessions, vec![t.into()]),
+            ("audit retention", &audit_log, vec![t.into(), i64::MAX.into()]),
         ];
         for (name, text, args) in fixed {
             plans.push(plan(&mut c, name, text, &args).await?);

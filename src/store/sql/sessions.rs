@@ -5,8 +5,8 @@ use super::audit::insert_audit;
 use super::rotation::RotationRequest;
 use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
-    AuditEvent, AuditMeta, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome, RotationRules,
-    SessionRow, SessionState, Store, StoreError, Timestamp,
+    AuditEvent, AuditMeta, DeletedBatch, NewRefresh, NewSession, Reuse, RevokeOutcome, RotateOutcome,
+    RotationRules, SessionRow, SessionState, Store, StoreError, Timestamp,
 };
 
 /// A refresh token's record joined with its family, as rotation and logout need it.
@@ -43,15 +43,25 @@ pub(super) const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, use
      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id IS NULL \
      ORDER BY last_used_at DESC, created_at DESC";
 
-/// Up to $2 refresh-token records expired by $1. The expiry is checked again on the row
-/// deleted: on PostgreSQL a row that changed while the delete waited for it is judged
-/// as it now is.
-pub(super) const DELETE_EXPIRED_TOKENS: &str = "DELETE FROM refresh_tokens WHERE jti IN \
-     (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT $2) AND expires_at <= $1";
+/// Up to `limit` refresh-token records expired by $1. The expiry is checked again on the
+/// row deleted: on PostgreSQL a row that changed while the delete waited for it is judged
+/// as it now is. The limit is written into the statement, not bound: PostgreSQL plans
+/// a known small batch as index lookups, and an unknown one (a generic plan) once took
+/// 4.5 s over twenty million rows.
+pub(super) fn delete_expired_tokens_sql(limit: i64) -> String {
+    format!(
+        "DELETE FROM refresh_tokens WHERE jti IN \
+         (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT {limit}) AND expires_at <= $1"
+    )
+}
 
-/// Up to $2 sessions expired by $1 (checked again, as above: a rotation may extend one).
-pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE id IN \
-     (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2) AND expires_at <= $1";
+/// Up to `limit` sessions expired by $1 (checked again, as above: a rotation may extend one).
+pub(super) fn delete_expired_sessions_sql(limit: i64) -> String {
+    format!(
+        "DELETE FROM sessions WHERE id IN \
+         (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT {limit}) AND expires_at <= $1"
+    )
+}
 
 /// `TokenState`'s columns (then a `WHERE` on `rt`).
 pub(super) const TOKEN_STATE_SELECT: &str = "SELECT rt.jti, rt.session_id, rt.used_at, rt.used_ip, \
@@ -272,13 +282,21 @@ impl Store {
     /// Deletes up to `limit` refresh-token records that expired by `now`; returns how many
     /// went. Bounded, so that each statement holds the write lock briefly: cleanup runs
     /// beside live rotations.
-    pub async fn delete_expired_tokens(&self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
-        self.delete_batch(sql(DELETE_EXPIRED_TOKENS).bind(now).bind(limit)).await
+    pub async fn delete_expired_tokens(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<DeletedBatch, StoreError> {
+        self.delete_batch(sql(&delete_expired_tokens_sql(limit)).bind(now)).await
     }
 
     /// Deletes up to `limit` sessions that expired by `now` (a family whose last token
     /// expired is over; any token of it left goes with it); returns how many went.
-    pub async fn delete_expired_sessions(&self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
-        self.delete_batch(sql(DELETE_EXPIRED_SESSIONS).bind(now).bind(limit)).await
+    pub async fn delete_expired_sessions(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<DeletedBatch, StoreError> {
+        self.delete_batch(sql(&delete_expired_sessions_sql(limit)).bind(now)).await
     }
 }
