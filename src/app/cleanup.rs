@@ -49,19 +49,20 @@ impl Cleanup {
     /// few seconds while it lasts.
     pub async fn run(&self, store: &Store, now: Timestamp) -> Result<Deleted, StoreError> {
         let mut pace = Pace::new();
-        let mut deleted = Deleted::default();
         // Tokens first: a session's delete would cascade to all of its tokens in one
         // statement, unbounded.
-        deleted.tokens =
-            self.drain(&mut pace, "tokens", || store.delete_expired_tokens(now, self.batch)).await?;
-        deleted.sessions =
+        let tokens = self.drain(&mut pace, "tokens", || store.delete_expired_tokens(now, self.batch)).await?;
+        let sessions =
             self.drain(&mut pace, "sessions", || store.delete_expired_sessions(now, self.batch)).await?;
-        if let Some(keep) = self.audit_retention {
-            let before = now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
-            deleted.audit = self
-                .drain(&mut pace, "audit entries", || store.delete_audit_before(before, self.batch))
-                .await?;
-        }
+        let audit = match self.audit_retention {
+            Some(keep) => {
+                let before = now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
+                self.drain(&mut pace, "audit entries", || store.delete_audit_before(before, self.batch))
+                    .await?
+            }
+            None => 0,
+        };
+        let deleted = Deleted { tokens, sessions, audit };
         if deleted.total() > 0 {
             info!(
                 tokens = deleted.tokens,

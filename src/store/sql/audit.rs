@@ -132,6 +132,7 @@ impl Store {
 /// Up to `limit` of the oldest entries recorded before $1, up to entry $2 (the limit
 /// written in, as for expired tokens).
 pub(super) fn delete_audit_before_sql(limit: i64) -> String {
+    let limit = limit.max(1);
     format!(
         "DELETE FROM audit_log WHERE id IN \
          (SELECT id FROM audit_log WHERE time < $1 AND id <= $2 ORDER BY time LIMIT {limit}) AND time < $1"

@@ -24,7 +24,7 @@ impl QueryPlan {
     /// rather than searching an index.
     pub fn reads_whole_table(&self) -> bool {
         self.plan.iter().any(|line| {
-            let line = line.trim_start_matches(|c: char| c == ' ' || c == '-' || c == '>');
+            let line = line.trim_start_matches([' ', '-', '>']);
             // A virtual table (the trigram index) searched by MATCH shows as
             // `SCAN s VIRTUAL TABLE INDEX 0:M…`: its own index serves it.
             let searched_virtual = line.contains(" VIRTUAL TABLE INDEX ") && line.contains(":M");

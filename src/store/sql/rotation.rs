@@ -148,10 +148,10 @@ pub async fn rotate_batch(
 }
 
 /// The states of the batch's tokens, by jti. On PostgreSQL their rows and their
-/// sessions' are locked, in one order (session, then token) so two batches never wait on
-/// each other in a circle, and a revocation committing meanwhile (a password change, a
-/// deactivation) is seen before anything is decided; SQLite's write lock, taken when the
-/// transaction began, covers them.
+/// sessions' are locked, token before session as logout locks them, in jti order so two
+/// batches never wait on each other in a circle; a revocation committing meanwhile (a
+/// password change, a deactivation) is seen before anything is decided. SQLite's write
+/// lock, taken when the transaction began, covers them.
 async fn locked_states(
     c: &mut Conn<'_>,
     reqs: &[RotationRequest],
@@ -170,9 +170,9 @@ pub(super) fn locked_states_sql(backend: Backend, n: usize) -> String {
     let marks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     let lock = match backend {
         Backend::Sqlite => "",
-        Backend::Postgres => " FOR UPDATE OF s, rt",
+        Backend::Postgres => " FOR UPDATE OF rt, s",
     };
-    format!("{TOKEN_STATE_SELECT} WHERE rt.jti IN ({}) ORDER BY s.id, rt.jti{lock}", marks.join(", "))
+    format!("{TOKEN_STATE_SELECT} WHERE rt.jti IN ({}) ORDER BY rt.jti{lock}", marks.join(", "))
 }
 
 /// `jti`'s record if it is still unspent.

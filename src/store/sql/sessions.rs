@@ -49,6 +49,7 @@ pub(super) const LIST_SESSIONS: &str = "SELECT id, created_at, last_used_at, use
 /// a known small batch as index lookups, and an unknown one (a generic plan) once took
 /// 4.5 s over twenty million rows.
 pub(super) fn delete_expired_tokens_sql(limit: i64) -> String {
+    let limit = limit.max(1);
     format!(
         "DELETE FROM refresh_tokens WHERE jti IN \
          (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT {limit}) AND expires_at <= $1"
@@ -57,6 +58,7 @@ pub(super) fn delete_expired_tokens_sql(limit: i64) -> String {
 
 /// Up to `limit` sessions expired by $1 (checked again, as above: a rotation may extend one).
 pub(super) fn delete_expired_sessions_sql(limit: i64) -> String {
+    let limit = limit.max(1);
     format!(
         "DELETE FROM sessions WHERE id IN \
          (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT {limit}) AND expires_at <= $1"
