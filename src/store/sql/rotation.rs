@@ -119,6 +119,7 @@ pub async fn rotate_batch(
         let detail = serde_json::json!({ "session_id": session_id }).to_string();
         // Spent now: a second presentation later in this batch sees it so.
         let successor = TokenState {
+            jti: req.next.jti.clone(),
             used_at: None,
             used_ip: None,
             used_user_agent: None,
