@@ -3,8 +3,8 @@
 //! lock): one transaction per rotation capped refreshes at a few thousand a second. Here
 //! rotations queue, and a writer takes all that are waiting (up to a bound,
 //! `AUTHENTICON_ROTATION_BATCH`, 64 by default) into one
-//! transaction: one `BEGIN`, one read of their tokens, one statement of writes, one
-//! `COMMIT`. A rotation never waits for company: one that finds the writer idle goes at
+//! transaction: one `BEGIN`, one read of their tokens and sessions (locked), one read
+//! of their users with roles, one statement of writes, one `COMMIT`. A rotation never waits for company: one that finds the writer idle goes at
 //! once, alone; those that arrive while a batch commits go together in the next, so the
 //! longest a rotation waits is the batch ahead of it.
 //!
