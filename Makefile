@@ -4,7 +4,8 @@ CARGO ?= cargo
 NPM ?= npm
 
 .PHONY: run build build-tests web test test-web test-sqlite test-postgres test-e2e test-interop test-oidc test-import test-schema test-fuzz test-clients fuzz \
-        check-postgres api-types check-api-types browser bench bench-scale bench-smoke lint fmt clean
+        check-postgres api-types check-api-types browser bench bench-scale bench-smoke lint fmt clean \
+        image test-image container-tools
 
 ## run: build (app included) and serve on http://127.0.0.1:8000 with the embedded SQLite database
 run: web
@@ -178,6 +179,41 @@ bench-scale:
 ## bench-smoke: the benchmark harness end to end in about a minute, no report
 bench-smoke:
 	python3 bench/run.py --quick
+
+# ---- container image ---------------------------------------------------------------
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+IMAGE ?= authenticon
+# Podman by default (CONTAINER=docker works too), with the project's settings file
+# (scripts/containers.conf), which podman-compose's podman reads as well.
+CONTAINER ?= podman
+ifeq ($(CONTAINER),podman)
+export CONTAINERS_CONF := $(CURDIR)/scripts/containers.conf
+# Podman's own (OCI) format has no HEALTHCHECK; Docker's keeps it.
+IMAGE_FORMAT := --format docker
+endif
+CONTAINER_CMD := $(CONTAINER)
+
+container-tools:
+	@[ "$(CONTAINER)" != podman ] || { command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; } || { \
+	  echo "== installing Debian's podman and runc"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq podman runc ca-certificates; }
+
+## image: the container image authenticon:<version> (and :latest), from the release build
+image: build container-tools
+	scripts/image-context.sh target/release/authenticon target/image
+	$(CONTAINER_CMD) build $(IMAGE_FORMAT) --build-arg VERSION=$(VERSION) --tag $(IMAGE):$(VERSION) --tag $(IMAGE):latest target/image
+	@echo "built $(IMAGE):$(VERSION): $$($(CONTAINER_CMD) image inspect --format '{{.Size}}' $(IMAGE):$(VERSION) | awk '{printf "%.1f MB", $$1/1e6}')"
+
+.venv/.image-tools: .venv/.installed
+	.venv/bin/pip install -q --disable-pip-version-check podman-compose==1.6.0
+	touch $@
+
+## test-image: the image run on SQLite, then on this machine's PostgreSQL and Redis, and the compose file (on demand)
+test-image: image check-postgres .venv/.image-tools
+	@echo "== the container image, as an operator runs it"
+	PATH=$(CURDIR)/.venv/bin:$$PATH CONTAINER="$(CONTAINER_CMD)" DATABASE_URL=$(TEST_DATABASE_URL) \
+	  .venv/bin/python tests/image/test_image.py $(IMAGE):$(VERSION)
 
 lint:
 	$(CARGO) fmt --all -- --check

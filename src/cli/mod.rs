@@ -4,6 +4,7 @@
 
 mod check;
 mod clients;
+mod healthcheck;
 mod import;
 mod keys;
 mod roles;
@@ -82,6 +83,14 @@ pub enum Command {
     /// Check the configuration and the services it names (database, schema, signing
     /// keys, Redis) and say what was found, like Django's `check`. Exits 1 on a problem.
     Check,
+    /// Ask a running server's /readyz and exit 0 when it answers 200, else 1 with one line
+    /// (the container image's HEALTHCHECK: no shell or curl needed). Opens no database.
+    Healthcheck {
+        /// The readiness URL; default: /readyz at AUTHENTICON_BIND (a wildcard address is
+        /// asked on loopback).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Print the OpenAPI 3.1 document (what `GET /api/schema/` serves) and exit.
     Openapi,
     /// Print the settings reference (every AUTHENTICON_* variable, its default and
@@ -337,6 +346,10 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}\n{}", reference_table(Section::General), reference_table(Section::Throttling));
             return Ok(());
         }
+        Command::Healthcheck { url } => {
+            let url = url.unwrap_or_else(|| healthcheck::readyz_url(config.bind));
+            return healthcheck::check(&url).await;
+        }
         _ => {}
     }
     let db = redact_url(&config.database_url);
@@ -385,7 +398,11 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Users(cmd) => users::run(&state, cmd).await,
         Command::Clients(cmd) => clients::run(&state, cmd).await,
         Command::Webhooks(cmd) => webhooks::run(&state, cmd).await,
-        Command::Serve { .. } | Command::Check | Command::Openapi | Command::Settings => Ok(()),
+        Command::Serve { .. }
+        | Command::Check
+        | Command::Healthcheck { .. }
+        | Command::Openapi
+        | Command::Settings => Ok(()),
     }
 }
 

@@ -568,3 +568,44 @@ fn check_reports_what_it_finds_and_fails_on_problems() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("ERROR database:"), "{}", text(&out.stdout));
 }
+
+#[tokio::test]
+async fn healthcheck_asks_readyz_at_the_bind_address_and_fails_without_an_answer() {
+    let (_dir, db) = temp_db();
+    // A wildcard bind, as in the container image: the check asks loopback.
+    let bind = format!("0.0.0.0:{}", unused_port());
+    let server = serve(&db, &[("AUTHENTICON_BIND", &bind)]);
+    let check = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = authenticon("sqlite::memory:");
+        cmd.env("AUTHENTICON_BIND", &bind).arg("healthcheck").args(args);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    };
+    let port = bind.rsplit(':').next().unwrap().to_string();
+    let out = check(&[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), format!("http://127.0.0.1:{port}/readyz: ready"));
+    // A proxy named by the environment does not answer for the server.
+    let proxy = format!("http://127.0.0.1:{}", unused_port());
+    let out = check(&[("HTTP_PROXY", &proxy), ("http_proxy", &proxy), ("ALL_PROXY", &proxy)], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Anything but a 200 is a failure, with the status in the one line.
+    let me = format!("http://127.0.0.1:{port}/api/me/");
+    let out = check(&[], &["--url", &me]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with(&format!("error: {me}: not ready: 401 Unauthorized")), "{err}");
+
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    let out = check(&[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!("http://127.0.0.1:{port}/readyz: no answer")),
+        "{}",
+        text(&out.stderr)
+    );
+}

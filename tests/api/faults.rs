@@ -136,6 +136,19 @@ async fn a_database_outage_gives_503_keeps_tokens_verifying_and_loses_no_rotatio
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
     let r = app.get("/readyz", None).await;
     assert_eq!((r.status, r.body["detail"].is_string()), (StatusCode::SERVICE_UNAVAILABLE, true));
+    // The container's health check says so too: exit 1, one line naming the answer.
+    let readyz = format!("{}/readyz", app.url);
+    let out = tokio::task::spawn_blocking(move || {
+        authenticon("sqlite::memory:").args(["healthcheck", "--url", &readyz]).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not ready: 503 Service Unavailable") && err.contains("Database unavailable."),
+        "{err}"
+    );
     for (path, body) in [
         ("/api/token/", json!({"username": "alice", "password": PASSWORD})),
         ("/register/", json!({"username": "bob", "password": PASSWORD})),

@@ -1,0 +1,247 @@
+"""The container image, run as an operator would run it (`make test-image`).
+
+With the host's network and a read-only root filesystem, the image is started
+  (a) on its own SQLite volume, and
+  (b) on the machine's PostgreSQL and Redis, the secret given as a file (a Podman secret),
+and each time: /readyz answers, the health check passes, register → token → refresh →
+protected resource work, the process runs as the image's non-root user, a SIGTERM stops
+it cleanly within the grace period (exit 0, "shut down cleanly"), and after a restart the
+same user logs in and the access token issued before it still verifies (data and secret
+kept). Then (c) the README's compose file is started with podman-compose and answers.
+Prints the image's size; exits 1 on any failure.
+
+Run from the repository's root (after `make image`):
+    .venv/bin/python tests/image/test_image.py authenticon:<version>
+Environment: CONTAINER (default podman), DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/test; a database of its own is made beside it),
+REDIS_URL (default redis://127.0.0.1:6379/0).
+"""
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTAINER = os.environ.get("CONTAINER", "podman").split()
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+PASSWORD = "correct-Horse-battery-9"
+GRACE = 35  # seconds, as the README tells operators to give it
+SIZE_TARGET = 40 * 1000 * 1000
+
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
+    if not ok:
+        failures.append(name)
+    return ok
+
+
+def container(*args, check_rc=True, timeout=120):
+    out = subprocess.run(CONTAINER + list(args), capture_output=True, text=True, timeout=timeout)
+    if check_rc and out.returncode != 0:
+        raise RuntimeError(f"{' '.join(CONTAINER + list(args))}: {out.returncode}\n{out.stderr}")
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def wait_ready(base, name, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if call("GET", f"{base}/readyz")[0] == 200:
+                return True
+        except OSError:
+            pass
+        state = container("inspect", "--format", "{{.State.Status}}", name, check_rc=False).stdout.strip()
+        if state in ("exited", "stopped"):
+            return False
+        time.sleep(0.25)
+    return False
+
+
+def four_calls(base, username):
+    """The seed's four calls: register, obtain a pair, refresh, a protected resource."""
+    status, body = call("POST", f"{base}/register/", {"username": username, "password": PASSWORD})
+    check(f"{username}: register answers 201", status == 201, f"{status} {body}")
+    status, pair = call("POST", f"{base}/api/token/", {"username": username, "password": PASSWORD})
+    check(f"{username}: token answers 200 with a pair", status == 200 and "refresh" in pair, f"{status} {pair}")
+    status, rotated = call("POST", f"{base}/api/token/refresh/", {"refresh": pair["refresh"]})
+    check(f"{username}: refresh answers 200", status == 200 and "access" in rotated, f"{status} {rotated}")
+    status, body = call("GET", f"{base}/protected-resource/", token=rotated["access"])
+    check(f"{username}: protected resource knows the user", status == 200 and body["user"]["username"] == username,
+          f"{status} {body}")
+    return rotated["access"]
+
+
+def stop_cleanly(name):
+    started = time.monotonic()
+    container("stop", "--time", str(GRACE), name, timeout=GRACE + 30)
+    took = time.monotonic() - started
+    code = container("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+    logs = container("logs", name).stderr + container("logs", name).stdout
+    check(f"{name}: SIGTERM stops it with exit 0 within the grace period",
+          code == "0" and took < GRACE and "shut down cleanly" in logs,
+          f"exit {code} after {took:.1f}s\n{logs[-2000:]}")
+    print(f"      stopped in {took:.2f} s", flush=True)
+    return logs
+
+
+def run_scenario(image, label, env, extra_args, volume_args):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    name = f"authenticon-test-{label}-{secrets.token_hex(3)}"
+    env = {**env, "AUTHENTICON_BIND": f"127.0.0.1:{port}"}
+    args = ["run", "-d", "--name", name, "--network", "host", "--read-only", *volume_args, *extra_args]
+    for k, v in env.items():
+        args += ["-e", f"{k}={v}"]
+    container(*args, image)
+    try:
+        if not check(f"{label}: /readyz answers 200", wait_ready(base, name),
+                     container("logs", name, check_rc=False).stderr[-2000:]):
+            return
+        health = container("healthcheck", "run", name, check_rc=False)
+        check(f"{label}: the image's health check passes", health.returncode == 0, health.stdout + health.stderr)
+        users = container("top", name, "huser", check_rc=False).stdout.split()[1:]
+        check(f"{label}: every process runs as the non-root user 10001", users and set(users) == {"10001"},
+              users)
+        access = four_calls(base, f"alice_{label}")
+        logs = stop_cleanly(name)
+        check(f"{label}: no password or token in the log", PASSWORD not in logs and access not in logs)
+        container("start", name)
+        if not check(f"{label}: ready again after a restart", wait_ready(base, name)):
+            return
+        status, pair = call("POST", f"{base}/api/token/", {"username": f"alice_{label}", "password": PASSWORD})
+        check(f"{label}: the user is still there after the restart", status == 200, f"{status} {pair}")
+        status, body = call("POST", f"{base}/api/token/verify/", {"token": access})
+        check(f"{label}: a token issued before the restart still verifies (secret kept)", status == 200,
+              f"{status} {body}")
+        stop_cleanly(name)
+    finally:
+        container("rm", "-f", "--time", "0", name, check_rc=False)
+
+
+def psql(url, sql):
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True, capture_output=True)
+
+
+def image_size(image):
+    return int(container("image", "inspect", "--format", "{{.Size}}", image).stdout.strip())
+
+
+def compose(project_dir, image, env):
+    """deploy/compose.yaml (the README's), started as written: the image, port, database,
+    Redis and secret file come from the environment, as the file says."""
+    exe = shutil.which("podman-compose") or str(Path(sys.executable).parent / "podman-compose")
+    port = free_port()
+    env = {**os.environ, **env, "AUTHENTICON_IMAGE": image, "AUTHENTICON_PORT": str(port)}
+    files = ["-f", str(ROOT / "deploy" / "compose.yaml"), "-p", f"authenticon-test-{secrets.token_hex(3)}"]
+    base = f"http://127.0.0.1:{port}"
+    up = subprocess.run([exe, *files, "up", "-d"], cwd=project_dir, env=env, capture_output=True, text=True,
+                        timeout=180)
+    try:
+        if not check("compose: podman-compose up starts it", up.returncode == 0, up.stdout + up.stderr):
+            return
+        deadline = time.monotonic() + 60
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            try:
+                ready = call("GET", f"{base}/readyz")[0] == 200
+            except OSError:
+                time.sleep(0.25)
+        if check("compose: /readyz answers 200", ready):
+            four_calls(base, "alice_compose")
+    finally:
+        down = subprocess.run([exe, *files, "down", "-t", str(GRACE)], cwd=project_dir, env=env,
+                              capture_output=True, text=True, timeout=180)
+        check("compose: podman-compose down stops it", down.returncode == 0, down.stdout + down.stderr)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    image = sys.argv[1]
+    size = image_size(image)
+    print(f"image {image}: {size / 1e6:.1f} MB", flush=True)
+    check(f"the image is under {SIZE_TARGET / 1e6:.0f} MB", size < SIZE_TARGET, f"{size} bytes")
+    tag = image.rsplit(":", 1)[-1]
+    version = container("run", "--rm", "--network", "none", image, "--version").stdout.strip()
+    check("the binary in the image is the tagged version", version == f"authenticon {tag}", version)
+    config = json.loads(container("image", "inspect", image).stdout)[0]["Config"]
+    check("the image runs as a non-root user by default", config.get("User") == "10001:10001", config.get("User"))
+    health = container("image", "inspect", "--format", "{{json .HealthCheck}}", image).stdout.strip()
+    check("the image's HEALTHCHECK runs the binary itself (no shell, no curl)",
+          (json.loads(health) or {}).get("Test") == ["CMD", "/usr/local/bin/authenticon", "healthcheck"], health)
+
+    # (a) SQLite on a named volume.
+    volume = f"authenticon-test-{secrets.token_hex(3)}"
+    container("volume", "create", volume)
+    try:
+        run_scenario(image, "sqlite", {}, [], ["-v", f"{volume}:/data"])
+    finally:
+        container("volume", "rm", "-f", volume, check_rc=False)
+
+    # (b) PostgreSQL and Redis of this machine; the secret as a file (AUTHENTICON_SECRET_KEY_FILE).
+    db = f"authenticon_image_{secrets.token_hex(3)}"
+    psql(DATABASE_URL, f"CREATE DATABASE {db}")
+    pg_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(DATABASE_URL)._replace(path=f"/{db}"))
+    secret_name = f"authenticon-test-{secrets.token_hex(3)}"
+    with tempfile.NamedTemporaryFile("w", delete=False) as f:
+        f.write(secrets.token_hex(32))
+    container("secret", "create", secret_name, f.name)
+    os.unlink(f.name)
+    try:
+        env = {
+            "AUTHENTICON_DATABASE_URL": pg_url,
+            "AUTHENTICON_REDIS_URL": REDIS_URL,
+            "AUTHENTICON_SECRET_KEY_FILE": f"/run/secrets/{secret_name}",
+        }
+        # No volume: with PostgreSQL nothing is kept in the container.
+        # With a read-only root, Podman mounts a secret only onto a writable /run/secrets.
+        run_scenario(image, "postgres", env, ["--tmpfs", "/run/secrets", "--secret", secret_name], [])
+        # (c) the compose file of the README, on the same database.
+        with tempfile.TemporaryDirectory() as project:
+            key = Path(project, "secret_key")
+            key.write_text(secrets.token_hex(32))
+            compose(project, image, {"AUTHENTICON_DATABASE_URL": pg_url, "AUTHENTICON_REDIS_URL": REDIS_URL,
+                                     "AUTHENTICON_SECRET_FILE": str(key)})
+    finally:
+        container("secret", "rm", secret_name, check_rc=False)
+        psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+    print(f"{'FAILED' if failures else 'OK'}: image {image}, {size / 1e6:.1f} MB, {len(failures)} failure(s)")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
