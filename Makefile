@@ -183,11 +183,12 @@ bench-smoke:
 # ---- container image ---------------------------------------------------------------
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 IMAGE ?= authenticon
-# Podman by default (CONTAINER=docker works too), with the project's settings file
-# (scripts/containers.conf), which podman-compose's podman reads as well.
+# Podman by default; `make image CONTAINER=docker` builds the same Containerfile with Docker
+# (`make test-image` needs Podman). scripts/containers.conf are the Podman settings the
+# image is built and tested with (runc, no default ulimits); CONTAINERS_CONF=… picks others.
 CONTAINER ?= podman
 ifeq ($(CONTAINER),podman)
-export CONTAINERS_CONF := $(CURDIR)/scripts/containers.conf
+image test-image: export CONTAINERS_CONF ?= $(CURDIR)/scripts/containers.conf
 # Podman's own (OCI) format has no HEALTHCHECK; Docker's keeps it.
 IMAGE_FORMAT := --format docker
 endif
@@ -202,7 +203,8 @@ container-tools:
 ## image: the container image authenticon:<version> (and :latest), from the release build
 image: build container-tools
 	scripts/image-context.sh target/release/authenticon target/image
-	$(CONTAINER_CMD) build $(IMAGE_FORMAT) --build-arg VERSION=$(VERSION) --tag $(IMAGE):$(VERSION) --tag $(IMAGE):latest target/image
+	$(CONTAINER_CMD) build $(IMAGE_FORMAT) --build-arg VERSION=$(VERSION) --file target/image/Containerfile \
+	  --tag $(IMAGE):$(VERSION) --tag $(IMAGE):latest target/image
 	@echo "built $(IMAGE):$(VERSION): $$($(CONTAINER_CMD) image inspect --format '{{.Size}}' $(IMAGE):$(VERSION) | awk '{printf "%.1f MB", $$1/1e6}')"
 
 .venv/.image-tools: .venv/.installed
@@ -212,7 +214,7 @@ image: build container-tools
 ## test-image: the image run on SQLite, then on this machine's PostgreSQL and Redis, and the compose file (on demand)
 test-image: image check-postgres .venv/.image-tools
 	@echo "== the container image, as an operator runs it"
-	PATH=$(CURDIR)/.venv/bin:$$PATH CONTAINER="$(CONTAINER_CMD)" DATABASE_URL=$(TEST_DATABASE_URL) \
+	PATH="$(CURDIR)/.venv/bin:$$PATH" CONTAINER="$(CONTAINER_CMD)" DATABASE_URL="$(TEST_DATABASE_URL)" \
 	  .venv/bin/python tests/image/test_image.py $(IMAGE):$(VERSION)
 
 lint:

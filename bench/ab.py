@@ -9,7 +9,10 @@ alike; medians and the ratio B/A, per scenario and store.
 
 One binary twice with different settings compares a setting, e.g. group commit off and on:
 `bench/ab.py target/release/authenticon target/release/authenticon --a-env
-AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`.
+AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`. `--limit` adds `bench/limit` (the bare
+axum server verifying the same token) to the alternation of `protected`, and A's and B's
+ratios to it. Each server's log goes to a file, at the default level unless an
+`AUTHENTICON_LOG` is given.
 
 Scenarios: `protected` (GET /protected-resource/ with one access token) and `refresh`
 (rotation, each connection spending its own chain of refresh tokens). PostgreSQL is the
@@ -26,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PASSWORD, authenticon_env, free_port, http, log, refresh_pool, wait_ready, wrk  # noqa: E402
+from run import PASSWORD, SECRET, LimitServer, authenticon_env, free_port, http, log, refresh_pool, wait_ready, wrk  # noqa: E402
 
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
@@ -45,7 +48,9 @@ def start(binary, store, side, workdir, extra_env):
         db_url = PG_BASE.rsplit("/", 1)[0] + f"/{name}"
     port = free_port()
     env = {**authenticon_env(db_url), "AUTHENTICON_BIND": f"127.0.0.1:{port}", **extra_env}
-    proc = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Logs to a file, as a deployment's go to a file or a pipe (not /dev/null, which costs less).
+    with open(Path(workdir) / "server.log", "w") as server_log:
+        proc = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=server_log)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/readyz")
     http("POST", url + "/register/", {"username": "benchuser", "password": PASSWORD})
@@ -82,23 +87,28 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--a-env", action="append", default=[], help="NAME=VALUE for A's server")
     ap.add_argument("--b-env", action="append", default=[], help="NAME=VALUE for B's server")
+    ap.add_argument("--limit", action="store_true", help="alternate the limit server too in `protected`")
     args = ap.parse_args()
     binaries = {"a": args.a, "b": args.b}
     envs = {"a": dict(e.split("=", 1) for e in args.a_env), "b": dict(e.split("=", 1) for e in args.b_env)}
     table = []
     run_no = 0
+    limit = LimitServer({"PATH": os.environ["PATH"], "SECRET": SECRET}) if args.limit else None
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db:
             dirs = {"a": da, "b": db}
             servers = {side: start(binaries[side], store, side, dirs[side], envs[side]) for side in ("a", "b")}
             try:
                 for scenario in args.scenarios.split(","):
-                    rates, p99s = {"a": [], "b": []}, {"a": [], "b": []}
+                    sides = ("a", "b", "limit") if limit and scenario == "protected" else ("a", "b")
+                    rates, p99s = {s: [] for s in sides}, {s: [] for s in sides}
                     for i in range(args.runs):
-                        for side in ("a", "b"):
-                            _, url, access = servers[side]
+                        for side in sides:
+                            # The limit server checks A's token (same secret, same algorithm).
+                            url = limit.url if side == "limit" else servers[side][1]
+                            access = servers["a" if side == "limit" else side][2]
                             run_no += 1
-                            r = one_run(url, access, scenario, args, dirs[side], run_no)
+                            r = one_run(url, access, scenario, args, dirs.get(side, da), run_no)
                             assert r["non2xx"] == 0, r
                             rates[side].append(r["rps"])
                             p99s[side].append(r["p99"])
@@ -109,14 +119,20 @@ def main():
             finally:
                 for side, (proc, _, _) in servers.items():
                     stop(proc, store, side)
+    if limit:
+        limit.stop()
     print(f"A = {args.a} {' '.join(args.a_env)}\nB = {args.b} {' '.join(args.b_env)}\n")
-    print("| scenario | store | A median req/s | B median req/s | B/A | A p99 ms | B p99 ms | A runs | B runs |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| scenario | store | A median req/s | B median req/s | B/A | A p99 ms | B p99 ms | A runs | B runs |"
+          + (" limit median req/s | A/limit | B/limit |" if limit else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limit else ""))
     for scenario, store, ma, mb, pa, pb, rates in table:
         runs = {s: " · ".join(f"{x:,.0f}" for x in sorted(rates[s])) for s in rates}
-        print(f"| {scenario} | {store} | {ma:,.0f} | {mb:,.0f} | {mb / ma:.3f} | {pa:.1f} | {pb:.1f} | "
-              f"{runs['a']} | {runs['b']} |")
-
+        line = (f"| {scenario} | {store} | {ma:,.0f} | {mb:,.0f} | {mb / ma:.3f} | {pa:.1f} | {pb:.1f} | "
+                f"{runs['a']} | {runs['b']} |")
+        if limit:
+            ml = statistics.median(rates["limit"]) if "limit" in rates else 0
+            line += f" {ml:,.0f} | {ma / ml:.2f} | {mb / ml:.2f} |" if ml else " | | |"
+        print(line)
 
 if __name__ == "__main__":
     main()

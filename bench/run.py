@@ -114,7 +114,8 @@ class Server:
 def authenticon_env(db_url):
     env = {
         "PATH": os.environ["PATH"], "AUTHENTICON_DATABASE_URL": db_url, "AUTHENTICON_SECRET_KEY": SECRET,
-        "AUTHENTICON_LOG": "warn", "AUTHENTICON_ACCESS_TOKEN_LIFETIME": "1h",
+        # The default log level: one line per request, as in production (to a file here).
+        "AUTHENTICON_ACCESS_TOKEN_LIFETIME": "1h",
         # The scenarios log in and register on purpose; the throttles would answer 429.
         "AUTHENTICON_THROTTLE_LOGIN_PER_USER_AND_ADDRESS": "0", "AUTHENTICON_THROTTLE_LOGIN_PER_USER": "0",
         "AUTHENTICON_THROTTLE_LOGIN_PER_ADDRESS": "0", "AUTHENTICON_THROTTLE_REGISTRATIONS_PER_ADDRESS": "0",

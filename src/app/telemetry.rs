@@ -1,26 +1,43 @@
 //! Logging: human-readable by default, JSON on request; always to stderr.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
+
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `filter` is an `EnvFilter` directive
+/// Installs the global subscriber and returns what must live until the process ends
+/// (dropping it writes out the lines still queued). `filter` is an `EnvFilter` directive
 /// (`AUTHENTICON_LOG`); by default `info`, with SQL statements at `warn` so no bound
 /// value reaches a log.
-pub fn init(format: LogFormat, filter: Option<&str>) {
+///
+/// Lines are formatted where they are logged but written by a thread of their own,
+/// through a buffer: written one `write` each on the request's thread, the request line
+/// cost a quarter of the fastest routes' throughput. Under load many lines leave in one
+/// write; idle, each is written at once. Nothing is dropped: when the queue is full,
+/// loggers wait for it, as they waited for stderr before.
+pub fn init(format: LogFormat, filter: Option<&str>) -> WorkerGuard {
     let filter =
         filter.and_then(|f| EnvFilter::try_new(f).ok()).unwrap_or_else(|| EnvFilter::new("info,sqlx=warn"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("authenticon-log")
+        .finish(BufWriter::with_capacity(LOG_BUFFER, std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    guard
 }
+
+/// Bytes of log lines gathered into one write (the queue is flushed whenever it runs dry).
+const LOG_BUFFER: usize = 64 * 1024;
 
 use std::sync::OnceLock;
 

@@ -1,11 +1,13 @@
 //! `authenticon healthcheck`: asks a running server's `/readyz` and exits 0 when it answers
 //! 200. The container image's `HEALTHCHECK` runs it: the image has no shell and no curl.
-//! It opens no database and reads no secret, so it works beside a server whatever its store.
+//! It opens no database and makes no key, so it works beside a server whatever its store.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+
+use crate::domain::error_chain;
 
 /// A health check that hangs is a failed one; orchestrators give up after 30 s by default.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,29 +34,33 @@ pub async fn check(url: &str) -> anyhow::Result<()> {
         .user_agent("authenticon-healthcheck")
         .build()
         .context("cannot make an HTTP client")?;
-    let response = client.get(url).send().await.map_err(|e| anyhow!("{url}: no answer: {}", causes(&e)))?;
+    let response =
+        client.get(url).send().await.map_err(|e| anyhow!("{url}: no answer: {}", error_chain(&e)))?;
     let status = response.status();
     if status != reqwest::StatusCode::OK {
-        // The body is the server's own short JSON detail (`{"detail": "Database unavailable."}`).
-        let body = response.text().await.unwrap_or_default();
-        let body: String = body.chars().take(200).collect();
-        bail!("{url}: not ready: {status} {}", body.trim());
+        // The server's own short JSON detail (`{"detail": "Database unavailable."}`); from
+        // anything else at that address, no more than a line's worth.
+        bail!("{url}: not ready: {status} {}", first_bytes(response).await);
     }
     println!("{url}: ready");
     Ok(())
 }
 
-/// The error and what caused it (reqwest's own message only says the request failed).
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// The start of a body as one printable line: at most `BODY_SHOWN` bytes are read.
+async fn first_bytes(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < BODY_SHOWN {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
     }
-    text
+    body.truncate(BODY_SHOWN);
+    let text = String::from_utf8_lossy(&body);
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
 }
+
+const BODY_SHOWN: usize = 200;
 
 #[cfg(test)]
 mod tests {

@@ -315,7 +315,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(config.log_format, config.log.as_deref());
+    let log = telemetry::init(config.log_format, config.log.as_deref());
     if let Command::Serve { bind: Some(addr) } = &cli.command {
         config.bind = *addr;
     }
@@ -326,7 +326,11 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config)) {
+    let outcome = runtime.block_on(dispatch(cli.command, config));
+    drop(runtime);
+    // The log lines still queued go out before the error line, which comes last.
+    drop(log);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -21,6 +21,19 @@ impl Fault {
     }
 }
 
+/// An error and each error that caused it, `: `-separated, for a message or a log line
+/// (reqwest's and oauth2's own texts only say that a request failed).
+pub fn error_chain(e: &dyn Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ mod names;
 mod secret;
 
 pub use clock::{rfc3339, Clock, ShiftedClock, SystemClock, Timestamp};
-pub use fault::Fault;
+pub use fault::{error_chain, Fault};
 pub use fields::{FieldErrors, BLANK, NOT_A_STRING, NULL, NULL_CHARACTERS, REQUIRED};
 pub use names::{
     email_is_valid, normalize_username, username_errors, username_key, valid_permission, valid_role_name,

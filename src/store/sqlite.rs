@@ -2,6 +2,7 @@
 //! write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing
 //! on a stale read snapshot; migrations under that lock.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ fn is_locked(e: &sqlx::Error) -> bool {
 }
 
 pub async fn connect(config: &Config) -> Result<Pools, StoreError> {
+    if let Some(path) = config.sqlite_path().filter(|_| !config.database_url.contains("mode=ro")) {
+        create_private(Path::new(path));
+    }
     let options = SqliteConnectOptions::from_str(&config.database_url)
         .map_err(|e| StoreError::Other(format!("AUTHENTICON_DATABASE_URL: {e}")))?
         .create_if_missing(true)
@@ -70,6 +74,21 @@ pub async fn connect(config: &Config) -> Result<Pools, StoreError> {
             .connect_lazy_with(writer_options)
     };
     Ok(Pools { read, writer })
+}
+
+/// A new database file is made readable by its owner only: it holds password hashes and
+/// sealed keys. SQLite gives the `-wal` and `-shm` files it makes beside it the same mode.
+/// Best effort: where this fails (no such folder), SQLite's own error says why.
+fn create_private(path: &Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // An existing file (the usual case) is left as it is.
+    let _ = options.open(path);
 }
 
 pub async fn begin_write(pools: &Pools) -> Result<Transaction<'static, Sqlite>, StoreError> {

@@ -209,6 +209,11 @@ async fn serve_generates_a_private_secret_and_shuts_down_cleanly_without_leaking
     if !on_postgres() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
+        // The database (password hashes, sealed keys) and SQLite's files beside it too.
+        for name in ["test.db", "test.db-wal", "test.db-shm"] {
+            let mode = std::fs::metadata(dir.dir().join(name)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
     }
 
     let (status, log) = server.terminate();
@@ -608,4 +613,61 @@ async fn healthcheck_asks_readyz_at_the_bind_address_and_fails_without_an_answer
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A loopback server that answers every connection with `reply` (or, given `None`,
+/// accepts and never answers); its URL.
+fn canned_server(reply: Option<&'static str>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/readyz", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().map_while(Result::ok) {
+            if let Some(reply) = reply {
+                use std::io::{Read, Write};
+                let mut stream = stream;
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(reply.as_bytes());
+            } else {
+                held.push(stream); // never answered, never closed
+            }
+        }
+    });
+    url
+}
+
+#[test]
+fn healthcheck_follows_no_redirect_and_gives_up_on_a_silent_server() {
+    let check = |url: &str| run(authenticon("sqlite::memory:").args(["healthcheck", "--url", url]));
+    // A redirect to a ready server is not readiness: the answer is the 302.
+    let redirect = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/readyz\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let url = canned_server(Some(redirect));
+    let out = check(&url);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(&format!("error: {url}: not ready: 302 Found")),
+        "{}",
+        text(&out.stderr)
+    );
+    // A long body with line breaks is shown as one short line.
+    let noisy = Box::leak(
+        format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100000\r\nConnection: close\r\n\r\nline one\nline two\n{}",
+            "x".repeat(99_982)
+        )
+        .into_boxed_str(),
+    );
+    let out = check(&canned_server(Some(noisy)));
+    let err = text(&out.stderr);
+    assert_eq!((out.status.code(), err.trim_end().lines().count()), (Some(1), 1), "{err}");
+    assert!(
+        err.contains("not ready: 503 Service Unavailable line one line two xxx") && err.len() < 400,
+        "{err}"
+    );
+    // A server that accepts and never answers: a failure within the time limit, not a hang.
+    let started = std::time::Instant::now();
+    let out = check(&canned_server(None));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no answer"), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
 }

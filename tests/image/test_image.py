@@ -2,13 +2,15 @@
 
 With the host's network and a read-only root filesystem, the image is started
   (a) on its own SQLite volume, and
-  (b) on the machine's PostgreSQL and Redis, the secret given as a file (a Podman secret),
-and each time: /readyz answers, the health check passes, register → token → refresh →
-protected resource work, the process runs as the image's non-root user, a SIGTERM stops
-it cleanly within the grace period (exit 0, "shut down cleanly"), and after a restart the
-same user logs in and the access token issued before it still verifies (data and secret
-kept). Then (c) the README's compose file is started with podman-compose and answers.
-Prints the image's size; exits 1 on any failure.
+  (b) on the machine's PostgreSQL and Redis, the settings and the signing secret given as
+      files (Podman secrets: AUTHENTICON_CONFIG and AUTHENTICON_SECRET_KEY_FILE),
+as the README shows it (no capabilities, no new privileges), and each time: /readyz
+answers, the health check passes, register → token → refresh → protected resource work,
+the process runs as the image's non-root user, a SIGTERM stops it cleanly within the
+grace period (exit 0, "shut down cleanly"), no secret reaches the log, and after a restart
+the same user logs in and the access token issued before it still verifies (data and
+secret kept). Then (c) deploy/compose.yaml is started with podman-compose, as written,
+beside its settings file. Prints the image's size; exits 1 on any failure.
 
 Run from the repository's root (after `make image`):
     .venv/bin/python tests/image/test_image.py authenticon:<version>
@@ -51,7 +53,8 @@ def check(name, ok, detail=""):
 def container(*args, check_rc=True, timeout=120):
     out = subprocess.run(CONTAINER + list(args), capture_output=True, text=True, timeout=timeout)
     if check_rc and out.returncode != 0:
-        raise RuntimeError(f"{' '.join(CONTAINER + list(args))}: {out.returncode}\n{out.stderr}")
+        # The command only, not its arguments: they may hold a database URL.
+        raise RuntimeError(f"{' '.join(CONTAINER + list(args[:1]))} failed ({out.returncode}):\n{out.stderr}")
     return out
 
 
@@ -117,27 +120,32 @@ def stop_cleanly(name):
     return logs
 
 
-def run_scenario(image, label, env, extra_args, volume_args):
+# How the README runs it: read-only, no capabilities, no new privileges, a stop timeout.
+HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--stop-timeout", str(GRACE)]
+
+
+def run_scenario(image, label, env, extra_args, volume_args, never_logged):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     name = f"authenticon-test-{label}-{secrets.token_hex(3)}"
     env = {**env, "AUTHENTICON_BIND": f"127.0.0.1:{port}"}
-    args = ["run", "-d", "--name", name, "--network", "host", "--read-only", *volume_args, *extra_args]
+    args = ["run", "-d", "--name", name, "--network", "host", *HARDENED, *volume_args, *extra_args]
     for k, v in env.items():
         args += ["-e", f"{k}={v}"]
-    container(*args, image)
     try:
+        container(*args, image)
         if not check(f"{label}: /readyz answers 200", wait_ready(base, name),
                      container("logs", name, check_rc=False).stderr[-2000:]):
             return
         health = container("healthcheck", "run", name, check_rc=False)
         check(f"{label}: the image's health check passes", health.returncode == 0, health.stdout + health.stderr)
-        users = container("top", name, "huser", check_rc=False).stdout.split()[1:]
-        check(f"{label}: every process runs as the non-root user 10001", users and set(users) == {"10001"},
-              users)
+        users = container("top", name, "user", check_rc=False).stdout.split()[1:]
+        check(f"{label}: every process runs as the image's user (10001), not root",
+              users and set(users) == {"authenticon"}, users)
         access = four_calls(base, f"alice_{label}")
         logs = stop_cleanly(name)
-        check(f"{label}: no password or token in the log", PASSWORD not in logs and access not in logs)
+        leaked = [s[:8] + "…" for s in [PASSWORD, access, *never_logged] if s in logs]
+        check(f"{label}: no password, token or secret in the log", not leaked, leaked)
         container("start", name)
         if not check(f"{label}: ready again after a restart", wait_ready(base, name)):
             return
@@ -152,39 +160,65 @@ def run_scenario(image, label, env, extra_args, volume_args):
 
 
 def psql(url, sql):
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True, capture_output=True)
+    return subprocess.run(["psql", "-qtA", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def image_size(image):
     return int(container("image", "inspect", "--format", "{{.Size}}", image).stdout.strip())
 
 
-def compose(project_dir, image, env):
-    """deploy/compose.yaml (the README's), started as written: the image, port, database,
-    Redis and secret file come from the environment, as the file says."""
+def compose(image, settings):
+    """deploy/compose.yaml, as written, in a folder of its own beside its settings file
+    (readable by the image's user only); the image and port come from the environment."""
     exe = shutil.which("podman-compose") or str(Path(sys.executable).parent / "podman-compose")
     port = free_port()
-    env = {**os.environ, **env, "AUTHENTICON_IMAGE": image, "AUTHENTICON_PORT": str(port)}
-    files = ["-f", str(ROOT / "deploy" / "compose.yaml"), "-p", f"authenticon-test-{secrets.token_hex(3)}"]
     base = f"http://127.0.0.1:{port}"
-    up = subprocess.run([exe, *files, "up", "-d"], cwd=project_dir, env=env, capture_output=True, text=True,
-                        timeout=180)
+    with tempfile.TemporaryDirectory() as project:
+        shutil.copy(ROOT / "deploy" / "compose.yaml", project)
+        toml = Path(project, "authenticon.toml")
+        toml.write_text(settings)
+        os.chmod(toml, 0o400)
+        os.chown(toml, 10001, 10001)
+        env = {**os.environ, "AUTHENTICON_IMAGE": image, "AUTHENTICON_PORT": str(port)}
+        files = ["-f", str(Path(project, "compose.yaml")), "-p", f"authenticon-test-{secrets.token_hex(3)}"]
+        up = subprocess.run([exe, *files, "up", "-d"], cwd=project, env=env, capture_output=True, text=True,
+                            timeout=180)
+        try:
+            if not check("compose: podman-compose up starts it", up.returncode == 0, up.stdout + up.stderr):
+                return
+            deadline = time.monotonic() + 60
+            ready = False
+            while time.monotonic() < deadline and not ready:
+                try:
+                    ready = call("GET", f"{base}/readyz")[0] == 200
+                except OSError:
+                    pass
+                time.sleep(0 if ready else 0.25)
+            if check("compose: /readyz answers 200 on the loopback port", ready):
+                four_calls(base, "alice_compose")
+        finally:
+            down = subprocess.run([exe, *files, "down", "-t", str(GRACE)], cwd=project, env=env,
+                                  capture_output=True, text=True, timeout=180)
+            check("compose: podman-compose down stops it", down.returncode == 0, down.stdout + down.stderr)
+
+
+def volume_files(volume):
+    """Mode and owner of the files the SQLite scenario left in its volume."""
+    path = Path(container("volume", "inspect", "--format", "{{.Mountpoint}}", volume).stdout.strip())
+    mode = lambda p: (oct(p.stat().st_mode & 0o777), p.stat().st_uid)  # noqa: E731
+    return {".": mode(path), **{p.name: mode(p) for p in path.iterdir()}}
+
+
+def ca_bundle(image):
+    """The image's CA bundle, copied out of a container that never starts."""
+    cid = container("create", image).stdout.strip()
     try:
-        if not check("compose: podman-compose up starts it", up.returncode == 0, up.stdout + up.stderr):
-            return
-        deadline = time.monotonic() + 60
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                ready = call("GET", f"{base}/readyz")[0] == 200
-            except OSError:
-                time.sleep(0.25)
-        if check("compose: /readyz answers 200", ready):
-            four_calls(base, "alice_compose")
+        with tempfile.TemporaryDirectory() as d:
+            container("cp", f"{cid}:/etc/ssl/certs/ca-certificates.crt", d)
+            return Path(d, "ca-certificates.crt").read_text()
     finally:
-        down = subprocess.run([exe, *files, "down", "-t", str(GRACE)], cwd=project_dir, env=env,
-                              capture_output=True, text=True, timeout=180)
-        check("compose: podman-compose down stops it", down.returncode == 0, down.stdout + down.stderr)
+        container("rm", "-f", cid, check_rc=False)
 
 
 def main():
@@ -203,40 +237,59 @@ def main():
     check("the image's HEALTHCHECK runs the binary itself (no shell, no curl)",
           (json.loads(health) or {}).get("Test") == ["CMD", "/usr/local/bin/authenticon", "healthcheck"], health)
 
+    bundle = ca_bundle(image)
+    mozilla = sorted(Path("/usr/share/ca-certificates/mozilla").glob("*.crt"))
+    local = [p.read_text().strip() for p in Path("/usr/local/share/ca-certificates").glob("*.crt")]
+    check("the image trusts the Mozilla CA set and nothing this host added",
+          bundle.count("BEGIN CERTIFICATE") == len(mozilla) > 100 and not any(c in bundle for c in local),
+          f"{bundle.count('BEGIN CERTIFICATE')} certificates, {len(mozilla)} in the Mozilla set")
+
     # (a) SQLite on a named volume.
     volume = f"authenticon-test-{secrets.token_hex(3)}"
     container("volume", "create", volume)
     try:
-        run_scenario(image, "sqlite", {}, [], ["-v", f"{volume}:/data"])
+        run_scenario(image, "sqlite", {}, [], ["-v", f"{volume}:/data"], [])
+        files = volume_files(volume)
+        check("sqlite: the volume belongs to the image's user (uid 10001)", files["."][1] == 10001, files)
+        check("sqlite: the generated secret is kept in the volume, mode 0600, uid 10001",
+              files.get("authenticon.db.secret") == ("0o600", 10001), files)
+        check("sqlite: the database is in the volume, mode 0600, uid 10001",
+              files.get("authenticon.db") == ("0o600", 10001), files)
     finally:
         container("volume", "rm", "-f", volume, check_rc=False)
 
-    # (b) PostgreSQL and Redis of this machine; the secret as a file (AUTHENTICON_SECRET_KEY_FILE).
+    # (b) PostgreSQL and Redis of this machine. The URLs come in a settings file, the
+    # signing secret in a file of its own, both as Podman secrets only uid 10001 may read.
     db = f"authenticon_image_{secrets.token_hex(3)}"
     psql(DATABASE_URL, f"CREATE DATABASE {db}")
     pg_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(DATABASE_URL)._replace(path=f"/{db}"))
-    secret_name = f"authenticon-test-{secrets.token_hex(3)}"
-    with tempfile.NamedTemporaryFile("w", delete=False) as f:
-        f.write(secrets.token_hex(32))
-    container("secret", "create", secret_name, f.name)
-    os.unlink(f.name)
+    settings = f'database_url = "{pg_url}"\nredis_url = "{REDIS_URL}"\n'
+    signing_secret = secrets.token_hex(32)
+    names = {"config": f"authenticon-config-{secrets.token_hex(3)}", "key": f"authenticon-key-{secrets.token_hex(3)}"}
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "config").write_text(settings)
+        Path(d, "key").write_text(signing_secret)
+        for kind, name in names.items():
+            container("secret", "create", name, str(Path(d, kind)))
     try:
         env = {
-            "AUTHENTICON_DATABASE_URL": pg_url,
-            "AUTHENTICON_REDIS_URL": REDIS_URL,
-            "AUTHENTICON_SECRET_KEY_FILE": f"/run/secrets/{secret_name}",
+            "AUTHENTICON_CONFIG": f"/run/secrets/{names['config']}",
+            "AUTHENTICON_SECRET_KEY_FILE": f"/run/secrets/{names['key']}",
         }
+        # With a read-only root, Podman mounts secrets only onto a writable /run/secrets.
+        mounts = ["--tmpfs", "/run/secrets"]
+        for name in names.values():
+            mounts += ["--secret", f"{name},uid=10001,mode=0400"]
         # No volume: with PostgreSQL nothing is kept in the container.
-        # With a read-only root, Podman mounts a secret only onto a writable /run/secrets.
-        run_scenario(image, "postgres", env, ["--tmpfs", "/run/secrets", "--secret", secret_name], [])
-        # (c) the compose file of the README, on the same database.
-        with tempfile.TemporaryDirectory() as project:
-            key = Path(project, "secret_key")
-            key.write_text(secrets.token_hex(32))
-            compose(project, image, {"AUTHENTICON_DATABASE_URL": pg_url, "AUTHENTICON_REDIS_URL": REDIS_URL,
-                                     "AUTHENTICON_SECRET_FILE": str(key)})
+        run_scenario(image, "postgres", env, mounts, [], [signing_secret])
+        # (c) deploy/compose.yaml, on the same database.
+        compose(image, settings + f'secret_key = "{secrets.token_hex(32)}"\n')
+        # Both wrote to PostgreSQL, not to a SQLite file of their own.
+        users = psql(pg_url, "SELECT string_agg(username, ',' ORDER BY username) FROM users")
+        check("postgres, compose: the users are in PostgreSQL", users == "alice_compose,alice_postgres", users)
     finally:
-        container("secret", "rm", secret_name, check_rc=False)
+        for name in names.values():
+            container("secret", "rm", name, check_rc=False)
         psql(DATABASE_URL, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
     print(f"{'FAILED' if failures else 'OK'}: image {image}, {size / 1e6:.1f} MB, {len(failures)} failure(s)")

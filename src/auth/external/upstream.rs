@@ -17,6 +17,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ExternalProvider, Protocol};
+use crate::domain::error_chain;
 
 /// How long discovery and keys are reused before they are fetched again.
 const METADATA_LIFETIME: Duration = Duration::from_secs(600);
@@ -453,17 +454,6 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
         oauth2::RequestTokenError::Request(e) => UpstreamError::Unavailable(format!("token endpoint: {e}")),
         other => UpstreamError::Unavailable(format!("token endpoint: {}", error_chain(&other))),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The claims of an id token already verified, as JSON (for claims the crate does not
