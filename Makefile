@@ -211,7 +211,7 @@ image: build container-tools
 	.venv/bin/pip install -q --disable-pip-version-check podman-compose==1.6.0
 	touch $@
 
-## test-image: the image run on SQLite, then on this machine's PostgreSQL and Redis, and the compose file (on demand)
+## test-image: the image run on SQLite, then on the local PostgreSQL and Redis, and the compose file (on demand)
 test-image: image check-postgres .venv/.image-tools
 	@echo "== the container image, as an operator runs it"
 	PATH="$(CURDIR)/.venv/bin:$$PATH" CONTAINER="$(CONTAINER_CMD)" DATABASE_URL="$(TEST_DATABASE_URL)" \

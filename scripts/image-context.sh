@@ -21,9 +21,10 @@ mozilla=/usr/share/ca-certificates/mozilla
 [ -x "$bin" ] || { echo "error: $bin is not an executable (run: cargo build --release --locked)" >&2; exit 1; }
 compgen -G "$mozilla/*.crt" >/dev/null ||
   { echo "error: no certificates in $mozilla (Debian's ca-certificates package)" >&2; exit 1; }
-if ldd "$bin" | grep -q "not found"; then
+linked=$(ldd "$bin")
+if grep -q "not found" <<<"$linked"; then
   echo "error: $bin needs libraries this machine lacks:" >&2
-  ldd "$bin" | grep "not found" >&2
+  grep "not found" <<<"$linked" >&2
   exit 1
 fi
 
@@ -37,7 +38,7 @@ strip --strip-all -o "$dir/rootfs/usr/local/bin/authenticon" "$bin"
 # Every library the dynamic loader will open, resolved on this machine; `ldd` prints
 # "name => /path (addr)" for libraries and "/path (addr)" for the loader itself. `cp -L`
 # copies the file a symbolic link names to the path the binary asks for.
-libs=$(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+libs=$(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$linked")
 for lib in $libs; do
   mkdir -p "$dir/rootfs$(dirname "$lib")"
   cp -L "$lib" "$dir/rootfs$lib"

@@ -4,6 +4,7 @@ use std::io::{BufWriter, IsTerminal};
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -13,28 +14,38 @@ use crate::config::LogFormat;
 /// (`AUTHENTICON_LOG`); by default `info`, with SQL statements at `warn` so no bound
 /// value reaches a log.
 ///
-/// Lines are formatted where they are logged but written by a thread of their own,
-/// through a buffer: written one `write` each on the request's thread, the request line
-/// cost a quarter of the fastest routes' throughput. Under load many lines leave in one
-/// write; idle, each is written at once. Nothing is dropped: when the queue is full,
-/// loggers wait for it, as they waited for stderr before.
-pub fn init(format: LogFormat, filter: Option<&str>) -> WorkerGuard {
+/// For `serve` (`queued`), lines are formatted where they are logged but written by a
+/// thread of their own, through a buffer: written one `write` each on the request's
+/// thread, the request line cost a twelfth of the fastest route's throughput. Under load
+/// many lines leave in one write; idle, each is written at once. The queue is short
+/// (`QUEUED_LINES`): when stderr's reader falls behind, loggers wait for it, as they did
+/// before, rather than memory growing. Lines still queued when the process is killed
+/// (not stopped) are lost. One-shot commands write straight to stderr, in order with
+/// what they print themselves.
+pub fn init(format: LogFormat, filter: Option<&str>, queued: bool) -> Option<WorkerGuard> {
     let filter =
         filter.and_then(|f| EnvFilter::try_new(f).ok()).unwrap_or_else(|| EnvFilter::new("info,sqlx=warn"));
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("authenticon-log")
-        .finish(BufWriter::with_capacity(LOG_BUFFER, std::io::stderr()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal());
+    let ansi = std::io::stderr().is_terminal();
+    let (writer, guard) = if queued {
+        let (writer, guard) = NonBlockingBuilder::default()
+            .lossy(false)
+            .buffered_lines_limit(QUEUED_LINES)
+            .thread_name("authenticon-log")
+            .finish(BufWriter::with_capacity(LOG_BUFFER, std::io::stderr()));
+        (BoxMakeWriter::new(writer), Some(guard))
+    } else {
+        (BoxMakeWriter::new(std::io::stderr), None)
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     guard
 }
+
+/// Lines waiting for the log thread before loggers wait for it (a few hundred KB at most).
+const QUEUED_LINES: usize = 2048;
 
 /// Bytes of log lines gathered into one write (the queue is flushed whenever it runs dry).
 const LOG_BUFFER: usize = 64 * 1024;

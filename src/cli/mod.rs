@@ -315,7 +315,8 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let log = telemetry::init(config.log_format, config.log.as_deref());
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let log = telemetry::init(config.log_format, config.log.as_deref(), serving);
     if let Command::Serve { bind: Some(addr) } = &cli.command {
         config.bind = *addr;
     }

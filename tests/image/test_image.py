@@ -2,7 +2,7 @@
 
 With the host's network and a read-only root filesystem, the image is started
   (a) on its own SQLite volume, and
-  (b) on the machine's PostgreSQL and Redis, the settings and the signing secret given as
+  (b) on the local host's PostgreSQL and Redis, the settings and the signing secret given as
       files (Podman secrets: AUTHENTICON_CONFIG and AUTHENTICON_SECRET_KEY_FILE),
 as the README shows it (no capabilities, no new privileges), and each time: /readyz
 answers, the health check passes, register → token → refresh → protected resource work,
@@ -94,7 +94,7 @@ def wait_ready(base, name, seconds=60):
 
 
 def four_calls(base, username):
-    """The seed's four calls: register, obtain a pair, refresh, a protected resource."""
+    """The four basic calls: register, obtain a pair, refresh, a protected resource."""
     status, body = call("POST", f"{base}/register/", {"username": username, "password": PASSWORD})
     check(f"{username}: register answers 201", status == 201, f"{status} {body}")
     status, pair = call("POST", f"{base}/api/token/", {"username": username, "password": PASSWORD})

@@ -26,6 +26,8 @@ pub struct Server {
     pub child: Child,
     pub url: String,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The thread reading the log: it ends when the process has closed stderr.
+    reader: std::thread::JoinHandle<()>,
 }
 
 pub fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
@@ -39,7 +41,7 @@ pub fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel();
     let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 // Address characters only: in JSON logs the address is followed by a quote.
@@ -56,7 +58,7 @@ pub fn serve(db: &str, extra_env: &[(&str, &str)]) -> Server {
         std::thread::sleep(Duration::from_millis(100)); // let the reader drain the pipe
         panic!("server did not report its address ({status:?}):\n{}", log.lock().unwrap().join("\n"));
     };
-    Server { child, url: format!("http://{addr}"), log }
+    Server { child, url: format!("http://{addr}"), log, reader }
 }
 
 impl Server {
@@ -64,8 +66,8 @@ impl Server {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
-        // Let the reader thread drain the pipe.
-        std::thread::sleep(Duration::from_millis(100));
+        // Every line the process wrote, up to its last (it may flush some as it exits).
+        let _ = self.reader.join();
         let log = self.log.lock().unwrap().join("\n");
         (status, log)
     }
