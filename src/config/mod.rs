@@ -408,7 +408,12 @@ fn read_toml(path: &Path) -> Result<(BTreeMap<String, String>, Vec<ExternalProvi
                 return Err(file_err(format!("{key}: expected a string, number or boolean, got {other}")))
             }
         };
-        out.insert(key.to_ascii_uppercase(), value);
+        let name = key.to_ascii_uppercase();
+        // SECURITY: a misspelt `database_url` would quietly leave the default (SQLite) in place.
+        if !SETTINGS.iter().any(|s| s.name == name) {
+            return Err(file_err(format!("{key}: no such setting (`authenticon settings` lists them)")));
+        }
+        out.insert(name, value);
     }
     Ok((out, providers))
 }
@@ -421,6 +426,16 @@ mod tests {
     fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_values(&map)
+    }
+
+    #[test]
+    fn a_misspelt_key_in_the_file_is_an_error_not_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("authenticon.toml");
+        std::fs::write(&path, "databse_url = \"postgres://db/a\"\n").unwrap();
+        assert!(read_toml(&path).unwrap_err().to_string().contains("databse_url: no such setting"));
+        std::fs::write(&path, "database_url = \"postgres://db/a\"\n").unwrap();
+        assert_eq!(read_toml(&path).unwrap().0.get("DATABASE_URL").unwrap(), "postgres://db/a");
     }
 
     #[test]
