@@ -62,6 +62,9 @@ impl Cleanup {
             }
             None => 0,
         };
+        if audit > 0 {
+            store.fold_audit_counts().await?;
+        }
         let deleted = Deleted { tokens, sessions, audit };
         if deleted.total() > 0 {
             info!(

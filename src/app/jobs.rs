@@ -1,6 +1,6 @@
 //! What a serving instance runs beside the requests: deleting expired tokens, sessions and
 //! old audit entries, reloading signing keys rotated elsewhere, dropping expired authorization requests and external sign-ins, writing the
-//! uses of personal access tokens, pruning the revocation feed, sending the mail outbox and delivering webhooks.
+//! uses of personal access tokens, pruning the revocation feed, folding the audit log's counters, sending the mail outbox and delivering webhooks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,8 @@ const KEY_RELOAD: Duration = Duration::from_secs(30);
 /// How often the uses of personal access tokens seen here are written.
 const TOKEN_USE_FLUSH: Duration = Duration::from_secs(10);
 
-/// How often revocations no live access token can concern are dropped from the feed.
+/// How often revocations no live access token can concern are dropped from the feed (and
+/// the audit log's counters folded).
 const FEED_PRUNE: Duration = Duration::from_secs(60);
 
 /// How often expired authorization requests and codes are dropped.
@@ -92,7 +93,8 @@ pub fn start(state: &AppState) {
             let _ = tokens.flush_personal_token_uses().await;
         }
     });
-    let (tokens, webhooks) = (Arc::clone(&state.tokens), Arc::clone(&state.webhooks));
+    let (tokens, webhooks, store) =
+        (Arc::clone(&state.tokens), Arc::clone(&state.webhooks), Arc::clone(&state.store));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(FEED_PRUNE);
         every.tick().await;
@@ -103,6 +105,9 @@ pub fn start(state: &AppState) {
             }
             if let Err(e) = webhooks.prune().await {
                 warn!(error = %e, "could not prune the webhook delivery log");
+            }
+            if let Err(e) = store.fold_audit_counts().await {
+                warn!(error = %e, "could not fold the audit log's counters");
             }
         }
     });

@@ -143,3 +143,73 @@ async fn a_rotation_found_spent_by_itself_stands_and_another_is_reuse() {
     let sessions = app.state.store.list_sessions(&str_of(&parts(&refresh).1["user_id"]), now).await.unwrap();
     assert!(sessions.is_empty());
 }
+
+/// The `count` of an audit page by event alone (or of the whole log), read from the
+/// counters the database keeps, and the entries' own count.
+async fn counts(app: &TestApp, event: Option<&str>) -> (i64, i64) {
+    let by_counters = AuditFilter { event: event.map(str::to_string), ..Default::default() };
+    // Any time filter makes the page count its entries one by one.
+    let by_entries = AuditFilter { since: Some(i64::MIN), ..by_counters.clone() };
+    let store = &app.state.store;
+    (
+        store.list_audit(&by_counters, 0, 1).await.unwrap().count,
+        store.list_audit(&by_entries, 0, 1).await.unwrap().count,
+    )
+}
+
+/// A page of one event, or of the whole log, takes its `count` from counters kept as
+/// entries come and go, so a page of a million matches does not count them one by one.
+/// They must agree with the entries whatever wrote them (a change's transaction, a batch
+/// of rotations, a failed login on its own) or deleted them (retention), and on
+/// PostgreSQL the cleanup folds each event's rows into one.
+#[tokio::test]
+async fn audit_counts_agree_with_the_entries_through_writes_deletes_and_folds() {
+    let app = spawn_with(|c| c.refresh_token_lifetime = Duration::from_secs(60)).await;
+    app.clock.advance(-7200);
+    let (_, _, alice) = app.user_with_tokens("alice").await;
+    refreshed(&app, alice, 3).await;
+    let r = app.post("/api/token/", json!({"username": "alice", "password": "not it"})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    app.clock.advance(7200);
+    let (_, _, bob) = app.user_with_tokens("bob").await;
+    refreshed(&app, bob, 2).await;
+    let events =
+        [None, Some("register"), Some("login"), Some("refresh"), Some("login_failed"), Some("logout")];
+    for event in events {
+        let (kept, counted) = counts(&app, event).await;
+        assert_eq!(kept, counted, "{event:?}");
+    }
+    assert_eq!(counts(&app, Some("refresh")).await, (5, 5));
+    assert_eq!(counts(&app, Some("login_failed")).await, (1, 1));
+    assert_eq!(counts(&app, Some("logout")).await, (0, 0));
+
+    // Alice's entries are past an hour's retention.
+    let cleanup =
+        Cleanup { batch: 2, audit_retention: Some(Duration::from_secs(3600)), pause: Duration::ZERO };
+    let deleted = cleanup.run(&app.state.store, app.clock.now()).await.unwrap();
+    assert!(deleted.audit >= 5, "{deleted:?}");
+    for event in events {
+        let (kept, counted) = counts(&app, event).await;
+        assert_eq!(kept, counted, "{event:?}");
+    }
+    assert_eq!(counts(&app, Some("refresh")).await, (2, 2));
+    assert_eq!(counts(&app, Some("login_failed")).await, (0, 0));
+
+    if on_postgres() {
+        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        let (rows, distinct): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT event) FROM audit_counts")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, distinct, "one row per event once folded");
+        assert!(rows >= 3, "{rows}");
+        // A fold beside new entries loses none of them.
+        app.user_with_tokens("carol").await;
+        app.state.store.fold_audit_counts().await.unwrap();
+        for event in events {
+            let (kept, counted) = counts(&app, event).await;
+            assert_eq!(kept, counted, "{event:?}");
+        }
+    }
+}

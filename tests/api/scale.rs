@@ -111,6 +111,7 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
             "expired tokens cleanup",
             "expired sessions cleanup",
             "audit retention",
+            "audit count by event",
             "user search count",
             "user search page",
             "audit by user",

@@ -3,7 +3,7 @@
 use super::roles::same_set;
 use super::users::roles_and_permissions;
 use super::Filters;
-use crate::store::db::{sql, Conn};
+use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
     AuditEvent, AuditFilter, AuditMeta, AuditRow, DeletedBatch, EventCount, Judged, Page, Store, StoreError,
     Timestamp, CHANGED_MEANWHILE,
@@ -65,11 +65,30 @@ impl Store {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let f = audit_filters(&mut c, filter).await?;
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log a {}", f.sql());
-        let count: i64 = c.scalar(f.bind(sql(&count_sql))).await?;
+        let count: i64 = match counted_by_event(filter) {
+            Some(Some(event)) => c.scalar(sql(EVENT_COUNT).bind(event)).await?,
+            Some(None) => c.scalar(sql(ALL_COUNT)).await?,
+            None => {
+                let count_sql = format!("SELECT COUNT(*) FROM audit_log a {}", f.sql());
+                c.scalar(f.bind(sql(&count_sql))).await?
+            }
+        };
         let page_sql = audit_page_sql(&f);
         let rows = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
         Ok(Page { count, rows })
+    }
+
+    /// Folds the counters' rows into one per event (PostgreSQL, where every statement that
+    /// writes entries adds a row of its own; see migration 0018). Run every minute by a
+    /// serving instance, and by each cleanup; readers see the sum before or after, never
+    /// between. Instances folding at once wait for each other's rows, then skip them.
+    pub async fn fold_audit_counts(&self) -> Result<(), StoreError> {
+        let mut pooled = self.read().await?;
+        let mut c = pooled.conn();
+        if c.backend() == Backend::Postgres {
+            c.execute(sql(FOLD_COUNTS)).await?;
+        }
+        Ok(())
     }
 
     /// Up to `limit` entries older than the entry `before` (all when `None`), newest
@@ -143,6 +162,23 @@ pub(super) fn delete_audit_before_sql(limit: i64) -> String {
 /// cursor, each endpoint from its start on. NULL without endpoints.
 const HEARD_BY_ALL: &str = "SELECT MIN(CASE WHEN e.after_audit_id > c.audit_id THEN e.after_audit_id \
      ELSE c.audit_id END) FROM webhook_endpoints e, webhook_cursor c WHERE c.id = 1";
+
+/// `Some(event)` when a page's `count` can come from the counters the triggers keep
+/// (a filter by event alone, or none), `None` when the matching entries must be counted.
+fn counted_by_event(f: &AuditFilter) -> Option<Option<&str>> {
+    let only_event = f.user_id.is_none() && f.actor_id.is_none() && f.since.is_none() && f.until.is_none();
+    only_event.then_some(f.event.as_deref())
+}
+
+/// The number of entries of one event, from the counters (migration 0018).
+pub(super) const EVENT_COUNT: &str =
+    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM audit_counts WHERE event = $1";
+/// The number of entries in the log, from the counters.
+const ALL_COUNT: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM audit_counts";
+/// One statement, so a reader sees every row or the folded ones; rows added meanwhile by
+/// others are not in its snapshot and stay.
+const FOLD_COUNTS: &str = "WITH gone AS (DELETE FROM audit_counts RETURNING event, n) \
+     INSERT INTO audit_counts (event, n) SELECT event, SUM(n) FROM gone GROUP BY event HAVING SUM(n) <> 0";
 
 const AUDIT_COLUMNS: &str =
     "a.id, a.time, a.event, a.user_id, a.username, a.actor_id, u.username AS actor_username, a.ip, a.user_agent, a.detail";

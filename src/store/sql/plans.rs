@@ -2,7 +2,7 @@
 //! database makes for them: a test (on both stores) and `authenticon check` refuse a
 //! plan that reads a whole table.
 
-use super::audit::{audit_filters_named, audit_page_sql, delete_audit_before_sql, Named};
+use super::audit::{audit_filters_named, audit_page_sql, delete_audit_before_sql, Named, EVENT_COUNT};
 use super::revocations::FEED_PAGE;
 use super::rotation::locked_states_sql;
 use super::sessions::{
@@ -56,7 +56,7 @@ impl Store {
             (delete_expired_tokens_sql(500), delete_expired_sessions_sql(500), delete_audit_before_sql(500));
         let token = token_state_sql(backend, true);
         let mut plans = Vec::new();
-        let fixed: [(&'static str, &str, Vec<Arg<'_>>); 8] = [
+        let fixed: [(&'static str, &str, Vec<Arg<'_>>); 9] = [
             ("user by username", USER_BY_KEY, vec![key.into()]),
             ("refresh token by jti", &token, vec![id.into()]),
             ("rotation batch read", &rotation, vec![id.into(), key.into(), "x".into()]),
@@ -65,6 +65,7 @@ impl Store {
             ("expired tokens cleanup", &tokens, vec![t.into()]),
             ("expired sessions cleanup", &sessions, vec![t.into()]),
             ("audit retention", &audit_log, vec![t.into(), i64::MAX.into()]),
+            ("audit count by event", EVENT_COUNT, vec!["login".into()]),
         ];
         for (name, text, args) in fixed {
             plans.push(plan(&mut c, name, text, &args).await?);
