@@ -166,8 +166,10 @@ const HEARD_BY_ALL: &str = "SELECT MIN(CASE WHEN e.after_audit_id > c.audit_id T
 /// `Some(event)` when a page's `count` can come from the counters the triggers keep
 /// (a filter by event alone, or none), `None` when the matching entries must be counted.
 fn counted_by_event(f: &AuditFilter) -> Option<Option<&str>> {
-    let only_event = f.user_id.is_none() && f.actor_id.is_none() && f.since.is_none() && f.until.is_none();
-    only_event.then_some(f.event.as_deref())
+    // Every field named, so a filter added later cannot be forgotten here.
+    let AuditFilter { user_id, username_key: _, actor_id, actor_key: _, event, since, until } = f;
+    let only_event = user_id.is_none() && actor_id.is_none() && since.is_none() && until.is_none();
+    only_event.then_some(event.as_deref())
 }
 
 /// The number of entries of one event, from the counters (migration 0018).

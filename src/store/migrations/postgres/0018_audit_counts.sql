@@ -6,6 +6,10 @@
 -- -n, instead of updating one counter: concurrent writers then never wait for each
 -- other's counter, and never deadlock on two counters taken in opposite orders. A job
 -- folds the rows into one per event every minute (`Store::fold_audit_counts`).
+-- Instances of the previous version may still be writing entries: they wait while the
+-- existing ones are counted and the triggers made, so none is missed or counted twice.
+LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE audit_counts (
     event TEXT NOT NULL,
     n     BIGINT NOT NULL
@@ -36,3 +40,12 @@ CREATE TRIGGER audit_counts_update_removed AFTER UPDATE ON audit_log
     REFERENCING OLD TABLE AS audit_removed FOR EACH STATEMENT EXECUTE FUNCTION audit_counts_removed();
 CREATE TRIGGER audit_counts_update_added AFTER UPDATE ON audit_log
     REFERENCING NEW TABLE AS audit_added FOR EACH STATEMENT EXECUTE FUNCTION audit_counts_added();
+
+-- The functions find `audit_counts` in this schema whoever writes the log, whatever their
+-- search_path (and never a table of the same name someone else made earlier in it).
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION audit_counts_added() SET search_path = %I, pg_temp', current_schema());
+    EXECUTE format('ALTER FUNCTION audit_counts_removed() SET search_path = %I, pg_temp', current_schema());
+END
+$$;
