@@ -206,6 +206,10 @@ def measure(store, args, work):
             ("user_search", f"/api/users/?search={target}7", "protected.lua", {"BENCH_ACCESS": admin}),
             ("audit_by_user", f"/api/audit/?user={target}", "protected.lua", {"BENCH_ACCESS": admin}),
             ("audit_by_event", "/api/audit/?event=password_changed", "protected.lua", {"BENCH_ACCESS": admin}),
+            # The same page with a time range every entry is in: its `count` is counted
+            # match by match, as every page's was before the per-event counters.
+            ("audit_by_event_counted", "/api/audit/?event=password_changed&since=2000-01-01", "protected.lua",
+             {"BENCH_ACCESS": admin}),
             ("session_list", "/api/me/sessions/", "protected.lua", {"BENCH_ACCESS": other_access}),
         ]
         for key, path, script, env in scenarios:
@@ -321,14 +325,16 @@ def main():
 
 def table(results):
     lines = ["| store | users | login/s | refresh/s (p99 ms) | protected/s | user search p99 ms | "
-             "audit by user p99 ms | audit by event p99 ms | session list p99 ms | DB MB | bytes/user | RSS MB |",
+             "audit by user p99 ms | audit by event p99 ms (counted) | session list p99 ms | DB MB | bytes/user | "
+             "RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         per_user = f"{r['db_mb'] * 1e6 / r['users']:,.0f}" if r["users"] else "–"
         lines.append(
             f"| {r['store']} | {r['users']:,} | {r['login']['rps']:,.0f} | {r['refresh']['rps']:,.0f} "
             f"({r['refresh']['p99']:.1f}) | {r['protected']['rps']:,.0f} | {r['user_search']['p99']:.1f} | "
-            f"{r['audit_by_user']['p99']:.1f} | {r['audit_by_event']['p99']:.1f} | {r['session_list']['p99']:.1f} | "
+            f"{r['audit_by_user']['p99']:.1f} | {r['audit_by_event']['p99']:.1f} "
+            f"({r.get('audit_by_event_counted', {}).get('p99', 0):.1f}) | {r['session_list']['p99']:.1f} | "
             f"{r['db_mb']:,.0f} | {per_user} | {r['rss_mb']:.0f} |")
     return "\n".join(lines)
 
