@@ -68,10 +68,7 @@ impl Store {
         let count: i64 = match counted_by_event(filter) {
             Some(Some(event)) => c.scalar(sql(EVENT_COUNT).bind(event)).await?,
             Some(None) => c.scalar(sql(ALL_COUNT)).await?,
-            None => {
-                let count_sql = format!("SELECT COUNT(*) FROM audit_log a {}", f.sql());
-                c.scalar(f.bind(sql(&count_sql))).await?
-            }
+            None => c.scalar(f.bind(sql(&audit_count_sql(&f)))).await?,
         };
         let page_sql = audit_page_sql(&f);
         let rows = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
@@ -208,6 +205,11 @@ async fn named(c: &mut Conn<'_>, value: &str, key: &str) -> Result<Named, StoreE
         (_, n) if n > 0 => Named::ByName,
         _ => Named::Nobody,
     })
+}
+
+/// How many entries `f` selects, counted.
+pub(super) fn audit_count_sql(f: &Filters<'_>) -> String {
+    format!("SELECT COUNT(*) FROM audit_log a {}", f.sql())
 }
 
 /// A page of the entries `f` selects, newest first (then `LIMIT`, `OFFSET`).

@@ -2,7 +2,9 @@
 //! database makes for them: a test (on both stores) and `authenticon check` refuse a
 //! plan that reads a whole table.
 
-use super::audit::{audit_filters_named, audit_page_sql, delete_audit_before_sql, Named, EVENT_COUNT};
+use super::audit::{
+    audit_count_sql, audit_filters_named, audit_page_sql, delete_audit_before_sql, Named, EVENT_COUNT,
+};
 use super::revocations::FEED_PAGE;
 use super::rotation::locked_states_sql;
 use super::sessions::{
@@ -85,6 +87,10 @@ impl Store {
                 AuditFilter { actor_id: Some(key.into()), actor_key: Some(key.into()), ..Default::default() },
             ),
             ("audit by time", AuditFilter { since: Some(t), until: Some(t + 3600), ..Default::default() }),
+            (
+                "audit by event and time",
+                AuditFilter { event: Some("login".into()), since: Some(t), ..Default::default() },
+            ),
         ];
         let filter = UserFilter { search: "alice".into(), ..Default::default() };
         let search = Search::new(&filter.search);
@@ -100,6 +106,11 @@ impl Store {
             let steps = c.plan(f.bind(sql(&q)).bind(50i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
         }
+        // A count the counters cannot answer: an event over a time range.
+        let filter = AuditFilter { event: Some("login".into()), since: Some(t), ..Default::default() };
+        let f = audit_filters_named(&filter, None, None);
+        let steps = c.plan(f.bind(sql(&audit_count_sql(&f)))).await?;
+        plans.push(QueryPlan { name: "audit count by event and time", plan: steps });
         Ok(plans)
     }
 }

@@ -91,7 +91,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log, newest first, 20 a page. Needs `audit.view`. */
+        /**
+         * The audit log, newest first, 20 a page. Needs `audit.view`. `count` is exact; by
+         *     event alone (or unfiltered) it comes from counters the database keeps per event, so
+         *     it costs the same for a million matches as for ten.
+         */
         get: operations["list_audit"];
         put?: never;
         post?: never;
