@@ -1,12 +1,11 @@
 //! Logging: human-readable by default, JSON on request; always to stderr.
 
-use std::io::{BufWriter, IsTerminal};
-
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use std::io::IsTerminal;
 
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
+use super::log_writer::{self, BatchedWriterGuard};
 use crate::config::LogFormat;
 
 /// Installs the global subscriber and returns what must live until the process ends
@@ -15,26 +14,18 @@ use crate::config::LogFormat;
 /// value reaches a log.
 ///
 /// For `serve` (`queued`), lines are formatted where they are logged but written by a
-/// thread of their own, through a buffer: written one `write` each on the request's
-/// thread, the request line cost a twelfth of the fastest route's throughput. Under load
-/// many lines leave in one write; idle, each is written at once. The queue is short
-/// (`QUEUED_LINES`): when stderr's reader falls behind, loggers wait for it, as they did
-/// before, rather than memory growing. Lines still queued when the process is killed
-/// (not stopped) are lost. One-shot commands write straight to stderr, in order with
-/// what they print themselves.
-pub fn init(format: LogFormat, filter: Option<&str>, queued: bool) -> Option<WorkerGuard> {
+/// thread of their own, in batches (`log_writer`): written one `write` each on the
+/// request's thread, the request line cost a twelfth of the fastest route's throughput.
+/// Lines still pending when the process is killed (not stopped) are lost. One-shot
+/// commands write straight to stderr, in order with what they print themselves.
+pub fn init(format: LogFormat, filter: Option<&str>, queued: bool) -> Option<BatchedWriterGuard> {
     let filter =
         filter.and_then(|f| EnvFilter::try_new(f).ok()).unwrap_or_else(|| EnvFilter::new("info,sqlx=warn"));
     let ansi = std::io::stderr().is_terminal();
-    let (writer, guard) = if queued {
-        let (writer, guard) = NonBlockingBuilder::default()
-            .lossy(false)
-            .buffered_lines_limit(QUEUED_LINES)
-            .thread_name("authenticon-log")
-            .finish(BufWriter::with_capacity(LOG_BUFFER, std::io::stderr()));
-        (BoxMakeWriter::new(writer), Some(guard))
-    } else {
-        (BoxMakeWriter::new(std::io::stderr), None)
+    let (writer, guard) = match queued.then(|| log_writer::batched(std::io::stderr())) {
+        Some(Ok((writer, guard))) => (BoxMakeWriter::new(writer), Some(guard)),
+        // No thread to be had (or a one-shot command): straight to stderr.
+        _ => (BoxMakeWriter::new(std::io::stderr), None),
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let _ = match format {
@@ -43,12 +34,6 @@ pub fn init(format: LogFormat, filter: Option<&str>, queued: bool) -> Option<Wor
     };
     guard
 }
-
-/// Lines waiting for the log thread before loggers wait for it (a few hundred KB at most).
-const QUEUED_LINES: usize = 2048;
-
-/// Bytes of log lines gathered into one write (the queue is flushed whenever it runs dry).
-const LOG_BUFFER: usize = 64 * 1024;
 
 use std::sync::OnceLock;
 

@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::{decode, decode_header, Validation};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{decode_header, Algorithm};
 
 use super::claims::{Claims, TokenType};
 use super::keys::KeyRing;
@@ -27,7 +29,8 @@ pub enum CodecError {
 pub struct JwtCodec {
     /// Swapped whole when keys rotate; readers clone the `Arc` and never wait long.
     ring: RwLock<Arc<KeyRing>>,
-    validation: Validation,
+    /// The one algorithm accepted (the configured one), whatever a ring's keys hold.
+    algorithm: Algorithm,
     issuer: Option<String>,
     audience: Option<String>,
     access_ttl: u64,
@@ -42,26 +45,6 @@ impl JwtCodec {
     /// A codec for the configured algorithm. With an HMAC algorithm it is ready; with an
     /// asymmetric one it signs nothing until `install` gives it the stored keys.
     pub fn new(config: &Config, secret: &Secret) -> Self {
-        let alg = config.jwt_algorithm.as_jsonwebtoken();
-        // SECURITY: exactly one accepted algorithm, so `none` and algorithm confusion
-        // cannot get through; `jku`/`x5u`/`jwk`/`x5c` headers are never consulted, and
-        // `kid` only picks among our own keys.
-        let mut validation = Validation::new(alg);
-        // `exp` and `nbf` are checked below against the service's clock, not the system's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        if let Some(iss) = &config.jwt_issuer {
-            validation.set_issuer(&[iss]);
-            validation.required_spec_claims.insert("iss".into());
-        }
-        match &config.jwt_audience {
-            Some(aud) => {
-                validation.set_audience(&[aud]);
-                validation.required_spec_claims.insert("aud".into());
-            }
-            None => validation.validate_aud = false,
-        }
         // Until the stored keys are loaded, an asymmetric codec holds an HMAC ring of a
         // random secret: it verifies nothing anyone else signed.
         let ring = if config.jwt_algorithm.is_hmac() {
@@ -73,7 +56,7 @@ impl JwtCodec {
         };
         Self {
             ring: RwLock::new(Arc::new(ring)),
-            validation,
+            algorithm: config.jwt_algorithm.as_jsonwebtoken(),
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             access_ttl: config.access_token_lifetime.as_secs(),
@@ -117,17 +100,7 @@ impl JwtCodec {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(CodecError::Invalid("token too long".into()));
         }
-        let header = decode_header(token).map_err(|e| CodecError::Invalid(e.to_string()))?;
-        let ring = self.ring();
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| ring.verifying.get(kid))
-            .filter(|k| k.algorithm == header.alg)
-            .ok_or_else(|| CodecError::Invalid("unknown or retired kid".into()))?;
-        let data = decode::<Claims>(token, &key.key, &self.validation)
-            .map_err(|e| CodecError::Invalid(e.to_string()))?;
-        let claims = data.claims;
+        let claims = self.decode(token)?;
         // As jsonwebtoken would with its own clock: expired once `exp` is past by more
         // than the leeway; not yet valid while `nbf` is ahead by more than it.
         if claims.exp < now.saturating_sub(self.leeway) {
@@ -152,6 +125,48 @@ impl JwtCodec {
         if claims.iat > now + slack || claims.exp > now.saturating_add(ttl + slack) || claims.exp < claims.iat
         {
             return Err(CodecError::Invalid("lifetime outside the configured bounds".into()));
+        }
+        Ok(claims)
+    }
+
+    /// The signature checked with the key the `kid` names, then the claims parsed once.
+    /// (`jsonwebtoken::decode` parses the header twice and the claims twice, which the
+    /// protected route felt; this is the same checks from the crate's own parts.)
+    ///
+    /// SECURITY: exactly one accepted algorithm, so `none` and algorithm confusion cannot
+    /// get through; `jku`/`x5u`/`jwk`/`x5c` headers are never consulted, and `kid` only
+    /// picks among our own keys. Issuer and audience, when configured, must be present
+    /// and equal.
+    fn decode(&self, token: &str) -> Result<Claims, CodecError> {
+        let invalid = |why: &str| CodecError::Invalid(why.to_string());
+        let (message, signature) = token.rsplit_once('.').ok_or_else(|| invalid("not a JWT"))?;
+        let (_, payload) = message.split_once('.').ok_or_else(|| invalid("not a JWT"))?;
+        if payload.contains('.') {
+            return Err(invalid("not a JWT"));
+        }
+        let header = decode_header(token).map_err(|e| CodecError::Invalid(e.to_string()))?;
+        if header.alg != self.algorithm {
+            return Err(invalid("InvalidAlgorithm"));
+        }
+        let ring = self.ring();
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| ring.verifying.get(kid))
+            .filter(|k| k.algorithm == header.alg)
+            .ok_or_else(|| invalid("unknown or retired kid"))?;
+        let signed = jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, header.alg)
+            .map_err(|e| CodecError::Invalid(e.to_string()))?;
+        if !signed {
+            return Err(invalid("InvalidSignature"));
+        }
+        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|e| CodecError::Invalid(e.to_string()))?;
+        let claims: Claims = serde_json::from_slice(&json).map_err(|e| CodecError::Invalid(e.to_string()))?;
+        if self.issuer.is_some() && claims.iss != self.issuer {
+            return Err(invalid("InvalidIssuer"));
+        }
+        if self.audience.is_some() && claims.aud != self.audience {
+            return Err(invalid("InvalidAudience"));
         }
         Ok(claims)
     }
@@ -266,5 +281,56 @@ mod tests {
         assert!(strict.verify(&good, None, now()).is_ok());
         let bare = plain.sign(claims(TokenType::Access, soon())).unwrap();
         assert!(matches!(strict.verify(&bare, None, now()), Err(CodecError::Invalid(_))));
+        // Present but other than configured: refused just the same.
+        for (iss, aud) in [("https://evil.example", "api"), ("https://auth.example", "other")] {
+            let mut c = claims(TokenType::Access, soon());
+            c.iss = Some(iss.into());
+            c.aud = Some(aud.into());
+            let token = strict.ring().sign("JWT", &c).unwrap();
+            assert_eq!(
+                strict.verify(&token, None, now()),
+                Err(CodecError::Invalid(format!(
+                    "Invalid{}",
+                    if iss == "https://evil.example" { "Issuer" } else { "Audience" }
+                )))
+            );
+        }
+    }
+
+    /// The checks `jsonwebtoken::decode` made, now made here: the signature covers header
+    /// and payload, the header's algorithm is the configured one, and the shape is three
+    /// parts exactly.
+    #[test]
+    fn signature_algorithm_and_shape_are_checked() {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let secret = "k".repeat(40);
+        let c = codec(&secret);
+        let good = c.sign(claims(TokenType::Access, soon())).unwrap();
+        let parts: Vec<&str> = good.split('.').collect();
+        let invalid = |t: &str| c.verify(t, None, now()).unwrap_err();
+        // A payload swapped under the genuine signature.
+        let mut other = claims(TokenType::Access, soon());
+        other.user_id = "admin".into();
+        other.sub = "admin".into();
+        let forged_payload = c.sign(other).unwrap();
+        let swapped = format!("{}.{}.{}", parts[0], forged_payload.split('.').nth(1).unwrap(), parts[2]);
+        assert_eq!(invalid(&swapped), CodecError::Invalid("InvalidSignature".into()));
+        // The same secret and kid under another HMAC algorithm.
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS512);
+        header.kid = Some(c.signing_kid());
+        let hs512 =
+            encode(&header, &claims(TokenType::Access, soon()), &EncodingKey::from_secret(secret.as_bytes()))
+                .unwrap();
+        assert_eq!(invalid(&hs512), CodecError::Invalid("InvalidAlgorithm".into()));
+        // Unsigned, extra parts, a missing signature.
+        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        assert!(matches!(invalid(&none), CodecError::Invalid(_)));
+        assert_eq!(invalid(&format!("{good}.x")), CodecError::Invalid("not a JWT".into()));
+        assert_eq!(invalid(&format!("{}.{}", parts[0], parts[1])), CodecError::Invalid("not a JWT".into()));
+        assert_eq!(
+            invalid(&format!("{}.{}.", parts[0], parts[1])),
+            CodecError::Invalid("InvalidSignature".into())
+        );
+        assert!(c.verify(&good, None, now()).is_ok());
     }
 }

@@ -3,7 +3,8 @@
 //! plan that reads a whole table.
 
 use super::audit::{
-    audit_count_sql, audit_filters_named, audit_page_sql, delete_audit_before_sql, Named, EVENT_COUNT,
+    audit_count_sql, audit_filters_named, audit_page_filters, audit_page_sql, counted_by_event,
+    delete_audit_before_sql, Named, TimeTerms, EVENT_COUNT,
 };
 use super::revocations::FEED_PAGE;
 use super::rotation::locked_states_sql;
@@ -36,17 +37,29 @@ impl QueryPlan {
     }
 }
 
+impl QueryPlan {
+    /// Whether a step sorts what it read (SQLite `USE TEMP B-TREE FOR ORDER BY`;
+    /// PostgreSQL `Sort`): a page planned so reads every match to return a few.
+    pub fn sorts(&self) -> bool {
+        self.plan.iter().any(|line| line.contains("TEMP B-TREE FOR ORDER BY") || line.contains("Sort"))
+    }
+}
+
 impl Store {
     /// The plans of the statements on the hot paths (login, rotation, the sessions page,
-    /// the audit log, the feed, cleanup). On PostgreSQL sequential scans are priced out
-    /// while planning, so that an empty table (where a scan is cheapest) still shows
-    /// whether an index could serve.
+    /// the audit log, the feed, cleanup). On PostgreSQL sequential scans and sorts are
+    /// priced out while planning, so that an empty table (where a scan and a sort are
+    /// cheapest) still shows whether an index could serve.
     pub async fn hot_query_plans(&self) -> Result<Vec<QueryPlan>, StoreError> {
         let mut tx = self.write().await?;
         let mut c = tx.conn();
         let backend = c.backend();
         match backend {
-            Backend::Postgres => c.execute(sql("SET LOCAL enable_seqscan = off")).await?,
+            Backend::Postgres => {
+                c.execute(sql("SET LOCAL enable_seqscan = off")).await?;
+                // Likewise sorts: a page that an index could read in order shows so.
+                c.execute(sql("SET LOCAL enable_sort = off")).await?
+            }
             // A plan is made from the schema the connection last read; reading the
             // schema table makes it notice indexes made or dropped by others since.
             Backend::Sqlite => c.execute(sql("SELECT COUNT(*) FROM sqlite_master")).await?,
@@ -101,14 +114,16 @@ impl Store {
         plans.push(QueryPlan { name: "user search page", plan: steps });
         // Users named as they usually are: by the username of an account that exists.
         for (name, filter) in &audit {
-            let f = audit_filters_named(filter, Some(Named::ByName), Some(Named::ByName));
+            // Bounded by the newest match whenever the matches were counted, as served.
+            let newest = counted_by_event(filter).is_none().then_some(i64::MAX);
+            let f = audit_page_filters(filter, Some(Named::ByName), Some(Named::ByName), newest);
             let q = audit_page_sql(&f);
             let steps = c.plan(f.bind(sql(&q)).bind(50i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
         }
         // A count the counters cannot answer: an event over a time range.
         let filter = AuditFilter { event: Some("login".into()), since: Some(t), ..Default::default() };
-        let f = audit_filters_named(&filter, None, None);
+        let f = audit_filters_named(&filter, None, None, TimeTerms::Indexed);
         let steps = c.plan(f.bind(sql(&audit_count_sql(&f)))).await?;
         plans.push(QueryPlan { name: "audit count by event and time", plan: steps });
         Ok(plans)
