@@ -29,7 +29,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PASSWORD, SECRET, LimitServer, authenticon_env, free_port, http, log, refresh_pool, wait_ready, wrk  # noqa: E402
+from run import (PASSWORD, SECRET, LimitServer, authenticon_env, ensure_wrk, free_port, http, log,  # noqa: E402
+                 refresh_pool, wait_ready, wrk)
 
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
@@ -89,6 +90,7 @@ def main():
     ap.add_argument("--b-env", action="append", default=[], help="NAME=VALUE for B's server")
     ap.add_argument("--limit", action="store_true", help="alternate the limit server too in `protected`")
     args = ap.parse_args()
+    ensure_wrk()
     binaries = {"a": args.a, "b": args.b}
     envs = {"a": dict(e.split("=", 1) for e in args.a_env), "b": dict(e.split("=", 1) for e in args.b_env)}
     table = []

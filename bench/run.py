@@ -210,11 +210,15 @@ def summarize(samples):
     }
 
 
-def ensure_tools(quick):
+def ensure_wrk():
     if not shutil.which("wrk"):
         log("installing wrk (Debian)")
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+
+def ensure_tools(quick):
+    ensure_wrk()
     if not (VENV / "bin" / "gunicorn").exists():
         log("setting up the Django reference stack in bench/.venv")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)

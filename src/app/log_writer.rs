@@ -9,10 +9,11 @@
 //! reaches stderr within a few milliseconds, and under load a few hundred times a second
 //! at most, whatever the request rate. When the reader of stderr falls behind and the
 //! buffer reaches `MAX_PENDING`, loggers wait for the writer: nothing is dropped, and
-//! memory stays bounded.
+//! memory stays bounded. At shutdown the guard waits up to `SHUTDOWN_WAIT` for what is
+//! pending to be written; lines logged after shutdown began are dropped.
 
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -61,18 +62,41 @@ pub struct BatchedWriter {
 pub struct BatchedWriterGuard {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnected when the writer thread has ended, however it ended.
+    ended: mpsc::Receiver<()>,
+}
+
+/// How long a shutdown waits for the last lines to be written: a reader of stderr that
+/// stopped reading must not keep the process from exiting.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// Held by the writer thread: when it ends (closed, or a panic), loggers stop waiting
+/// for room and the guard stops waiting for it.
+struct Ending<'a> {
+    shared: &'a Shared,
+    _ended: mpsc::Sender<()>,
+}
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.room.notify_all();
+    }
 }
 
 /// Starts the writer thread over `out`.
 pub fn batched<W: Write + Send + 'static>(out: W) -> std::io::Result<(BatchedWriter, BatchedWriterGuard)> {
     let shared = Arc::new(Shared::default());
+    let (ended_tx, ended) = mpsc::channel();
     let thread = {
         let shared = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("authenticon-log".into())
-            .spawn(move || write_batches(&shared, out))?
+        std::thread::Builder::new().name("authenticon-log".into()).spawn(move || {
+            let _ending = Ending { shared: &shared, _ended: ended_tx };
+            write_batches(&shared, out);
+        })?
     };
-    Ok((BatchedWriter { shared: Arc::clone(&shared) }, BatchedWriterGuard { shared, thread: Some(thread) }))
+    let guard = BatchedWriterGuard { shared: Arc::clone(&shared), thread: Some(thread), ended };
+    Ok((BatchedWriter { shared }, guard))
 }
 
 fn write_batches<W: Write>(shared: &Shared, mut out: W) {
@@ -111,6 +135,11 @@ impl Write for &BatchedWriter {
         while pending.bytes.len() >= MAX_PENDING && !pending.closed {
             pending = shared.room.wait(pending).unwrap_or_else(PoisonError::into_inner);
         }
+        if pending.closed {
+            // Logged after shutdown began (or after the writer failed): nobody would write
+            // it, and keeping it would grow without bound.
+            return Ok(line.len());
+        }
         let was_empty = pending.bytes.is_empty();
         pending.bytes.extend_from_slice(line);
         // Only a writer waiting for a first line, or one gathering that should stop
@@ -142,8 +171,12 @@ impl Drop for BatchedWriterGuard {
         self.shared.lock().closed = true;
         self.shared.work.notify_one();
         self.shared.room.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        // Ended (the sender dropped), or still blocked in a write after SHUTDOWN_WAIT: then
+        // the thread is left behind, to end with the process.
+        if let Err(mpsc::RecvTimeoutError::Disconnected) = self.ended.recv_timeout(SHUTDOWN_WAIT) {
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -211,5 +244,63 @@ mod tests {
         // 4 MB through a 1 MB buffer: loggers waited rather than dropped or tore lines.
         assert_eq!(all.len(), 4 * 1_000 * 1_000);
         assert!(all.split(|b| *b == b'\n').filter(|l| !l.is_empty()).all(|l| l == &line.as_bytes()[..999]));
+    }
+
+    /// A reader of stderr that never reads again: each write blocks for good.
+    struct Stalled;
+
+    impl Write for Stalled {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            loop {
+                std::thread::park();
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer that fails outright.
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            panic!("the sink broke");
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Runs `f` on a thread of its own; whether it finished within `limit`.
+    fn finishes_within(limit: Duration, f: impl FnOnce() + Send + 'static) -> bool {
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            f();
+            let _ = done.send(());
+        });
+        finished.recv_timeout(limit).is_ok()
+    }
+
+    #[test]
+    fn a_stalled_reader_delays_shutdown_by_a_bounded_wait_only() {
+        let (writer, guard) = batched(Stalled).unwrap();
+        log(&writer, "never read\n");
+        std::thread::sleep(GATHER * 4);
+        assert!(finishes_within(SHUTDOWN_WAIT * 3, move || drop(guard)));
+    }
+
+    #[test]
+    fn loggers_do_not_wait_for_room_from_a_writer_that_died() {
+        let (writer, guard) = batched(Broken).unwrap();
+        log(&writer, "the first line breaks the writer\n");
+        std::thread::sleep(GATHER * 4);
+        // Twice the pending limit: without the writer's end releasing them, the loggers
+        // would wait for room forever.
+        let line = "y".repeat(1023) + "\n";
+        assert!(finishes_within(Duration::from_secs(10), move || {
+            (0..2 * MAX_PENDING / 1024).for_each(|_| log(&writer, &line));
+        }));
+        assert!(finishes_within(SHUTDOWN_WAIT * 3, move || drop(guard)));
     }
 }

@@ -263,7 +263,9 @@ impl External {
                 ExternalError::IdentityTaken => "identity_taken",
                 _ => "other",
             };
-            warn!(provider = %name, error = %e, "external sign-in failed");
+            // Debug (quoted, escaped): the name comes from the path and the error may carry the
+            // provider's own text; neither may start a forged line in the text log.
+            warn!(provider = ?name, error = ?e.to_string(), "external sign-in failed");
             metrics::counter!("authenticon_logins_total", "outcome" => "external_failure").increment(1);
             // A callback with no live trip behind it is anyone's junk request: logged and
             // counted, but it writes nothing (it costs an attacker nothing to send).

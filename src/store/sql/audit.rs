@@ -65,19 +65,20 @@ impl Store {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let (subject, actor) = audit_names(&mut c, filter).await?;
-        let (count, newest) = match counted_by_event(filter) {
+        let (count, span) = match counted_by_event(filter) {
             Some(Some(event)) => (c.scalar(sql(EVENT_COUNT).bind(event)).await?, None),
             Some(None) => (c.scalar(sql(ALL_COUNT)).await?, None),
             None => {
                 let f = audit_filters_named(filter, subject, actor, TimeTerms::Indexed);
-                let (count, newest): (i64, Option<i64>) = c.one(f.bind(sql(&audit_count_sql(&f)))).await?;
-                match newest {
-                    Some(newest) => (count, Some(newest)),
-                    None => return Ok(Page { count, rows: Vec::new() }),
-                }
+                let (count, oldest, newest): (i64, Option<i64>, Option<i64>) =
+                    c.one(f.bind(sql(&audit_count_sql(&f)))).await?;
+                (count, oldest.zip(newest))
             }
         };
-        let f = audit_page_filters(filter, subject, actor, newest);
+        if offset >= count {
+            return Ok(Page { count, rows: Vec::new() });
+        }
+        let f = audit_page_filters(filter, subject, actor, span);
         let page_sql = audit_page_sql(&f);
         let rows = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
         Ok(Page { count, rows })
@@ -216,10 +217,10 @@ async fn named(c: &mut Conn<'_>, value: &str, key: &str) -> Result<Named, StoreE
     })
 }
 
-/// How many entries `f` selects, counted, and the newest of them: the page then starts
-/// its walk back through the log there.
+/// How many entries `f` selects, counted, and the oldest and newest of them: the page
+/// then walks back through the log from the newest and stops at the oldest at the latest.
 pub(super) fn audit_count_sql(f: &Filters<'_>) -> String {
-    format!("SELECT COUNT(*), MAX(a.id) FROM audit_log a {}", f.sql())
+    format!("SELECT COUNT(*), MIN(a.id), MAX(a.id) FROM audit_log a {}", f.sql())
 }
 
 /// A page of the entries `f` selects, newest first (then `LIMIT`, `OFFSET`).
@@ -236,9 +237,9 @@ pub(super) enum TimeTerms {
     Indexed,
     /// As `+a.time`, which no index serves: for a page, read newest first in id order.
     /// A page planned on a time index sorts every match in the range to return fifty
-    /// (1.4 s for 100,000 matches on SQLite); bounded by the newest match's id instead
-    /// (`a.id <= newest`, from the count), it walks an id index back from that match
-    /// and stops once the page is full.
+    /// (1.4 s for 100,000 matches on SQLite); bounded by the ids of the oldest and the
+    /// newest match instead (from the count), it walks an id index back from the newest
+    /// and stops once the page is full, or at the oldest.
     Unindexed,
 }
 
@@ -263,15 +264,17 @@ pub(super) async fn audit_names(
     Ok((subject, actor))
 }
 
-/// A page's clauses: the filter's, and up to the newest match when it was counted.
+/// A page's clauses: the filter's, and between the oldest and the newest match (their
+/// ids) when the matches were counted.
 pub(super) fn audit_page_filters(
     f: &AuditFilter,
     subject: Option<Named>,
     actor: Option<Named>,
-    newest: Option<i64>,
+    span: Option<(i64, i64)>,
 ) -> Filters<'_> {
     let mut w = audit_filters_named(f, subject, actor, TimeTerms::Unindexed);
-    if let Some(newest) = newest {
+    if let Some((oldest, newest)) = span {
+        w.and("a.id >= ?", [oldest.into()]);
         w.and("a.id <= ?", [newest.into()]);
     }
     w

@@ -114,9 +114,9 @@ impl Store {
         plans.push(QueryPlan { name: "user search page", plan: steps });
         // Users named as they usually are: by the username of an account that exists.
         for (name, filter) in &audit {
-            // Bounded by the newest match whenever the matches were counted, as served.
-            let newest = counted_by_event(filter).is_none().then_some(i64::MAX);
-            let f = audit_page_filters(filter, Some(Named::ByName), Some(Named::ByName), newest);
+            // Between the oldest and newest match whenever they were counted, as served.
+            let span = counted_by_event(filter).is_none().then_some((1, i64::MAX));
+            let f = audit_page_filters(filter, Some(Named::ByName), Some(Named::ByName), span);
             let q = audit_page_sql(&f);
             let steps = c.plan(f.bind(sql(&q)).bind(50i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
