@@ -111,7 +111,9 @@ impl FromRequestParts<AppState> for AuthUser {
                 credential: Credential::Session(caller.claims),
             }
         };
-        tracing::Span::current().record("user_id", caller.user_id.as_str());
+        if let Some(user) = parts.extensions.get::<super::middleware::RequestUser>() {
+            user.set(&caller.user_id);
+        }
         Ok(caller)
     }
 }

@@ -513,10 +513,21 @@ async fn json_logs_give_one_line_per_request_with_its_user() {
     assert!(!lines.is_empty());
     let line = lines
         .iter()
-        .find(|l| l["message"] == "request" && l["span"]["request_id"] == "trace-json-1")
+        .find(|l| l["message"] == "request" && l["request_id"] == "trace-json-1")
         .unwrap_or_else(|| panic!("no request line in:\n{log}"));
-    assert_eq!(line["span"]["route"], "/protected-resource/");
-    assert_eq!(line["span"]["user_id"], json!(user_id));
+    assert_eq!(line["route"], "/protected-resource/");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["user_id"], json!(user_id));
+    // Every request line has the same shape, reads and changes alike.
+    let login = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["route"] == "/api/token/")
+        .unwrap_or_else(|| panic!("no login line in:\n{log}"));
+    assert_eq!((&login["method"], &login["status"]), (&json!("POST"), &json!(200)));
+    assert!(
+        login["request_id"].as_str().is_some_and(|id| id.len() == 36) && login.get("span").is_none(),
+        "{login}"
+    );
     assert_eq!(line["status"], 200);
     assert!(line["duration_ms"].as_f64().is_some());
     assert!(!log.contains(&access) && !log.contains(PASSWORD));
