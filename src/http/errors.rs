@@ -219,7 +219,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            // The request span carries the request id, so this line can be matched to it.
+            // The request span carries the request id, so this line can be matched to it
+            // (the hot reads run without one: the request line that follows says the id
+            // and the 5xx).
             ApiError::Internal(fault) => error!(error = format!("{fault:#}"), "internal error"),
             ApiError::Unavailable(reason) => error!(%reason, "dependency unavailable"),
             _ => {}

@@ -25,9 +25,9 @@ use crate::app::AppState;
 /// transaction would be cut off mid-way and its connection returned to the pool with
 /// the transaction open. Detached, every started change commits or rolls back whole.
 pub async fn run_to_completion(req: Request, next: Next) -> Response {
-    // Reads have nothing to leave half done, and the spawn would be a fifth of the cost
-    // of the fastest routes.
-    if read_only(&req) {
+    // The hot reads have nothing to leave half done, and the spawn would be a fifth of
+    // their cost.
+    if hot_read(&req) {
         return next.run(req).await;
     }
     // The task carries the request's span, so its log lines keep the request id.
@@ -37,11 +37,30 @@ pub async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
-/// Reads: every GET route, and token verification, which is a POST only because
-/// simplejwt made it one. The fastest routes are among them.
-fn read_only(req: &Request) -> bool {
-    matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || req.uri().path().trim_end_matches('/') == "/api/token/verify"
+/// The routes called at every request of the services that rely on us, which only read
+/// and log nothing a request line does not say: they run inline and without a span. Every
+/// other route (GETs that sign someone in, link an identity or end a session included)
+/// runs in a task of its own, to completion, inside a span carrying the request id.
+fn hot_read(req: &Request) -> bool {
+    let path = req.uri().path().trim_end_matches('/');
+    match *req.method() {
+        Method::GET | Method::HEAD => matches!(
+            path,
+            "/protected-resource"
+                | "/api/me"
+                | "/.well-known/jwks.json"
+                | "/.well-known/openid-configuration"
+                | "/.well-known/oauth-authorization-server"
+                | "/.well-known/revocations"
+                | "/healthz"
+                | "/readyz"
+                | "/metrics"
+        ),
+        // Token verification is a POST only because simplejwt made it one.
+        Method::POST => path == "/api/token/verify",
+        Method::OPTIONS => true,
+        _ => false,
+    }
 }
 
 /// Who the request's token named, for its log line: set by the authentication
@@ -102,8 +121,9 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 
 /// What every request goes through, outermost:
 /// - `X-Request-Id` (the client's if sane, else a new UUID), and one log line when the
-///   request ends (a change runs in a span carrying the id, so its other lines have it
-///   too). Headers and bodies are never logged (tokens and passwords live there).
+///   request ends (all but the hot reads run in a span carrying the id, so their other
+///   lines have it too). Headers and bodies are never logged (tokens and passwords live
+///   there).
 /// - a time limit on the whole exchange, so a client trickling its body cannot hold a
 ///   worker;
 /// - the security headers, and HSTS when a trusted proxy says the client came over HTTPS;
@@ -124,15 +144,11 @@ pub async fn edge(State(app): State<AppState>, mut req: Request, next: Next) -> 
     // Filled in by the authentication extractor, when a token names a user.
     let user = RequestUser::default();
     req.extensions_mut().insert(user.clone());
-    // What a request that changes something logs on its way carries its id. Reads run
-    // without a span: creating, entering and closing one (and formatting its fields)
-    // cost the fastest routes a tenth of their throughput, and a read has little to say
-    // before its request line.
-    let span = if read_only(&req) {
-        tracing::Span::none()
-    } else {
-        tracing::info_span!("request", request_id = %id)
-    };
+    // What a request logs on its way carries its id, except on the hot reads: creating,
+    // entering and closing a span (and formatting its fields) cost the fastest route a
+    // tenth of its throughput, and they have nothing to say before their request line.
+    let span =
+        if hot_read(&req) { tracing::Span::none() } else { tracing::info_span!("request", request_id = %id) };
     let started = Instant::now();
     let run = tokio::time::timeout(app.config.request_timeout, next.run(req));
     let mut response = match run.instrument(span).await {

@@ -504,6 +504,15 @@ async fn json_logs_give_one_line_per_request_with_its_user() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // A GET that is not one of the hot reads (this one would sign someone in) runs in a
+    // span: what it logs on its way carries the request id.
+    let r = client
+        .get(format!("{}/oauth/external/nowhere/callback?state=x&code=y", server.url))
+        .header("x-request-id", "trace-json-2")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection() || r.status().is_client_error(), "{}", r.status());
     let (_, log) = server.terminate();
     let lines: Vec<serde_json::Value> = log
         .lines()
@@ -524,6 +533,13 @@ async fn json_logs_give_one_line_per_request_with_its_user() {
         .find(|l| l["message"] == "request" && l["route"] == "/api/token/")
         .unwrap_or_else(|| panic!("no login line in:\n{log}"));
     assert_eq!((&login["method"], &login["status"]), (&json!("POST"), &json!(200)));
+    let failed = lines
+        .iter()
+        .find(|l| l["message"] == "external sign-in failed")
+        .unwrap_or_else(|| panic!("no sign-in failure in:\n{log}"));
+    assert_eq!(failed["span"]["request_id"], "trace-json-2", "{failed}");
+    // The hot read ran without one: its request line is all it logged.
+    assert!(lines.iter().all(|l| l["span"]["request_id"] != "trace-json-1"), "{log}");
     assert!(
         login["request_id"].as_str().is_some_and(|id| id.len() == 36) && login.get("span").is_none(),
         "{login}"
