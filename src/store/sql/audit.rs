@@ -65,7 +65,7 @@ impl Store {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let (subject, actor) = audit_names(&mut c, filter).await?;
-        let (count, span) = match counted_by_event(filter) {
+        let (count, ids) = match counted_by_event(filter) {
             Some(Some(event)) => (c.scalar(sql(EVENT_COUNT).bind(event)).await?, None),
             Some(None) => (c.scalar(sql(ALL_COUNT)).await?, None),
             None => {
@@ -78,7 +78,7 @@ impl Store {
         if offset >= count {
             return Ok(Page { count, rows: Vec::new() });
         }
-        let f = audit_page_filters(filter, subject, actor, span);
+        let f = audit_page_filters(filter, subject, actor, ids);
         let page_sql = audit_page_sql(&f);
         let rows = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
         Ok(Page { count, rows })
@@ -270,10 +270,10 @@ pub(super) fn audit_page_filters(
     f: &AuditFilter,
     subject: Option<Named>,
     actor: Option<Named>,
-    span: Option<(i64, i64)>,
+    ids: Option<(i64, i64)>,
 ) -> Filters<'_> {
     let mut w = audit_filters_named(f, subject, actor, TimeTerms::Unindexed);
-    if let Some((oldest, newest)) = span {
+    if let Some((oldest, newest)) = ids {
         w.and("a.id >= ?", [oldest.into()]);
         w.and("a.id <= ?", [newest.into()]);
     }

@@ -35,9 +35,7 @@ impl QueryPlan {
                 || (line.starts_with("SCAN ") && !line.starts_with("SCAN CONSTANT ROW") && !searched_virtual)
         })
     }
-}
 
-impl QueryPlan {
     /// Whether a step sorts what it read (SQLite `USE TEMP B-TREE FOR ORDER BY`;
     /// PostgreSQL `Sort`): a page planned so reads every match to return a few.
     pub fn sorts(&self) -> bool {
@@ -115,8 +113,8 @@ impl Store {
         // Users named as they usually are: by the username of an account that exists.
         for (name, filter) in &audit {
             // Between the oldest and newest match whenever they were counted, as served.
-            let span = counted_by_event(filter).is_none().then_some((1, i64::MAX));
-            let f = audit_page_filters(filter, Some(Named::ByName), Some(Named::ByName), span);
+            let ids = counted_by_event(filter).is_none().then_some((1, i64::MAX));
+            let f = audit_page_filters(filter, Some(Named::ByName), Some(Named::ByName), ids);
             let q = audit_page_sql(&f);
             let steps = c.plan(f.bind(sql(&q)).bind(50i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
