@@ -4,6 +4,7 @@
 
 pub mod cleanup;
 pub mod jobs;
+mod log_format;
 mod log_writer;
 pub mod memory;
 mod state;

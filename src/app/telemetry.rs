@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
+use super::log_format::{PlainFields, PlainText};
 use super::log_writer::{self, BatchedWriterGuard};
 use crate::config::LogFormat;
 
@@ -29,7 +30,9 @@ pub fn init(format: LogFormat, filter: Option<&str>, queued: bool) -> Option<Bat
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
+        // In colour (a terminal), the default look; otherwise the same line, cheaper.
+        LogFormat::Text if ansi => builder.try_init(),
+        LogFormat::Text => builder.event_format(PlainText).fmt_fields(PlainFields).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     guard

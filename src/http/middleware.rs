@@ -129,12 +129,17 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 /// - the security headers, and HSTS when a trusted proxy says the client came over HTTPS;
 /// - the request counter and latency histogram.
 pub async fn edge(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let id = match req.headers().get(REQUEST_ID).and_then(sane_request_id) {
-        Some(id) => id.to_string(),
-        // From the thread's CSPRNG: a v4 UUID without a getrandom call per request.
-        None => uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string(),
+    let header = match req.headers().get(REQUEST_ID).filter(|v| sane_request_id(v).is_some()) {
+        Some(given) => given.clone(),
+        None => {
+            // From the thread's CSPRNG: a v4 UUID without a getrandom call per request.
+            let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+            let mut text = uuid::Uuid::encode_buffer();
+            HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text))
+                .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+        }
     };
-    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    let id = header.to_str().unwrap_or("invalid");
     req.headers_mut().insert(REQUEST_ID, header.clone());
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map_or("-", MatchedPath::as_str);
@@ -156,7 +161,9 @@ pub async fn edge(State(app): State<AppState>, mut req: Request, next: Next) -> 
         Err(_) => ApiError::Timeout.into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(REQUEST_ID, header);
+    // Room for all of them at once, rather than growing the map on the way.
+    headers.reserve(SECURITY_HEADERS.len() + 2);
+    headers.insert(REQUEST_ID, header.clone());
     for (name, value) in &SECURITY_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
     }

@@ -9,6 +9,7 @@ use jsonwebtoken::{decode_header, Algorithm};
 
 use super::claims::{Claims, TokenType};
 use super::keys::KeyRing;
+use super::verified::VerifiedTokens;
 use crate::config::{Config, JwtAlgorithm};
 use crate::domain::Secret;
 
@@ -28,7 +29,9 @@ pub enum CodecError {
 
 pub struct JwtCodec {
     /// Swapped whole when keys rotate; readers clone the `Arc` and never wait long.
-    ring: RwLock<Arc<KeyRing>>,
+    installed: RwLock<Arc<Installed>>,
+    /// Access tokens that passed every check, per thread.
+    verified: VerifiedTokens,
     /// The one algorithm accepted (the configured one), whatever a ring's keys hold.
     algorithm: Algorithm,
     issuer: Option<String>,
@@ -36,6 +39,26 @@ pub struct JwtCodec {
     access_ttl: u64,
     refresh_ttl: u64,
     leeway: u64,
+}
+
+/// A ring in force, with the header its own tokens start with.
+struct Installed {
+    ring: Arc<KeyRing>,
+    /// The base64url header segment `sign` writes (`typ` JWT, the ring's algorithm and
+    /// signing `kid`). A token whose header segment is exactly these bytes has exactly
+    /// that header, so it is not decoded and parsed again for each token; any other
+    /// header is.
+    own_header: Option<String>,
+}
+
+impl Installed {
+    fn new(ring: Arc<KeyRing>) -> Arc<Self> {
+        let own_header = ring
+            .sign("JWT", &serde_json::json!({}))
+            .ok()
+            .and_then(|token| token.split_once('.').map(|(header, _)| header.to_string()));
+        Arc::new(Self { ring, own_header })
+    }
 }
 
 /// Clock difference tolerated between issuing and checking instances, beyond the leeway.
@@ -55,7 +78,8 @@ impl JwtCodec {
             KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new(hex::encode(random)))
         };
         Self {
-            ring: RwLock::new(Arc::new(ring)),
+            installed: RwLock::new(Installed::new(Arc::new(ring))),
+            verified: VerifiedTokens::new(),
             algorithm: config.jwt_algorithm.as_jsonwebtoken(),
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
@@ -67,16 +91,23 @@ impl JwtCodec {
 
     /// Puts a new set of keys in force (shared with the identity provider's signer).
     pub fn install(&self, ring: Arc<KeyRing>) {
-        if let Ok(mut current) = self.ring.write() {
-            *current = ring;
+        let installed = Installed::new(ring);
+        if let Ok(mut current) = self.installed.write() {
+            *current = installed;
+        }
+        // After the swap: a verification that saw the old ring cannot add to the cache.
+        self.verified.forget_all();
+    }
+
+    fn installed(&self) -> Arc<Installed> {
+        match self.installed.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
     fn ring(&self) -> Arc<KeyRing> {
-        match self.ring.read() {
-            Ok(r) => Arc::clone(&r),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&self.installed().ring)
     }
 
     /// The public keys tokens may be verified with (RFC 7517 JWKs; empty for HMAC).
@@ -100,7 +131,13 @@ impl JwtCodec {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(CodecError::Invalid("token too long".into()));
         }
-        let claims = self.decode(token)?;
+        let generation = self.verified.generation();
+        let cached = self.verified.get(token);
+        let fresh = cached.is_none();
+        let claims = match cached {
+            Some(claims) => claims,
+            None => self.decode(token)?,
+        };
         // As jsonwebtoken would with its own clock: expired once `exp` is past by more
         // than the leeway; not yet valid while `nbf` is ahead by more than it.
         if claims.exp < now.saturating_sub(self.leeway) {
@@ -126,6 +163,10 @@ impl JwtCodec {
         {
             return Err(CodecError::Invalid("lifetime outside the configured bounds".into()));
         }
+        // Refresh tokens are spent once: remembering them would only push others out.
+        if fresh && claims.token_type == TokenType::Access {
+            self.verified.put(token, &claims, generation);
+        }
         Ok(claims)
     }
 
@@ -140,22 +181,27 @@ impl JwtCodec {
     fn decode(&self, token: &str) -> Result<Claims, CodecError> {
         let invalid = |why: &str| CodecError::Invalid(why.to_string());
         let (message, signature) = token.rsplit_once('.').ok_or_else(|| invalid("not a JWT"))?;
-        let (_, payload) = message.split_once('.').ok_or_else(|| invalid("not a JWT"))?;
+        let (header, payload) = message.split_once('.').ok_or_else(|| invalid("not a JWT"))?;
         if payload.contains('.') {
             return Err(invalid("not a JWT"));
         }
-        let header = decode_header(token).map_err(|e| CodecError::Invalid(e.to_string()))?;
-        if header.alg != self.algorithm {
+        let installed = self.installed();
+        let ring = &installed.ring;
+        let parsed;
+        let (alg, kid) = if installed.own_header.as_deref() == Some(header) {
+            (ring.signing_algorithm, Some(ring.signing_kid.as_str()))
+        } else {
+            parsed = decode_header(token).map_err(|e| CodecError::Invalid(e.to_string()))?;
+            (parsed.alg, parsed.kid.as_deref())
+        };
+        if alg != self.algorithm {
             return Err(invalid("InvalidAlgorithm"));
         }
-        let ring = self.ring();
-        let key = header
-            .kid
-            .as_deref()
+        let key = kid
             .and_then(|kid| ring.verifying.get(kid))
-            .filter(|k| k.algorithm == header.alg)
+            .filter(|k| k.algorithm == alg)
             .ok_or_else(|| invalid("unknown or retired kid"))?;
-        let signed = jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, header.alg)
+        let signed = jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, alg)
             .map_err(|e| CodecError::Invalid(e.to_string()))?;
         if !signed {
             return Err(invalid("InvalidSignature"));
@@ -332,5 +378,54 @@ mod tests {
             CodecError::Invalid("InvalidSignature".into())
         );
         assert!(c.verify(&good, None, now()).is_ok());
+    }
+
+    /// A token seen before is still held to the time checks and to the ring in force.
+    #[test]
+    fn a_token_verified_before_is_checked_again_against_time_and_keys() {
+        let c = codec(&"k".repeat(40));
+        let t = c.sign(claims(TokenType::Access, soon())).unwrap();
+        assert!(c.verify(&t, Some(TokenType::Access), now()).is_ok());
+        assert!(c.verified.get(&t).is_some(), "remembered after passing");
+        assert_eq!(c.verify(&t, Some(TokenType::Refresh), now()).unwrap_err(), CodecError::WrongType);
+        assert_eq!(c.verify(&t, None, soon() + 3600).unwrap_err(), CodecError::Expired);
+        assert!(c.verify(&t, None, now()).is_ok());
+        // A refresh token is not remembered.
+        let r = c.sign(claims(TokenType::Refresh, soon())).unwrap();
+        assert!(c.verify(&r, None, now()).is_ok());
+        assert!(c.verified.get(&r).is_none());
+        // A new ring without the old kid: the remembered token is refused.
+        c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new("n".repeat(40)))));
+        assert_eq!(c.verify(&t, None, now()).unwrap_err(), CodecError::Invalid("unknown or retired kid".into()));
+    }
+
+    /// Tokens with the ring's own header skip parsing it; every other header is parsed
+    /// and held to the same rules, so both paths accept and refuse alike.
+    #[test]
+    fn the_own_header_shortcut_accepts_and_refuses_as_parsing_does() {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let secret = "k".repeat(40);
+        let c = codec(&secret);
+        let own = c.installed().own_header.clone().unwrap();
+        let good = c.sign(claims(TokenType::Access, soon())).unwrap();
+        assert!(good.starts_with(&format!("{own}.")), "{good}");
+        // The same claims, key and kid under a header spelled otherwise: parsed, accepted.
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(c.signing_kid());
+        header.cty = Some("x".into());
+        let other = encode(&header, &claims(TokenType::Access, soon()), &EncodingKey::from_secret(secret.as_bytes()))
+            .unwrap();
+        assert!(!other.starts_with(&own));
+        assert_eq!(c.verify(&other, None, now()).unwrap().sub, "u");
+        // The own header over another key's signature is still refused.
+        let foreign = codec(&"z".repeat(40)).sign(claims(TokenType::Access, soon())).unwrap();
+        let parts: Vec<&str> = foreign.split('.').collect();
+        let grafted = format!("{own}.{}.{}", parts[1], parts[2]);
+        assert_eq!(c.verify(&grafted, None, now()).unwrap_err(), CodecError::Invalid("InvalidSignature".into()));
+        // After a rotation the old header is no longer the own one: an old token is parsed,
+        // and refused once its kid has left the ring.
+        c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new("n".repeat(40)))));
+        assert_ne!(c.installed().own_header.as_deref(), Some(own.as_str()));
+        assert_eq!(c.verify(&good, None, now()).unwrap_err(), CodecError::Invalid("unknown or retired kid".into()));
     }
 }

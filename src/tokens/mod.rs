@@ -13,6 +13,7 @@ mod revocation_feed;
 mod service;
 mod signing_keys;
 mod user_cache;
+mod verified;
 
 pub use access::{AccessError, Caller};
 pub use claims::{Claims, TokenType};
