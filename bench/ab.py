@@ -10,11 +10,12 @@ alike; medians and the ratio B/A, per scenario and store.
 One binary twice with different settings compares a setting, e.g. group commit off and on:
 `bench/ab.py target/release/authenticon target/release/authenticon --a-env
 AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`. `--limit` adds `bench/limit` (the bare
-axum server verifying the same token) to the alternation of `protected`, and A's and B's
-ratios to it. Each server's log goes to a file, at the default level unless an
+axum server verifying the same token) to the alternation of `protected` and `verify`, and
+A's and B's ratios to it; it is built if missing. Each server's log goes to a file, at the default level unless an
 `AUTHENTICON_LOG` is given.
 
-Scenarios: `protected` (GET /protected-resource/ with one access token) and `refresh`
+Scenarios: `protected` (GET /protected-resource/ with one access token), `verify` (POST
+/api/token/verify/ of that token; the limit's one route is its reference too) and `refresh`
 (rotation, each connection spending its own chain of refresh tokens). PostgreSQL is the
 test server (`TEST_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test); each
 build gets a database of its own, made and dropped here. Standard library only; wrk from
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (PASSWORD, SECRET, LimitServer, authenticon_env, ensure_wrk, free_port, http, log,  # noqa: E402
                  refresh_pool, wait_ready, wrk)
 
+LIMIT_BINARY = Path(__file__).resolve().parent.parent / "target" / "release" / "bench-limit"
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
@@ -70,6 +72,8 @@ def one_run(url, access, scenario, args, workdir, run_no):
     env = {"BENCH_ACCESS": access, "BENCH_RUN": str(run_no)}
     if scenario == "protected":
         return wrk(url, "/protected-resource/", "protected.lua", args.connections, args.duration, env)
+    if scenario == "verify":
+        return wrk(url, "/api/token/verify/", "verify.lua", args.connections, args.duration, env)
     prefix = Path(workdir) / f"pool{run_no}"
     threads = min(2, args.connections)
     refresh_pool(url, "benchuser", max(4, args.connections // 2 * 2), threads, prefix)
@@ -95,6 +99,9 @@ def main():
     envs = {"a": dict(e.split("=", 1) for e in args.a_env), "b": dict(e.split("=", 1) for e in args.b_env)}
     table = []
     run_no = 0
+    if args.limit and not LIMIT_BINARY.exists():
+        log("building bench/limit")
+        subprocess.run(["cargo", "build", "--release", "--locked", "-p", "bench-limit"], check=True)
     limit = LimitServer({"PATH": os.environ["PATH"], "SECRET": SECRET}) if args.limit else None
     for store in args.stores.split(","):
         with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db:
@@ -102,7 +109,7 @@ def main():
             servers = {side: start(binaries[side], store, side, dirs[side], envs[side]) for side in ("a", "b")}
             try:
                 for scenario in args.scenarios.split(","):
-                    sides = ("a", "b", "limit") if limit and scenario == "protected" else ("a", "b")
+                    sides = ("a", "b", "limit") if limit and scenario != "refresh" else ("a", "b")
                     rates, p99s = {s: [] for s in sides}, {s: [] for s in sides}
                     for i in range(args.runs):
                         for side in sides:
@@ -110,7 +117,10 @@ def main():
                             url = limit.url if side == "limit" else servers[side][1]
                             access = servers["a" if side == "limit" else side][2]
                             run_no += 1
-                            r = one_run(url, access, scenario, args, dirs.get(side, da), run_no)
+                            # The limit only verifies a token: its one route is the reference
+                            # for verify too.
+                            what = "protected" if side == "limit" else scenario
+                            r = one_run(url, access, what, args, dirs.get(side, da), run_no)
                             assert r["non2xx"] == 0, r
                             rates[side].append(r["rps"])
                             p99s[side].append(r["p99"])

@@ -37,7 +37,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         // Events from crates logging through `log` carry their real target in fields.
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
@@ -145,7 +150,8 @@ impl PlainVisitor<'_> {
         self.empty = false;
         if name != "message" {
             let name = name.strip_prefix("r#").unwrap_or(name);
-            result = result.and_then(|()| self.writer.write_str(name)).and_then(|()| self.writer.write_char('='));
+            result =
+                result.and_then(|()| self.writer.write_str(name)).and_then(|()| self.writer.write_char('='));
         }
         self.result = result;
         self.result.is_ok()
@@ -166,7 +172,8 @@ impl Visit for PlainVisitor<'_> {
             // What `{:?}` would write, without going through it character by character.
             if self.start(field) {
                 let w = &mut self.writer;
-                self.result = w.write_char('"').and_then(|()| w.write_str(value)).and_then(|()| w.write_char('"'));
+                self.result =
+                    w.write_char('"').and_then(|()| w.write_str(value)).and_then(|()| w.write_char('"'));
             }
         } else {
             self.escaped(field, format_args!("{value:?}"));
@@ -201,21 +208,27 @@ impl fmt::Debug for Sources<'_> {
     }
 }
 
-/// Passes text through with control characters (C0, DEL, C1) written as escapes.
+/// Control characters (C0, DEL, C1), line and paragraph separators, and the marks that
+/// reorder text on screen (bidirectional overrides and isolates).
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Passes text through with the characters `needs_escape` names written as escapes.
 struct Escaping<'a, 'w>(&'a mut Writer<'w>);
 
 impl fmt::Write for Escaping<'_, '_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut rest = s;
-        while let Some(at) = rest.find(|c: char| c.is_control()) {
+        while let Some(at) = rest.find(needs_escape) {
             self.0.write_str(&rest[..at])?;
             let c = rest[at..].chars().next().unwrap_or_default();
             match c {
                 '\n' => self.0.write_str("\\n")?,
                 '\r' => self.0.write_str("\\r")?,
                 '\t' => self.0.write_str("\\t")?,
-                c if (c as u32) < 0x80 => write!(self.0, "\\x{:02x}", c as u32)?,
-                c => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+                c if u32::from(c) < 0x80 => write!(self.0, "\\x{:02x}", u32::from(c))?,
+                c => write!(self.0, "\\u{{{:x}}}", u32::from(c))?,
             }
             rest = &rest[at + c.len_utf8()..];
         }
@@ -269,27 +282,41 @@ mod tests {
     fn log_a_bit() {
         let span = tracing::info_span!("request", request_id = %"abc-1");
         let _entered = span.enter();
-        tracing::info!(method = "GET", route = "/x/", user_id = Some("u1"), status = 200u16, duration_ms = 0.25, ok = true, "request");
+        tracing::info!(
+            method = "GET",
+            route = "/x/",
+            user_id = Some("u1"),
+            status = 200u16,
+            duration_ms = 0.25,
+            ok = true,
+            "request"
+        );
         tracing::warn!(quoted = "say \"hi\"\\", unicode = "é", n = -3i64, "second {}", 2);
         let error = Outer(Inner);
         tracing::error!(error = &error as &(dyn std::error::Error + 'static), "failed");
         tracing::info!(r#type = "x", "raw name");
     }
 
-    #[test]
-    fn lines_are_those_of_the_default_format_without_colour() {
-        let ours = Lines::default();
+    /// What `f` logs through this module's layout.
+    fn plain_lines(f: impl FnOnce()) -> String {
+        let lines = Lines::default();
         let subscriber = tracing_subscriber::fmt()
-            .with_writer(ours.clone())
+            .with_writer(lines.clone())
             .with_ansi(false)
             .event_format(PlainText)
             .fmt_fields(PlainFields)
             .finish();
-        tracing::subscriber::with_default(subscriber, log_a_bit);
+        tracing::subscriber::with_default(subscriber, f);
+        text(&lines)
+    }
+
+    #[test]
+    fn lines_are_those_of_the_default_format_without_colour() {
+        let ours = plain_lines(log_a_bit);
         let default = Lines::default();
         let subscriber = tracing_subscriber::fmt().with_writer(default.clone()).with_ansi(false).finish();
         tracing::subscriber::with_default(subscriber, log_a_bit);
-        let (ours, default) = (text(&ours), text(&default));
+        let default = text(&default);
         assert_eq!(ours.lines().count(), 4, "{ours}");
         assert_eq!(without_time(&ours), without_time(&default));
         let first = ours.lines().next().unwrap();
@@ -299,23 +326,24 @@ mod tests {
         // RFC 3339 in UTC with microseconds, then two spaces before INFO.
         let (stamp, _) = first.split_once("  INFO").unwrap();
         assert_eq!(stamp.len(), 27, "{stamp}");
-        assert!(time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339).is_ok(), "{stamp}");
+        assert!(
+            time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339).is_ok(),
+            "{stamp}"
+        );
     }
 
     #[test]
     fn control_characters_in_any_value_cannot_break_the_line() {
-        let lines = Lines::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(lines.clone())
-            .event_format(PlainText)
-            .fmt_fields(PlainFields)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let text = plain_lines(|| {
             let provider = "evil\n2026-01-01T00:00:00.000000Z  INFO forged: admin signed in";
             tracing::warn!(provider = %provider, debug = ?provider, plain = provider, "bad\r\x1b[31mred\u{9b}");
+            let span = tracing::info_span!("request", id = %"a\nb");
+            let _in = span.enter();
+            tracing::info!(name = %"right\u{202e}tfel\u{2028}", "in a span");
         });
-        let text = text(&lines);
-        assert_eq!(text.lines().count(), 1, "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains(r"request{id=a\nb}: "), "{text}");
+        assert!(text.contains(r"name=right\u{202e}tfel\u{2028}"), "{text}");
         assert!(text.contains(r"bad\r\x1b[31mred\u{9b} provider=evil\n2026"), "{text}");
         assert!(text.contains(r#"debug="evil\n2026"#) && text.contains(r#"plain="evil\n2026"#), "{text}");
     }
@@ -329,10 +357,12 @@ mod tests {
             *secs = 1;
             *text = second_text(1);
         });
+        let second = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let before = second();
         let mut line = String::new();
         write_timestamp(&mut Writer::new(&mut line)).unwrap();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        assert!(line.starts_with(&second_text(now)[..14]), "{line}");
+        let after = second();
+        assert!((before..=after).any(|s| line.starts_with(&second_text(s))), "{line}");
         assert!(line.ends_with("Z ") && line.len() == 28, "{line}");
     }
 }

@@ -30,8 +30,9 @@ pub fn init(format: LogFormat, filter: Option<&str>, queued: bool) -> Option<Bat
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
     let _ = match format {
-        // In colour (a terminal), the default look; otherwise the same line, cheaper.
-        LogFormat::Text if ansi => builder.try_init(),
+        // In colour (a terminal), the default look with values escaped as below;
+        // otherwise the same line, cheaper.
+        LogFormat::Text if ansi => builder.fmt_fields(PlainFields).try_init(),
         LogFormat::Text => builder.event_format(PlainText).fmt_fields(PlainFields).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };

@@ -32,3 +32,24 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
 }
+
+#[cfg(test)]
+impl Claims {
+    /// Claims of user `sub`, issued a minute before `exp`, for tests.
+    pub fn example(token_type: TokenType, exp: u64, sub: &str) -> Self {
+        Claims {
+            token_type,
+            exp,
+            iat: exp.saturating_sub(60),
+            jti: "j".into(),
+            user_id: sub.into(),
+            sub: sub.into(),
+            sid: "s".into(),
+            username: None,
+            roles: None,
+            iss: None,
+            aud: None,
+            nbf: None,
+        }
+    }
+}

@@ -56,8 +56,28 @@ impl Installed {
         let own_header = ring
             .sign("JWT", &serde_json::json!({}))
             .ok()
-            .and_then(|token| token.split_once('.').map(|(header, _)| header.to_string()));
+            .and_then(|token| token.split_once('.').map(|(header, _)| header.to_string()))
+            // Only if parsing it gives what the shortcut assumes.
+            .filter(|header| {
+                decode_header(format!("{header}.e30.x")).is_ok_and(|parsed| {
+                    parsed.alg == ring.signing_algorithm && parsed.kid.as_deref() == Some(&ring.signing_kid)
+                })
+            });
         Arc::new(Self { ring, own_header })
+    }
+
+    /// Whether `other` holds the same keys: then tokens verified with one verify with
+    /// the other alike (a `kid` names one key: a digest of the secret, or a stored key's
+    /// own id).
+    fn same_keys(&self, other: &KeyRing) -> bool {
+        let ring = &self.ring;
+        ring.signing_kid == other.signing_kid
+            && ring.signing_algorithm == other.signing_algorithm
+            && ring.verifying.len() == other.verifying.len()
+            && ring
+                .verifying
+                .iter()
+                .all(|(kid, key)| other.verifying.get(kid).is_some_and(|k| k.algorithm == key.algorithm))
     }
 }
 
@@ -90,13 +110,21 @@ impl JwtCodec {
     }
 
     /// Puts a new set of keys in force (shared with the identity provider's signer).
+    /// Instances reload their keys every few seconds; the same keys again keep the
+    /// verified tokens.
     pub fn install(&self, ring: Arc<KeyRing>) {
+        let changed = !self.installed().same_keys(&ring);
         let installed = Installed::new(ring);
         if let Ok(mut current) = self.installed.write() {
             *current = installed;
         }
-        // After the swap: a verification that saw the old ring cannot add to the cache.
-        self.verified.forget_all();
+        // SECURITY: after the swap, so that a verification which read the generation
+        // before this point (and may have used the old ring) cannot add to the cache,
+        // and one that reads it after sees the new ring (`verify` reads the generation
+        // before `decode` reads the ring).
+        if changed {
+            self.verified.forget_all();
+        }
     }
 
     fn installed(&self) -> Arc<Installed> {
@@ -224,20 +252,7 @@ mod tests {
     use super::*;
 
     fn claims(token_type: TokenType, exp: u64) -> Claims {
-        Claims {
-            token_type,
-            exp,
-            iat: exp.saturating_sub(60),
-            jti: "j".into(),
-            user_id: "u".into(),
-            sub: "u".into(),
-            sid: "s".into(),
-            username: None,
-            roles: None,
-            iss: None,
-            aud: None,
-            nbf: None,
-        }
+        Claims::example(token_type, exp, "u")
     }
 
     fn now() -> u64 {
@@ -394,9 +409,15 @@ mod tests {
         let r = c.sign(claims(TokenType::Refresh, soon())).unwrap();
         assert!(c.verify(&r, None, now()).is_ok());
         assert!(c.verified.get(&r).is_none());
+        // The same keys again (a periodic reload): still remembered.
+        c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new("k".repeat(40)))));
+        assert!(c.verified.get(&t).is_some());
         // A new ring without the old kid: the remembered token is refused.
         c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new("n".repeat(40)))));
-        assert_eq!(c.verify(&t, None, now()).unwrap_err(), CodecError::Invalid("unknown or retired kid".into()));
+        assert_eq!(
+            c.verify(&t, None, now()).unwrap_err(),
+            CodecError::Invalid("unknown or retired kid".into())
+        );
     }
 
     /// Tokens with the ring's own header skip parsing it; every other header is parsed
@@ -413,19 +434,26 @@ mod tests {
         let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
         header.kid = Some(c.signing_kid());
         header.cty = Some("x".into());
-        let other = encode(&header, &claims(TokenType::Access, soon()), &EncodingKey::from_secret(secret.as_bytes()))
-            .unwrap();
+        let other =
+            encode(&header, &claims(TokenType::Access, soon()), &EncodingKey::from_secret(secret.as_bytes()))
+                .unwrap();
         assert!(!other.starts_with(&own));
         assert_eq!(c.verify(&other, None, now()).unwrap().sub, "u");
         // The own header over another key's signature is still refused.
         let foreign = codec(&"z".repeat(40)).sign(claims(TokenType::Access, soon())).unwrap();
         let parts: Vec<&str> = foreign.split('.').collect();
         let grafted = format!("{own}.{}.{}", parts[1], parts[2]);
-        assert_eq!(c.verify(&grafted, None, now()).unwrap_err(), CodecError::Invalid("InvalidSignature".into()));
+        assert_eq!(
+            c.verify(&grafted, None, now()).unwrap_err(),
+            CodecError::Invalid("InvalidSignature".into())
+        );
         // After a rotation the old header is no longer the own one: an old token is parsed,
         // and refused once its kid has left the ring.
         c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &Secret::new("n".repeat(40)))));
         assert_ne!(c.installed().own_header.as_deref(), Some(own.as_str()));
-        assert_eq!(c.verify(&good, None, now()).unwrap_err(), CodecError::Invalid("unknown or retired kid".into()));
+        assert_eq!(
+            c.verify(&good, None, now()).unwrap_err(),
+            CodecError::Invalid("unknown or retired kid".into())
+        );
     }
 }

@@ -8,13 +8,17 @@
 //! whether its session and user still stand is asked at every use by the caller.
 //!
 //! SECURITY: only tokens that passed every check are put here, keyed by their whole text
-//! (compared in full, not by hash); putting in a new key ring forgets every entry,
-//! including those a verification still running with the old ring would add. Bounded:
-//! a fixed number of slots per thread, a newcomer replaces whatever was in its slot.
+//! (compared in full and in constant time, not by hash); putting in a different key ring
+//! forgets every entry, including those a verification still running with the old ring
+//! would add. Bounded: a fixed number of slots per thread, a newcomer replaces whatever
+//! was in its slot. The tokens held are access tokens, short-lived, that the same
+//! process held anyway while serving them.
 
 use std::cell::RefCell;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use subtle::ConstantTimeEq;
 
 use super::claims::Claims;
 
@@ -83,7 +87,8 @@ impl VerifiedTokens {
                 return None;
             }
             let slot = cache.slots.get(cache.index(token))?.as_ref()?;
-            (*slot.token == *token).then(|| slot.claims.clone())
+            // In constant time: how far a guess matches says nothing of the token held.
+            bool::from(slot.token.as_bytes().ct_eq(token.as_bytes())).then(|| slot.claims.clone())
         })
     }
 
@@ -113,20 +118,7 @@ mod tests {
     use crate::tokens::TokenType;
 
     fn claims(sub: &str) -> Claims {
-        Claims {
-            token_type: TokenType::Access,
-            exp: 10,
-            iat: 5,
-            jti: "j".into(),
-            user_id: sub.into(),
-            sub: sub.into(),
-            sid: "s".into(),
-            username: None,
-            roles: None,
-            iss: None,
-            aud: None,
-            nbf: None,
-        }
+        Claims::example(TokenType::Access, 100, sub)
     }
 
     #[test]
