@@ -11,8 +11,8 @@ One binary twice with different settings compares a setting, e.g. group commit o
 `bench/ab.py target/release/authenticon target/release/authenticon --a-env
 AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`. `--limit` adds `bench/limit` (the bare
 axum server verifying the same token) to the alternation of `protected` and `verify`, and
-A's and B's ratios to it; it is built if missing. Each server's log goes to a file, at the default level unless an
-`AUTHENTICON_LOG` is given.
+A's and B's ratios to it; it is built if missing. Each server's log goes to a file, at the
+default level unless an `AUTHENTICON_LOG` is given.
 
 Scenarios: `protected` (GET /protected-resource/ with one access token), `verify` (POST
 /api/token/verify/ of that token; the limit's one route is its reference too) and `refresh`

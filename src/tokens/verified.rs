@@ -137,20 +137,27 @@ mod tests {
         });
         cache.forget_all();
         assert!(cache.get("a.b.signature-one").is_none());
-        // A verification that began before the new ring adds nothing.
-        cache.put("a.b.signature-two", &claims("two"), g);
-        assert!(cache.get("a.b.signature-two").is_none());
         cache.put("a.b.signature-two", &claims("two"), cache.generation());
+        assert_eq!(cache.get("a.b.signature-two").unwrap().sub, "two");
+        // A verification that began before the new ring adds nothing, and takes nothing
+        // away from what was verified since.
+        cache.put("a.b.signature-three", &claims("three"), g);
+        assert!(cache.get("a.b.signature-three").is_none());
         assert_eq!(cache.get("a.b.signature-two").unwrap().sub, "two");
     }
 
     #[test]
-    fn the_cache_holds_a_bounded_number_of_tokens() {
+    fn a_newcomer_takes_the_place_of_another_and_each_keeps_its_own_claims() {
         let cache = VerifiedTokens::new();
-        for i in 0..(SLOTS * 4) {
-            cache.put(&format!("a.b.sig-{i:08}"), &claims("x"), cache.generation());
+        let tokens: Vec<String> = (0..SLOTS * 4).map(|i| format!("a.b.sig-{i:08}")).collect();
+        for (i, token) in tokens.iter().enumerate() {
+            cache.put(token, &claims(&i.to_string()), cache.generation());
         }
-        let held = CACHE.with_borrow(|c| c.slots.iter().filter(|s| s.is_some()).count());
-        assert!(held <= SLOTS, "{held}");
+        let found: Vec<usize> = (0..tokens.len()).filter(|&i| cache.get(&tokens[i]).is_some()).collect();
+        assert!(found.len() <= SLOTS, "{} of {} tokens held", found.len(), tokens.len());
+        assert!(found.contains(&(tokens.len() - 1)), "the latest is held");
+        for i in found {
+            assert_eq!(cache.get(&tokens[i]).unwrap().sub, i.to_string());
+        }
     }
 }
