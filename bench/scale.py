@@ -299,6 +299,7 @@ def main():
     ap.add_argument("--query-connections", type=int, default=8,
                     help="for user search, audit pages and the session list")
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--no-flush", dest="flush", action="store_false", help="skip the flush beside refreshes")
     ap.add_argument("--flush-only", action="store_true", help="seed the largest size only and measure the flush")
     args = ap.parse_args()
@@ -309,7 +310,8 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="authenticon-scale-"))
     results = []
     try:
-        for kind in ["sqlite"] + ([] if args.no_postgres else ["postgres"]):
+        kinds = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_postgres else ["postgres"])
+        for kind in kinds:
             for users in args.sizes:
                 log(f"{kind}: seeding {users:,} users")
                 t0 = time.perf_counter()

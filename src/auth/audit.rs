@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::domain::{normalize_username, username_key, Clock, FieldErrors, Timestamp};
-use crate::store::{AuditEvent, AuditFilter, AuditRow, Page, Store, StoreError};
+use crate::store::{AuditEvent, AuditFilter, AuditRow, ExportCursor, Page, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -125,14 +125,15 @@ impl Audit {
         Self::filter(q)
     }
 
-    /// The next entries of an export: older than `before`, newest first.
+    /// The next entries of an export from `cursor` on, newest first, and where the
+    /// page after starts.
     pub async fn export_page(
         &self,
         filter: &AuditFilter,
-        before: Option<i64>,
+        cursor: ExportCursor,
         limit: i64,
-    ) -> Result<Vec<AuditRow>, AuditError> {
-        Ok(self.store.audit_after(filter, before, limit).await?)
+    ) -> Result<(Vec<AuditRow>, ExportCursor), AuditError> {
+        Ok(self.store.audit_after(filter, cursor, limit).await?)
     }
 
     /// The overview: how many sign-ins, failures, throttled attempts, reuse alarms and

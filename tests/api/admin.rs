@@ -428,6 +428,80 @@ async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
 }
 
 #[tokio::test]
+async fn an_export_over_a_time_range_reads_between_its_oldest_and_newest_match() {
+    use authenticon::domain::Clock;
+    use authenticon::store::{AuditFilter, ExportCursor};
+    let app = spawn().await;
+    superuser(&app, "root").await;
+    // Sign-ins the day before the range, five in it, and the day after.
+    let day = 86_400;
+    for _ in 0..3 {
+        app.login("root").await;
+    }
+    app.clock.advance(day);
+    let since = app.clock.now();
+    for _ in 0..5 {
+        app.login("root").await;
+        app.clock.advance(60);
+    }
+    let until = app.clock.now();
+    app.clock.advance(day);
+    for _ in 0..3 {
+        app.login("root").await;
+    }
+    let filter = AuditFilter {
+        event: Some("login".into()),
+        since: Some(since),
+        until: Some(until),
+        ..Default::default()
+    };
+    let listed = app.state.store.list_audit(&filter, 0, 100).await.unwrap();
+    let expected: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
+    assert_eq!((listed.count, expected.len()), (5, 5));
+    let oldest = *expected.last().unwrap();
+    // Two at a time: the cursor keeps the oldest match as its floor, and ends.
+    let (mut cursor, mut got, mut cursors) = (ExportCursor::Start, Vec::new(), Vec::new());
+    while cursor != ExportCursor::Done {
+        let (rows, next) = app.state.store.audit_after(&filter, cursor, 2).await.unwrap();
+        got.extend(rows.iter().map(|r| r.id));
+        cursors.push(next);
+        cursor = next;
+    }
+    assert_eq!(got, expected);
+    assert_eq!(
+        cursors,
+        [
+            ExportCursor::Between(oldest, expected[1] - 1),
+            ExportCursor::Between(oldest, expected[3] - 1),
+            ExportCursor::Done
+        ]
+    );
+    // Nothing in the range: done at once.
+    let empty = AuditFilter { since: Some(until + 10 * day), ..filter.clone() };
+    let r = app.state.store.audit_after(&empty, ExportCursor::Start, 2).await.unwrap();
+    assert_eq!((r.0.len(), r.1), (0, ExportCursor::Done));
+
+    // The same through the API.
+    let (root, _) = app.login("root").await;
+    let at = |t: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(t).unwrap();
+        t.format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let resp = app
+        .client
+        .get(format!("{}/api/audit/export/", app.url))
+        .query(&[("event", "login"), ("since", &at(since)), ("until", &at(until))])
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv = resp.text().await.unwrap();
+    let ids: Vec<i64> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
 async fn the_overview_counts_events_per_hour_and_per_day() {
     let app = spawn_with(|c| {
         localhost_trusted(c);

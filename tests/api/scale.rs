@@ -119,6 +119,7 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
             "audit by actor",
             "audit by time",
             "audit by event and time",
+            "audit export by event and time",
             "audit count by event and time",
         ]
     );
@@ -128,13 +129,23 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
     assert!(count.plan.iter().any(|step| step.contains("audit_log_event_time")), "{count:#?}");
     let scans: Vec<_> = plans.iter().filter(|p| p.reads_whole_table()).collect();
     assert!(scans.is_empty(), "{scans:#?}");
+    // On PostgreSQL a search's count reads the one trigram index of both columns (its
+    // page, with sorts priced out, is planned in username order here; on a large table
+    // it is read from the same index and sorted).
+    if app.database_url.starts_with("postgres") {
+        let search = plans.iter().find(|p| p.name == "user search count").unwrap();
+        assert!(search.plan.iter().any(|step| step.contains("users_search ")), "{search:#?}");
+    }
     // A page of the log is read in id order from an index, never sorted: a page over a
     // wide time range would otherwise sort every entry in it to return fifty.
-    let sorted: Vec<_> = plans.iter().filter(|p| p.name.starts_with("audit by") && p.sorts()).collect();
+    let sorted: Vec<_> = plans
+        .iter()
+        .filter(|p| (p.name.starts_with("audit by") || p.name.starts_with("audit export")) && p.sorts())
+        .collect();
     assert!(sorted.is_empty(), "{sorted:#?}");
     // Over a time range the index is searched between the oldest and the newest match, so
     // a page past the last match, or of a few recent entries, stops at the oldest.
-    for name in ["audit by time", "audit by event and time"] {
+    for name in ["audit by time", "audit by event and time", "audit export by event and time"] {
         let page = plans.iter().find(|p| p.name == name).unwrap();
         let bounded = |step: &String| {
             (step.contains("id>?") && step.contains("id<?"))

@@ -147,6 +147,20 @@ pub struct AuditFilter {
     pub until: Option<Timestamp>,
 }
 
+/// Where an export of the audit log stands between pages (newest first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExportCursor {
+    /// Nothing read yet.
+    #[default]
+    Start,
+    /// What is left lies between these ids (inclusive): the oldest match, found when the
+    /// export started, and the entry below the last one sent. An export reads no entry
+    /// outside them, however wide its time range and however long the log before it.
+    Between(i64, i64),
+    /// Everything sent.
+    Done,
+}
+
 /// Events counted per time bucket, for the administrators' overview.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventCount {

@@ -5,8 +5,8 @@ use super::users::roles_and_permissions;
 use super::Filters;
 use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
-    AuditEvent, AuditFilter, AuditMeta, AuditRow, DeletedBatch, EventCount, Judged, Page, Store, StoreError,
-    Timestamp, CHANGED_MEANWHILE,
+    AuditEvent, AuditFilter, AuditMeta, AuditRow, DeletedBatch, EventCount, ExportCursor, Judged, Page,
+    Store, StoreError, Timestamp, CHANGED_MEANWHILE,
 };
 
 /// Records `event` on the connection (a transaction's, so it commits with the change).
@@ -97,25 +97,43 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` entries older than the entry `before` (all when `None`), newest
-    /// first: an export reads the log a page at a time, whatever its size, without
-    /// holding a connection between pages.
+    /// Up to `limit` entries from `cursor` on, newest first, and where the next page
+    /// starts: an export reads the log a page at a time, whatever its size, without
+    /// holding a connection between pages. The first page finds the oldest and newest
+    /// match as a counted page does (one pass over an index); every page then walks the id
+    /// index back between them, so that neither a time range nor the end of the export
+    /// reads entries outside the matches (the plans test checks both statements).
     pub async fn audit_after(
         &self,
         filter: &AuditFilter,
-        before: Option<i64>,
+        cursor: ExportCursor,
         limit: i64,
-    ) -> Result<Vec<AuditRow>, StoreError> {
+    ) -> Result<(Vec<AuditRow>, ExportCursor), StoreError> {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let (subject, actor) = audit_names(&mut c, filter).await?;
-        let mut f = audit_filters_named(filter, subject, actor, TimeTerms::Indexed);
-        if let Some(before) = before {
-            f.and("a.id < ?", [before.into()]);
-        }
-        let q =
-            format!("SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {} ORDER BY a.id DESC LIMIT ${}", f.sql(), f.next());
-        c.all(f.bind(sql(&q)).bind(limit)).await
+        let (oldest, newest) = match cursor {
+            ExportCursor::Done => return Ok((Vec::new(), ExportCursor::Done)),
+            ExportCursor::Between(oldest, newest) => (oldest, newest),
+            ExportCursor::Start => {
+                let f = audit_filters_named(filter, subject, actor, TimeTerms::Indexed);
+                let (_, oldest, newest): (i64, Option<i64>, Option<i64>) =
+                    c.one(f.bind(sql(&audit_count_sql(&f)))).await?;
+                match oldest.zip(newest) {
+                    Some(ids) => ids,
+                    None => return Ok((Vec::new(), ExportCursor::Done)),
+                }
+            }
+        };
+        let (f, q) = export_page_statement(filter, subject, actor, (oldest, newest));
+        let rows: Vec<AuditRow> = c.all(f.bind(sql(&q)).bind(limit).bind(0i64)).await?;
+        let next = match rows.last() {
+            Some(last) if rows.len() as i64 == limit && last.id > oldest => {
+                ExportCursor::Between(oldest, last.id - 1)
+            }
+            _ => ExportCursor::Done,
+        };
+        Ok((rows, next))
     }
 
     /// Deletes up to `limit` of the oldest audit entries recorded before `before`;
@@ -227,6 +245,19 @@ pub(super) fn audit_count_sql(f: &Filters<'_>) -> String {
 pub(super) fn audit_page_sql(f: &Filters<'_>) -> String {
     let n = f.next();
     format!("SELECT {AUDIT_COLUMNS} {AUDIT_FROM} {} ORDER BY a.id DESC LIMIT ${n} OFFSET ${}", f.sql(), n + 1)
+}
+
+/// An export's page between the ids of `ids` (then `LIMIT`, and an `OFFSET` of 0): a
+/// counted page's statement, as the plans test checks it.
+pub(super) fn export_page_statement(
+    f: &AuditFilter,
+    subject: Option<Named>,
+    actor: Option<Named>,
+    ids: (i64, i64),
+) -> (Filters<'_>, String) {
+    let w = audit_page_filters(f, subject, actor, Some(ids));
+    let q = audit_page_sql(&w);
+    (w, q)
 }
 
 /// How the filter's time range is written.

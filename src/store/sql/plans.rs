@@ -4,7 +4,7 @@
 
 use super::audit::{
     audit_count_sql, audit_filters_named, audit_page_filters, audit_page_sql, counted_by_event,
-    delete_audit_before_sql, Named, TimeTerms, EVENT_COUNT,
+    delete_audit_before_sql, export_page_statement, Named, TimeTerms, EVENT_COUNT,
 };
 use super::revocations::FEED_PAGE;
 use super::rotation::locked_states_sql;
@@ -119,6 +119,11 @@ impl Store {
             let steps = c.plan(f.bind(sql(&q)).bind(50i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
         }
+        // An export over a time range, past its first page.
+        let filter = AuditFilter { event: Some("login".into()), since: Some(t), ..Default::default() };
+        let (f, q) = export_page_statement(&filter, None, None, (1, i64::MAX));
+        let steps = c.plan(f.bind(sql(&q)).bind(500i64).bind(0i64)).await?;
+        plans.push(QueryPlan { name: "audit export by event and time", plan: steps });
         // A count the counters cannot answer: an event over a time range.
         let filter = AuditFilter { event: Some("login".into()), since: Some(t), ..Default::default() };
         let f = audit_filters_named(&filter, None, None, TimeTerms::Indexed);

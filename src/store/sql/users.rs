@@ -40,14 +40,20 @@ const USER_COLUMNS: &str = user_columns!();
 fn list_filters<'q>(backend: Backend, filter: &'q UserFilter, search: &'q Search) -> Filters<'q> {
     let mut w = Filters::default();
     if !filter.search.is_empty() {
-        // SQLite: the trigram index names the candidates (from three characters on), the
-        // LIKE keeps only exact matches. PostgreSQL's trigram indexes serve the LIKE itself.
-        if backend == Backend::Sqlite && filter.search.chars().count() >= 3 {
-            w.and(
+        // A trigram index names the candidates, the LIKE keeps only exact matches. SQLite:
+        // FTS5 (from three characters on). PostgreSQL: one index of both columns joined by
+        // a character neither holds (migration 0021), whose expression this must repeat.
+        match backend {
+            Backend::Sqlite if filter.search.chars().count() >= 3 => w.and(
                 "users.id IN (SELECT m.user_id FROM user_search s JOIN user_search_ids m ON m.n = s.rowid \
                    WHERE user_search MATCH ?)",
                 [search.phrase.as_str().into()],
-            );
+            ),
+            Backend::Postgres => w.and(
+                "(username_key || E'\\x1f' || lower(email)) LIKE ? ESCAPE '\\'",
+                [search.pattern.as_str().into()],
+            ),
+            Backend::Sqlite => {}
         }
         w.and(
             "(username_key LIKE ? ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')",
@@ -91,6 +97,14 @@ pub(super) fn list_statements<'q>(
         n + 1
     );
     (f, count, page)
+}
+
+/// The list's `count` when its page tells it: a page that is not full and not past the
+/// end holds the last match. A search that finds a few users (the usual one) then costs
+/// one statement, not a second pass over the same index to count them.
+fn count_from_page(offset: i64, limit: i64, rows: usize) -> Option<i64> {
+    let rows = rows as i64;
+    (rows < limit && (rows > 0 || offset == 0)).then_some(offset + rows)
 }
 
 /// A search, as the statements take it: a LIKE pattern, and an FTS5 phrase (a quoted
@@ -440,8 +454,11 @@ impl Store {
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
         let (f, count_sql, page_sql) = list_statements(c.backend(), filter, &search);
-        let count: i64 = c.scalar(f.bind(sql(&count_sql))).await?;
         let users: Vec<UserRow> = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
+        let count = match count_from_page(offset, limit, users.len()) {
+            Some(count) => count,
+            None => c.scalar(f.bind(sql(&count_sql))).await?,
+        };
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
             let (roles, permissions) = roles_and_permissions(&mut c, &user.id).await?;
@@ -456,5 +473,22 @@ impl Store {
             .conn()
             .scalar(sql("SELECT COUNT(*) FROM users WHERE is_superuser AND is_active"))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_from_page;
+
+    #[test]
+    fn a_page_tells_the_count_only_when_it_holds_the_last_match() {
+        // Not full: the last match is on it, at offset + rows.
+        assert_eq!(count_from_page(0, 50, 3), Some(3));
+        assert_eq!(count_from_page(100, 50, 7), Some(107));
+        // Nothing from the start: nothing at all.
+        assert_eq!(count_from_page(0, 50, 0), Some(0));
+        // Full: more may follow. Past the end: how far is unknown.
+        assert_eq!(count_from_page(0, 50, 50), None);
+        assert_eq!(count_from_page(100, 50, 0), None);
     }
 }

@@ -8,7 +8,7 @@ use futures_util::stream;
 
 use super::AuditEntry;
 use crate::app::AppState;
-use crate::store::AuditFilter;
+use crate::store::{AuditFilter, ExportCursor};
 
 /// Entries read from the store per chunk.
 const PAGE: i64 = 500;
@@ -18,33 +18,33 @@ const HEADER: &str = "id,time,event,user_id,username,actor_id,actor_username,ip,
 /// Where the export stands between chunks.
 enum Next {
     Header,
-    Before(Option<i64>),
-    Done,
+    Page(ExportCursor),
 }
 
 pub fn stream(app: AppState, filter: AuditFilter) -> Body {
     let chunks = stream::unfold((Next::Header, app, filter), |(next, app, filter)| async move {
-        let before = match next {
-            Next::Done => return None,
+        let cursor = match next {
             Next::Header => {
-                return Some((Ok(Bytes::from_static(HEADER.as_bytes())), (Next::Before(None), app, filter)))
+                let start = Next::Page(ExportCursor::Start);
+                return Some((Ok(Bytes::from_static(HEADER.as_bytes())), (start, app, filter)));
             }
-            Next::Before(before) => before,
+            Next::Page(ExportCursor::Done) => return None,
+            Next::Page(cursor) => cursor,
         };
-        match app.audit.export_page(&filter, before, PAGE).await {
-            Ok(rows) if rows.is_empty() => None,
-            Ok(rows) => {
-                let last = rows.last().map(|r| r.id);
-                let full = rows.len() as i64 == PAGE;
+        match app.audit.export_page(&filter, cursor, PAGE).await {
+            Ok((rows, _)) if rows.is_empty() => None,
+            Ok((rows, next)) => {
                 let text: String = rows.into_iter().map(|r| line(&AuditEntry::from(r))).collect();
-                let next = if full { Next::Before(last) } else { Next::Done };
-                Some((Ok(Bytes::from(text)), (next, app, filter)))
+                Some((Ok(Bytes::from(text)), (Next::Page(next), app, filter)))
             }
             Err(e) => {
                 // The answer has started: all that is left is to end it short (the client
                 // sees a broken transfer, not a complete-looking file).
                 tracing::error!(error = %e, "audit export stopped");
-                Some((Err(std::io::Error::other("audit export stopped")), (Next::Done, app, filter)))
+                Some((
+                    Err(std::io::Error::other("audit export stopped")),
+                    (Next::Page(ExportCursor::Done), app, filter),
+                ))
             }
         }
     });
