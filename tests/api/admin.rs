@@ -408,9 +408,16 @@ async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
             && events.as_array().unwrap().contains(&json!("lockout_cleared"))
     );
 
-    // The export: every entry (more than a page of the store), a header, formulas defused.
+    // The export: every entry (more than two of the export's pages of 500), a header,
+    // formulas defused.
     for _ in 0..3 {
         app.login("root").await;
+    }
+    let now = authenticon::domain::Clock::now(app.clock.as_ref());
+    let meta = authenticon::store::AuditMeta::default();
+    for _ in 0..1_100 {
+        let event = authenticon::store::AuditEvent::LoginFailed;
+        app.state.store.record_audit(event, None, &json!({}), now, &meta).await.unwrap();
     }
     let resp =
         app.client.get(format!("{}/api/audit/export/", app.url)).bearer_auth(&root).send().await.unwrap();
@@ -421,6 +428,9 @@ async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
     assert_eq!(lines[0], "id,time,event,user_id,username,actor_id,actor_username,ip,user_agent,detail");
     let count = call(&app, Method::GET, "/api/audit/", None, &root).await.body["count"].as_u64().unwrap();
     assert_eq!(lines.len() as u64, count + 1);
+    // Newest first, each once, across the pages.
+    let ids: Vec<i64> = lines[1..].iter().map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     assert!(csv.contains(",'-alice,"), "{csv}");
     assert!(!csv.contains(",-alice,"));
     let r = call(&app, Method::GET, "/api/audit/export/?event=nope", None, &root).await;
@@ -440,8 +450,13 @@ async fn an_export_over_a_time_range_reads_between_its_oldest_and_newest_match()
     }
     app.clock.advance(day);
     let since = app.clock.now();
-    for _ in 0..5 {
+    for i in 0..5 {
         app.login("root").await;
+        // Other events between the matches: they are not contiguous in id order.
+        if i < 4 {
+            let r = app.post("/api/token/", json!({"username": "root", "password": "wrong"})).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
         app.clock.advance(60);
     }
     let until = app.clock.now();
@@ -476,6 +491,9 @@ async fn an_export_over_a_time_range_reads_between_its_oldest_and_newest_match()
             ExportCursor::Done
         ]
     );
+    // A full page that reaches the oldest match ends the export without another read.
+    let (rows, next) = app.state.store.audit_after(&filter, ExportCursor::Start, 5).await.unwrap();
+    assert_eq!((rows.len(), next), (5, ExportCursor::Done));
     // Nothing in the range: done at once.
     let empty = AuditFilter { since: Some(until + 10 * day), ..filter.clone() };
     let r = app.state.store.audit_after(&empty, ExportCursor::Start, 2).await.unwrap();

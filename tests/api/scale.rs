@@ -119,6 +119,7 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
             "audit by actor",
             "audit by time",
             "audit by event and time",
+            "audit export by event",
             "audit export by event and time",
             "audit count by event and time",
         ]
