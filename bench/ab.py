@@ -11,8 +11,9 @@ One binary twice with different settings compares a setting, e.g. group commit o
 `bench/ab.py target/release/authenticon target/release/authenticon --a-env
 AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`. `--limit` adds `bench/limit` (the bare
 axum server verifying the same token) to the alternation of `protected` and `verify`, and
-A's and B's ratios to it; it is built if missing. Each server's log goes to a file, at the
-default level unless an `AUTHENTICON_LOG` is given.
+A's and B's ratios to it (of the medians, and in brackets the median of each run's ratio
+to the limit run beside it); it is built if missing. Each server's log goes to a file, at
+the default level unless an `AUTHENTICON_LOG` is given.
 
 Scenarios: `protected` (GET /protected-resource/ with one access token), `verify` (POST
 /api/token/verify/ of that token; the limit's one route is its reference too) and `refresh`
@@ -135,7 +136,7 @@ def main():
         limit.stop()
     print(f"A = {args.a} {' '.join(args.a_env)}\nB = {args.b} {' '.join(args.b_env)}\n")
     print("| scenario | store | A median req/s | B median req/s | B/A | A p99 ms | B p99 ms | A runs | B runs |"
-          + (" limit median req/s | A/limit | B/limit |" if limit else ""))
+          + (" limit median req/s | A/limit (run by run) | B/limit (run by run) |" if limit else ""))
     print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if limit else ""))
     for scenario, store, ma, mb, pa, pb, rates in table:
         runs = {s: " · ".join(f"{x:,.0f}" for x in sorted(rates[s])) for s in rates}
@@ -143,7 +144,12 @@ def main():
                 f"{runs['a']} | {runs['b']} |")
         if limit:
             ml = statistics.median(rates["limit"]) if "limit" in rates else 0
-            line += f" {ml:,.0f} | {ma / ml:.2f} | {mb / ml:.2f} |" if ml else " | | |"
+            # Also the median of each run's ratio to the limit run beside it, which a
+            # noisy machine moves less than either median alone.
+            paired = {s: statistics.median(x / y for x, y in zip(rates[s], rates["limit"])) for s in ("a", "b")
+                      } if ml else {}
+            line += (f" {ml:,.0f} | {ma / ml:.2f} ({paired['a']:.2f}) | {mb / ml:.2f} ({paired['b']:.2f}) |"
+                     if ml else " | | |")
         print(line)
 
 if __name__ == "__main__":
