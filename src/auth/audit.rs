@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use crate::domain::{normalize_username, username_key, Clock, FieldErrors, Timestamp};
-use crate::store::{AuditEvent, AuditFilter, AuditRow, ExportCursor, Page, Store, StoreError};
+use crate::domain::{normalize_username, rfc3339, username_key, Clock, FieldErrors, Timestamp};
+use crate::store::{AuditEvent, AuditFilter, AuditMeta, AuditRow, ExportCursor, Page, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -120,9 +120,25 @@ impl Audit {
         Ok(self.store.list_audit(&Self::filter(q)?, offset, limit).await?)
     }
 
-    /// The filter an export reads with, checked before the export starts.
-    pub fn export_filter(&self, q: &AuditQuery) -> Result<AuditFilter, AuditError> {
-        Self::filter(q)
+    /// The filter an export reads with, checked before the export starts; the export is
+    /// itself recorded (`audit_exported`, by the administrator, with the filters they
+    /// gave): reading the whole log out is an access worth a trace of its own.
+    pub async fn start_export(&self, q: &AuditQuery, audit: &AuditMeta) -> Result<AuditFilter, AuditError> {
+        let filter = Self::filter(q)?;
+        let mut filters = serde_json::Map::new();
+        for (name, value) in [("user", &q.user), ("actor", &q.actor), ("event", &q.event)] {
+            if let Some(value) = value {
+                filters.insert(name.into(), value.as_str().into());
+            }
+        }
+        for (name, value) in [("since", q.since), ("until", q.until)] {
+            if let Some(t) = value {
+                filters.insert(name.into(), rfc3339(t).into());
+            }
+        }
+        let detail = serde_json::json!({ "filters": filters });
+        self.store.record_audit(AuditEvent::AuditExported, None, &detail, self.clock.now(), audit).await?;
+        Ok(filter)
     }
 
     /// The next entries of an export from `cursor` on, newest first, and where the

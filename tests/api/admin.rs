@@ -435,6 +435,16 @@ async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
     assert!(!csv.contains(",-alice,"));
     let r = call(&app, Method::GET, "/api/audit/export/?event=nope", None, &root).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The export is itself in the log (the refused one is not): by root, with no filters,
+    // and in the export, as its newest entry.
+    let r = call(&app, Method::GET, "/api/audit/?event=audit_exported", None, &root).await;
+    assert_eq!(r.body["count"], json!(1), "{}", r.body);
+    let entry = &r.body["results"][0];
+    assert_eq!(
+        (&entry["actor_id"], &entry["user_id"], &entry["detail"]),
+        (&json!(root_id), &Value::Null, &json!({"filters": {}}))
+    );
+    assert!(lines[1].starts_with(&format!("{},", entry["id"])), "{}", lines[1]);
 }
 
 #[tokio::test]
@@ -517,6 +527,12 @@ async fn an_export_over_a_time_range_reads_between_its_oldest_and_newest_match()
     let csv = resp.text().await.unwrap();
     let ids: Vec<i64> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert_eq!(ids, expected);
+    // Recorded with the filters as given.
+    let r = app.request(Method::GET, "/api/audit/?event=audit_exported", None, Some(&root)).await;
+    assert_eq!(
+        r.body["results"][0]["detail"],
+        json!({"filters": {"event": "login", "since": at(since), "until": at(until)}})
+    );
 }
 
 #[tokio::test]

@@ -17,11 +17,11 @@ use crate::app::AppState;
 use crate::auth::audit::{Audit, AuditQuery, Period};
 use crate::domain::{rfc3339, FieldErrors, Timestamp};
 use crate::http::errors::ApiError;
-use crate::http::extract::{AuditView, ReportsView, Require};
+use crate::http::extract::{AuditView, Client, ReportsView, Require};
 use crate::http::models::{BadRequestBody, CodedDetail, Detail};
 use crate::http::openapi::ApiRouter;
 use crate::http::pagination::{PageRequest, Paginated, QueryParams};
-use crate::store::AuditRow;
+use crate::store::{AuditMeta, AuditRow};
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -147,7 +147,8 @@ pub async fn audit_events(_: Require<AuditView>) -> Json<Vec<&'static str>> {
 }
 
 /// The log as CSV, newest first, with the list's filters: streamed a page at a time, so
-/// any size is fine; it holds the entries up to the newest one when it began. Fields that a spreadsheet would read as a formula are prefixed with
+/// any size is fine; it holds the entries up to the newest one when it began, its own
+/// `audit_exported` entry (with the filters given) among them. Fields that a spreadsheet would read as a formula are prefixed with
 /// `'` (OWASP's CSV injection advice). Needs `audit.view`.
 #[utoipa::path(get, path = "/api/audit/export/", tag = "audit", security(("bearer" = [])),
     params(
@@ -160,11 +161,13 @@ pub async fn audit_events(_: Require<AuditView>) -> Json<Vec<&'static str>> {
         (status = 401, body = CodedDetail), (status = 403, body = Detail),
     ))]
 pub async fn export_audit(
-    _: Require<AuditView>,
+    guard: Require<AuditView>,
     State(app): State<AppState>,
+    Client(client): Client,
     params: QueryParams,
 ) -> Result<Response, ApiError> {
-    let filter = app.audit.export_filter(&audit_query(&params)?)?;
+    let audit = AuditMeta::actor(guard.id(), client);
+    let filter = app.audit.start_export(&audit_query(&params)?, &audit).await?;
     let body = csv::stream(app, filter);
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

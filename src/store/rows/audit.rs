@@ -114,6 +114,7 @@ audit_events! {
     WebhookUpdated => "webhook_updated",
     WebhookDeleted => "webhook_deleted",
     WebhookReplayed => "webhook_replayed",
+    AuditExported => "audit_exported",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
