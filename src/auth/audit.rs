@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::domain::{normalize_username, rfc3339, username_key, Clock, FieldErrors, Timestamp};
+use crate::domain::{
+    normalize_username, rfc3339, username_key, Clock, FieldErrors, Timestamp, MAX_USERNAME_CHARS,
+};
 use crate::store::{AuditEvent, AuditFilter, AuditMeta, AuditRow, ExportCursor, Page, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -121,14 +123,18 @@ impl Audit {
     }
 
     /// The filter an export reads with, checked before the export starts; the export is
-    /// itself recorded (`audit_exported`, by the administrator, with the filters they
-    /// gave): reading the whole log out is an access worth a trace of its own.
+    /// itself recorded (`audit_exported`, by the administrator, with the filters as
+    /// applied): reading the log out is an access worth a trace of its own. It fails the
+    /// export when it cannot be written: no export goes unrecorded.
     pub async fn start_export(&self, q: &AuditQuery, audit: &AuditMeta) -> Result<AuditFilter, AuditError> {
         let filter = Self::filter(q)?;
         let mut filters = serde_json::Map::new();
         for (name, value) in [("user", &q.user), ("actor", &q.actor), ("event", &q.event)] {
             if let Some(value) = value {
-                filters.insert(name.into(), value.as_str().into());
+                // No longer than a username (a longer one matches nobody): the caller
+                // does not choose how much the entry holds.
+                let value: String = value.chars().take(MAX_USERNAME_CHARS).collect();
+                filters.insert(name.into(), value.into());
             }
         }
         for (name, value) in [("since", q.since), ("until", q.until)] {

@@ -435,6 +435,12 @@ async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
     assert!(!csv.contains(",-alice,"));
     let r = call(&app, Method::GET, "/api/audit/export/?event=nope", None, &root).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = call(&app, Method::GET, "/api/audit/export/?since=yesterday", None, &root).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Nor one without `audit.view`.
+    let (_, bob, _) = app.user_with_tokens("bob").await;
+    let r = call(&app, Method::GET, "/api/audit/export/", None, &bob).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     // The export is itself in the log (the refused one is not): by root, with no filters,
     // and in the export, as its newest entry.
     let r = call(&app, Method::GET, "/api/audit/?event=audit_exported", None, &root).await;
@@ -445,6 +451,19 @@ async fn the_audit_log_filters_by_actor_and_time_and_exports_csv() {
         (&json!(root_id), &Value::Null, &json!({"filters": {}}))
     );
     assert!(lines[1].starts_with(&format!("{},", entry["id"])), "{}", lines[1]);
+    // A filter longer than any username is recorded cut to one's length.
+    let resp = app
+        .client
+        .get(format!("{}/api/audit/export/", app.url))
+        .query(&[("user", "x".repeat(300))])
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let r = call(&app, Method::GET, "/api/audit/?event=audit_exported", None, &root).await;
+    assert_eq!(r.body["count"], json!(2));
+    assert_eq!(r.body["results"][0]["detail"], json!({"filters": {"user": "x".repeat(150)}}));
 }
 
 #[tokio::test]
