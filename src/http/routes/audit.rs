@@ -148,8 +148,9 @@ pub async fn audit_events(_: Require<AuditView>) -> Json<Vec<&'static str>> {
 
 /// The log as CSV, newest first, with the list's filters: streamed a page at a time, so
 /// any size is fine; it holds the entries up to the newest one when it began (its own
-/// `audit_exported` entry among them when the filters match it). Fields that a spreadsheet would read as a formula are prefixed with
-/// `'` (OWASP's CSV injection advice). Needs `audit.view`.
+/// `audit_exported` entry among them when the filters match it). Fields that a
+/// spreadsheet would read as a formula are prefixed with `'` (OWASP's CSV injection
+/// advice). Needs `audit.view`.
 #[utoipa::path(get, path = "/api/audit/export/", tag = "audit", security(("bearer" = [])),
     params(
         ("user" = Option<String>, Query), ("actor" = Option<String>, Query), ("event" = Option<String>, Query),

@@ -132,8 +132,9 @@ export interface paths {
         /**
          * The log as CSV, newest first, with the list's filters: streamed a page at a time, so
          *     any size is fine; it holds the entries up to the newest one when it began (its own
-         *     `audit_exported` entry among them when the filters match it). Fields that a spreadsheet would read as a formula are prefixed with
-         *     `'` (OWASP's CSV injection advice). Needs `audit.view`.
+         *     `audit_exported` entry among them when the filters match it). Fields that a
+         *     spreadsheet would read as a formula are prefixed with `'` (OWASP's CSV injection
+         *     advice). Needs `audit.view`.
          */
         get: operations["export_audit"];
         put?: never;
