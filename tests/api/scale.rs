@@ -122,12 +122,29 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
             "audit export by event",
             "audit export by event and time",
             "audit count by event and time",
+            "audit count by time",
+            "audit count by event within a day",
         ]
     );
-    // Counted from the index of events by time alone (not every entry in the range, nor
-    // every entry of the event).
-    let count = plans.iter().find(|p| p.name == "audit count by event and time").unwrap();
-    assert!(count.plan.iter().any(|step| step.contains("audit_log_event_time")), "{count:#?}");
+    // Whole days are counted from the day counters, the part-days at the ends from the
+    // index of events by time alone (not every entry in the range, nor every entry of
+    // the event); a range within a day from that index alone.
+    let plan = |name: &str| plans.iter().find(|p| p.name == name).unwrap();
+    let reads = |name: &str, index: &str| plan(name).plan.iter().any(|step| step.contains(index));
+    for (name, index) in [
+        ("audit count by event and time", "audit_log_event_time"),
+        ("audit count by event and time", "audit_day_counts"),
+        ("audit count by time", "audit_log_time"),
+        ("audit count by time", "audit_day_counts"),
+        ("audit count by event within a day", "audit_log_event_time"),
+    ] {
+        assert!(reads(name, index), "{name}: {index}: {:#?}", plan(name));
+    }
+    assert!(
+        !reads("audit count by event within a day", "audit_day_counts"),
+        "{:#?}",
+        plan("audit count by event within a day")
+    );
     let scans: Vec<_> = plans.iter().filter(|p| p.reads_whole_table()).collect();
     assert!(scans.is_empty(), "{scans:#?}");
     // On PostgreSQL a search's count reads the one trigram index of both columns (its

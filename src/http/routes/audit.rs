@@ -110,8 +110,9 @@ fn audit_query(params: &QueryParams) -> Result<AuditQuery, ApiError> {
 }
 
 /// The audit log, newest first, 20 a page. Needs `audit.view`. `count` is exact; by
-/// event alone (or unfiltered) it comes from counters the database keeps per event, so
-/// it costs the same for a million matches as for ten.
+/// event alone (or unfiltered) it comes from counters the database keeps per event, and
+/// for the whole days (UTC) of a time range from counters per day, so it costs the same
+/// for a million matches as for ten.
 #[utoipa::path(get, path = "/api/audit/", tag = "audit", security(("bearer" = [])),
     params(
         ("user" = Option<String>, Query, description = "The user the events are about: an id or username"),

@@ -1,5 +1,9 @@
 //! The audit log: written inside each change's transaction, read newest first.
 
+use super::audit_counts::{
+    count_matches, counted_by_event, ALL_COUNT, EVENT_COUNT, FOLD_COUNTS, FOLD_DAY_COUNTS,
+};
+use super::audit_filters::{audit_names, audit_page_filters, Named};
 use super::roles::same_set;
 use super::users::roles_and_permissions;
 use super::Filters;
@@ -68,12 +72,7 @@ impl Store {
         let (count, ids) = match counted_by_event(filter) {
             Some(Some(event)) => (c.scalar(sql(EVENT_COUNT).bind(event)).await?, None),
             Some(None) => (c.scalar(sql(ALL_COUNT)).await?, None),
-            None => {
-                let f = audit_filters_named(filter, subject, actor, TimeTerms::Indexed);
-                let (count, oldest, newest): (i64, Option<i64>, Option<i64>) =
-                    c.one(f.bind(sql(&audit_count_sql(&f)))).await?;
-                (count, oldest.zip(newest))
-            }
+            None => count_matches(&mut c, filter, subject, actor).await?,
         };
         if offset >= count {
             return Ok(Page { count, rows: Vec::new() });
@@ -93,6 +92,7 @@ impl Store {
         let mut c = pooled.conn();
         if c.backend() == Backend::Postgres {
             c.execute(sql(FOLD_COUNTS)).await?;
+            c.execute(sql(FOLD_DAY_COUNTS)).await?;
         }
         Ok(())
     }
@@ -123,15 +123,10 @@ impl Store {
             // id order and holds nothing else, so there is nothing to bound, and no reason
             // to count the whole log first.
             ExportCursor::Start if counted_by_event(filter).is_some() => (i64::MIN, i64::MAX),
-            ExportCursor::Start => {
-                let f = audit_filters_named(filter, subject, actor, TimeTerms::Indexed);
-                let (_, oldest, newest): (i64, Option<i64>, Option<i64>) =
-                    c.one(f.bind(sql(&audit_count_sql(&f)))).await?;
-                match oldest.zip(newest) {
-                    Some(ids) => ids,
-                    None => return Ok((Vec::new(), ExportCursor::Done)),
-                }
-            }
+            ExportCursor::Start => match count_matches(&mut c, filter, subject, actor).await?.1 {
+                Some(ids) => ids,
+                None => return Ok((Vec::new(), ExportCursor::Done)),
+            },
         };
         let (f, q) = export_page_statement(filter, subject, actor, (oldest, newest));
         let rows: Vec<AuditRow> = c.all(f.bind(sql(&q)).bind(limit).bind(0i64)).await?;
@@ -196,58 +191,9 @@ pub(super) fn delete_audit_before_sql(limit: i64) -> String {
 const HEARD_BY_ALL: &str = "SELECT MIN(CASE WHEN e.after_audit_id > c.audit_id THEN e.after_audit_id \
      ELSE c.audit_id END) FROM webhook_endpoints e, webhook_cursor c WHERE c.id = 1";
 
-/// `Some(event)` when a page's `count` can come from the counters the triggers keep
-/// (a filter by event alone, or none), `None` when the matching entries must be counted.
-pub(super) fn counted_by_event(f: &AuditFilter) -> Option<Option<&str>> {
-    // Every field named, so a filter added later cannot be forgotten here.
-    let AuditFilter { user_id, username_key: _, actor_id, actor_key: _, event, since, until } = f;
-    let only_event = user_id.is_none() && actor_id.is_none() && since.is_none() && until.is_none();
-    only_event.then_some(event.as_deref())
-}
-
-/// The number of entries of one event, from the counters (migration 0018).
-pub(super) const EVENT_COUNT: &str =
-    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM audit_counts WHERE event = $1";
-/// The number of entries in the log, from the counters.
-const ALL_COUNT: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM audit_counts";
-/// One statement, so a reader sees every row or the folded ones; rows added meanwhile by
-/// others are not in its snapshot and stay.
-const FOLD_COUNTS: &str = "WITH gone AS (DELETE FROM audit_counts RETURNING event, n) \
-     INSERT INTO audit_counts (event, n) SELECT event, SUM(n) FROM gone GROUP BY event HAVING SUM(n) <> 0";
-
 const AUDIT_COLUMNS: &str =
     "a.id, a.time, a.event, a.user_id, a.username, a.actor_id, u.username AS actor_username, a.ip, a.user_agent, a.detail";
 const AUDIT_FROM: &str = "FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id";
-
-/// How a filter's user is named.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Named {
-    /// A username (its key) of a user.
-    ByName,
-    /// The id of a user.
-    ById,
-    /// Neither (a deleted account, or a typo).
-    Nobody,
-}
-
-async fn named(c: &mut Conn<'_>, value: &str, key: &str) -> Result<Named, StoreError> {
-    let q = sql("SELECT (SELECT COUNT(*) FROM users WHERE username_key = $1), (SELECT COUNT(*) FROM users WHERE id = $2)");
-    let (by_name, by_id): (i64, i64) = c.one(q.bind(key).bind(value)).await?;
-    // SECURITY: the id first. Ids are the server's to give; a username is anyone's to
-    // choose, and one registered as another user's id must not stand in for that user's
-    // history.
-    Ok(match (by_id, by_name) {
-        (n, _) if n > 0 => Named::ById,
-        (_, n) if n > 0 => Named::ByName,
-        _ => Named::Nobody,
-    })
-}
-
-/// How many entries `f` selects, counted, and the oldest and newest of them: the page
-/// then walks back through the log from the newest and stops at the oldest at the latest.
-pub(super) fn audit_count_sql(f: &Filters<'_>) -> String {
-    format!("SELECT COUNT(*), MIN(a.id), MAX(a.id) FROM audit_log a {}", f.sql())
-}
 
 /// A page of the entries `f` selects, newest first (then `LIMIT`, `OFFSET`).
 pub(super) fn audit_page_sql(f: &Filters<'_>) -> String {
@@ -266,93 +212,4 @@ pub(super) fn export_page_statement(
     let w = audit_page_filters(f, subject, actor, Some(ids));
     let q = audit_page_sql(&w);
     (w, q)
-}
-
-/// How the filter's time range is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TimeTerms {
-    /// As plain terms, which the time indexes serve: for counting, where the order of
-    /// the matches does not matter.
-    Indexed,
-    /// As `+a.time`, which no index serves: for a page, read newest first in id order.
-    /// A page planned on a time index sorts every match in the range to return fifty
-    /// (1.4 s for 100,000 matches on SQLite); bounded by the ids of the oldest and the
-    /// newest match instead (from the count), it walks an id index back from the newest
-    /// and stops once the page is full, or at the oldest.
-    Unindexed,
-}
-
-/// How the filter's subject and actor are named. A user (the subject, or the actor) may
-/// be named by id or by username; each becomes one equality on an indexed column (`IN`
-/// of both would read the log in id order instead, a million rows for a rare user).
-/// Entries keep their username after an account is deleted, so a subject nobody holds
-/// any more is also matched against those (without an index: a rare search for a
-/// deleted account).
-pub(super) async fn audit_names(
-    c: &mut Conn<'_>,
-    f: &AuditFilter,
-) -> Result<(Option<Named>, Option<Named>), StoreError> {
-    let subject = match f.user_id.as_deref() {
-        Some(subject) => Some(named(c, subject, f.username_key.as_deref().unwrap_or(subject)).await?),
-        None => None,
-    };
-    let actor = match f.actor_id.as_deref() {
-        Some(actor) => Some(named(c, actor, f.actor_key.as_deref().unwrap_or(actor)).await?),
-        None => None,
-    };
-    Ok((subject, actor))
-}
-
-/// A page's clauses: the filter's, and between the oldest and the newest match (their
-/// ids) when the matches were counted.
-pub(super) fn audit_page_filters(
-    f: &AuditFilter,
-    subject: Option<Named>,
-    actor: Option<Named>,
-    ids: Option<(i64, i64)>,
-) -> Filters<'_> {
-    let mut w = audit_filters_named(f, subject, actor, TimeTerms::Unindexed);
-    if let Some((oldest, newest)) = ids {
-        w.and("a.id >= ?", [oldest.into()]);
-        w.and("a.id <= ?", [newest.into()]);
-    }
-    w
-}
-
-/// The filter's clauses, once it is known how the subject and the actor are named.
-pub(super) fn audit_filters_named(
-    f: &AuditFilter,
-    subject: Option<Named>,
-    actor: Option<Named>,
-    time: TimeTerms,
-) -> Filters<'_> {
-    let mut w = Filters::default();
-    if let (Some(value), Some(named)) = (f.user_id.as_deref(), subject) {
-        let key = f.username_key.as_deref().unwrap_or(value);
-        match named {
-            Named::ByName => w.and("a.user_id = (SELECT id FROM users WHERE username_key = ?)", [key.into()]),
-            Named::ById => w.and("a.user_id = ?", [value.into()]),
-            Named::Nobody => w.and("(a.user_id = ? OR lower(a.username) = ?)", [value.into(), key.into()]),
-        }
-    }
-    if let Some(event) = f.event.as_deref() {
-        w.and("a.event = ?", [event.into()]);
-    }
-    if let (Some(value), Some(named)) = (f.actor_id.as_deref(), actor) {
-        let key = f.actor_key.as_deref().unwrap_or(value);
-        match named {
-            Named::ByName => {
-                w.and("a.actor_id = (SELECT id FROM users WHERE username_key = ?)", [key.into()])
-            }
-            Named::ById | Named::Nobody => w.and("a.actor_id = ?", [value.into()]),
-        }
-    }
-    let column = if time == TimeTerms::Indexed { "a.time" } else { "+a.time" };
-    if let Some(since) = f.since {
-        w.and(&format!("{column} >= ?"), [since.into()]);
-    }
-    if let Some(until) = f.until {
-        w.and(&format!("{column} < ?"), [until.into()]);
-    }
-    w
 }

@@ -2,6 +2,8 @@
 //! backends (see `store::db`).
 
 mod audit;
+mod audit_counts;
+mod audit_filters;
 mod external;
 mod keys;
 mod mail;
@@ -53,6 +55,15 @@ impl<'q> Filters<'q> {
         } else {
             format!("WHERE {}", self.clauses.join(" AND "))
         }
+    }
+
+    /// The `WHERE` of the clauses added since the last call, which it forgets; their
+    /// arguments stay, so that the next clauses number on. One statement's several
+    /// `WHERE`s (a `UNION ALL`'s), bound together by `bind`.
+    fn take_where(&mut self) -> String {
+        let text = self.sql();
+        self.clauses.clear();
+        text
     }
 
     /// The `$N` the next argument after the filters' takes.

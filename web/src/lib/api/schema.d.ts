@@ -93,8 +93,9 @@ export interface paths {
         };
         /**
          * The audit log, newest first, 20 a page. Needs `audit.view`. `count` is exact; by
-         *     event alone (or unfiltered) it comes from counters the database keeps per event, so
-         *     it costs the same for a million matches as for ten.
+         *     event alone (or unfiltered) it comes from counters the database keeps per event, and
+         *     for the whole days (UTC) of a time range from counters per day, so it costs the same
+         *     for a million matches as for ten.
          */
         get: operations["list_audit"];
         put?: never;
