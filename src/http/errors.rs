@@ -216,18 +216,43 @@ impl ApiError {
     }
 }
 
+/// A fault a response was made of, to be logged. In a request's span (which carries the
+/// request id) it is logged where it happened; the hot reads run without one (see
+/// `middleware::edge`), so it rides on their response and the edge logs it with the id.
+#[derive(Debug, Clone)]
+pub struct UnloggedFault {
+    unavailable: bool,
+    text: String,
+}
+
+impl UnloggedFault {
+    pub fn log(&self, request_id: Option<&str>) {
+        if self.unavailable {
+            error!(request_id, reason = self.text, "dependency unavailable");
+        } else {
+            error!(request_id, error = self.text, "internal error");
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
-            // The request span carries the request id, so this line can be matched to it
-            // (the hot reads run without one: the request line that follows says the id
-            // and the 5xx).
-            ApiError::Internal(fault) => error!(error = format!("{fault:#}"), "internal error"),
-            ApiError::Unavailable(reason) => error!(%reason, "dependency unavailable"),
-            _ => {}
-        }
+        let fault = match &self {
+            ApiError::Internal(fault) => {
+                Some(UnloggedFault { unavailable: false, text: format!("{fault:#}") })
+            }
+            ApiError::Unavailable(reason) => Some(UnloggedFault { unavailable: true, text: reason.clone() }),
+            _ => None,
+        };
         let (status, body) = self.status_and_body();
         let mut response = (status, axum::Json(body)).into_response();
+        match fault {
+            Some(fault) if tracing::Span::current().is_none() => {
+                response.extensions_mut().insert(fault);
+            }
+            Some(fault) => fault.log(None),
+            None => {}
+        }
         if let ApiError::Throttled(secs) = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, Instrument};
 
-use super::errors::ApiError;
+use super::errors::{ApiError, UnloggedFault};
 use super::extract;
 use super::web;
 use crate::app::AppState;
@@ -122,7 +122,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 /// What every request goes through, outermost:
 /// - `X-Request-Id` (the client's if sane, else a new UUID), and one log line when the
 ///   request ends (all but the hot reads run in a span carrying the id, so their other
-///   lines have it too). Headers and bodies are never logged (tokens and passwords live
+///   lines have it too; a hot read's fault is logged here, with the id as a field). Headers and bodies are never logged (tokens and passwords live
 ///   there).
 /// - a time limit on the whole exchange, so a client trickling its body cannot hold a
 ///   worker;
@@ -151,7 +151,8 @@ pub async fn edge(State(app): State<AppState>, mut req: Request, next: Next) -> 
     req.extensions_mut().insert(user.clone());
     // What a request logs on its way carries its id, except on the hot reads: creating,
     // entering and closing a span (and formatting its fields) cost the fastest route a
-    // tenth of its throughput, and they have nothing to say before their request line.
+    // tenth of its throughput, and they have nothing to say before their request line
+    // but a fault, which their response brings back here to be logged with the id.
     let span =
         if hot_read(&req) { tracing::Span::none() } else { tracing::info_span!("request", request_id = %id) };
     let started = Instant::now();
@@ -160,6 +161,10 @@ pub async fn edge(State(app): State<AppState>, mut req: Request, next: Next) -> 
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     };
+    // A hot read's fault, which had no span to carry the id.
+    if let Some(fault) = response.extensions_mut().remove::<UnloggedFault>() {
+        fault.log(Some(id));
+    }
     let headers = response.headers_mut();
     // Room for all of them at once, rather than growing the map on the way.
     headers.reserve(SECURITY_HEADERS.len() + 2);

@@ -566,6 +566,8 @@ async fn counts_over_whole_days_come_from_the_day_counters_and_match_every_entry
     // ids of a day are not in time order.
     let mut times: Vec<i64> = (0..90).map(|k| d(0) + k * 5_813).collect();
     times.extend([d(2), d(2) - 1, d(3), d(3) - 1, d(1) + 7, d(4) + 9, d(0) - 1]);
+    // And on 1970's first day (SQL's `time / 86400` makes the day before it day 0 too).
+    times.extend([5, day - 1]);
     for (i, t) in times.iter().enumerate() {
         let event = if i % 3 == 0 { AuditEvent::PasswordChanged } else { AuditEvent::LoginFailed };
         store.record_audit(event, None, &json!({}), *t, &AuditMeta::default()).await.unwrap();
@@ -579,6 +581,9 @@ async fn counts_over_whole_days_come_from_the_day_counters_and_match_every_entry
         (None, Some(d(2) + 3)),
         (Some(d(5)), Some(d(9))),
         (Some(d(-3)), Some(d(-1))),
+        (Some(-5), Some(d(0) + 5)),
+        (Some(0), Some(d(1))),
+        (None, Some(day + 1)),
         // Within a day, and across one midnight without a whole day: counted one by one.
         (Some(d(1) + 10), Some(d(1) + 5_000)),
         (Some(d(1) + 10), Some(d(2) + 10)),

@@ -478,10 +478,9 @@ async fn metrics_are_served_on_their_own_address_when_configured() {
     assert!(status.success());
 }
 
-#[tokio::test]
-async fn json_logs_give_one_line_per_request_with_its_user() {
-    let (_db, url) = temp_db();
-    let server = serve(&url, &[("AUTHENTICON_LOG_FORMAT", "json")]);
+/// A server logging JSON lines, and an access token of alice's from it (not used yet).
+async fn logging_json_with_alice_signed_in(url: &str) -> (Server, reqwest::Client, String) {
+    let server = serve(url, &[("AUTHENTICON_LOG_FORMAT", "json")]);
     let client = crate::support::new_client();
     let body = json!({"username": "alice", "password": PASSWORD});
     client.post(format!("{}/register/", server.url)).json(&body).send().await.unwrap();
@@ -494,7 +493,13 @@ async fn json_logs_give_one_line_per_request_with_its_user() {
         .json()
         .await
         .unwrap();
-    let access = str_of(&pair["access"]);
+    (server, client, str_of(&pair["access"]))
+}
+
+#[tokio::test]
+async fn json_logs_give_one_line_per_request_with_its_user() {
+    let (_db, url) = temp_db();
+    let (server, client, access) = logging_json_with_alice_signed_in(&url).await;
     let user_id = str_of(&parts(&access).1["user_id"]);
     let r = client
         .get(format!("{}/protected-resource/", server.url))
@@ -547,6 +552,37 @@ async fn json_logs_give_one_line_per_request_with_its_user() {
     assert_eq!(line["status"], 200);
     assert!(line["duration_ms"].as_f64().is_some());
     assert!(!log.contains(&access) && !log.contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn a_hot_reads_fault_is_logged_with_its_request_id() {
+    let (_db, url) = temp_db();
+    let (server, client, access) = logging_json_with_alice_signed_in(&url).await;
+    // The tables a first use of the token reads, taken away from under the server.
+    for table in ["sessions", "users"] {
+        execute_on(&url, &format!("ALTER TABLE {table} RENAME TO {table}_gone")).await;
+    }
+    let r = client
+        .get(format!("{}/api/me/", server.url))
+        .bearer_auth(&access)
+        .header("x-request-id", "trace-fault-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_server_error(), "{}", r.status());
+    let (_, log) = server.terminate();
+    let lines: Vec<serde_json::Value> =
+        log.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let fault = lines
+        .iter()
+        .find(|l| l["message"] == "internal error" || l["message"] == "dependency unavailable")
+        .unwrap_or_else(|| panic!("no fault in:\n{log}"));
+    // Its own line names the request (a hot read has no span to carry the id), once.
+    assert_eq!(fault["request_id"], "trace-fault-1", "{fault}");
+    assert_eq!(fault["level"], "ERROR", "{fault}");
+    let faults =
+        lines.iter().filter(|l| l["request_id"] == "trace-fault-1" && l["message"] != "request").count();
+    assert_eq!(faults, 1, "{log}");
 }
 
 #[test]

@@ -179,13 +179,5 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
 }
 
 async fn drop_index(url: &str, index: &str) {
-    use sqlx::Connection;
-    let statement = format!("DROP INDEX {index}");
-    if on_postgres() {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query(&statement).execute(&mut c).await.unwrap();
-    } else {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query(&statement).execute(&mut c).await.unwrap();
-    }
+    execute_on(url, &format!("DROP INDEX {index}")).await;
 }

@@ -26,10 +26,14 @@ pub(super) const ALL_COUNT: &str = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) F
 pub(super) const FOLD_COUNTS: &str = "WITH gone AS (DELETE FROM audit_counts RETURNING event, n) \
      INSERT INTO audit_counts (event, n) SELECT event, SUM(n) FROM gone GROUP BY event HAVING SUM(n) <> 0";
 
-/// The same for the day counters (migration 0022): a day's deleted entries lower its
-/// count, and its ids stay bounds of what is left.
+/// The same for the day counters (migration 0022), for the days with more than one row
+/// (today's, and those entries were deleted from since): the rest of the table, one row
+/// a day, is read and left alone. A day's deleted entries lower its count, and its ids
+/// stay bounds of what is left.
 pub(super) const FOLD_DAY_COUNTS: &str =
-    "WITH gone AS (DELETE FROM audit_day_counts RETURNING event, day, n, min_id, max_id) \
+    "WITH split AS (SELECT event, day FROM audit_day_counts GROUP BY event, day HAVING COUNT(*) > 1), \
+     gone AS (DELETE FROM audit_day_counts c USING split s WHERE c.event = s.event AND c.day = s.day \
+     RETURNING c.event, c.day, c.n, c.min_id, c.max_id) \
      INSERT INTO audit_day_counts (event, day, n, min_id, max_id) \
      SELECT event, day, SUM(n), MIN(min_id), MAX(max_id) FROM gone GROUP BY event, day HAVING SUM(n) <> 0";
 
@@ -40,11 +44,12 @@ const DAY: i64 = 86_400;
 /// answer, and the part of a day at either end, whose entries are counted one by one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct DaySplit {
-    /// From `since` to the first whole day, when `since` is not at midnight.
-    pub head: Option<(Timestamp, Timestamp)>,
-    /// The whole days, by number: from the first, up to (not including) the last; `None`
-    /// where the range is open.
-    pub days: (Option<i64>, Option<i64>),
+    /// Before the first whole day: from `since` (`None`: from the start), when `since`
+    /// is not at midnight.
+    pub head: Option<(Option<Timestamp>, Timestamp)>,
+    /// The whole days, by number: the first (1 at the earliest), and the one after the
+    /// last (`None`: the range is open).
+    pub days: (i64, Option<i64>),
     /// From the end of the last whole day to `until`, when `until` is not at midnight.
     pub tail: Option<(Timestamp, Timestamp)>,
 }
@@ -58,23 +63,20 @@ pub(super) fn day_split(f: &AuditFilter) -> Option<DaySplit> {
     if user_id.is_some() || actor_id.is_some() || (since.is_none() && until.is_none()) {
         return None;
     }
-    // Entries bear the server's clock, after 1970: there `time / 86400` (which rounds
-    // toward zero in SQL) is the day. A range reaching before it is counted one by one.
-    if since.is_some_and(|s| s < 0) || until.is_some_and(|u| u < 0) {
+    // The counters' days start at day 1: SQL's `time / 86400` rounds toward zero, so day
+    // 0 would also hold the day before 1970. Entries before day 1 (there are none: they
+    // bear the server's clock) are counted one by one, as part of the head.
+    let first = match *since {
+        Some(s) => s.checked_add(DAY - 1)?.div_euclid(DAY).max(1),
+        None => 1,
+    };
+    let end = until.map(|u| u.div_euclid(DAY));
+    if end.is_some_and(|end| first >= end) {
         return None;
     }
-    let first = match *since {
-        Some(s) => Some(s.checked_add(DAY - 1)? / DAY),
-        None => None,
-    };
-    let end = until.map(|u| u / DAY);
-    if let (Some(first), Some(end)) = (first, end) {
-        if first >= end {
-            return None;
-        }
-    }
+    let start = first * DAY;
     Some(DaySplit {
-        head: since.zip(first).filter(|&(s, first)| s < first * DAY).map(|(s, first)| (s, first * DAY)),
+        head: since.is_none_or(|s| s < start).then_some((*since, start)),
         days: (first, end),
         tail: until.zip(end).filter(|&(u, end)| end * DAY < u).map(|(u, end)| (end * DAY, u)),
     })
@@ -111,11 +113,14 @@ pub(super) fn audit_count_statement(
     };
     let mut w = Filters::default();
     let mut parts = Vec::new();
-    for (from, to) in [split.head, split.tail].into_iter().flatten() {
+    let tail = split.tail.map(|(from, to)| (Some(from), to));
+    for (from, to) in [split.head, tail].into_iter().flatten() {
         if let Some(event) = f.event.as_deref() {
             w.and("a.event = ?", [event.into()]);
         }
-        w.and("a.time >= ?", [from.into()]);
+        if let Some(from) = from {
+            w.and("a.time >= ?", [from.into()]);
+        }
         w.and("a.time < ?", [to.into()]);
         parts.push(format!(
             "SELECT COUNT(*) AS n, MIN(a.id) AS oldest, MAX(a.id) AS newest FROM audit_log a {}",
@@ -125,9 +130,7 @@ pub(super) fn audit_count_statement(
     if let Some(event) = f.event.as_deref() {
         w.and("event = ?", [event.into()]);
     }
-    if let Some(first) = split.days.0 {
-        w.and("day >= ?", [first.into()]);
-    }
+    w.and("day >= ?", [split.days.0.into()]);
     if let Some(end) = split.days.1 {
         w.and("day < ?", [end.into()]);
     }
@@ -161,31 +164,40 @@ mod tests {
         let d = |n: i64| n * DAY;
         // Both ends inside a day: the part-days and the whole days between.
         let s = split(Some(d(10) + 5), Some(d(13) + 7)).unwrap();
-        assert_eq!(s.head, Some((d(10) + 5, d(11))));
-        assert_eq!(s.days, (Some(11), Some(13)));
+        assert_eq!(s.head, Some((Some(d(10) + 5), d(11))));
+        assert_eq!(s.days, (11, Some(13)));
         assert_eq!(s.tail, Some((d(13), d(13) + 7)));
         // At midnight: no part-days.
         let s = split(Some(d(10)), Some(d(11))).unwrap();
-        assert_eq!((s.head, s.days, s.tail), (None, (Some(10), Some(11)), None));
+        assert_eq!((s.head, s.days, s.tail), (None, (10, Some(11)), None));
         // One second on either side of a whole day.
         let s = split(Some(d(10) - 1), Some(d(11) + 1)).unwrap();
         assert_eq!(
             (s.head, s.days, s.tail),
-            (Some((d(10) - 1, d(10))), (Some(10), Some(11)), Some((d(11), d(11) + 1)))
+            (Some((Some(d(10) - 1), d(10))), (10, Some(11)), Some((d(11), d(11) + 1)))
         );
-        // Open ends.
+        // Open ends: before the first whole day is everything from day 1 back.
         let s = split(Some(d(10) + 1), None).unwrap();
-        assert_eq!((s.head, s.days, s.tail), (Some((d(10) + 1, d(11))), (Some(11), None), None));
+        assert_eq!((s.head, s.days, s.tail), (Some((Some(d(10) + 1), d(11))), (11, None), None));
         let s = split(None, Some(d(10) + 1)).unwrap();
-        assert_eq!((s.head, s.days, s.tail), (None, (None, Some(10)), Some((d(10), d(10) + 1))));
+        assert_eq!((s.head, s.days, s.tail), (Some((None, d(1))), (1, Some(10)), Some((d(10), d(10) + 1))));
+        // Day 0, and before 1970, are read entry by entry (SQL's day 0 holds the day before).
+        let s = split(Some(0), Some(d(3))).unwrap();
+        assert_eq!((s.head, s.days, s.tail), (Some((Some(0), d(1))), (1, Some(3)), None));
+        let s = split(Some(-5), Some(d(3))).unwrap();
+        assert_eq!((s.head, s.days, s.tail), (Some((Some(-5), d(1))), (1, Some(3)), None));
+        let s = split(Some(i64::MIN), Some(d(2))).unwrap();
+        assert_eq!((s.head, s.days), (Some((Some(i64::MIN), d(1))), (1, Some(2))));
         // No whole day in it: counted one by one.
         assert_eq!(split(Some(d(10) + 1), Some(d(11) + 5)), None);
         assert_eq!(split(Some(d(10) + 1), Some(d(10) + 5)), None);
         assert_eq!(split(Some(d(11)), Some(d(10))), None);
-        // Nor without a range, before 1970, or where midnight is past the largest time.
+        assert_eq!(split(None, Some(d(1) + 5)), None);
+        assert_eq!(split(Some(-d(3)), Some(-5)), None);
+        // Nor without a range, or where midnight is past the largest time.
         assert_eq!(split(None, None), None);
-        assert_eq!(split(Some(-5), Some(d(3))), None);
         assert_eq!(split(Some(i64::MAX - 5), None), None);
+        assert_eq!(split(None, Some(i64::MAX)).map(|s| s.days), Some((1, Some(i64::MAX / DAY))));
         // Nor a user's or an actor's entries: their own index counts them.
         let f = AuditFilter {
             user_id: Some("u".into()),

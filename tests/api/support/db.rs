@@ -75,3 +75,16 @@ fn run_sql_blocking(sql: &str) {
     .join()
     .expect("schema thread");
 }
+
+/// Runs `statement` on the test's database beside the server (to take an index or a
+/// table away from under it).
+pub async fn execute_on(url: &str, statement: &str) {
+    use sqlx::Connection;
+    if on_postgres() {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(statement).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(statement).execute(&mut c).await.unwrap();
+    }
+}
