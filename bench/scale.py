@@ -162,6 +162,23 @@ class Store:
                 log(f"  seeded {table} in {time.perf_counter() - t0:.1f} s")
             # As autovacuum would after such a load; done here so the run does not depend on when.
             self.psql("VACUUM ANALYZE")
+        self.check_day_counters()
+
+    def check_day_counters(self):
+        """The per-day audit counters the triggers kept while seeding hold what the log does."""
+        grouped = ("SELECT event, time / 86400 AS day, COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi "
+                   "FROM audit_log GROUP BY event, time / 86400")
+        kept = "SELECT event, day, SUM(n), MIN(min_id), MAX(max_id) FROM audit_day_counts GROUP BY event, day"
+        sql = f"SELECT (SELECT COUNT(*) FROM ({grouped} EXCEPT {kept}) a) + (SELECT COUNT(*) FROM ({kept} EXCEPT {grouped}) b)"
+        if self.kind == "sqlite":
+            db = sqlite3.connect(self.path)
+            (differ,) = db.execute(sql).fetchone()
+            db.close()
+        else:
+            differ = int(self.psql(sql))
+        if differ:
+            raise SystemExit(f"{self.kind}: {differ} days of the audit counters differ from the log")
+        log("  the audit day counters match the log")
 
     def size_mb(self):
         if self.kind == "sqlite":

@@ -4,7 +4,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use tracing::error;
 
 use crate::auth::accounts::AccountError;
 use crate::auth::admin::AdminError;
@@ -26,7 +25,10 @@ pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
 pub const REAUTHENTICATION_REQUIRED: &str =
     "Confirm it is you: send your password (or a code) with this request, or re-authenticate first.";
 
+mod faults;
 mod services;
+
+pub use faults::{UnloggedFault, HOT_READ};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -216,42 +218,13 @@ impl ApiError {
     }
 }
 
-/// A fault a response was made of, to be logged. In a request's span (which carries the
-/// request id) it is logged where it happened; the hot reads run without one (see
-/// `middleware::edge`), so it rides on their response and the edge logs it with the id.
-#[derive(Debug, Clone)]
-pub struct UnloggedFault {
-    unavailable: bool,
-    text: String,
-}
-
-impl UnloggedFault {
-    pub fn log(&self, request_id: Option<&str>) {
-        if self.unavailable {
-            error!(request_id, reason = self.text, "dependency unavailable");
-        } else {
-            error!(request_id, error = self.text, "internal error");
-        }
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let fault = match &self {
-            ApiError::Internal(fault) => {
-                Some(UnloggedFault { unavailable: false, text: format!("{fault:#}") })
-            }
-            ApiError::Unavailable(reason) => Some(UnloggedFault { unavailable: true, text: reason.clone() }),
-            _ => None,
-        };
+        let fault = UnloggedFault::of(&self);
         let (status, body) = self.status_and_body();
         let mut response = (status, axum::Json(body)).into_response();
-        match fault {
-            Some(fault) if tracing::Span::current().is_none() => {
-                response.extensions_mut().insert(fault);
-            }
-            Some(fault) => fault.log(None),
-            None => {}
+        if let Some(fault) = fault {
+            fault.log_or_attach(&mut response);
         }
         if let ApiError::Throttled(secs) = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -479,8 +479,8 @@ async fn metrics_are_served_on_their_own_address_when_configured() {
 }
 
 /// A server logging JSON lines, and an access token of alice's from it (not used yet).
-async fn logging_json_with_alice_signed_in(url: &str) -> (Server, reqwest::Client, String) {
-    let server = serve(url, &[("AUTHENTICON_LOG_FORMAT", "json")]);
+async fn logging_json_with_alice_signed_in(url: &str, level: &str) -> (Server, reqwest::Client, String) {
+    let server = serve(url, &[("AUTHENTICON_LOG_FORMAT", "json"), ("AUTHENTICON_LOG", level)]);
     let client = crate::support::new_client();
     let body = json!({"username": "alice", "password": PASSWORD});
     client.post(format!("{}/register/", server.url)).json(&body).send().await.unwrap();
@@ -499,7 +499,7 @@ async fn logging_json_with_alice_signed_in(url: &str) -> (Server, reqwest::Clien
 #[tokio::test]
 async fn json_logs_give_one_line_per_request_with_its_user() {
     let (_db, url) = temp_db();
-    let (server, client, access) = logging_json_with_alice_signed_in(&url).await;
+    let (server, client, access) = logging_json_with_alice_signed_in(&url, "info").await;
     let user_id = str_of(&parts(&access).1["user_id"]);
     let r = client
         .get(format!("{}/protected-resource/", server.url))
@@ -556,33 +556,53 @@ async fn json_logs_give_one_line_per_request_with_its_user() {
 
 #[tokio::test]
 async fn a_hot_reads_fault_is_logged_with_its_request_id() {
-    let (_db, url) = temp_db();
-    let (server, client, access) = logging_json_with_alice_signed_in(&url).await;
-    // The tables a first use of the token reads, taken away from under the server.
-    for table in ["sessions", "users"] {
-        execute_on(&url, &format!("ALTER TABLE {table} RENAME TO {table}_gone")).await;
+    // Also where the log filter leaves out every request span (and line): all but the
+    // line that says where the server listens.
+    for level in ["info", "warn,authenticon::cli=info"] {
+        let (_db, url) = temp_db();
+        let (server, client, access) = logging_json_with_alice_signed_in(&url, level).await;
+        // The tables a first use of the token (and a sign-in) reads, taken away from under
+        // the server.
+        for table in ["sessions", "users"] {
+            execute_on(&url, &format!("ALTER TABLE {table} RENAME TO {table}_gone")).await;
+        }
+        let r = client
+            .get(format!("{}/api/me/", server.url))
+            .bearer_auth(&access)
+            .header("x-request-id", "trace-fault-1")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_server_error(), "{}", r.status());
+        // A route that runs in a span (when the filter keeps it).
+        let r = client
+            .post(format!("{}/api/token/", server.url))
+            .json(&json!({"username": "alice", "password": PASSWORD}))
+            .header("x-request-id", "trace-fault-2")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_server_error(), "{}", r.status());
+        let (_, log) = server.terminate();
+        let lines: Vec<serde_json::Value> =
+            log.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let faults: Vec<_> = lines
+            .iter()
+            .filter(|l| l["message"] == "internal error" || l["message"] == "dependency unavailable")
+            .collect();
+        // One line each, never lost; the hot read's names its request as a field of its
+        // own (no span carries the id there).
+        assert_eq!(faults.len(), 2, "{level}: {log}");
+        assert_eq!(
+            (&faults[0]["request_id"], &faults[0]["level"]),
+            (&json!("trace-fault-1"), &json!("ERROR")),
+            "{level}"
+        );
+        // The other's is logged where it happens, in its span (none under the filter).
+        let spanned = if level == "info" { json!("trace-fault-2") } else { serde_json::Value::Null };
+        assert_eq!(faults[1]["span"]["request_id"], spanned, "{level}: {log}");
+        assert!(faults[1].get("request_id").is_none(), "{level}: {log}");
     }
-    let r = client
-        .get(format!("{}/api/me/", server.url))
-        .bearer_auth(&access)
-        .header("x-request-id", "trace-fault-1")
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_server_error(), "{}", r.status());
-    let (_, log) = server.terminate();
-    let lines: Vec<serde_json::Value> =
-        log.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let fault = lines
-        .iter()
-        .find(|l| l["message"] == "internal error" || l["message"] == "dependency unavailable")
-        .unwrap_or_else(|| panic!("no fault in:\n{log}"));
-    // Its own line names the request (a hot read has no span to carry the id), once.
-    assert_eq!(fault["request_id"], "trace-fault-1", "{fault}");
-    assert_eq!(fault["level"], "ERROR", "{fault}");
-    let faults =
-        lines.iter().filter(|l| l["request_id"] == "trace-fault-1" && l["message"] != "request").count();
-    assert_eq!(faults, 1, "{log}");
 }
 
 #[test]

@@ -41,11 +41,16 @@ pub async fn healthz() -> Json<Status> {
 /// Readiness: 200 when the store answers, else 503.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, body = Status), (status = 503, body = Detail)))]
-pub async fn readyz(State(app): State<AppState>) -> Result<Json<Status>, (StatusCode, Json<Detail>)> {
+pub async fn readyz(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Status>, (StatusCode, Json<Detail>)> {
     match app.store.ping().await {
         Ok(()) => Ok(Json(Status { status: "ok" })),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
+            // A hot read: no request span carries the id (the edge set the header).
+            let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
+            tracing::warn!(request_id, error = %e, "readiness check failed");
             Err((StatusCode::SERVICE_UNAVAILABLE, Json(Detail { detail: "Database unavailable.".into() })))
         }
     }

@@ -10,9 +10,6 @@
 -- of its own, folded by `Store::fold_audit_counts`; instances of the previous version
 -- wait while the existing entries are counted, so none is missed or counted twice. The
 -- count reads every entry once (seconds for ten million), while audited writes wait.
--- A version before this one, run again on this database, would leave the triggers
--- adding rows that nothing folds: downgrading takes
--- `DROP TABLE audit_day_counts; DROP FUNCTION audit_day_counts_added, audit_day_counts_removed CASCADE;`.
 LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE TABLE audit_day_counts (
