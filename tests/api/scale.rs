@@ -181,3 +181,59 @@ async fn hot_statements_search_indexes_instead_of_reading_whole_tables() {
 async fn drop_index(url: &str, index: &str) {
     execute_on(url, &format!("DROP INDEX {index}")).await;
 }
+
+/// A log written before the day counters existed is counted into them by the migration
+/// that makes them, as the triggers count entries written after it.
+#[tokio::test]
+async fn an_existing_audit_log_is_counted_into_the_day_counters_on_upgrade() {
+    use sqlx::migrate::Migrator;
+    use sqlx::Connection;
+    let db = TestDb::new();
+    let day = 86_400;
+    // Two events over three days, ids out of time order on the middle one, and a second
+    // before day 1.
+    let times = [20_000 * day + 5, 20_001 * day + 70, 20_001 * day, 20_002 * day - 1, 20_003 * day, 30];
+    let insert = |i: usize, t: i64| {
+        let event = if i % 2 == 0 { "login" } else { "logout" };
+        format!("INSERT INTO audit_log (time, event, ip, user_agent, detail) VALUES ({t}, '{event}', '', '', '{{}}')")
+    };
+    let grouped = "SELECT event, time / 86400 AS day, COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi \
+                   FROM audit_log GROUP BY event, time / 86400";
+    let kept =
+        "SELECT event, day, SUM(n), MIN(min_id), MAX(max_id) FROM audit_day_counts GROUP BY event, day";
+    let differ = format!(
+        "SELECT (SELECT COUNT(*) FROM ({grouped} EXCEPT {kept}) a) + (SELECT COUNT(*) FROM ({kept} EXCEPT {grouped}) b), \
+         (SELECT COUNT(*) FROM audit_day_counts)"
+    );
+    // The migrations before the day counters' (PostgreSQL 0022, SQLite 0020), then the rest.
+    let before = |all: Migrator, first_new: i64| Migrator {
+        migrations: all
+            .migrations
+            .iter()
+            .filter(|m| m.version < first_new)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..all
+    };
+    let (differing, rows): (i64, i64) = if on_postgres() {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        before(sqlx::migrate!("src/store/migrations/postgres"), 22).run(&mut c).await.unwrap();
+        for (i, t) in times.iter().enumerate() {
+            sqlx::query(&insert(i, *t)).execute(&mut c).await.unwrap();
+        }
+        sqlx::migrate!("src/store/migrations/postgres").run(&mut c).await.unwrap();
+        sqlx::query_as(&differ).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url)).await.unwrap();
+        before(sqlx::migrate!("src/store/migrations/sqlite"), 20).run(&mut c).await.unwrap();
+        for (i, t) in times.iter().enumerate() {
+            sqlx::query(&insert(i, *t)).execute(&mut c).await.unwrap();
+        }
+        sqlx::migrate!("src/store/migrations/sqlite").run(&mut c).await.unwrap();
+        sqlx::query_as(&differ).fetch_one(&mut c).await.unwrap()
+    };
+    // Five rows: login on days 20000, 20001 and 20003; logout on day 20001 (two entries)
+    // and day 0.
+    assert_eq!((differing, rows), (0, 5));
+}
