@@ -194,7 +194,7 @@ async fn an_existing_audit_log_is_counted_into_the_day_counters_on_upgrade() {
     // before day 1.
     let times = [20_000 * day + 5, 20_001 * day + 70, 20_001 * day, 20_002 * day - 1, 20_003 * day, 30];
     let insert = |i: usize, t: i64| {
-        let event = if i % 2 == 0 { "login" } else { "logout" };
+        let event = if i.is_multiple_of(2) { "login" } else { "logout" };
         format!("INSERT INTO audit_log (time, event, ip, user_agent, detail) VALUES ({t}, '{event}', '', '', '{{}}')")
     };
     let grouped = "SELECT event, time / 86400 AS day, COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi \
