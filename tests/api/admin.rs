@@ -597,6 +597,12 @@ async fn counts_over_whole_days_come_from_the_day_counters_and_match_every_entry
     // Folded (PostgreSQL's counters are rows per statement until then), the same.
     store.fold_audit_counts().await.unwrap();
     audit_pages_match_the_entries(store, &ranges).await;
+    // One row per event and day that has entries; the emptied days' are gone.
+    let rows = "SELECT COUNT(*) FROM audit_day_counts";
+    let days = "SELECT COUNT(*) FROM (SELECT DISTINCT event, time / 86400 FROM audit_log) d";
+    assert_eq!(number_on(&app.database_url, rows).await, number_on(&app.database_url, days).await);
+    let empty = number_on(&app.database_url, "SELECT COUNT(*) FROM audit_day_counts WHERE n <= 0").await;
+    assert_eq!(empty, 0);
 }
 
 /// For each event (and none) and each range: the page's `count` and entries, its last

@@ -88,3 +88,15 @@ pub async fn execute_on(url: &str, statement: &str) {
         sqlx::query(statement).execute(&mut c).await.unwrap();
     }
 }
+
+/// The one number `query` (a `SELECT` of one integer) gives on the test's database.
+pub async fn number_on(url: &str, query: &str) -> i64 {
+    use sqlx::Connection;
+    if on_postgres() {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&mut c).await.unwrap()
+    }
+}

@@ -23,13 +23,16 @@ CREATE TRIGGER audit_day_counts_insert AFTER INSERT ON audit_log BEGIN
         SET n = n + 1, min_id = min(min_id, excluded.min_id), max_id = max(max_id, excluded.max_id);
 END;
 
+-- A day left without entries of the event (audit retention) goes, with its ids.
 CREATE TRIGGER audit_day_counts_delete AFTER DELETE ON audit_log BEGIN
     UPDATE audit_day_counts SET n = n - 1 WHERE event = old.event AND day = old.time / 86400;
+    DELETE FROM audit_day_counts WHERE event = old.event AND day = old.time / 86400 AND n = 0;
 END;
 
 -- Entries are never changed; should one be, its count moves with it.
 CREATE TRIGGER audit_day_counts_update AFTER UPDATE OF event, time ON audit_log BEGIN
     UPDATE audit_day_counts SET n = n - 1 WHERE event = old.event AND day = old.time / 86400;
+    DELETE FROM audit_day_counts WHERE event = old.event AND day = old.time / 86400 AND n = 0;
     INSERT INTO audit_day_counts (event, day, n, min_id, max_id) VALUES (new.event, new.time / 86400, 1, new.id, new.id)
         ON CONFLICT (event, day) DO UPDATE
         SET n = n + 1, min_id = min(min_id, excluded.min_id), max_id = max(max_id, excluded.max_id);
