@@ -420,6 +420,40 @@ mod tests {
         );
     }
 
+    /// SECURITY: once `install` has put in a ring without a token's key, no verification
+    /// that starts afterwards accepts the token on any thread, also where threads kept
+    /// verifying (and remembering) it meanwhile. Fails if the cache is forgotten before
+    /// the swap instead of after.
+    #[test]
+    fn no_verification_after_a_key_change_accepts_a_token_of_the_old_ring() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+        let secrets = [Secret::new("k".repeat(40)), Secret::new("n".repeat(40))];
+        let (c, late_accepts) = (codec(&"k".repeat(40)), AtomicUsize::new(0));
+        for round in 0..200 {
+            c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &secrets[round % 2])));
+            let (token, installed) =
+                (c.sign(claims(TokenType::Access, soon())).unwrap(), AtomicBool::new(false));
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(|| {
+                        for _ in 0..20_000 {
+                            let after = installed.load(SeqCst);
+                            if c.verify(&token, None, now()).is_ok() && after {
+                                late_accepts.fetch_add(1, SeqCst);
+                            }
+                            if after {
+                                return;
+                            }
+                        }
+                    });
+                }
+                c.install(Arc::new(KeyRing::hmac(JwtAlgorithm::HS256, &secrets[(round + 1) % 2])));
+                installed.store(true, SeqCst);
+            });
+        }
+        assert_eq!(late_accepts.load(SeqCst), 0);
+    }
+
     /// Tokens with the ring's own header skip parsing it; every other header is parsed
     /// and held to the same rules, so both paths accept and refuse alike.
     #[test]
