@@ -99,7 +99,8 @@ pub async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 
-const REQUEST_ID: &str = "x-request-id";
+/// Also read by the hot reads that log (their request has no span to carry the id).
+pub const REQUEST_ID: &str = "x-request-id";
 
 /// A client's request id is kept when it is short and plain, so it can be followed
 /// across services; anything else is replaced (it ends up in logs).
@@ -122,8 +123,8 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 /// What every request goes through, outermost:
 /// - `X-Request-Id` (the client's if sane, else a new UUID), and one log line when the
 ///   request ends (all but the hot reads run in a span carrying the id, so their other
-///   lines have it too; a hot read's fault is logged here, with the id as a field). Headers and bodies are never logged (tokens and passwords live
-///   there).
+///   lines have it too; a hot read's fault is logged here, with the id as a field).
+///   Headers and bodies are never logged (tokens and passwords live there).
 /// - a time limit on the whole exchange, so a client trickling its body cannot hold a
 ///   worker;
 /// - the security headers, and HSTS when a trusted proxy says the client came over HTTPS;

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::domain::FieldErrors;
 use crate::http::errors::ApiError;
+use crate::http::middleware::REQUEST_ID;
 use crate::http::models::{BadRequestBody, Detail};
 use crate::http::openapi::ApiRouter;
 use crate::http::pagination::QueryParams;
@@ -49,7 +50,7 @@ pub async fn readyz(
         Ok(()) => Ok(Json(Status { status: "ok" })),
         Err(e) => {
             // A hot read: no request span carries the id (the edge set the header).
-            let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
+            let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
             tracing::warn!(request_id, error = %e, "readiness check failed");
             Err((StatusCode::SERVICE_UNAVAILABLE, Json(Detail { detail: "Database unavailable.".into() })))
         }
