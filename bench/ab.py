@@ -12,11 +12,13 @@ One binary twice with different settings compares a setting, e.g. group commit o
 AUTHENTICON_ROTATION_BATCH=1 --scenarios refresh`. `--limit` adds `bench/limit` (the bare
 axum server verifying the same token) to the alternation of `protected` and `verify`, and
 A's and B's ratios to it (of the medians, and in brackets the median of each run's ratio
-to the limit run beside it); it is built if missing. Each server's log goes to a file, at
+to the limit run beside it); it is built first. Each server's log goes to a file, at
 the default level unless an `AUTHENTICON_LOG` is given.
 
 Scenarios: `protected` (GET /protected-resource/ with one access token), `verify` (POST
-/api/token/verify/ of that token; the limit's one route is its reference too) and `refresh`
+/api/token/verify/ of that token; the limit's reference is its own verify route, the token
+in a JSON body as here; `--limit-get` makes it the limit's GET route as before, which
+reads no body) and `refresh`
 (rotation, each connection spending its own chain of refresh tokens). PostgreSQL is the
 test server (`TEST_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test); each
 build gets a database of its own, made and dropped here. Standard library only; wrk from
@@ -34,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (PASSWORD, SECRET, LimitServer, authenticon_env, ensure_wrk, free_port, http, log,  # noqa: E402
                  refresh_pool, wait_ready, wrk)
 
-LIMIT_BINARY = Path(__file__).resolve().parent.parent / "target" / "release" / "bench-limit"
 PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
@@ -93,14 +94,16 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--a-env", action="append", default=[], help="NAME=VALUE for A's server")
     ap.add_argument("--b-env", action="append", default=[], help="NAME=VALUE for B's server")
-    ap.add_argument("--limit", action="store_true", help="alternate the limit server too in `protected`")
+    ap.add_argument("--limit", action="store_true", help="alternate the limit server too in `protected` and `verify`")
+    ap.add_argument("--limit-get", action="store_true", help="the limit's GET route as verify's reference too")
     args = ap.parse_args()
     ensure_wrk()
     binaries = {"a": args.a, "b": args.b}
     envs = {"a": dict(e.split("=", 1) for e in args.a_env), "b": dict(e.split("=", 1) for e in args.b_env)}
     table = []
     run_no = 0
-    if args.limit and not LIMIT_BINARY.exists():
+    if args.limit:
+        # Built every time (a no-op when current): an older limit lacks the verify route.
         log("building bench/limit")
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "bench-limit"], check=True)
     limit = LimitServer({"PATH": os.environ["PATH"], "SECRET": SECRET}) if args.limit else None
@@ -118,9 +121,9 @@ def main():
                             url = limit.url if side == "limit" else servers[side][1]
                             access = servers["a" if side == "limit" else side][2]
                             run_no += 1
-                            # The limit only verifies a token: its one route is the reference
-                            # for verify too.
-                            what = "protected" if side == "limit" else scenario
+                            # The limit has both routes; `--limit-get` compares verify with
+                            # the GET route (no request body), as this script did before.
+                            what = "protected" if side == "limit" and args.limit_get else scenario
                             r = one_run(url, access, what, args, dirs.get(side, da), run_no)
                             assert r["non2xx"] == 0, r
                             rates[side].append(r["rps"])
