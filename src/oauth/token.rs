@@ -2,13 +2,12 @@
 //! authorization code (with PKCE), refresh token (rotated, reuse detected) and client
 //! credentials grants.
 
-use subtle::ConstantTimeEq;
 use tracing::warn;
 
 use super::claims::{acr_of, amr_list, AccessClaims, IdClaims, ProfileClaims};
 use super::clients::{hash_secret, AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
 use super::{pkce_shaped, s256, scopes, OAuthError, Provider};
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::domain::ClientInfo;
 use crate::store::{AuditEvent, AuditMeta, ClientRow, GrantOf, RedeemOutcome, Redemption, UserWithRoles};
 use crate::throttle::address_key;
@@ -97,10 +96,9 @@ impl Provider {
         }
         let client = self.store.client(&id).await?;
         let ok = match (&client, &secret) {
-            (Some(c), Some(secret)) => c
-                .secret_hash
-                .as_deref()
-                .is_some_and(|h| bool::from(h.as_bytes().ct_eq(hash_secret(secret).as_bytes()))),
+            (Some(c), Some(secret)) => {
+                c.secret_hash.as_deref().is_some_and(|h| constant_time_eq(h, &hash_secret(secret)))
+            }
             // A public client names itself; a confidential one must prove it.
             (Some(c), None) => c.is_public(),
             (None, _) => false,

@@ -92,6 +92,8 @@ pub struct DeletedBatch {
 pub struct Store {
     pools: Pools,
     rotations: group_commit::RotationQueue,
+    /// For the user search on PostgreSQL: the trigrams too common to search the index by.
+    common_trigrams: sql::user_search::CommonTrigrams,
 }
 
 /// A write transaction on `pools`.
@@ -113,7 +115,7 @@ impl Store {
             (Pools::Postgres(postgres::connect(config)?), writers)
         };
         let rotations = group_commit::RotationQueue::start(pools.clone(), writers, config.rotation_batch);
-        Ok(Self { pools, rotations })
+        Ok(Self { pools, rotations, common_trigrams: Default::default() })
     }
 
     /// Applies pending migrations (safe to run on every start, from many instances).

@@ -722,3 +722,32 @@ async fn search_finds_any_part_of_a_username_or_email_and_follows_changes() {
     assert_eq!(search("arg").await, ["margaret"]);
     assert_eq!(search("example.org").await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_search_holding_trigrams_most_users_hold_still_finds_exactly_its_matches() {
+    let app = spawn().await;
+    let (_, root) = superuser(&app, "root").await;
+    // `mem`, `emb`, `mbe`, `ber` and `er1` are held by most users, `r17` by three in 33:
+    // the trigram index is searched by `r17` alone (PostgreSQL), which `r17x` also holds.
+    for i in 1..=30 {
+        app.register(&format!("member{i}")).await;
+    }
+    for name in ["r17x", "xmember17y"] {
+        app.register(name).await;
+    }
+    let names = |path: &'static str| {
+        let (app, root) = (&app, &root);
+        async move {
+            let r = call(app, Method::GET, path, None, root).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {:?}", r.body);
+            let names: Vec<String> =
+                r.body["results"].as_array().unwrap().iter().map(|u| str_of(&u["username"])).collect();
+            assert_eq!(r.body["count"], json!(names.len()));
+            names
+        }
+    };
+    assert_eq!(names("/api/users/?search=member17").await, ["member17", "xmember17y"]);
+    assert_eq!(names("/api/users/?search=ber17x").await, Vec::<String>::new());
+    assert_eq!(names("/api/users/?search=r17").await, ["member17", "r17x", "xmember17y"]);
+    assert_eq!(names("/api/users/?search=member3").await, ["member3", "member30"]);
+}

@@ -5,7 +5,7 @@ use super::audit::insert_audit;
 use super::users::{revoke_sessions_of, user_with_roles};
 use sha2::Digest;
 
-use crate::crypto::OpaqueToken;
+use crate::crypto::{constant_time_eq, OpaqueToken};
 use crate::store::db::{sql, Conn};
 use crate::store::{
     AuditEvent, AuditMeta, MailPurpose, MailTokenRow, NewMailToken, OutboxMail, Store, StoreError, Timestamp,
@@ -46,9 +46,7 @@ async fn live_mail_token(
     );
     let row: Option<MailTokenRow> =
         c.optional(sql(&q).bind(&token.id).bind(purpose.as_str()).bind(now)).await?;
-    let Some(row) = row.filter(|r| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(r.verifier_hash.as_bytes(), token.verifier_hash.as_bytes()))
-    }) else {
+    let Some(row) = row.filter(|r| constant_time_eq(&r.verifier_hash, &token.verifier_hash)) else {
         return Ok(None);
     };
     if purpose == MailPurpose::PasswordReset

@@ -16,6 +16,7 @@ mod revocations;
 mod roles;
 pub(super) mod rotation;
 mod sessions;
+pub(super) mod user_search;
 mod users;
 mod webhooks;
 

@@ -10,7 +10,8 @@ use super::rotation::locked_states_sql;
 use super::sessions::{
     delete_expired_sessions_sql, delete_expired_tokens_sql, token_state_sql, LIST_SESSIONS,
 };
-use super::users::{list_statements, Search, USER_BY_KEY};
+use super::user_search::Search;
+use super::users::{list_statements, USER_BY_KEY};
 use crate::store::db::{sql, Arg, Backend, Conn};
 use crate::store::{AuditFilter, Store, StoreError, UserFilter};
 
@@ -113,7 +114,7 @@ impl Store {
             ),
         ];
         let filter = UserFilter { search: "alice".into(), ..Default::default() };
-        let search = Search::new(&filter.search);
+        let search = Search::new(&filter.search, &Default::default());
         let (f, count, page) = list_statements(backend, &filter, &search);
         let steps = c.plan(f.bind(sql(&count))).await?;
         plans.push(QueryPlan { name: "user search count", plan: steps });

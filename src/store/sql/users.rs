@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use super::audit::insert_audit;
 use super::revocations::revoke_user_tokens;
 use super::roles::same_set;
-use super::{escape_like, Filters};
+use super::user_search::Search;
+use super::Filters;
 use crate::store::db::{sql, Backend, Conn};
 use crate::store::{
     AuditEvent, AuditMeta, ImportOutcome, ImportedUser, NewUser, Page, Store, StoreError, Timestamp,
@@ -51,7 +52,7 @@ fn list_filters<'q>(backend: Backend, filter: &'q UserFilter, search: &'q Search
             ),
             Backend::Postgres => w.and(
                 "(username_key || E'\\x1f' || lower(email)) LIKE ? ESCAPE '\\'",
-                [search.pattern.as_str().into()],
+                [search.candidates.as_str().into()],
             ),
             Backend::Sqlite => {}
         }
@@ -105,22 +106,6 @@ pub(super) fn list_statements<'q>(
 fn count_from_page(offset: i64, limit: i64, rows: usize) -> Option<i64> {
     let rows = rows as i64;
     (rows < limit && (rows > 0 || offset == 0)).then_some(offset + rows)
-}
-
-/// A search, as the statements take it: a LIKE pattern, and an FTS5 phrase (a quoted
-/// string: within it nothing but `"` is special).
-pub(super) struct Search {
-    pattern: String,
-    phrase: String,
-}
-
-impl Search {
-    pub(super) fn new(search: &str) -> Self {
-        Self {
-            pattern: format!("%{}%", escape_like(search)),
-            phrase: format!("\"{}\"", search.replace('"', "\"\"")),
-        }
-    }
 }
 
 fn order_by(ordering: UserOrdering) -> &'static str {
@@ -450,9 +435,14 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Page<UserWithRoles>, StoreError> {
-        let search = Search::new(&filter.search);
         let mut pooled = self.read().await?;
         let mut c = pooled.conn();
+        let common = if filter.search.is_empty() {
+            Default::default()
+        } else {
+            self.common_trigrams.get(&mut c).await?
+        };
+        let search = Search::new(&filter.search, &common);
         let (f, count_sql, page_sql) = list_statements(c.backend(), filter, &search);
         let users: Vec<UserRow> = c.all(f.bind(sql(&page_sql)).bind(limit).bind(offset)).await?;
         let count = match count_from_page(offset, limit, users.len()) {
