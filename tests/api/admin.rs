@@ -727,12 +727,13 @@ async fn search_finds_any_part_of_a_username_or_email_and_follows_changes() {
 async fn a_search_holding_trigrams_most_users_hold_still_finds_exactly_its_matches() {
     let app = spawn().await;
     let (_, root) = superuser(&app, "root").await;
-    // `mem`, `emb`, `mbe`, `ber` and `er1` are held by most users, `r17` by three in 33:
-    // the trigram index is searched by `r17` alone (PostgreSQL), which `r17x` also holds.
-    for i in 1..=30 {
+    // `mem`, `emb`, `mbe`, `ber` and `er1` are held by most users, `r17` by five in 45:
+    // the trigram index is searched by `r17` alone (PostgreSQL), which `r17x` also holds,
+    // and `xq9_member17` by `xq9` then `r17`, which `xq9r17` also holds.
+    for i in 1..=40 {
         app.register(&format!("member{i}")).await;
     }
-    for name in ["r17x", "xmember17y"] {
+    for name in ["r17x", "xmember17y", "xq9_member17", "xq9r17"] {
         app.register(name).await;
     }
     let names = |path: &'static str| {
@@ -746,8 +747,14 @@ async fn a_search_holding_trigrams_most_users_hold_still_finds_exactly_its_match
             names
         }
     };
-    assert_eq!(names("/api/users/?search=member17").await, ["member17", "xmember17y"]);
+    assert_eq!(names("/api/users/?search=member17").await, ["member17", "xmember17y", "xq9_member17"]);
+    assert_eq!(names("/api/users/?search=xq9_member17").await, ["xq9_member17"]);
+    assert_eq!(names("/api/users/?search=XQ9_Member17").await, ["xq9_member17"]);
     assert_eq!(names("/api/users/?search=ber17x").await, Vec::<String>::new());
-    assert_eq!(names("/api/users/?search=r17").await, ["member17", "r17x", "xmember17y"]);
-    assert_eq!(names("/api/users/?search=member3").await, ["member3", "member30"]);
+    assert_eq!(names("/api/users/?search=q9%25member17").await, Vec::<String>::new());
+    assert_eq!(
+        names("/api/users/?search=r17").await,
+        ["member17", "r17x", "xmember17y", "xq9_member17", "xq9r17"]
+    );
+    assert_eq!(names("/api/users/?search=member4").await, ["member4", "member40"]);
 }

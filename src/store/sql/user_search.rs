@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tracing::warn;
+
 use super::escape_like;
 use crate::store::db::{sql, Backend, Conn};
 use crate::store::StoreError;
@@ -30,7 +32,8 @@ impl Search {
     pub(super) fn new(search: &str, common: &Trigrams) -> Self {
         let pattern = format!("%{}%", escape_like(search));
         let candidates = match rare_parts(search, common) {
-            Some(parts) => format!("%{}%", parts.join("%")),
+            // Lower case, as the index holds its text (the parts are ASCII).
+            Some(parts) => format!("%{}%", parts.join("%").to_ascii_lowercase()),
             None => pattern.clone(),
         };
         Self { pattern, candidates, phrase: format!("\"{}\"", search.replace('"', "\"\"")) }
@@ -98,24 +101,38 @@ pub(crate) struct CommonTrigrams {
 impl CommonTrigrams {
     /// The common trigrams (none on SQLite, whose index is not searched by trigram
     /// lists). Sampled again once the sample is old, by one search while the others go on
-    /// with the old one.
-    pub(super) async fn get(&self, c: &mut Conn<'_>) -> Result<Arc<Trigrams>, StoreError> {
+    /// with the old one (or with none, searching by the whole search as before). A sample
+    /// that fails is logged and tried again a lifetime later: a search never fails for it.
+    pub(super) async fn get(&self, c: &mut Conn<'_>) -> Arc<Trigrams> {
         if c.backend() == Backend::Sqlite {
-            return Ok(Arc::default());
+            return Arc::default();
         }
         let kept = self.sampled.lock().expect("not poisoned").clone();
         let fresh = kept.as_ref().is_some_and(|(at, _)| at.elapsed() < SAMPLE_LIFETIME);
-        if let Some((_, trigrams)) = kept.as_ref().filter(|_| fresh) {
-            return Ok(trigrams.clone());
+        let kept = kept.map(|(_, trigrams)| trigrams).unwrap_or_default();
+        if fresh || self.sampling.swap(true, Ordering::AcqRel) {
+            return kept;
         }
-        if kept.is_some() && self.sampling.swap(true, Ordering::AcqRel) {
-            return Ok(kept.map(|(_, t)| t).unwrap_or_default());
-        }
-        let sampled = sample(c).await;
-        self.sampling.store(false, Ordering::Release);
-        let trigrams = Arc::new(sampled?);
+        // Cleared however the sampling ends, a request dropped while it waits included.
+        let _sampling = Cleared(&self.sampling);
+        let trigrams = match sample(c).await {
+            Ok(trigrams) => Arc::new(trigrams),
+            Err(e) => {
+                warn!(error = %e, "sampling users for the search's common trigrams failed; trying again later");
+                kept
+            }
+        };
         *self.sampled.lock().expect("not poisoned") = Some((Instant::now(), trigrams.clone()));
-        Ok(trigrams)
+        trigrams
+    }
+}
+
+/// Clears its flag when dropped.
+struct Cleared<'a>(&'a AtomicBool);
+
+impl Drop for Cleared<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -170,8 +187,9 @@ mod tests {
         assert_eq!(rare_parts("user2500007", &common), Some(vec!["er2500007"]));
         assert_eq!(rare_parts("alice@gmail.com", &common), Some(vec!["alice"]));
         assert_eq!(rare_parts("bob@bobcorp.com", &common), Some(vec!["bob", "bobcorp"]));
-        // Upper case is looked up as the index holds it.
+        // Upper case is looked up, and searched, as the index holds it.
         assert_eq!(rare_parts("USER42x", &common), Some(vec!["ER42x"]));
+        assert_eq!(Search::new("USER42x", &common).candidates, "%er42x%");
         let s = Search::new("user2500007", &common);
         assert_eq!((s.pattern.as_str(), s.candidates.as_str()), ("%user2500007%", "%er2500007%"));
         let s = Search::new("bob@bobcorp.com", &common);
@@ -199,6 +217,56 @@ mod tests {
         // Non-ASCII letters are never a part (the index's idea of a letter is the
         // database's locale); the ASCII around them still can be.
         assert_eq!(rare_parts("zoë-userxyz", &common), Some(vec!["erxyz"]));
+    }
+
+    /// Whether `text` holds the parts of `candidates` (`%a%b%`, no other wildcard), one
+    /// after the other: what `LIKE` decides for such a pattern.
+    fn holds_in_order(text: &str, candidates: &str) -> bool {
+        let mut rest = text;
+        for part in candidates.split('%').filter(|p| !p.is_empty()) {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn every_text_holding_the_search_is_a_candidate() {
+        // Searches from a few letters (so that runs, common trigrams and repeats are
+        // frequent), digits, separators, LIKE's wildcards and a non-ASCII letter, each
+        // against common sets of every size, inside text around it.
+        let alphabet: Vec<char> = "ababc1ab_%.é".chars().collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let trigrams: Vec<[u8; 3]> = ["aba", "bab", "ab1", "b1c", "1ca", "cab", "abc", "bca"]
+            .iter()
+            .map(|t| t.as_bytes().try_into().unwrap())
+            .collect();
+        let mut parted = 0;
+        for _ in 0..20_000 {
+            let search: String = (0..next(14)).map(|_| alphabet[next(alphabet.len())]).collect();
+            let common: Trigrams = trigrams.iter().filter(|_| next(2) == 0).copied().collect();
+            let s = Search::new(&search.to_lowercase(), &common);
+            if s.candidates == s.pattern {
+                continue;
+            }
+            parted += 1;
+            assert!(
+                !s.candidates.contains('\\') && !s.candidates.contains('_'),
+                "{search:?}: {}",
+                s.candidates
+            );
+            let text = format!("{}{}{}", "xé_%", search.to_lowercase(), ".zz");
+            assert!(holds_in_order(&text, &s.candidates), "{search:?} with {common:?}: {}", s.candidates);
+        }
+        assert!(parted > 1_000, "only {parted} searches had rare parts");
     }
 
     #[test]

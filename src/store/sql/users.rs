@@ -440,7 +440,7 @@ impl Store {
         let common = if filter.search.is_empty() {
             Default::default()
         } else {
-            self.common_trigrams.get(&mut c).await?
+            self.common_trigrams.get(&mut c).await
         };
         let search = Search::new(&filter.search, &common);
         let (f, count_sql, page_sql) = list_statements(c.backend(), filter, &search);
