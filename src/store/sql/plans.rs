@@ -125,7 +125,7 @@ impl Store {
             // Between the oldest and newest match whenever they were counted, as served.
             let ids = counted_by_event(filter).is_none().then_some((1, i64::MAX));
             let f = audit_page_filters(filter, Some(Named::ByName), Some(Named::ByName), ids);
-            let q = audit_page_sql(&f);
+            let q = audit_page_sql(&f, backend);
             let steps = c.plan(f.bind(sql(&q)).bind(50i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
         }
@@ -143,7 +143,7 @@ impl Store {
             ),
         ];
         for (name, filter, oldest) in &exports {
-            let (f, q) = export_page_statement(filter, None, None, (*oldest, i64::MAX));
+            let (f, q) = export_page_statement(filter, None, None, (*oldest, i64::MAX), backend);
             let steps = c.plan(f.bind(sql(&q)).bind(500i64).bind(0i64)).await?;
             plans.push(QueryPlan { name, plan: steps });
         }
