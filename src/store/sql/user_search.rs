@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tracing::warn;
@@ -107,14 +107,20 @@ impl CommonTrigrams {
         if c.backend() == Backend::Sqlite {
             return Arc::default();
         }
-        let kept = self.sampled.lock().expect("not poisoned").clone();
-        let fresh = kept.as_ref().is_some_and(|(at, _)| at.elapsed() < SAMPLE_LIFETIME);
-        let kept = kept.map(|(_, trigrams)| trigrams).unwrap_or_default();
+        let (fresh, kept) = self.kept();
         if fresh || self.sampling.swap(true, Ordering::AcqRel) {
             return kept;
         }
         // Cleared however the sampling ends, a request dropped while it waits included.
         let _sampling = Cleared(&self.sampling);
+        // Another search may have sampled between the look and the flag.
+        let (fresh, kept) = self.kept();
+        if fresh {
+            return kept;
+        }
+        // The attempt stands for a sample from its start: searches dropped mid-sample do
+        // not start one after another before the lifetime is out.
+        self.keep(kept.clone());
         let trigrams = match sample(c).await {
             Ok(trigrams) => Arc::new(trigrams),
             Err(e) => {
@@ -122,8 +128,19 @@ impl CommonTrigrams {
                 kept
             }
         };
-        *self.sampled.lock().expect("not poisoned") = Some((Instant::now(), trigrams.clone()));
+        self.keep(trigrams.clone());
         trigrams
+    }
+
+    /// Whether the sample is fresh, and its trigrams (none before the first).
+    fn kept(&self) -> (bool, Arc<Trigrams>) {
+        let kept = self.sampled.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let fresh = kept.as_ref().is_some_and(|(at, _)| at.elapsed() < SAMPLE_LIFETIME);
+        (fresh, kept.map(|(_, trigrams)| trigrams).unwrap_or_default())
+    }
+
+    fn keep(&self, trigrams: Arc<Trigrams>) {
+        *self.sampled.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), trigrams));
     }
 }
 
@@ -235,9 +252,10 @@ mod tests {
     #[test]
     fn every_text_holding_the_search_is_a_candidate() {
         // Searches from a few letters (so that runs, common trigrams and repeats are
-        // frequent), digits, separators, LIKE's wildcards and a non-ASCII letter, each
-        // against common sets of every size, inside text around it.
-        let alphabet: Vec<char> = "ababc1ab_%.é".chars().collect();
+        // frequent; some upper case), digits, separators, LIKE's wildcards and a non-ASCII
+        // letter, each against common sets of every size, inside lower-case text around it
+        // (the index's text is lower case).
+        let alphabet: Vec<char> = "abAbc1aB_%.é".chars().collect();
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = |n: usize| {
             seed ^= seed << 13;
@@ -253,7 +271,7 @@ mod tests {
         for _ in 0..20_000 {
             let search: String = (0..next(14)).map(|_| alphabet[next(alphabet.len())]).collect();
             let common: Trigrams = trigrams.iter().filter(|_| next(2) == 0).copied().collect();
-            let s = Search::new(&search.to_lowercase(), &common);
+            let s = Search::new(&search, &common);
             if s.candidates == s.pattern {
                 continue;
             }
