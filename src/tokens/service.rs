@@ -69,13 +69,20 @@ pub struct TokenService {
     pub(super) feed: super::revocation_feed::RevocationFeed,
 }
 
-/// A new session, grant or token id: 32 hex digits, as a UUID's. Time-ordered (UUIDv7:
-/// milliseconds, then 74 random bits), so that the rows and index entries each login and
-/// rotation adds land at the end of their indexes, pages already being written, instead of
-/// on a random page of indexes of millions of tokens, each first write to a page after a
-/// checkpoint logging the whole page. None of these ids is a secret (each is inside a
-/// signed token, or shown to its owner); they only need to be unique.
+/// A new session or grant id (`sid`): 32 random hex digits (a UUIDv4's). Random rather
+/// than time-ordered: the public revocation feed lists revoked sessions by this id, and a
+/// time-ordered one would tell anyone when each was signed in.
 pub(super) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A new token id (`jti`): 32 hex digits, time-ordered (a UUIDv7's: the millisecond, then
+/// a counter seeded at random each millisecond and at least 32 fresh random bits), so
+/// that the refresh-token rows each rotation adds land at the end of their index, on
+/// pages already being written, instead of on a random page of an index of millions of
+/// tokens (whose first write after a checkpoint logs the whole page). Never a secret: it
+/// is inside a signed token, whose `iat` tells the same time; ids only need to be unique.
+pub(super) fn new_token_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
@@ -301,7 +308,7 @@ impl TokenService {
             token_type: TokenType::Access,
             exp: (now as u64).saturating_add(self.access_ttl),
             iat: now as u64,
-            jti: new_id(),
+            jti: new_token_id(),
             user_id: user.user.id.clone(),
             sub: user.user.id.clone(),
             sid: sid.to_string(),
@@ -321,7 +328,7 @@ impl TokenService {
         now: i64,
     ) -> Result<(String, NewRefresh), TokenError> {
         let exp = (now as u64).saturating_add(self.refresh_ttl);
-        let record = NewRefresh { jti: new_id(), issued_at: now, expires_at: exp as i64 };
+        let record = NewRefresh { jti: new_token_id(), issued_at: now, expires_at: exp as i64 };
         let token = self.sign_refresh_as(user_id, sid, &record)?;
         Ok((token, record))
     }
@@ -353,16 +360,28 @@ impl TokenService {
 
 #[cfg(test)]
 mod tests {
-    use super::new_id;
+    use super::{new_id, new_token_id};
+
+    fn hex32(id: &str) -> bool {
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
 
     #[test]
-    fn ids_are_unique_hex_in_the_order_they_were_made() {
+    fn session_ids_are_random_hex() {
         let ids: Vec<String> = (0..2_000).map(|_| new_id()).collect();
-        assert!(
-            ids.iter()
-                .all(|id| id.len() == 32
-                    && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        );
+        assert!(ids.iter().all(|id| hex32(id)));
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "none twice");
+        // Not in the order they were made: nothing in a sid tells when it was made.
+        assert_ne!(sorted, ids);
+    }
+
+    #[test]
+    fn token_ids_are_unique_hex_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..2_000).map(|_| new_token_id()).collect();
+        assert!(ids.iter().all(|id| hex32(id)));
         let mut sorted = ids.clone();
         sorted.sort();
         sorted.dedup();
