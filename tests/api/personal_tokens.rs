@@ -246,8 +246,12 @@ async fn a_revoked_expired_or_deactivated_token_is_refused_at_once() {
     assert_eq!(r.status, StatusCode::OK);
     let r = app.get("/api/me/", Some(&second)).await;
     assert_eq!((r.status, &r.body["code"]), (StatusCode::UNAUTHORIZED, &json!("user_inactive")));
-    call(&app, Method::PATCH, &format!("/api/users/{alice}/"), Some(json!({"is_active": true})), &root).await;
-    assert_eq!(app.get("/api/me/", Some(&second)).await.status, StatusCode::OK);
+    let r =
+        call(&app, Method::PATCH, &format!("/api/users/{alice}/"), Some(json!({"is_active": true})), &root)
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.get("/api/me/", Some(&second)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Expired: refused the second its lifetime ends (30 days), though cached.
     app.clock.advance(30 * 86_400 - 1);
