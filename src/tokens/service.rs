@@ -362,17 +362,21 @@ impl TokenService {
 mod tests {
     use super::{new_id, new_token_id};
 
-    fn hex32(id: &str) -> bool {
-        id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    /// 2,000 ids as made, and the same sorted without repeats; every one 32 hex digits.
+    fn made(new: fn() -> String) -> (Vec<String>, Vec<String>) {
+        let ids: Vec<String> = (0..2_000).map(|_| new()).collect();
+        assert!(ids
+            .iter()
+            .all(|id| id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))));
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        (ids, sorted)
     }
 
     #[test]
     fn session_ids_are_random_hex() {
-        let ids: Vec<String> = (0..2_000).map(|_| new_id()).collect();
-        assert!(ids.iter().all(|id| hex32(id)));
-        let mut sorted = ids.clone();
-        sorted.sort();
-        sorted.dedup();
+        let (ids, sorted) = made(new_id);
         assert_eq!(sorted.len(), ids.len(), "none twice");
         // Not in the order they were made: nothing in a sid tells when it was made.
         assert_ne!(sorted, ids);
@@ -380,11 +384,7 @@ mod tests {
 
     #[test]
     fn token_ids_are_unique_hex_in_the_order_they_were_made() {
-        let ids: Vec<String> = (0..2_000).map(|_| new_token_id()).collect();
-        assert!(ids.iter().all(|id| hex32(id)));
-        let mut sorted = ids.clone();
-        sorted.sort();
-        sorted.dedup();
+        let (ids, sorted) = made(new_token_id);
         assert_eq!(sorted, ids, "made in order, sorted in order, none twice");
     }
 }
